@@ -1,0 +1,40 @@
+/**
+ * MikroORM's configuration, shared by the server and the MikroORM CLI (`npx mikro-orm ...`).
+ *
+ * `ormOptions` holds what does not depend on where the database is: entities, migrations, naming.
+ * The server adds the connection in `src/db/database.ts`. The default export, used by the CLI, connects to
+ * DATABASE_URL or, without it, opens the embedded database in DATA_DIR (stop the server first: one process at a
+ * time may hold the embedded database).
+ */
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { loadConfig } from './src/config/index.js';
+import { startEmbeddedPostgres, EMBEDDED_MAX_CONNECTIONS } from './src/db/embedded.js';
+import { entities } from './src/entities/index.js';
+import { migrations } from './src/db/migrations/index.js';
+
+export const ormOptions = defineConfig({
+  entities,
+  extensions: [Migrator],
+  discovery: { warnWhenNoEntities: false },
+  migrations: {
+    // Where `migration:create` writes; the server runs the list in src/db/migrations/index.ts.
+    path: 'src/db/migrations',
+    pathTs: 'src/db/migrations',
+    migrationsList: migrations,
+    tableName: 'mikro_orm_migrations',
+    transactional: true,
+    allOrNothing: true,
+    snapshot: false,
+    emit: 'ts',
+  },
+});
+
+export default async function cliConfig(): Promise<Options> {
+  const { database } = loadConfig();
+  if (database.kind === 'server') {
+    return { ...ormOptions, clientUrl: database.url, pool: { min: 0, max: 1 } };
+  }
+  const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, unrefOnIdle: true });
+  return { ...ormOptions, clientUrl: embedded.url, pool: { min: 0, max: Math.min(2, EMBEDDED_MAX_CONNECTIONS) } };
+}

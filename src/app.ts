@@ -1,0 +1,48 @@
+/**
+ * The Express application, in the order a request meets it:
+ * proxy trust → health probes → body parsing (bounded) → /graphql → JSON errors.
+ */
+import express, { type Express } from 'express';
+import { expressMiddleware } from '@as-integrations/express5';
+import type { ApolloServer } from '@apollo/server';
+import type { Config } from './config/index.js';
+import type { Database } from './db/database.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { errorHandler } from './http/errors.js';
+import { healthRoutes, type Lifecycle } from './http/health.js';
+import type { Logger } from './logger.js';
+
+/** Largest request body accepted: a GraphQL operation is text, and a big one is an attack, not a query. */
+export const BODY_LIMIT = '100kb';
+
+export interface AppParts {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  apollo: ApolloServer<GraphQLContext>;
+  lifecycle: Lifecycle;
+}
+
+export function createApp({ config, logger, database, apollo, lifecycle }: AppParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Which hops may set X-Forwarded-*: decides req.ip, req.protocol and so whether a request counts as https.
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(healthRoutes(database, lifecycle));
+
+  app.use(
+    '/graphql',
+    express.json({ limit: BODY_LIMIT }),
+    expressMiddleware(apollo, {
+      context: ({ req }) =>
+        Promise.resolve({
+          em: database.orm.em.fork(),
+          logger: logger.child({ path: req.path }),
+        }),
+    }),
+  );
+
+  app.use(errorHandler(logger));
+  return app;
+}

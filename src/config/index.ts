@@ -1,0 +1,282 @@
+/**
+ * The one reader of the environment.
+ *
+ * Every setting the server understands is declared once in `variables` below: its parser, its default and an
+ * example of a good value. `loadConfig()` reads them all at start-up, validates them, and returns one frozen,
+ * typed object. Nothing else in the project reads `process.env`.
+ *
+ * A bad value throws a `ConfigError` whose message has one line per bad variable, naming it, saying what is
+ * wrong with the value and showing a good one. `main.ts` prints those lines and exits 1.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** Express's `trust proxy` setting: off, on, a hop count, or a list of addresses and subnets. */
+export type TrustProxy = boolean | number | string[];
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly isProduction: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** Where clients reach the server, as they see it (scheme, host, port): used by later checks and e-mails. */
+  readonly publicUrl: string;
+  readonly trustProxy: TrustProxy;
+  readonly logLevel: LogLevel;
+  readonly database: DatabaseConfig;
+  /** First signs session cookies; all verify (rotation). */
+  readonly sessionSecrets: readonly string[];
+  /** How long in-flight requests may run after SIGTERM/SIGINT before their connections are cut. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export type DatabaseConfig =
+  | {
+      readonly kind: 'server';
+      readonly url: string;
+      readonly poolSize: number;
+      readonly connectTimeoutMs: number;
+      readonly migrateOnStart: boolean;
+    }
+  | {
+      readonly kind: 'embedded';
+      /** Absolute path of the folder holding the embedded PostgreSQL's files. */
+      readonly dataDir: string;
+      readonly migrateOnStart: boolean;
+    };
+
+/**
+ * Used when SESSION_SECRET is unset outside production, so that `npm start` works with no set-up.
+ * Production refuses it, and `check --deploy` reports it.
+ */
+export const DEVELOPMENT_SESSION_SECRET = 'insecure-development-secret-do-not-use-in-production';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const booleanWords: Record<string, boolean> = {
+  true: true,
+  false: false,
+  '1': true,
+  '0': false,
+  yes: true,
+  no: false,
+  on: true,
+  off: false,
+};
+
+const booleanFlag = z.string().transform((value, ctx) => {
+  const parsed = booleanWords[value.trim().toLowerCase()];
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'is not a boolean (use true or false)' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+function wholeNumber(min: number, max: number) {
+  return z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    const parsed = Number(trimmed);
+    if (!/^\d+$/.test(trimmed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `is not a whole number between ${min} and ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+const postgresUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected postgres:` });
+    return z.NEVER;
+  }
+  if (!url.hostname || url.pathname.length <= 1) {
+    ctx.addIssue({ code: 'custom', message: 'must name a host and a database' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+const httpUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected http: or https:` });
+    return z.NEVER;
+  }
+  // Stored without a trailing slash so that later code can append paths.
+  return url.toString().replace(/\/$/, '');
+});
+
+const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  const trimmed = value.trim();
+  const lowered = trimmed.toLowerCase();
+  if (lowered in booleanWords && !/^\d+$/.test(lowered)) return booleanWords[lowered] === true;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  // The same names and forms that Express's `trust proxy` (proxy-addr) accepts.
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const address = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+  const bad = entries.filter((entry) => !named.has(entry) && !address.test(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is not true, false, a hop count, or a list of addresses/subnets (bad: ${bad.join(', ') || 'empty'})`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+const secretList = z.string().transform((value, ctx) => {
+  const secrets = value
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter((secret) => secret.length > 0);
+  if (secrets.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'is empty' });
+    return z.NEVER;
+  }
+  return secrets;
+});
+
+interface Variable<T> {
+  readonly schema: z.ZodType<T>;
+  /** A good value, shown when the variable is wrong. */
+  readonly example: string;
+}
+
+function variable<T>(schema: z.ZodType<T>, example: string): Variable<T> {
+  return { schema, example };
+}
+
+/** Every environment variable the server reads, with an example value. Defaults are applied in `loadConfig`. */
+export const variables = {
+  NODE_ENV: variable(z.enum(['development', 'production', 'test']), 'production'),
+  HOST: variable(z.string().trim().min(1, 'is empty'), '0.0.0.0'),
+  PORT: variable(wholeNumber(0, 65535), '4000'),
+  PUBLIC_URL: variable(httpUrl, 'https://api.example.com'),
+  TRUST_PROXY: variable(trustProxy, '1'),
+  LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  DATABASE_URL: variable(postgresUrl, 'postgres://app:secret@127.0.0.1:5432/app'),
+  DATABASE_POOL_SIZE: variable(wholeNumber(1, 1000), '10'),
+  DATABASE_CONNECT_TIMEOUT_MS: variable(wholeNumber(100, 600_000), '5000'),
+  DATA_DIR: variable(z.string().trim().min(1, 'is empty'), '.data'),
+  MIGRATE_ON_START: variable(booleanFlag, 'true'),
+  SESSION_SECRET: variable(secretList, 'a-random-string-of-32-or-more-characters'),
+  SHUTDOWN_TIMEOUT_MS: variable(wholeNumber(0, 600_000), '10000'),
+} as const;
+
+export type VariableName = keyof typeof variables;
+type Parsed = { -readonly [K in VariableName]?: z.output<(typeof variables)[K]['schema']> };
+
+/** Minimum length of a production session secret: 32 bytes, as `check --deploy` will demand. */
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Reads and validates the environment. Pure: pass an object to test it; defaults to `process.env`.
+ * `cwd` resolves a relative DATA_DIR.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const parsed: Parsed = {};
+  for (const name of Object.keys(variables) as VariableName[]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const { schema, example } = variables[name];
+    const result = schema.safeParse(raw);
+    if (result.success) {
+      (parsed as Record<string, unknown>)[name] = result.data;
+    } else {
+      problems.push(describe(name, raw, result.error.issues[0]?.message ?? 'is invalid', example));
+    }
+  }
+
+  const nodeEnv = parsed.NODE_ENV ?? 'development';
+  const isProduction = nodeEnv === 'production';
+  const port = parsed.PORT ?? 4000;
+
+  let sessionSecrets = parsed.SESSION_SECRET;
+  if (isProduction) {
+    if (!sessionSecrets) {
+      problems.push(
+        `SESSION_SECRET is required when NODE_ENV=production (example: SESSION_SECRET=${variables.SESSION_SECRET.example})`,
+      );
+    } else {
+      // A short or well-known secret lets anyone forge session cookies.
+      const weak = sessionSecrets.filter(
+        (secret) => secret.length < MIN_SECRET_LENGTH || secret === DEVELOPMENT_SESSION_SECRET,
+      );
+      if (weak.length > 0) {
+        problems.push(
+          `SESSION_SECRET has ${weak.length} secret(s) shorter than ${MIN_SECRET_LENGTH} characters or equal to the development default (example: SESSION_SECRET=$(openssl rand -base64 48))`,
+        );
+      }
+    }
+  }
+  sessionSecrets ??= [DEVELOPMENT_SESSION_SECRET];
+
+  const migrateOnStart = parsed.MIGRATE_ON_START ?? true;
+  const database: DatabaseConfig = parsed.DATABASE_URL
+    ? {
+        kind: 'server',
+        url: parsed.DATABASE_URL,
+        poolSize: parsed.DATABASE_POOL_SIZE ?? 10,
+        connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS ?? 5000,
+        migrateOnStart,
+      }
+    : { kind: 'embedded', dataDir: path.resolve(cwd, parsed.DATA_DIR ?? '.data'), migrateOnStart };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    nodeEnv,
+    isProduction,
+    host: parsed.HOST ?? '127.0.0.1',
+    port,
+    publicUrl: parsed.PUBLIC_URL ?? `http://localhost:${port}`,
+    trustProxy: parsed.TRUST_PROXY ?? false,
+    logLevel: parsed.LOG_LEVEL ?? 'info',
+    database: Object.freeze(database),
+    sessionSecrets: Object.freeze([...sessionSecrets]),
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+  });
+}
+
+function describe(name: string, raw: string, problem: string, example: string): string {
+  // Secrets are never echoed back, not even in an error.
+  const shown = name === 'SESSION_SECRET' || name === 'DATABASE_URL' ? redact(name, raw) : JSON.stringify(raw);
+  return `${name}=${shown} ${problem} (example: ${name}=${example})`;
+}
+
+function redact(name: string, raw: string): string {
+  if (name === 'DATABASE_URL') {
+    try {
+      const url = new URL(raw);
+      if (url.password) url.password = '***';
+      return JSON.stringify(url.toString());
+    } catch {
+      return '(unparseable)';
+    }
+  }
+  return '(hidden)';
+}

@@ -1,0 +1,13 @@
+/**
+ * All resolvers, one module per schema domain (`schema/<domain>.graphql` ↔ `resolvers/<domain>.ts`).
+ */
+import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
+import type { Resolvers } from '../generated/resolvers.js';
+import { serverResolvers } from './server.js';
+
+export const scalarResolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  EmailAddress: EmailAddressResolver,
+};
+
+export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers];

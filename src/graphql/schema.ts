@@ -1,0 +1,27 @@
+/**
+ * Assembles the executable schema from the SDL files in schema/ and the resolvers in resolvers/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { GraphQLSchema } from 'graphql';
+import { resolvers } from './resolvers/index.js';
+
+export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
+
+/** The SDL of every `schema/*.graphql` file, in file-name order. */
+export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
+  const files = fs.globSync('*.graphql', { cwd: dir }).sort();
+  if (files.length === 0) throw new Error(`no .graphql files in ${dir}`);
+  return files.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+}
+
+export function buildSchema(): GraphQLSchema {
+  return makeExecutableSchema({
+    typeDefs: loadTypeDefs(),
+    resolvers,
+    // A resolver for a field the SDL does not declare is a typo: fail at start-up, not at request time.
+    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+  });
+}

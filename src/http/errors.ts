@@ -1,0 +1,48 @@
+/**
+ * The last Express error handler. Express's own prints an HTML page, with a stack trace in development;
+ * clients of a GraphQL server get JSON with a stable code instead, and the status the error asks for.
+ */
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from '../logger.js';
+
+interface HttpError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** body-parser's error types, mapped to the codes clients see. */
+const codes: Record<string, string> = {
+  'entity.parse.failed': 'BAD_REQUEST',
+  'entity.too.large': 'PAYLOAD_TOO_LARGE',
+  'encoding.unsupported': 'BAD_REQUEST',
+  'charset.unsupported': 'BAD_REQUEST',
+  'request.aborted': 'BAD_REQUEST',
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const { status, statusCode, type, expose } = (error ?? {}) as HttpError;
+    const httpStatus = status ?? statusCode ?? 500;
+    const clientError = httpStatus >= 400 && httpStatus < 500;
+    if (clientError) logger.debug({ err: error, path: req.path }, 'client error');
+    else logger.error({ err: error, path: req.path }, 'request failed');
+    res.status(clientError ? httpStatus : 500).json({
+      errors: [
+        {
+          message: clientError && expose !== false ? errorMessage(error) : 'Internal server error',
+          extensions: { code: clientError ? (codes[type ?? ''] ?? 'BAD_REQUEST') : 'INTERNAL_SERVER_ERROR' },
+        },
+      ],
+    });
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : 'Bad request';
+}

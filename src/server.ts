@@ -1,0 +1,59 @@
+/**
+ * Starts and stops the whole server around an open database: HTTP listener, Apollo, Express.
+ * Used by main.ts and by the tests, so tests run exactly what users run.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config/index.js';
+import type { Database } from './db/database.js';
+import { createApolloServer } from './graphql/server.js';
+import type { Lifecycle } from './http/health.js';
+import type { Logger } from './logger.js';
+
+export interface RunningServer {
+  /** The base URL the server listens on, e.g. http://127.0.0.1:4000 */
+  readonly url: string;
+  readonly port: number;
+  /**
+   * Graceful stop: readiness turns 503, the listener closes, in-flight requests get up to
+   * SHUTDOWN_TIMEOUT_MS to finish, then the database closes. Safe to call twice.
+   */
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger, database: Database): Promise<RunningServer> {
+  const httpServer = http.createServer();
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const apollo = createApolloServer(config, httpServer);
+  await apollo.start();
+  httpServer.on('request', createApp({ config, logger, database, apollo, lifecycle }));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    stop() {
+      stopped ??= (async () => {
+        lifecycle.shuttingDown = true;
+        try {
+          // Drains the HTTP server (ApolloServerPluginDrainHttpServer) before Apollo itself stops.
+          await apollo.stop();
+        } finally {
+          await database.close();
+        }
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Starts the real server (the same `startServer` that `npm start` runs) on a free port, with its own database,
+ * and gives a cookie-keeping HTTP client for it.
+ *
+ *   const app = await createTestApp();
+ *   afterAll(() => app.stop());
+ *   const { body } = await app.client.graphql('{ __typename }');
+ */
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
+import { startServer } from '../../src/server.js';
+import { testLogger } from './env.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { HttpClient } from './http-client.js';
+
+export interface TestApp {
+  readonly url: string;
+  readonly config: Config;
+  readonly database: Database;
+  /** A client with its own cookie jar; call `newClient()` for a second browser. */
+  readonly client: HttpClient;
+  newClient(): HttpClient;
+  /** Stops the server gracefully and drops its database. */
+  stop(): Promise<void>;
+}
+
+/** `env` holds environment variables as a user would set them (NODE_ENV, SESSION_SECRET, ...). */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const testDatabase: TestDatabase = await createTestDatabase();
+  const config = {
+    ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env }),
+    database: testDatabase.config,
+  };
+  let database: Database | undefined;
+  try {
+    database = await openDatabase(config.database, testLogger);
+    const server = await startServer(config, testLogger, database);
+    return {
+      url: server.url,
+      config,
+      database,
+      client: new HttpClient(server.url),
+      newClient: () => new HttpClient(server.url),
+      async stop() {
+        try {
+          await server.stop();
+        } finally {
+          await testDatabase.drop();
+        }
+      },
+    };
+  } catch (error) {
+    await database?.close();
+    await testDatabase.drop();
+    throw error;
+  }
+}
