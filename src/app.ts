@@ -43,6 +43,9 @@ export function createApp({ config, logger, database, apollo, lifecycle }: AppPa
     }),
   );
 
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+  });
   app.use(errorHandler(logger));
   return app;
 }

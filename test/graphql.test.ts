@@ -1,10 +1,15 @@
+/**
+ * GraphQL over HTTP, as clients meet it: the endpoint, the schema's scalars, errors with stable codes and no
+ * internals, bounded bodies, CSRF prevention, and the landing page per environment.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { version } from '../src/version.js';
 import { createTestApp, type TestApp } from './support/app.js';
 
-describe('GraphQL over HTTP', () => {
+describe('GraphQL over HTTP (development)', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp();
+    app = await createTestApp({ NODE_ENV: 'development' });
   });
   afterAll(() => app.stop());
 
@@ -12,5 +17,110 @@ describe('GraphQL over HTTP', () => {
     const response = await app.client.graphql('{ __typename }');
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('serializes DateTime with graphql-scalars', async () => {
+    const before = Date.now();
+    const { body } = await app.client.graphql<{ serverInfo: { version: string; time: string } }>(
+      '{ serverInfo { version time } }',
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.serverInfo.version).toBe(version);
+    const time = body.data?.serverInfo.time ?? '';
+    expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect(Date.parse(time)).toBeGreaterThanOrEqual(before - 1000);
+  });
+
+  it('refuses an unknown field with GRAPHQL_VALIDATION_FAILED and status 400', async () => {
+    const response = await app.client.graphql('{ nope }');
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('refuses a syntax error with GRAPHQL_PARSE_FAILED', async () => {
+    const response = await app.client.graphql('{ serverInfo {');
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+  });
+
+  it('answers malformed JSON with 400 and a JSON error, no stack trace', async () => {
+    const response = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      errors: [{ message: expect.any(String) as string, extensions: { code: 'BAD_REQUEST' } }],
+    });
+    expect(text).not.toMatch(/\bat .+:\d+:\d+/);
+  });
+
+  it('refuses a body over the limit with 413 before parsing it', async () => {
+    const response = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename } # ${'x'.repeat(200 * 1024)}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({
+      errors: [{ message: expect.any(String) as string, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+  });
+
+  it('refuses a simple (CSRF-able) request: text/plain POST and GET without a preflight header', async () => {
+    const textPlain = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(textPlain.status).toBe(400);
+    const get = await app.client.fetch('/graphql?query=%7B__typename%7D');
+    expect(get.status).toBe(400);
+  });
+
+  it('serves Apollo Sandbox with cookies included to a browser', async () => {
+    const response = await app.client.fetch('/graphql', { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('EmbeddedSandbox');
+    expect(html).toMatch(/"includeCookies":\s*true/);
+  });
+
+  it('allows introspection outside production', async () => {
+    const { body } = await app.client.graphql('{ __schema { queryType { name } } }');
+    expect(body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
+  it('answers unknown paths with a JSON 404', async () => {
+    const response = await app.client.fetch('/nothing-here');
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+  });
+});
+
+describe('GraphQL over HTTP (production)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(48) });
+  });
+  afterAll(() => app.stop());
+
+  it('serves no landing page', async () => {
+    const response = await app.client.fetch('/graphql', { headers: { accept: 'text/html' } });
+    const text = await response.text();
+    expect(text).not.toContain('Sandbox');
+    expect(response.status).toBe(400);
+  });
+
+  it('refuses introspection', async () => {
+    const response = await app.client.graphql('{ __schema { queryType { name } } }');
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('still answers operations', async () => {
+    expect((await app.client.graphql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
   });
 });

@@ -3,7 +3,7 @@
  * (DATA_DIR). Checks that it answers, runs pending migrations when asked, and gives back one handle that
  * closes everything it opened, in order.
  */
-import type { MikroORM } from '@mikro-orm/core';
+import type { MigrationObject, MikroORM } from '@mikro-orm/core';
 import { MikroORM as PostgreSqlMikroORM, type PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
@@ -36,8 +36,8 @@ export class DatabaseUnreachableError extends Error {
 export interface OpenDatabaseOptions {
   /** Run pending migrations once connected. Defaults to the configuration's `migrateOnStart`. */
   migrate?: boolean;
-  /** Load this `PGlite.dumpDataDir()` tarball into an embedded folder that is still empty (tests). */
-  embeddedTemplate?: Blob;
+  /** The migrations to run instead of the project's own list (tests of the migration machinery). */
+  migrations?: MigrationObject[];
 }
 
 export async function openDatabase(
@@ -53,7 +53,6 @@ export async function openDatabase(
   if (config.kind === 'embedded') {
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
-      ...(options.embeddedTemplate ? { loadDataDir: options.embeddedTemplate } : {}),
     });
     clientUrl = embedded.url;
     // pglite-socket refuses connections beyond its limit: never ask for more.
@@ -71,6 +70,7 @@ export async function openDatabase(
   try {
     orm = await PostgreSqlMikroORM.init({
       ...ormOptions,
+      ...(options.migrations ? { migrations: { ...ormOptions.migrations, migrationsList: options.migrations } } : {}),
       clientUrl,
       pool: { min: 0, max: poolSize },
       // pg's own default is to wait forever for a connection that never answers.

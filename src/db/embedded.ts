@@ -28,8 +28,6 @@ export interface EmbeddedPostgres {
 export interface EmbeddedPostgresOptions {
   /** Folder for the data; created if missing. Omit for an in-memory database. */
   dataDir?: string;
-  /** A tarball made by `PGlite.dumpDataDir()`, loaded when the folder holds no database yet (tests). */
-  loadDataDir?: Blob;
   /**
    * Let the process exit while the database is open (the MikroORM CLI, which does not know to stop it).
    * The database is then stopped on `beforeExit`.
@@ -47,10 +45,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
 
   let db: PGlite;
   try {
-    db = await PGlite.create({
-      ...(dataDir ? { dataDir: path.join(dataDir, 'pgdata') } : {}),
-      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-    });
+    db = await PGlite.create(dataDir ? { dataDir: path.join(dataDir, 'pgdata') } : {});
   } catch (error) {
     releaseLock();
     throw error;

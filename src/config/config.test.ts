@@ -1,0 +1,167 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, DEVELOPMENT_SESSION_SECRET, loadConfig, variables } from './index.js';
+
+/** The problems loadConfig reports for an environment, or [] when it accepts it. */
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env, '/srv/app');
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('loadConfig', () => {
+  it('runs with no environment at all: embedded database, development defaults', () => {
+    expect(loadConfig({}, '/srv/app')).toEqual({
+      nodeEnv: 'development',
+      isProduction: false,
+      host: '127.0.0.1',
+      port: 4000,
+      publicUrl: 'http://localhost:4000',
+      trustProxy: false,
+      logLevel: 'info',
+      database: { kind: 'embedded', dataDir: '/srv/app/.data', migrateOnStart: true },
+      sessionSecrets: [DEVELOPMENT_SESSION_SECRET],
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        NODE_ENV: 'production',
+        HOST: '0.0.0.0',
+        PORT: '8080',
+        PUBLIC_URL: 'https://api.example.com/',
+        TRUST_PROXY: '2',
+        LOG_LEVEL: 'debug',
+        DATABASE_URL: 'postgres://app:pw@db.internal:5433/app',
+        DATABASE_POOL_SIZE: '20',
+        DATABASE_CONNECT_TIMEOUT_MS: '3000',
+        MIGRATE_ON_START: 'false',
+        SESSION_SECRET: `${'a'.repeat(32)}, ${'b'.repeat(40)}`,
+        SHUTDOWN_TIMEOUT_MS: '5000',
+      },
+      '/srv/app',
+    );
+    expect(config).toEqual({
+      nodeEnv: 'production',
+      isProduction: true,
+      host: '0.0.0.0',
+      port: 8080,
+      publicUrl: 'https://api.example.com',
+      trustProxy: 2,
+      logLevel: 'debug',
+      database: {
+        kind: 'server',
+        url: 'postgres://app:pw@db.internal:5433/app',
+        poolSize: 20,
+        connectTimeoutMs: 3000,
+        migrateOnStart: false,
+      },
+      sessionSecrets: ['a'.repeat(32), 'b'.repeat(40)],
+      shutdownTimeoutMs: 5000,
+    });
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.database)).toBe(true);
+    expect(Object.isFrozen(config.sessionSecrets)).toBe(true);
+  });
+
+  it('resolves a relative DATA_DIR against the working directory and keeps an absolute one', () => {
+    expect(loadConfig({ DATA_DIR: 'var/db' }, '/srv/app').database).toMatchObject({ dataDir: '/srv/app/var/db' });
+    expect(loadConfig({ DATA_DIR: '/data' }, '/srv/app').database).toMatchObject({ dataDir: '/data' });
+  });
+
+  it.each([
+    ['PORT', 'abc', 'PORT="abc" is not a whole number between 0 and 65535 (example: PORT=4000)'],
+    ['PORT', '70000', 'PORT="70000" is not a whole number between 0 and 65535 (example: PORT=4000)'],
+    ['PORT', '-1', 'PORT="-1" is not a whole number between 0 and 65535 (example: PORT=4000)'],
+    ['NODE_ENV', 'prod', 'NODE_ENV="prod"'],
+    ['LOG_LEVEL', 'verbose', 'LOG_LEVEL="verbose"'],
+    [
+      'MIGRATE_ON_START',
+      'maybe',
+      'MIGRATE_ON_START="maybe" is not a boolean (use true or false) (example: MIGRATE_ON_START=true)',
+    ],
+    [
+      'PUBLIC_URL',
+      'api.example.com',
+      'PUBLIC_URL="api.example.com" is not a URL (example: PUBLIC_URL=https://api.example.com)',
+    ],
+    ['PUBLIC_URL', 'ftp://example.com', 'PUBLIC_URL="ftp://example.com" has scheme "ftp:", expected http: or https:'],
+    [
+      'DATABASE_URL',
+      'mysql://root@localhost/app',
+      'DATABASE_URL="mysql://root@localhost/app" has scheme "mysql:", expected postgres:',
+    ],
+    ['DATABASE_URL', 'postgres://localhost', 'DATABASE_URL="postgres://localhost" must name a host and a database'],
+    ['DATABASE_POOL_SIZE', '0', 'DATABASE_POOL_SIZE="0" is not a whole number between 1 and 1000'],
+    [
+      'TRUST_PROXY',
+      'everyone',
+      'TRUST_PROXY="everyone" is not true, false, a hop count, or a list of addresses/subnets',
+    ],
+    ['SHUTDOWN_TIMEOUT_MS', '1.5', 'SHUTDOWN_TIMEOUT_MS="1.5" is not a whole number'],
+  ])('refuses %s=%s with one line naming it', (name, value, expected) => {
+    const found = problems({ [name]: value });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(expected);
+    expect(found[0]).toMatch(new RegExp(`^${name}=.*\\(example: ${name}=.+\\)$`));
+  });
+
+  it('reports every bad variable at once, one line each', () => {
+    expect(problems({ PORT: 'x', LOG_LEVEL: 'loud', MIGRATE_ON_START: 'perhaps' }).map((p) => p.split('=')[0])).toEqual(
+      ['PORT', 'LOG_LEVEL', 'MIGRATE_ON_START'],
+    );
+  });
+
+  it('never echoes a password or a session secret in an error', () => {
+    const [databaseProblem] = problems({ DATABASE_URL: 'mysql://root:hunter2@localhost/app' });
+    expect(databaseProblem).not.toContain('hunter2');
+    expect(databaseProblem).toContain('***');
+    const [secretProblem] = problems({ NODE_ENV: 'production', SESSION_SECRET: 'short-secret-hunter2' });
+    expect(secretProblem).not.toContain('hunter2');
+    expect(secretProblem).toMatch(/^SESSION_SECRET /);
+  });
+
+  it('requires a strong SESSION_SECRET in production, and only there', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^SESSION_SECRET is required when NODE_ENV=production/),
+    ]);
+    expect(problems({ NODE_ENV: 'production', SESSION_SECRET: DEVELOPMENT_SESSION_SECRET })).toHaveLength(1);
+    expect(problems({ NODE_ENV: 'production', SESSION_SECRET: `${'k'.repeat(32)},tooshort` })).toHaveLength(1);
+    expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) })).toEqual([]);
+    expect(problems({ NODE_ENV: 'development', SESSION_SECRET: 'short' })).toEqual([]);
+  });
+
+  it.each([
+    ['true', true],
+    ['off', false],
+    ['1', 1],
+    ['3', 3],
+    ['loopback', ['loopback']],
+    ['10.0.0.0/8, 192.168.1.7,loopback', ['10.0.0.0/8', '192.168.1.7', 'loopback']],
+    ['::1', ['::1']],
+  ])('reads TRUST_PROXY=%s as Express expects', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }, '/srv/app')).toMatchObject({
+      port: 4000,
+      database: { kind: 'embedded' },
+    });
+  });
+
+  it('has an example for every variable that it accepts itself', () => {
+    for (const [name, { schema, example }] of Object.entries(variables)) {
+      expect([name, schema.safeParse(example).success]).toEqual([name, true]);
+    }
+  });
+});

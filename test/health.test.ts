@@ -1,0 +1,83 @@
+/**
+ * Liveness and readiness, including a real database outage: the app's connections run through a TCP proxy
+ * that the test cuts and restores.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../src/config/index.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { createTestApp, type TestApp } from './support/app.js';
+import { testLogger } from './support/env.js';
+import { HttpClient } from './support/http-client.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { serverUrl } from './support/env.js';
+
+describe('health probes', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it('GET /healthz answers 200 while the process lives', async () => {
+    const response = await app.client.fetch('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz answers 200 while the database answers', async () => {
+    const response = await app.client.fetch('/readyz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready' });
+  });
+});
+
+describe('readiness during a database outage', () => {
+  let embedded: EmbeddedPostgres | undefined;
+  let proxy: TcpProxy;
+  let database: Database;
+  let server: RunningServer;
+  let client: HttpClient;
+
+  beforeAll(async () => {
+    // The real server when the suite runs on one, else an embedded database: either way behind the proxy.
+    let target = serverUrl();
+    if (!target) {
+      embedded = await startEmbeddedPostgres();
+      target = embedded.url;
+    }
+    const url = new URL(target);
+    proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+    url.host = `127.0.0.1:${proxy.port}`;
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      DATABASE_URL: url.toString(),
+      DATABASE_POOL_SIZE: '2',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      MIGRATE_ON_START: 'false',
+    });
+    database = await openDatabase(config.database, testLogger);
+    server = await startServer(config, testLogger, database);
+    client = new HttpClient(server.url);
+  });
+  afterAll(async () => {
+    await server.stop();
+    await proxy.close();
+    await embedded?.stop();
+  });
+
+  it('turns 503 while the database is unreachable and 200 again when it returns, without a restart', async () => {
+    expect((await client.fetch('/readyz')).status).toBe(200);
+
+    proxy.cut();
+    const down = await client.fetch('/readyz');
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: 'database unavailable' });
+    expect((await client.fetch('/healthz')).status).toBe(200);
+
+    proxy.restore();
+    expect((await client.fetch('/readyz')).status).toBe(200);
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * The server as a process, started the way `npm start` starts it: start-up failures, restarts keeping data,
+ * the embedded data folder's lock, and graceful shutdown on SIGTERM.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { createTestDatabase, scratchDir, usingServer, type TestDatabase } from './support/database.js';
+import { HttpClient } from './support/http-client.js';
+import { spawnServer, timeExit, type ServerProcess } from './support/process.js';
+
+const running = new Set<ServerProcess>();
+function start(env: Record<string, string>): ServerProcess {
+  const server = spawnServer(env);
+  running.add(server);
+  void server.exited.then(() => running.delete(server));
+  return server;
+}
+afterAll(() => {
+  for (const server of running) server.child.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('start-up failures: exit 1 within 10 s, one line naming the variable', () => {
+  it('PORT=abc', async () => {
+    const server = start({ PORT: 'abc' });
+    const { code, ms } = await timeExit(server);
+    expect(code).toBe(1);
+    expect(ms).toBeLessThan(10_000);
+    expect(server.stderr.filter(Boolean)).toEqual([
+      'error: PORT="abc" is not a whole number between 0 and 65535 (example: PORT=4000)',
+    ]);
+  });
+
+  it('DATABASE_URL pointing at a closed port', async () => {
+    const port = await freePort();
+    const server = start({ DATABASE_URL: `postgres://app:secret@127.0.0.1:${port}/app` });
+    const { code, ms } = await timeExit(server);
+    expect(code).toBe(1);
+    expect(ms).toBeLessThan(10_000);
+    expect(server.stderr.filter(Boolean)).toEqual([
+      `error: cannot reach the database at 127.0.0.1:${port}/app (DATABASE_URL): connection refused (is PostgreSQL running and listening on that port?)`,
+    ]);
+  });
+
+  it('DATABASE_URL pointing at a host that accepts the connection and never answers', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const server = start({ DATABASE_URL: `postgres://app@127.0.0.1:${port}/app` });
+      const { code, ms } = await timeExit(server);
+      expect(code).toBe(1);
+      expect(ms).toBeLessThan(10_000);
+      expect(server.stderr.filter(Boolean)).toEqual([
+        `error: cannot reach the database at 127.0.0.1:${port}/app (DATABASE_URL): no answer within 5000 ms`,
+      ]);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('PORT already in use', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const testDatabase = await createTestDatabase();
+      const server = start({ PORT: String(port), ...databaseEnv(testDatabase) });
+      expect(await server.exited).toBe(1);
+      expect(server.stderr.filter(Boolean)).toEqual([
+        `error: PORT=${port} is already in use on 127.0.0.1 (choose another, e.g. PORT=4001)`,
+      ]);
+      await testDatabase.drop();
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+/** The environment that points a server process at a test database. */
+function databaseEnv(testDatabase: TestDatabase): Record<string, string> {
+  return testDatabase.config.kind === 'server'
+    ? { DATABASE_URL: testDatabase.config.url }
+    : { DATA_DIR: testDatabase.config.dataDir };
+}
+
+describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded database'}`, () => {
+  it('keeps data written before the restart', async () => {
+    // A brand-new folder (embedded) or database (server): the first start creates and migrates it.
+    let env: Record<string, string>;
+    let testDatabase: TestDatabase | undefined;
+    if (usingServer()) {
+      testDatabase = await createTestDatabase();
+      env = databaseEnv(testDatabase);
+    } else {
+      env = { DATA_DIR: path.join(scratchDir('restart'), 'data') };
+    }
+
+    const first = start(env);
+    const url = await first.ready(60_000);
+    const databaseUrl = env.DATABASE_URL ?? String((await first.waitForLog(/^database ready$/)).url);
+    expect((await new HttpClient(url).graphql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
+    await withClient(databaseUrl, async (client) => {
+      await client.query('CREATE TABLE kept (note text)');
+      await client.query(`INSERT INTO kept VALUES ('written before the restart')`);
+    });
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = start(env);
+    await second.ready(60_000);
+    const secondUrl = env.DATABASE_URL ?? String((await second.waitForLog(/^database ready$/)).url);
+    const rows = await withClient(secondUrl, async (client) => (await client.query('SELECT note FROM kept')).rows);
+    expect(rows).toEqual([{ note: 'written before the restart' }]);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    await testDatabase?.drop();
+  });
+});
+
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the embedded data folder', () => {
+  it('is locked against a second server, which exits 1 naming the holder', async () => {
+    const testDatabase = await createTestDatabase();
+    if (testDatabase.config.kind === 'server') {
+      await testDatabase.drop();
+      return; // A server database has no folder to lock: nothing to check on this run.
+    }
+    const dataDir = testDatabase.config.dataDir;
+    const first = start({ DATA_DIR: dataDir });
+    await first.ready();
+    const second = start({ DATA_DIR: dataDir, PORT: '0' });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr.filter(Boolean)).toEqual([
+      `error: the embedded database in ${dataDir} is in use by process ${first.child.pid}; stop it or set another DATA_DIR`,
+    ]);
+    // The first server is untouched by the attempt.
+    expect((await new HttpClient(await first.ready()).fetch('/readyz')).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'server.pid'))).toBe(false);
+    await testDatabase.drop();
+  });
+});
+
+describe('graceful shutdown', () => {
+  let testDatabase: TestDatabase;
+  afterAll(() => testDatabase.drop());
+
+  /** Sends the head of a POST and part of its body, and returns a function that sends the rest. */
+  async function beginSlowRequest(baseUrl: string): Promise<{ finish(): Promise<string>; socket: net.Socket }> {
+    const { hostname, port } = new URL(baseUrl);
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const socket = net.connect(Number(port), hostname);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+    );
+    return {
+      socket,
+      async finish() {
+        socket.write(body.slice(5));
+        await ended;
+        return Buffer.concat(chunks).toString('utf8');
+      },
+    };
+  }
+
+  it('on SIGTERM, lets an in-flight request finish, refuses new connections, and exits 0', async () => {
+    testDatabase = await createTestDatabase();
+    const server = start(databaseEnv(testDatabase));
+    const url = await server.ready();
+    const slow = await beginSlowRequest(url);
+    await sleep(100); // let the server read the request's head
+
+    server.child.kill('SIGTERM');
+    await server.waitForLog(/^shutting down/);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    await sleep(500);
+
+    const response = await slow.finish();
+    expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toBe('{"data":{"__typename":"Query"}}\n');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('cuts a request still running after SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
+    const server = start({ ...databaseEnv(testDatabase), SHUTDOWN_TIMEOUT_MS: '1000' });
+    const url = await server.ready();
+    const stuck = await beginSlowRequest(url);
+    const closed = new Promise<void>((resolve) => stuck.socket.once('close', () => resolve()));
+    await sleep(100);
+
+    server.child.kill('SIGTERM');
+    const { code, ms } = await timeExit(server);
+    await closed;
+    expect(code).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThan(8000);
+  });
+});

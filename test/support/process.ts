@@ -1,0 +1,100 @@
+/**
+ * Runs the server as users do, in its own process (`node --import tsx src/main.ts`, what `npm start` runs),
+ * and watches its output and exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  /** Lines written so far: JSON log lines on stdout, one-line errors on stderr. */
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** Resolves with the first parsed JSON log line whose `msg` matches; rejects if the process exits first. */
+  waitForLog(msg: RegExp, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Starts, waits for the "GraphQL at" line, and gives the base URL. */
+  ready(timeoutMs?: number): Promise<string>;
+}
+
+export function spawnServer(env: Record<string, string>, entry = 'src/main.ts'): ServerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    // Only what the test names, so the developer's own environment cannot leak in.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const listeners = new Set<() => void>();
+  const collect = (target: string[]) => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      target.push(...lines);
+      for (const listener of listeners) listener();
+    };
+  };
+  child.stdout?.on('data', collect(stdout));
+  child.stderr?.on('data', collect(stderr));
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => {
+      resolve(code ?? signal ?? 'unknown');
+      for (const listener of listeners) listener();
+    });
+  });
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const waitForLog = (msg: RegExp, timeoutMs = 30_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        for (const line of stdout) {
+          if (!line.startsWith('{')) continue;
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (typeof parsed.msg === 'string' && msg.test(parsed.msg)) {
+            finish();
+            resolve(parsed);
+            return;
+          }
+        }
+        if (hasExited || child.exitCode !== null) {
+          finish();
+          reject(new Error(`server exited before logging ${msg}:\n${[...stdout, ...stderr].join('\n')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no log line ${msg} within ${timeoutMs} ms:\n${[...stdout, ...stderr].join('\n')}`));
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+      };
+      listeners.add(check);
+      check();
+    });
+
+  return {
+    child,
+    stdout,
+    stderr,
+    exited,
+    waitForLog,
+    async ready(timeoutMs) {
+      const line = await waitForLog(/^GraphQL at /, timeoutMs);
+      return String(line.url).replace(/\/graphql$/, '');
+    },
+  };
+}
+
+/** Milliseconds from now until the process exits, with its exit code. */
+export async function timeExit(server: ServerProcess): Promise<{ code: number | string; ms: number }> {
+  const started = performance.now();
+  const code = await server.exited;
+  return { code, ms: performance.now() - started };
+}
