@@ -141,15 +141,11 @@ async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>
 
 describe('the embedded data folder', () => {
   it('is locked against a second server, which exits 1 naming the holder', async () => {
-    const testDatabase = await createTestDatabase();
-    if (testDatabase.config.kind === 'server') {
-      await testDatabase.drop();
-      return; // A server database has no folder to lock: nothing to check on this run.
-    }
-    const dataDir = testDatabase.config.dataDir;
+    // Always an embedded folder, whichever database the rest of the suite runs on.
+    const dataDir = path.join(scratchDir('lock'), 'data');
     const first = start({ DATA_DIR: dataDir });
-    await first.ready();
-    const second = start({ DATA_DIR: dataDir, PORT: '0' });
+    await first.ready(60_000);
+    const second = start({ DATA_DIR: dataDir });
     expect(await second.exited).toBe(1);
     expect(second.stderr.filter(Boolean)).toEqual([
       `error: the embedded database in ${dataDir} is in use by process ${first.child.pid}; stop it or set another DATA_DIR`,
@@ -159,7 +155,6 @@ describe('the embedded data folder', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'server.pid'))).toBe(false);
-    await testDatabase.drop();
   });
 });
 

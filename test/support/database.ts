@@ -53,6 +53,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** A database with nothing in it, not even the migrations: what a user's first start meets. */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  const url = serverUrl();
+  if (!url) {
+    const dataDir = path.join(scratchDir('empty'), 'data');
+    return {
+      config: { kind: 'embedded', dataDir, migrateOnStart: true },
+      drop: async () => {
+        await fs.promises.rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = `${requireVar(RUN_ID_VAR)}_${crypto.randomBytes(4).toString('hex')}`;
+  await adminQuery(url, `CREATE DATABASE ${name}`);
+  return {
+    config: { kind: 'server', url: withDatabase(url, name), poolSize: 5, connectTimeoutMs: 5000, migrateOnStart: true },
+    drop: () => adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
 async function adminQuery(url: string, sql: string): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();

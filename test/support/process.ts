@@ -20,8 +20,9 @@ export interface ServerProcess {
   ready(timeoutMs?: number): Promise<string>;
 }
 
-export function spawnServer(env: Record<string, string>, entry = 'src/main.ts'): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+/** `entry` is a script under src/ (the server by default, or a command such as src/cli/migrate.ts). */
+export function spawnServer(env: Record<string, string>, entry = 'src/main.ts', args: string[] = []): ServerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: ROOT,
     // Only what the test names, so the developer's own environment cannot leak in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
