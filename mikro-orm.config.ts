@@ -8,7 +8,7 @@
  */
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import { loadConfig } from './src/config/index.js';
+import { loadConfig, loadEnvFile } from './src/config/index.js';
 import { startEmbeddedPostgres, EMBEDDED_MAX_CONNECTIONS } from './src/db/embedded.js';
 import { entities } from './src/entities/index.js';
 import { migrations } from './src/db/migrations/index.js';
@@ -31,6 +31,7 @@ export const ormOptions = defineConfig({
 });
 
 export default async function cliConfig(): Promise<Options> {
+  loadEnvFile();
   const { database } = loadConfig();
   if (database.kind === 'server') {
     return { ...ormOptions, clientUrl: database.url, pool: { min: 0, max: 1 } };

@@ -2,7 +2,7 @@
  * The server's entry point: configuration → database (migrated) → HTTP → wait for a signal → graceful stop.
  * Every failure at start-up is one line on stderr and exit code 1: no stack dump for an operator to read.
  */
-import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
 import { DatabaseUnreachableError, openDatabase } from './db/database.js';
 import { DataDirLockedError } from './db/embedded.js';
 import { createLogger } from './logger.js';
@@ -15,6 +15,7 @@ function fail(message: string): never {
 
 let config: Config;
 try {
+  loadEnvFile();
   config = loadConfig();
 } catch (error) {
   // One line per bad variable, each naming it: "error: PORT="abc" is not a whole number ... (example: PORT=4000)".

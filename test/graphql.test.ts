@@ -52,7 +52,7 @@ describe('GraphQL over HTTP (development)', () => {
     expect(response.status).toBe(400);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({
-      errors: [{ message: expect.any(String) as string, extensions: { code: 'BAD_REQUEST' } }],
+      errors: [{ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } }],
     });
     expect(text).not.toMatch(/\bat .+:\d+:\d+/);
   });
@@ -65,7 +65,7 @@ describe('GraphQL over HTTP (development)', () => {
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({
-      errors: [{ message: expect.any(String) as string, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+      errors: [{ message: expect.any(String), extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
     });
   });
 

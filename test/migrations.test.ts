@@ -28,7 +28,7 @@ class Broken extends Migration {
   }
 }
 
-const list = (...classes: (typeof Migration)[]): MigrationObject[] =>
+const list = (...classes: MigrationObject['class'][]): MigrationObject[] =>
   classes.map((migration) => ({ name: migration.name, class: migration }));
 
 async function tables(database: Database): Promise<string[]> {
@@ -106,7 +106,7 @@ describe('migrations', () => {
 describe('npm run migrate', () => {
   it('migrates the configured database and says so', async () => {
     const testDatabase = await createEmptyDatabase();
-    const env =
+    const env: Record<string, string> =
       testDatabase.config.kind === 'server'
         ? { DATABASE_URL: testDatabase.config.url }
         : { DATA_DIR: testDatabase.config.dataDir };
@@ -124,7 +124,7 @@ describe('npm run migrate', () => {
     expect(await listed.exited).toBe(0);
     expect(listed.stdout.filter(Boolean)).toEqual([
       ...migrations.map((migration) => `[applied] ${migration.name}`),
-      expect.stringMatching(new RegExp(`^${migrations.length} applied, 0 pending \\(`)) as string,
+      expect.stringMatching(new RegExp(`^${migrations.length} applied, 0 pending \\(`)),
     ]);
     await testDatabase.drop();
   });

@@ -121,7 +121,10 @@ describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded datab
     const second = start(env);
     await second.ready(60_000);
     const secondUrl = env.DATABASE_URL ?? String((await second.waitForLog(/^database ready$/)).url);
-    const rows = await withClient(secondUrl, async (client) => (await client.query('SELECT note FROM kept')).rows);
+    const rows = await withClient(
+      secondUrl,
+      async (client) => (await client.query<{ note: string }>('SELECT note FROM kept')).rows,
+    );
     expect(rows).toEqual([{ note: 'written before the restart' }]);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -170,7 +173,11 @@ describe('graceful shutdown', () => {
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const ended = new Promise<void>((resolve) =>
+      socket.once('close', () => {
+        resolve();
+      }),
+    );
     socket.write(
       `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
@@ -207,7 +214,11 @@ describe('graceful shutdown', () => {
     const server = start({ ...databaseEnv(testDatabase), SHUTDOWN_TIMEOUT_MS: '1000' });
     const url = await server.ready();
     const stuck = await beginSlowRequest(url);
-    const closed = new Promise<void>((resolve) => stuck.socket.once('close', () => resolve()));
+    const closed = new Promise<void>((resolve) =>
+      stuck.socket.once('close', () => {
+        resolve();
+      }),
+    );
     await sleep(100);
 
     server.child.kill('SIGTERM');

@@ -2,7 +2,7 @@
  * `npm run migrate`: applies pending migrations to the configured database (DATABASE_URL, or the embedded one
  * in DATA_DIR) and prints what it did. Exit 0 on success, 1 on failure with a one-line reason.
  */
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig, loadEnvFile } from '../config/index.js';
 import { DatabaseUnreachableError, migrate, openDatabase } from '../db/database.js';
 import { DataDirLockedError } from '../db/embedded.js';
 import { createLogger } from '../logger.js';
@@ -25,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`error: unknown argument ${unknown.join(' ')}\n\n${HELP}`);
     return 1;
   }
+  loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config.database, logger, { migrate: false });

@@ -8,6 +8,7 @@
  * A bad value throws a `ConfigError` whose message has one line per bad variable, naming it, saying what is
  * wrong with the value and showing a good one. `main.ts` prints those lines and exits 1.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -163,27 +164,33 @@ interface Variable<T> {
   readonly schema: z.ZodType<T>;
   /** A good value, shown when the variable is wrong. */
   readonly example: string;
+  /** The default as documented in the README and .env.example (a test keeps the three in step). */
+  readonly default: string;
 }
 
-function variable<T>(schema: z.ZodType<T>, example: string): Variable<T> {
-  return { schema, example };
+function variable<T>(schema: z.ZodType<T>, example: string, defaultValue: string): Variable<T> {
+  return { schema, example, default: defaultValue };
 }
 
-/** Every environment variable the server reads, with an example value. Defaults are applied in `loadConfig`. */
+/** Every environment variable the server reads. Defaults are applied in `loadConfig`. */
 export const variables = {
-  NODE_ENV: variable(z.enum(['development', 'production', 'test']), 'production'),
-  HOST: variable(z.string().trim().min(1, 'is empty'), '0.0.0.0'),
-  PORT: variable(wholeNumber(0, 65535), '4000'),
-  PUBLIC_URL: variable(httpUrl, 'https://api.example.com'),
-  TRUST_PROXY: variable(trustProxy, '1'),
-  LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
-  DATABASE_URL: variable(postgresUrl, 'postgres://app:secret@127.0.0.1:5432/app'),
-  DATABASE_POOL_SIZE: variable(wholeNumber(1, 1000), '10'),
-  DATABASE_CONNECT_TIMEOUT_MS: variable(wholeNumber(100, 600_000), '5000'),
-  DATA_DIR: variable(z.string().trim().min(1, 'is empty'), '.data'),
-  MIGRATE_ON_START: variable(booleanFlag, 'true'),
-  SESSION_SECRET: variable(secretList, 'a-random-string-of-32-or-more-characters'),
-  SHUTDOWN_TIMEOUT_MS: variable(wholeNumber(0, 600_000), '10000'),
+  NODE_ENV: variable(z.enum(['development', 'production', 'test']), 'production', 'development'),
+  HOST: variable(z.string().trim().min(1, 'is empty'), '0.0.0.0', '127.0.0.1'),
+  PORT: variable(wholeNumber(0, 65535), '4000', '4000'),
+  PUBLIC_URL: variable(httpUrl, 'https://api.example.com', 'http://localhost:$PORT'),
+  TRUST_PROXY: variable(trustProxy, '1', 'false'),
+  LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'info'),
+  DATABASE_URL: variable(postgresUrl, 'postgres://app:secret@127.0.0.1:5432/app', '(unset: embedded)'),
+  DATABASE_POOL_SIZE: variable(wholeNumber(1, 1000), '10', '10'),
+  DATABASE_CONNECT_TIMEOUT_MS: variable(wholeNumber(100, 600_000), '5000', '5000'),
+  DATA_DIR: variable(z.string().trim().min(1, 'is empty'), '.data', '.data'),
+  MIGRATE_ON_START: variable(booleanFlag, 'true', 'true'),
+  SESSION_SECRET: variable(
+    secretList,
+    'a-random-string-of-32-or-more-characters',
+    '(development only: a fixed insecure value)',
+  ),
+  SHUTDOWN_TIMEOUT_MS: variable(wholeNumber(0, 600_000), '10000', '10000'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -191,6 +198,14 @@ type Parsed = { -readonly [K in VariableName]?: z.output<(typeof variables)[K]['
 
 /** Minimum length of a production session secret: 32 bytes, as `check --deploy` will demand. */
 const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Adds the variables of a `.env` file, if there is one, to the environment. Variables already set in the
+ * environment win over the file. Call before `loadConfig`.
+ */
+export function loadEnvFile(file = path.resolve('.env')): void {
+  if (fs.existsSync(file)) process.loadEnvFile(file);
+}
 
 /**
  * Reads and validates the environment. Pure: pass an object to test it; defaults to `process.env`.

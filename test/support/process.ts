@@ -40,8 +40,8 @@ export function spawnServer(env: Record<string, string>, entry = 'src/main.ts', 
       for (const listener of listeners) listener();
     };
   };
-  child.stdout?.on('data', collect(stdout));
-  child.stderr?.on('data', collect(stderr));
+  child.stdout.on('data', collect(stdout));
+  child.stderr.on('data', collect(stderr));
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => {
       resolve(code ?? signal ?? 'unknown');

@@ -32,18 +32,23 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cutAll = () => {
+    cut = true;
+    for (const socket of sockets) socket.destroy();
+  };
   return {
     port: (server.address() as AddressInfo).port,
-    cut() {
-      cut = true;
-      for (const socket of sockets) socket.destroy();
-    },
+    cut: cutAll,
     restore() {
       cut = false;
     },
     close() {
-      this.cut();
-      return new Promise((resolve) => server.close(() => resolve()));
+      cutAll();
+      return new Promise((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     },
   };
 }
