@@ -110,17 +110,17 @@ describe('npm run migrate', () => {
       testDatabase.config.kind === 'server'
         ? { DATABASE_URL: testDatabase.config.url }
         : { DATA_DIR: testDatabase.config.dataDir };
-    const run = spawnServer(env, 'src/cli/migrate.ts');
+    const run = spawnServer(env, { entry: 'src/cli/migrate.ts' });
     expect(await run.exited).toBe(0);
     expect(run.stdout.filter(Boolean).at(-1)).toMatch(
       migrations.length > 0 ? /^\d+ migration\(s\) applied to / : /^no pending migrations \(/,
     );
 
-    const again = spawnServer(env, 'src/cli/migrate.ts');
+    const again = spawnServer(env, { entry: 'src/cli/migrate.ts' });
     expect(await again.exited).toBe(0);
     expect(again.stdout.filter(Boolean).at(-1)).toMatch(/^no pending migrations \(/);
 
-    const listed = spawnServer(env, 'src/cli/migrate.ts', ['--list']);
+    const listed = spawnServer(env, { entry: 'src/cli/migrate.ts', args: ['--list'] });
     expect(await listed.exited).toBe(0);
     expect(listed.stdout.filter(Boolean)).toEqual([
       ...migrations.map((migration) => `[applied] ${migration.name}`),
@@ -130,7 +130,7 @@ describe('npm run migrate', () => {
   });
 
   it('refuses an unknown argument with exit 1 and the usage', async () => {
-    const bad = spawnServer({}, 'src/cli/migrate.ts', ['--bogus']);
+    const bad = spawnServer({}, { entry: 'src/cli/migrate.ts', args: ['--bogus'] });
     expect(await bad.exited).toBe(1);
     expect(bad.stderr.join('\n')).toContain('error: unknown argument --bogus');
     expect(bad.stderr.join('\n')).toContain('Usage: npm run migrate');

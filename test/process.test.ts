@@ -10,11 +10,11 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { createTestDatabase, scratchDir, usingServer, type TestDatabase } from './support/database.js';
 import { HttpClient } from './support/http-client.js';
-import { spawnServer, timeExit, type ServerProcess } from './support/process.js';
+import { spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
 
 const running = new Set<ServerProcess>();
-function start(env: Record<string, string>): ServerProcess {
-  const server = spawnServer(env);
+function start(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
+  const server = spawnServer(env, options);
   running.add(server);
   void server.exited.then(() => running.delete(server));
   return server;
@@ -208,6 +208,20 @@ describe('graceful shutdown', () => {
     expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toBe('{"data":{"__typename":"Query"}}\n');
     expect(await server.exited).toBe(0);
+  });
+
+  it('reaches the server when the signal is sent to `npm start` (as a process manager does)', async () => {
+    const npm = start(databaseEnv(testDatabase), { viaNpmStart: true });
+    const url = await npm.ready();
+    const serverPid = Number((await npm.waitForLog(/^GraphQL at /)).pid);
+    expect(serverPid).not.toBe(npm.child.pid);
+
+    npm.child.kill('SIGTERM');
+    await npm.waitForLog(/^stopped$/);
+    await npm.exited;
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    // No orphan left behind: the server process itself is gone.
+    expect(() => process.kill(serverPid, 0)).toThrow();
   });
 
   it('cuts a request still running after SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {

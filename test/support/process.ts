@@ -20,9 +20,20 @@ export interface ServerProcess {
   ready(timeoutMs?: number): Promise<string>;
 }
 
-/** `entry` is a script under src/ (the server by default, or a command such as src/cli/migrate.ts). */
-export function spawnServer(env: Record<string, string>, entry = 'src/main.ts', args: string[] = []): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+export interface SpawnOptions {
+  /** A script under src/: the server by default, or a command such as src/cli/migrate.ts. */
+  entry?: string;
+  args?: string[];
+  /** Run `npm start` instead, exactly as a user or a process manager would. */
+  viaNpmStart?: boolean;
+}
+
+export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
+  const { entry = 'src/main.ts', args = [], viaNpmStart = false } = options;
+  const [command, commandArgs] = viaNpmStart
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, ['--import', 'tsx', entry, ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: ROOT,
     // Only what the test names, so the developer's own environment cannot leak in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
