@@ -4,7 +4,9 @@
  * INTERNAL_SERVER_ERROR with a fixed message: its text, SQL or stack stay in the log.
  */
 import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLContext } from './context.js';
 
 export const INTERNAL_MESSAGE = 'Internal server error';
 
@@ -22,7 +24,22 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   };
 }
 
-/** True for errors that are bugs or outages, which belong in the log at error level. */
+/** True for errors that are bugs or outages (not a GraphQLError thrown on purpose): they go to the log. */
 export function isUnexpected(error: GraphQLError): boolean {
-  return !(error.originalError instanceof GraphQLError) && error.originalError !== undefined;
+  return error.originalError !== undefined && !(error.originalError instanceof GraphQLError);
 }
+
+/** Logs what `formatError` hides from clients, with the operation and path, so a masked error can be found. */
+export const logUnexpectedErrors: ApolloServerPlugin<GraphQLContext> = {
+  requestDidStart() {
+    return Promise.resolve({
+      didEncounterErrors({ errors, contextValue, operationName }) {
+        for (const error of errors) {
+          if (!isUnexpected(error)) continue;
+          contextValue.logger.error({ err: error.originalError, path: error.path, operationName }, 'resolver failed');
+        }
+        return Promise.resolve();
+      },
+    });
+  },
+};

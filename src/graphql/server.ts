@@ -8,7 +8,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config/index.js';
 import type { GraphQLContext } from './context.js';
-import { formatError } from './errors.js';
+import { formatError, logUnexpectedErrors } from './errors.js';
 import { buildSchema } from './schema.js';
 
 export function createApolloServer(config: Config, httpServer: http.Server): ApolloServer<GraphQLContext> {
@@ -19,6 +19,7 @@ export function createApolloServer(config: Config, httpServer: http.Server): Apo
       ? ApolloServerPluginLandingPageDisabled()
       : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
         ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
+    logUnexpectedErrors,
   ];
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
