@@ -1,0 +1,252 @@
+/**
+ * The hashers against hashes that Django itself wrote (test/fixtures/django-hashes.json, made by
+ * test/fixtures/make-django-hashes.py, and the shared Django fixture's users), and PasswordHashers' rules:
+ * rehash only on success, the same cost for every kind of failure.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import {
+  Argon2Hasher,
+  BcryptHasher,
+  MAX_PASSWORD_LENGTH,
+  PasswordHashers,
+  PasswordTooLongError,
+  Pbkdf2Hasher,
+  ScryptHasher,
+  type PasswordHasher,
+} from './index.js';
+
+interface Vector {
+  algorithm: string;
+  params: Record<string, number>;
+  password: string;
+  encoded: string;
+}
+
+const generated = JSON.parse(
+  fs.readFileSync(new URL('../../../test/fixtures/django-hashes.json', import.meta.url), 'utf8'),
+) as { django: string; vectors: Vector[] };
+
+/** The users of the shared Django 3.2 fixture whose passwords its README gives. */
+function fixtureVectors(): Vector[] {
+  const sql = fs.readFileSync(
+    new URL('../../../../shared/fixtures/django-auth/django-3.2-auth.sql', import.meta.url),
+    'utf8',
+  );
+  const passwords: Record<string, string> = {
+    admin: 'admin-pass-2931',
+    alice: 'wonderland-42',
+    bob: 'builder-can-we-fix-it',
+    carol: 'carol sings 7 carols',
+    dave: 'dave-bcrypt-pass',
+    erin: 'erin-plain-bcrypt',
+    frank: 'frank-is-inactive',
+  };
+  return [...sql.matchAll(/INSERT INTO public\.auth_user VALUES \(\d+, '([^']+)', NULL, \w+, '(\w+)'/g)]
+    .filter((match) => match[2] !== undefined && match[2] in passwords)
+    .map(([, encoded = '', username = '']) => ({
+      algorithm: encoded.slice(0, encoded.indexOf('$')),
+      params: {},
+      password: passwords[username] ?? '',
+      encoded,
+    }));
+}
+
+/** One hasher per algorithm, with default parameters: any of them verifies any parameters. */
+const verifiers: Record<string, PasswordHasher> = Object.fromEntries(
+  [
+    new Pbkdf2Hasher({ digest: 'sha256' }),
+    new Pbkdf2Hasher({ digest: 'sha1' }),
+    new Argon2Hasher(),
+    new BcryptHasher({ sha256: true }),
+    new BcryptHasher({ sha256: false }),
+    new ScryptHasher(),
+  ].map((hasher) => [hasher.algorithm, hasher]),
+);
+
+/** Cheap enough to check three times each: the wrong password and a tampered hash too. */
+function isCheap({ params }: Vector): boolean {
+  return (
+    (params.iterations ?? 0) <= 1000 &&
+    (params.rounds ?? 0) <= 4 &&
+    (params.memory_cost ?? 0) <= 512 &&
+    (params.work_factor ?? 0) <= 1024
+  );
+}
+
+/** Flips one character of the digest at the end of a hash. */
+function tamper(encoded: string): string {
+  const last = encoded.at(-2) === 'A' ? 'B' : 'A';
+  return `${encoded.slice(0, -2)}${last}${encoded.slice(-1)}`;
+}
+
+describe('hashes written by Django', () => {
+  const vectors = [...generated.vectors, ...fixtureVectors()];
+
+  it('cover every algorithm, from Django 3.2 and the shared fixture', () => {
+    expect(generated.django).toBe('3.2.25');
+    expect(new Set(vectors.map((vector) => vector.algorithm))).toEqual(
+      new Set(['pbkdf2_sha256', 'pbkdf2_sha1', 'argon2', 'bcrypt_sha256', 'bcrypt', 'scrypt']),
+    );
+    expect(fixtureVectors()).toHaveLength(7);
+  });
+
+  it.each(vectors.map((vector) => [vector.encoded.slice(0, 40), vector] as const))(
+    'verify with the right password: %s…',
+    async (_, vector) => {
+      const hasher = verifiers[vector.algorithm];
+      expect(await hasher?.verify(vector.password, vector.encoded)).toBe(true);
+    },
+  );
+
+  it.each(vectors.filter(isCheap).map((vector) => [vector.encoded.slice(0, 40), vector] as const))(
+    'refuse a wrong password and a tampered hash: %s…',
+    async (_, vector) => {
+      const hasher = verifiers[vector.algorithm];
+      expect(await hasher?.verify(`?${vector.password.slice(1)}`, vector.encoded)).toBe(false);
+      expect(await hasher?.verify(`!${vector.password}`, vector.encoded)).toBe(false);
+      expect(await hasher?.verify(vector.password, tamper(vector.encoded))).toBe(false);
+      expect(await hasher?.verify(vector.password, vector.encoded.slice(0, -6))).toBe(false);
+    },
+  );
+});
+
+describe('hashes written here', () => {
+  it.each([
+    [
+      new Pbkdf2Hasher({ digest: 'sha256', iterations: 1000 }),
+      /^pbkdf2_sha256\$1000\$[A-Za-z0-9]{22}\$[A-Za-z0-9+/]{43}=$/,
+    ],
+    [
+      new Pbkdf2Hasher({ digest: 'sha1', iterations: 1000 }),
+      /^pbkdf2_sha1\$1000\$[A-Za-z0-9]{22}\$[A-Za-z0-9+/]{27}=$/,
+    ],
+    [new Argon2Hasher(), /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{30}\$[A-Za-z0-9+/]{43}$/],
+    [new BcryptHasher({ sha256: true, rounds: 4 }), /^bcrypt_sha256\$\$2b\$04\$[./A-Za-z0-9]{53}$/],
+    [new BcryptHasher({ sha256: false, rounds: 4 }), /^bcrypt\$\$2b\$04\$[./A-Za-z0-9]{53}$/],
+    [new ScryptHasher({ workFactor: 1024 }), /^scrypt\$1024\$[A-Za-z0-9]{22}\$8\$5\$[A-Za-z0-9+/]{86}==$/],
+  ])("%p writes Django's format, salted afresh each time, and verifies it", async (hasher, format) => {
+    const first = await hasher.encode('s3cret pässword');
+    const second = await hasher.encode('s3cret pässword');
+    expect(first).toMatch(format);
+    expect(second).not.toBe(first);
+    expect(await hasher.verify('s3cret pässword', first)).toBe(true);
+    expect(await hasher.verify('s3cret password', first)).toBe(false);
+    expect(hasher.mustUpdate(first)).toBe(false);
+  });
+
+  it("bcrypt_sha256 is not fooled by bcrypt's 72-byte truncation; plain bcrypt is, as in Django", async () => {
+    const long = 'x'.repeat(72);
+    const sha = new BcryptHasher({ sha256: true, rounds: 4 });
+    const plain = new BcryptHasher({ sha256: false, rounds: 4 });
+    expect(await sha.verify(`${long}tail`, await sha.encode(`${long}other`))).toBe(false);
+    expect(await plain.verify(`${long}tail`, await plain.encode(`${long}other`))).toBe(true);
+  });
+});
+
+describe('mustUpdate', () => {
+  it('is true when the parameters differ from the current ones', async () => {
+    const argon = new Argon2Hasher();
+    expect(argon.mustUpdate(await new Argon2Hasher({ memoryCost: 512 }).encode('pw'))).toBe(true);
+    expect(argon.mustUpdate(await new Argon2Hasher({ timeCost: 3 }).encode('pw'))).toBe(true);
+    expect(argon.mustUpdate('argon2$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA')).toBe(true);
+    const pbkdf2 = new Pbkdf2Hasher({ digest: 'sha256', iterations: 2000 });
+    expect(pbkdf2.mustUpdate(await new Pbkdf2Hasher({ digest: 'sha256', iterations: 1000 }).encode('pw'))).toBe(true);
+    expect(pbkdf2.mustUpdate(await pbkdf2.encode('pw'))).toBe(false);
+    expect(
+      new BcryptHasher({ sha256: true }).mustUpdate(await new BcryptHasher({ sha256: true, rounds: 4 }).encode('pw')),
+    ).toBe(true);
+    expect(new ScryptHasher().mustUpdate(await new ScryptHasher({ workFactor: 1024 }).encode('pw'))).toBe(true);
+  });
+});
+
+/** A real hasher that counts what it is asked to do. */
+class Counting implements PasswordHasher {
+  encodes = 0;
+  verifies = 0;
+  hardens = 0;
+  constructor(private readonly inner: PasswordHasher) {}
+  get algorithm() {
+    return this.inner.algorithm;
+  }
+  get runs() {
+    return this.encodes + this.verifies + this.hardens;
+  }
+  encode(password: string) {
+    this.encodes++;
+    return this.inner.encode(password);
+  }
+  verify(password: string, encoded: string) {
+    this.verifies++;
+    return this.inner.verify(password, encoded);
+  }
+  mustUpdate(encoded: string) {
+    return this.inner.mustUpdate(encoded);
+  }
+  hardenRuntime(password: string, encoded: string) {
+    this.hardens++;
+    return this.inner.hardenRuntime(password, encoded);
+  }
+}
+
+describe('PasswordHashers', () => {
+  function setUp() {
+    const preferred = new Counting(new Pbkdf2Hasher({ digest: 'sha256', iterations: 2000 }));
+    const legacy = new Counting(new Pbkdf2Hasher({ digest: 'sha1', iterations: 1000 }));
+    return { preferred, legacy, hashers: new PasswordHashers([preferred, legacy]) };
+  }
+
+  it('encodes with the first hasher', async () => {
+    const { hashers } = setUp();
+    expect(await hashers.make('pw')).toMatch(/^pbkdf2_sha256\$2000\$/);
+  });
+
+  it('makes an unusable password for none, which never verifies', async () => {
+    const { hashers } = setUp();
+    const unusable = await hashers.make(null);
+    expect(unusable).toMatch(/^![A-Za-z0-9]{40}$/);
+    expect(hashers.isUsable(unusable)).toBe(false);
+    expect(await hashers.verify('', unusable)).toEqual({ valid: false, mustUpdate: false });
+    expect(await hashers.verify(unusable, unusable)).toEqual({ valid: false, mustUpdate: false });
+  });
+
+  it('asks for a rehash after a successful check against another algorithm or older parameters, only then', async () => {
+    const { hashers } = setUp();
+    const legacyHash = await new Pbkdf2Hasher({ digest: 'sha1', iterations: 1000 }).encode('pw');
+    expect(await hashers.verify('pw', legacyHash)).toEqual({ valid: true, mustUpdate: true });
+    const olderHash = await new Pbkdf2Hasher({ digest: 'sha256', iterations: 1000 }).encode('pw');
+    expect(await hashers.verify('pw', olderHash)).toEqual({ valid: true, mustUpdate: true });
+    expect(await hashers.verify('pw', await hashers.make('pw'))).toEqual({ valid: true, mustUpdate: false });
+  });
+
+  it('costs one hasher run for a wrong password, an unusable one, an unknown algorithm, or no hash at all', async () => {
+    const { hashers, preferred, legacy } = setUp();
+    const current = await hashers.make('pw');
+    preferred.encodes = 0;
+    for (const encoded of [current, '!unusable', 'md5$salt$hash', 'garbage', null]) {
+      const before = preferred.runs + legacy.runs;
+      expect((await hashers.verify('wrong', encoded)).valid).toBe(false);
+      expect([encoded, preferred.runs + legacy.runs - before]).toEqual([encoded, 1]);
+    }
+  });
+
+  it('pads a failed check against a weaker hash of the preferred algorithm (harden_runtime)', async () => {
+    const { hashers, preferred } = setUp();
+    const weaker = await new Pbkdf2Hasher({ digest: 'sha256', iterations: 1000 }).encode('pw');
+    expect(await hashers.verify('wrong', weaker)).toEqual({ valid: false, mustUpdate: true });
+    expect(preferred.hardens).toBe(1);
+    expect(await hashers.verify('pw', weaker)).toEqual({ valid: true, mustUpdate: true });
+    expect(preferred.hardens).toBe(1);
+  });
+
+  it('refuses a password over the length limit without hashing it', async () => {
+    const { hashers, preferred, legacy } = setUp();
+    const current = await hashers.make('pw');
+    const runs = preferred.runs + legacy.runs;
+    const huge = 'x'.repeat(1024 * 1024);
+    expect(await hashers.verify(huge, current)).toEqual({ valid: false, mustUpdate: false });
+    await expect(hashers.make(huge)).rejects.toBeInstanceOf(PasswordTooLongError);
+    expect(preferred.runs + legacy.runs).toBe(runs);
+    expect(await hashers.make('y'.repeat(MAX_PASSWORD_LENGTH))).toMatch(/^pbkdf2_sha256\$/);
+  });
+});
