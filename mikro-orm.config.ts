@@ -9,7 +9,7 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { loadConfig, loadEnvFile } from './src/config/index.js';
-import { startEmbeddedPostgres, EMBEDDED_MAX_CONNECTIONS } from './src/db/embedded.js';
+import { startEmbeddedPostgres } from './src/db/embedded.js';
 import { entities } from './src/entities/index.js';
 import { migrations } from './src/db/migrations/index.js';
 
@@ -37,5 +37,6 @@ export default async function cliConfig(): Promise<Options> {
     return { ...ormOptions, clientUrl: database.url, pool: { min: 0, max: 1 } };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, unrefOnIdle: true });
-  return { ...ormOptions, clientUrl: embedded.url, pool: { min: 0, max: Math.min(2, EMBEDDED_MAX_CONNECTIONS) } };
+  const { host, port, user, database: dbName } = embedded.connection;
+  return { ...ormOptions, host, port, user, dbName, pool: { min: 0, max: 2 } };
 }

@@ -35,11 +35,7 @@ export function createApp({ config, logger, database, apollo, lifecycle }: AppPa
     '/graphql',
     express.json({ limit: BODY_LIMIT }),
     expressMiddleware(apollo, {
-      context: ({ req }) =>
-        Promise.resolve({
-          em: database.orm.em.fork(),
-          logger: logger.child({ path: req.path }),
-        }),
+      context: () => Promise.resolve({ em: database.orm.em.fork(), logger }),
     }),
   );
 

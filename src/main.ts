@@ -3,10 +3,10 @@
  * Every failure at start-up is one line on stderr and exit code 1: no stack dump for an operator to read.
  */
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
-import { DatabaseUnreachableError, openDatabase } from './db/database.js';
+import { DatabaseUnreachableError, openDatabase, type Database } from './db/database.js';
 import { DataDirLockedError } from './db/embedded.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -25,43 +25,69 @@ try {
 
 const logger = createLogger(config.logLevel);
 
-async function run(): Promise<void> {
-  const database = await openDatabase(config.database, logger);
+/**
+ * A terminal's Ctrl-C reaches every process of its group, and `npm start` forwards it as well: the server gets
+ * the same signal twice within milliseconds. Only a signal this long after the first means "stop now".
+ */
+const REPEAT_WINDOW_MS = 1000;
+/** Past the drain's own limit, closing the database gets this long before the process exits anyway. */
+const CLOSE_MARGIN_MS = 5000;
+
+let database: Database | undefined;
+let server: RunningServer | undefined;
+let firstSignalAt: number | undefined;
+
+async function stop(): Promise<void> {
+  // Bounds the whole shutdown: a pool waiting on a stuck query must not keep the process alive forever.
+  setTimeout(() => {
+    logger.error('shutdown did not finish in time: exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs + CLOSE_MARGIN_MS).unref();
+  if (server) await server.stop();
+  else await database?.close();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const now = Date.now();
+  if (firstSignalAt !== undefined) {
+    if (now - firstSignalAt < REPEAT_WINDOW_MS) return; // the same Ctrl-C, delivered twice
+    logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  firstSignalAt = now;
+  logger.info({ signal }, 'shutting down: draining requests');
+  // During start-up, `starting` settles first: then whatever was opened is closed.
+  starting.then(stop).then(
+    () => {
+      logger.info('stopped');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+}
+// Installed before anything opens, so that a signal during start-up still closes the embedded database cleanly.
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
+async function start(): Promise<void> {
+  database = await openDatabase(config.database, logger);
   logger.info(
     // The embedded database's URL is logged so that psql can look inside while the server runs.
     { database: database.location, ...(database.embeddedUrl ? { url: database.embeddedUrl } : {}) },
     'database ready',
   );
-  const server = await startServer(config, logger, database).catch(async (error: unknown) => {
-    await database.close();
-    throw error;
-  });
+  if (firstSignalAt !== undefined) return; // asked to stop while the database opened
+  server = await startServer(config, logger, database);
   logger.info({ url: `${server.url}/graphql` }, `GraphQL at ${server.url}/graphql`);
-
-  let signals = 0;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    logger.info({ signal }, 'shutting down: draining requests');
-    server.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
 }
 
-run().catch((error: unknown) => {
+const starting = start().catch(async (error: unknown) => {
+  await database?.close().catch((closeError: unknown) => {
+    logger.error({ err: closeError }, 'closing the database failed');
+  });
   if (error instanceof DatabaseUnreachableError || error instanceof DataDirLockedError) fail(error.message);
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     fail(`PORT=${config.port} is already in use on ${config.host} (choose another, e.g. PORT=4001)`);

@@ -7,14 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
+import type { GraphQLSchema } from 'graphql';
 import { createApolloServer } from './graphql/server.js';
+import { buildSchema } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
 import type { Logger } from './logger.js';
 
 export interface RunningServer {
   /** The base URL the server listens on, e.g. http://127.0.0.1:4000 */
   readonly url: string;
-  readonly port: number;
   /**
    * Graceful stop: readiness turns 503, the listener closes, in-flight requests get up to
    * SHUTDOWN_TIMEOUT_MS to finish, then the database closes. Safe to call twice.
@@ -22,27 +23,41 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger: Logger, database: Database): Promise<RunningServer> {
+export interface StartOptions {
+  /** The executable schema; defaults to the one assembled from schema/ (`buildSchema()`). */
+  schema?: GraphQLSchema;
+}
+
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  database: Database,
+  { schema = buildSchema() }: StartOptions = {},
+): Promise<RunningServer> {
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const apollo = createApolloServer(config, httpServer);
+  const apollo = createApolloServer(config, logger, schema, httpServer);
   await apollo.start();
   httpServer.on('request', createApp({ config, logger, database, apollo, lifecycle }));
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => {
-      httpServer.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   let stopped: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
-    port,
     stop() {
       stopped ??= (async () => {
         lifecycle.shuttingDown = true;

@@ -3,13 +3,14 @@
  * internals, bounded bodies, CSRF prevention, and the landing page per environment.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { buildSchema } from '../src/graphql/schema.js';
 import { version } from '../src/version.js';
 import { createTestApp, type TestApp } from './support/app.js';
 
 describe('GraphQL over HTTP (development)', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ NODE_ENV: 'development' });
+    app = await createTestApp({ env: { NODE_ENV: 'development' } });
   });
   afterAll(() => app.stop());
 
@@ -76,8 +77,10 @@ describe('GraphQL over HTTP (development)', () => {
       body: JSON.stringify({ query: '{ __typename }' }),
     });
     expect(textPlain.status).toBe(400);
+    expect(await textPlain.text()).toContain('CSRF');
     const get = await app.client.fetch('/graphql?query=%7B__typename%7D');
     expect(get.status).toBe(400);
+    expect(await get.text()).toContain('CSRF');
   });
 
   it('serves Apollo Sandbox with cookies included to a browser', async () => {
@@ -103,7 +106,7 @@ describe('GraphQL over HTTP (development)', () => {
 describe('GraphQL over HTTP (production)', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(48) });
+    app = await createTestApp({ env: { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(48) } });
   });
   afterAll(() => app.stop());
 
@@ -122,5 +125,42 @@ describe('GraphQL over HTTP (production)', () => {
 
   it('still answers operations', async () => {
     expect((await app.client.graphql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
+  });
+});
+
+describe('an unexpected error in a resolver', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    const schema = buildSchema({
+      typeDefs: ['extend type Query { broken: String, fine: String }'],
+      resolvers: [
+        {
+          Query: {
+            broken: () => {
+              throw new Error('relation "auth_user" does not exist: SELECT password FROM auth_user');
+            },
+            fine: () => 'still here',
+          },
+        },
+      ],
+    });
+    app = await createTestApp({ schema });
+  });
+  afterAll(() => app.stop());
+
+  it('reaches the client as INTERNAL_SERVER_ERROR with a fixed message, and the rest of the response intact', async () => {
+    const response = await app.client.graphql('{ broken fine }');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      data: { broken: null, fine: 'still here' },
+      errors: [
+        {
+          message: 'Internal server error',
+          locations: [{ line: 1, column: 3 }],
+          path: ['broken'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        },
+      ],
+    });
   });
 });

@@ -3,13 +3,13 @@
  * leaves nothing behind, and `npm run migrate` reports what it did.
  */
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { migrations } from '../src/db/migrations/index.js';
 import { createEmptyDatabase, type TestDatabase } from './support/database.js';
-import { testLogger } from './support/env.js';
+import { serverUrl, testLogger } from './support/env.js';
 import { spawnServer } from './support/process.js';
 
 class CreateAuthors extends Migration {
@@ -103,9 +103,34 @@ describe('migrations', () => {
   });
 });
 
+// Two processes migrating one database at once: only a server can have them (the embedded folder has a lock).
+if (serverUrl()) {
+  describe('servers starting together on one database', () => {
+    let testDatabase: TestDatabase;
+    afterAll(() => testDatabase.drop());
+
+    it('apply each migration once: the others wait for the lock, then find nothing pending', async () => {
+      testDatabase = await createEmptyDatabase();
+      const opened = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          openDatabase(testDatabase.config, testLogger, { migrations: list(CreateAuthors, AddAuthorEmail) }),
+        ),
+      );
+      try {
+        expect(await applied(opened[0] as Database)).toEqual(['CreateAuthors', 'AddAuthorEmail']);
+      } finally {
+        for (const database of opened) await database.close();
+      }
+    });
+  });
+}
+
 describe('npm run migrate', () => {
+  let testDatabase: TestDatabase | undefined;
+  afterEach(() => testDatabase?.drop());
+
   it('migrates the configured database and says so', async () => {
-    const testDatabase = await createEmptyDatabase();
+    testDatabase = await createEmptyDatabase();
     const env: Record<string, string> =
       testDatabase.config.kind === 'server'
         ? { DATABASE_URL: testDatabase.config.url }
@@ -126,7 +151,6 @@ describe('npm run migrate', () => {
       ...migrations.map((migration) => `[applied] ${migration.name}`),
       expect.stringMatching(new RegExp(`^${migrations.length} applied, 0 pending \\(`)),
     ]);
-    await testDatabase.drop();
   });
 
   it('refuses an unknown argument with exit 1 and the usage', async () => {

@@ -74,16 +74,16 @@ describe('start-up failures: exit 1 within 10 s, one line naming the variable', 
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as net.AddressInfo;
+    const testDatabase = await createTestDatabase();
     try {
-      const testDatabase = await createTestDatabase();
       const server = start({ PORT: String(port), ...databaseEnv(testDatabase) });
       expect(await server.exited).toBe(1);
       expect(server.stderr.filter(Boolean)).toEqual([
         `error: PORT=${port} is already in use on 127.0.0.1 (choose another, e.g. PORT=4001)`,
       ]);
-      await testDatabase.drop();
     } finally {
       taken.close();
+      await testDatabase.drop();
     }
   });
 });
@@ -96,13 +96,15 @@ function databaseEnv(testDatabase: TestDatabase): Record<string, string> {
 }
 
 describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded database'}`, () => {
+  let restartDatabase: TestDatabase | undefined;
+  afterAll(() => restartDatabase?.drop());
+
   it('keeps data written before the restart', async () => {
     // A brand-new folder (embedded) or database (server): the first start creates and migrates it.
     let env: Record<string, string>;
-    let testDatabase: TestDatabase | undefined;
     if (usingServer()) {
-      testDatabase = await createTestDatabase();
-      env = databaseEnv(testDatabase);
+      restartDatabase = await createTestDatabase();
+      env = databaseEnv(restartDatabase);
     } else {
       env = { DATA_DIR: path.join(scratchDir('restart'), 'data') };
     }
@@ -128,7 +130,6 @@ describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded datab
     expect(rows).toEqual([{ note: 'written before the restart' }]);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-    await testDatabase?.drop();
   });
 });
 
@@ -178,10 +179,23 @@ describe('graceful shutdown', () => {
         resolve();
       }),
     );
+    // Expect: 100-continue makes the server answer "100 Continue" once it has taken the request in hand:
+    // from then on the request is in flight, not an idle connection that a shutdown may close at once.
+    const continued = new Promise<void>((resolve) => {
+      const onData = () => {
+        if (Buffer.concat(chunks).toString('utf8').startsWith('HTTP/1.1 100 Continue')) {
+          socket.off('data', onData);
+          resolve();
+        }
+      };
+      socket.on('data', onData);
+    });
     socket.write(
       `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
     );
+    await continued;
+    socket.write(body.slice(0, 5));
     return {
       socket,
       async finish() {
@@ -197,14 +211,13 @@ describe('graceful shutdown', () => {
     const server = start(databaseEnv(testDatabase));
     const url = await server.ready();
     const slow = await beginSlowRequest(url);
-    await sleep(100); // let the server read the request's head
 
     server.child.kill('SIGTERM');
     await server.waitForLog(/^shutting down/);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     await sleep(500);
 
-    const response = await slow.finish();
+    const response = (await slow.finish()).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
     expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toBe('{"data":{"__typename":"Query"}}\n');
     expect(await server.exited).toBe(0);
@@ -222,6 +235,17 @@ describe('graceful shutdown', () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     // No orphan left behind: the server process itself is gone.
     expect(() => process.kill(serverPid, 0)).toThrow();
+  });
+
+  it('drains on a terminal Ctrl-C, which reaches npm and the server and which npm forwards again', async () => {
+    const npm = start(databaseEnv(testDatabase), { viaNpmStart: true });
+    await npm.ready();
+    process.kill(-(npm.child.pid ?? 0), 'SIGINT'); // the whole process group, as a terminal does
+    await npm.exited;
+    const messages = npm.stdout
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.slice(-2)).toEqual(['shutting down: draining requests', 'stopped']);
   });
 
   it('cuts a request still running after SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {

@@ -3,7 +3,7 @@
  * in DATA_DIR) and prints what it did. Exit 0 on success, 1 on failure with a one-line reason.
  */
 import { ConfigError, loadConfig, loadEnvFile } from '../config/index.js';
-import { DatabaseUnreachableError, migrate, openDatabase } from '../db/database.js';
+import { DatabaseUnreachableError, openDatabase } from '../db/database.js';
 import { DataDirLockedError } from '../db/embedded.js';
 import { createLogger } from '../logger.js';
 
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(`${executed.length} applied, ${pending.length} pending (${database.location})`);
       return 0;
     }
-    const applied = await migrate(database, logger);
+    const applied = await database.migrate();
     for (const name of applied) console.log(`applied ${name}`);
     console.log(
       applied.length > 0

@@ -125,6 +125,8 @@ describe('loadConfig', () => {
     const [databaseProblem] = problems({ DATABASE_URL: 'mysql://root:hunter2@localhost/app' });
     expect(databaseProblem).not.toContain('hunter2');
     expect(databaseProblem).toContain('***');
+    const [queryProblem] = problems({ DATABASE_URL: 'mysql://localhost/app?password=hunter2&sslpassword=hunter3' });
+    expect(queryProblem).not.toMatch(/hunter[23]/);
     const [secretProblem] = problems({ NODE_ENV: 'production', SESSION_SECRET: 'short-secret-hunter2' });
     expect(secretProblem).not.toContain('hunter2');
     expect(secretProblem).toMatch(/^SESSION_SECRET /);
@@ -150,6 +152,11 @@ describe('loadConfig', () => {
     ['::1', ['::1']],
   ])('reads TRUST_PROXY=%s as Express expects', (value, expected) => {
     expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['constructor', '__proto__', 'toString'])('is not fooled by %s, an inherited key', (word) => {
+    expect(problems({ MIGRATE_ON_START: word })).toHaveLength(1);
+    expect(problems({ TRUST_PROXY: word })).toHaveLength(1);
   });
 
   it('treats an empty variable as unset', () => {

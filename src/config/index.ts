@@ -50,7 +50,7 @@ export type DatabaseConfig =
 
 /**
  * Used when SESSION_SECRET is unset outside production, so that `npm start` works with no set-up.
- * Production refuses it, and `check --deploy` reports it.
+ * Production refuses it.
  */
 export const DEVELOPMENT_SESSION_SECRET = 'insecure-development-secret-do-not-use-in-production';
 
@@ -61,7 +61,7 @@ export class ConfigError extends Error {
   }
 }
 
-const booleanWords: Record<string, boolean> = {
+const booleanWords: Readonly<Record<string, boolean>> = {
   true: true,
   false: false,
   '1': true,
@@ -73,7 +73,9 @@ const booleanWords: Record<string, boolean> = {
 };
 
 const booleanFlag = z.string().transform((value, ctx) => {
-  const parsed = booleanWords[value.trim().toLowerCase()];
+  const word = value.trim().toLowerCase();
+  // Own keys only: "constructor" or "__proto__" are not booleans.
+  const parsed = Object.hasOwn(booleanWords, word) ? booleanWords[word] : undefined;
   if (parsed === undefined) {
     ctx.addIssue({ code: 'custom', message: 'is not a boolean (use true or false)' });
     return z.NEVER;
@@ -131,7 +133,7 @@ const httpUrl = z.string().transform((value, ctx) => {
 const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   const trimmed = value.trim();
   const lowered = trimmed.toLowerCase();
-  if (lowered in booleanWords && !/^\d+$/.test(lowered)) return booleanWords[lowered] === true;
+  if (Object.hasOwn(booleanWords, lowered) && !/^\d+$/.test(lowered)) return booleanWords[lowered] === true;
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
   const entries = trimmed.split(',').map((entry) => entry.trim());
   // The same names and forms that Express's `trust proxy` (proxy-addr) accepts.
@@ -196,15 +198,20 @@ export const variables = {
 export type VariableName = keyof typeof variables;
 type Parsed = { -readonly [K in VariableName]?: z.output<(typeof variables)[K]['schema']> };
 
-/** Minimum length of a production session secret: 32 bytes, as `check --deploy` will demand. */
+/** Minimum length of a production session secret: 32 bytes. */
 const MIN_SECRET_LENGTH = 32;
 
 /**
  * Adds the variables of a `.env` file, if there is one, to the environment. Variables already set in the
- * environment win over the file. Call before `loadConfig`.
+ * environment win over the file. ENV_FILE names another file; ENV_FILE=none reads none. Call before `loadConfig`.
  */
-export function loadEnvFile(file = path.resolve('.env')): void {
-  if (fs.existsSync(file)) process.loadEnvFile(file);
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): void {
+  const file = env.ENV_FILE ?? '.env';
+  if (file === 'none') return;
+  const resolved = path.resolve(file);
+  if (fs.existsSync(resolved)) process.loadEnvFile(resolved);
+  else if (env.ENV_FILE !== undefined)
+    throw new ConfigError([`ENV_FILE="${file}" does not exist (example: ENV_FILE=.env)`]);
 }
 
 /**
@@ -288,6 +295,8 @@ function redact(name: string, raw: string): string {
     try {
       const url = new URL(raw);
       if (url.password) url.password = '***';
+      // libpq and pg also take passwords as query parameters.
+      for (const key of ['password', 'sslpassword']) if (url.searchParams.has(key)) url.searchParams.set(key, '***');
       return JSON.stringify(url.toString());
     } catch {
       return '(unparseable)';

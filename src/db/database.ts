@@ -7,8 +7,10 @@ import type { MigrationObject, MikroORM } from '@mikro-orm/core';
 import { MikroORM as PostgreSqlMikroORM, type PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
+import pg from 'pg';
 import { ormOptions } from '../../mikro-orm.config.js';
-import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { ormLogger } from './orm-logger.js';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
 export interface Database {
   readonly orm: MikroORM<PostgreSqlDriver>;
@@ -16,6 +18,8 @@ export interface Database {
   readonly location: string;
   /** The embedded database's `postgres://` URL (loopback, no password), or undefined on a server. */
   readonly embeddedUrl: string | undefined;
+  /** Applies pending migrations, all in one transaction; returns the names applied. */
+  migrate(): Promise<string[]>;
   /** True while the database answers a trivial query within `timeoutMs`. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;
   /** Closes the pool, then the embedded database if there is one. Safe to call twice. */
@@ -46,7 +50,7 @@ export async function openDatabase(
   options: OpenDatabaseOptions = {},
 ): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
-  let clientUrl: string;
+  let target: { clientUrl: string } | { host: string; port: number; user: string; dbName: string };
   let poolSize: number;
   let connectTimeoutMs: number;
   let location: string;
@@ -54,48 +58,58 @@ export async function openDatabase(
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
     });
-    clientUrl = embedded.url;
-    // pglite-socket refuses connections beyond its limit: never ask for more.
-    poolSize = EMBEDDED_MAX_CONNECTIONS;
+    const { host, port, user, database } = embedded.connection;
+    target = { host, port, user, dbName: database };
+    // pglite-socket refuses connections beyond its limit, which leaves room for this pool and a few more.
+    poolSize = EMBEDDED_POOL_SIZE;
     connectTimeoutMs = 5000;
     location = `embedded:${config.dataDir}`;
   } else {
-    clientUrl = config.url;
+    target = { clientUrl: config.url };
     poolSize = config.poolSize;
     connectTimeoutMs = config.connectTimeoutMs;
     location = `${describeUrl(config.url)} (DATABASE_URL)`;
   }
 
-  let orm: MikroORM<PostgreSqlDriver>;
+  let orm: MikroORM<PostgreSqlDriver> | undefined;
   try {
     orm = await PostgreSqlMikroORM.init({
       ...ormOptions,
       ...(options.migrations ? { migrations: { ...ormOptions.migrations, migrationsList: options.migrations } } : {}),
-      clientUrl,
+      ...target,
       pool: { min: 0, max: poolSize },
       // pg's own default is to wait forever for a connection that never answers.
       driverOptions: { connectionTimeoutMillis: connectTimeoutMs },
-      logger: (message) => {
-        logger.debug({ orm: message }, 'orm');
-      },
+      loggerFactory: () => ormLogger(logger),
+      colors: false,
     });
-    await orm.connect();
-    const check = await orm.checkConnection();
-    if (!check.ok) {
-      await orm.close(true);
-      throw new DatabaseUnreachableError(location, explainConnectionError(check.error, check.reason, connectTimeoutMs));
-    }
+    const unreachable = await connect(orm, connectTimeoutMs);
+    if (unreachable) throw new DatabaseUnreachableError(location, unreachable);
   } catch (error) {
-    await embedded?.stop();
-    if (error instanceof DatabaseUnreachableError) throw error;
-    throw new DatabaseUnreachableError(location, explainConnectionError(error, undefined, connectTimeoutMs));
+    // Clean up without letting a second failure hide the first.
+    await orm?.close(true).catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
   }
+  const opened = orm;
 
   let closed: Promise<void> | undefined;
   const database: Database = {
-    orm,
+    orm: opened,
     location,
     embeddedUrl: embedded?.url,
+    async migrate() {
+      // Replicas starting together must not run the same migrations at once: a server-wide advisory lock
+      // makes the others wait, then find nothing pending. (The embedded database has one process by its lock.)
+      const lock = config.kind === 'server' ? await takeMigrationLock(config.url, connectTimeoutMs) : undefined;
+      try {
+        const applied = (await opened.migrator.up()).map((migration) => migration.name);
+        if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
+        return applied;
+      } finally {
+        await lock?.release();
+      }
+    },
     async ping(timeoutMs = 2000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<false>((resolve) => {
@@ -103,7 +117,7 @@ export async function openDatabase(
           resolve(false);
         }, timeoutMs);
       });
-      const check = orm.checkConnection().then(
+      const check = opened.checkConnection().then(
         (result) => result.ok,
         () => false,
       );
@@ -116,7 +130,7 @@ export async function openDatabase(
     close() {
       closed ??= (async () => {
         try {
-          await orm.close();
+          await opened.close();
         } finally {
           await embedded?.stop();
         }
@@ -127,21 +141,47 @@ export async function openDatabase(
 
   if (options.migrate ?? config.migrateOnStart) {
     try {
-      await migrate(database, logger);
+      await database.migrate();
     } catch (error) {
-      await database.close();
+      await database.close().catch(() => undefined);
       throw error;
     }
   }
   return database;
 }
 
-/** Applies pending migrations, all in one transaction; returns the names applied. */
-export async function migrate(database: Database, logger: Logger): Promise<string[]> {
-  const applied = await database.orm.migrator.up();
-  const names = applied.map((migration) => migration.name);
-  if (names.length > 0) logger.info({ migrations: names }, `applied ${names.length} migration(s)`);
-  return names;
+/** Connects; returns why the database cannot be reached, or undefined when it answers. */
+async function connect(orm: MikroORM<PostgreSqlDriver>, timeoutMs: number): Promise<string | undefined> {
+  try {
+    await orm.connect();
+  } catch (error) {
+    return explainConnectionError(error, undefined, timeoutMs);
+  }
+  const check = await orm.checkConnection();
+  return check.ok ? undefined : explainConnectionError(check.error, check.reason, timeoutMs);
+}
+
+/** An arbitrary, fixed key for pg_advisory_lock: this application's migrations. */
+const MIGRATION_LOCK = [0x67716c61, 1] as const;
+
+async function takeMigrationLock(url: string, connectTimeoutMs: number): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
+  await client.connect();
+  try {
+    // A replica stuck while holding the lock must not hang the others forever.
+    await client.query(`SET lock_timeout = '120s'`);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async release() {
+      // Ending the session releases the lock even if the unlock fails.
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]).catch(() => undefined);
+      await client.end();
+    },
+  };
 }
 
 /** `host:port/database` of a PostgreSQL URL, without user or password. */

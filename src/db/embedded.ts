@@ -13,14 +13,27 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
-/** Connections the socket server accepts; the ORM pool is sized to this. */
-export const EMBEDDED_MAX_CONNECTIONS = 8;
+/** The ORM's pool on the embedded database. */
+export const EMBEDDED_POOL_SIZE = 8;
+/** Connections the socket server accepts: the pool, plus room for psql and the MikroORM CLI. */
+const MAX_CONNECTIONS = EMBEDDED_POOL_SIZE + 4;
+/** Longest Unix socket path the kernel accepts (sun_path is 108 bytes with its terminating NUL). */
+const MAX_SOCKET_PATH = 107;
 
 export interface EmbeddedPostgres {
-  /** A `postgres://` URL for any PostgreSQL client. */
+  /**
+   * A `postgres://` URL for any PostgreSQL client. With a data folder it names a Unix socket inside that folder
+   * (`postgres:///postgres?host=<folder>&user=postgres`; `psql -h <folder> -U postgres` works too); in memory, a
+   * loopback port.
+   */
   readonly url: string;
-  /** The folder holding the data, or undefined for an in-memory database. */
-  readonly dataDir: string | undefined;
+  /** The same, as separate options: `host` is the socket's folder or 127.0.0.1. */
+  readonly connection: {
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly database: string;
+  };
   /** Stops accepting connections and closes PGlite, flushing its files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -51,13 +64,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     throw error;
   }
 
+  // The embedded server has no passwords: whoever can connect is superuser. A Unix socket in the data folder
+  // (mode 0700) lets only this user in; TCP on loopback would let in every local user and process.
+  const socketPath = dataDir ? path.join(dataDir, '.s.PGSQL.5432') : undefined;
+  const useSocket = socketPath !== undefined && Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH;
+  if (useSocket) fs.rmSync(socketPath, { force: true }); // left by a crash; we hold the folder's lock
   const server = new PGLiteSocketServer({
     db,
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: EMBEDDED_MAX_CONNECTIONS,
+    ...(useSocket ? { path: socketPath } : { host: '127.0.0.1', port: 0 }),
+    maxConnections: MAX_CONNECTIONS,
   });
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    await db.close();
+    releaseLock();
+    throw error;
+  }
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -78,7 +101,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     process.once('beforeExit', () => void stop());
   }
 
-  return { url: `postgres://postgres@${server.getServerConn()}/postgres`, dataDir, stop };
+  const connection =
+    useSocket && dataDir
+      ? { host: dataDir, port: 5432, user: 'postgres', database: 'postgres' }
+      : {
+          host: '127.0.0.1',
+          port: Number(server.getServerConn().split(':')[1]),
+          user: 'postgres',
+          database: 'postgres',
+        };
+  const url = useSocket
+    ? `postgres:///postgres?host=${encodeURIComponent(connection.host)}&user=postgres`
+    : `postgres://postgres@127.0.0.1:${connection.port}/postgres`;
+  return { url, connection, stop };
 }
 
 export class DataDirLockedError extends Error {
@@ -106,9 +141,10 @@ function lockDataDir(dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(fs.readFileSync(lockFile, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new DataDirLockedError(dataDir, holder);
-      }
+      // Our own pid counts as alive: the same process must not open one folder twice either.
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) throw new DataDirLockedError(dataDir, holder);
+      // A lock left by a process that no longer exists. (Two servers starting in the same instant after a crash
+      // could both take it over; the window is the few microseconds between this rm and the write above.)
       fs.rmSync(lockFile, { force: true });
     }
   }

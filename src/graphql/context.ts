@@ -1,5 +1,5 @@
 /**
- * What every resolver receives. Built once per request by `createContext`.
+ * What every resolver receives. Built once per request, in app.ts.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger.js';

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
+import type { IResolvers } from '@graphql-tools/utils';
+import type { GraphQLContext } from './context.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -17,10 +19,17 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
   return files.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
 }
 
-export function buildSchema(): GraphQLSchema {
+export interface SchemaExtensions {
+  /** More SDL, e.g. `extend type Query { ... }` or a schema author's own types. */
+  typeDefs?: string[];
+  resolvers?: IResolvers<unknown, GraphQLContext>[];
+}
+
+/** The schema from schema/*.graphql and resolvers/, plus any extensions. */
+export function buildSchema(extensions: SchemaExtensions = {}): GraphQLSchema {
   return makeExecutableSchema({
-    typeDefs: loadTypeDefs(),
-    resolvers,
+    typeDefs: [...loadTypeDefs(), ...(extensions.typeDefs ?? [])],
+    resolvers: [...resolvers, ...(extensions.resolvers ?? [])],
     // A resolver for a field the SDL does not declare is a typo: fail at start-up, not at request time.
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });

@@ -8,10 +8,16 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config/index.js';
 import type { GraphQLContext } from './context.js';
-import { formatError, logUnexpectedErrors } from './errors.js';
-import { buildSchema } from './schema.js';
+import { createFormatError } from './errors.js';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from '../logger.js';
 
-export function createApolloServer(config: Config, httpServer: http.Server): ApolloServer<GraphQLContext> {
+export function createApolloServer(
+  config: Config,
+  logger: Logger,
+  schema: GraphQLSchema,
+  httpServer: http.Server,
+): ApolloServer<GraphQLContext> {
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // On stop(): stop accepting, let in-flight requests finish, cut what is left after the grace period.
     ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
@@ -19,15 +25,14 @@ export function createApolloServer(config: Config, httpServer: http.Server): Apo
       ? ApolloServerPluginLandingPageDisabled()
       : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
         ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
-    logUnexpectedErrors,
   ];
   return new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    schema,
     plugins,
     introspection: !config.isProduction,
     // Stack traces stay in the logs; responses never carry them.
     includeStacktraceInErrorResponses: false,
-    formatError,
+    formatError: createFormatError(logger),
     // main.ts owns the signals, so that the database closes after the HTTP server has drained.
     stopOnTerminationSignals: false,
   });

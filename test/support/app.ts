@@ -6,7 +6,8 @@
  *   afterAll(() => app.stop());
  *   const { body } = await app.client.graphql('{ __typename }');
  */
-import { loadConfig, type Config } from '../../src/config/index.js';
+import type { GraphQLSchema } from 'graphql';
+import { loadConfig } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { startServer } from '../../src/server.js';
 import { testLogger } from './env.js';
@@ -15,17 +16,21 @@ import { HttpClient } from './http-client.js';
 
 export interface TestApp {
   readonly url: string;
-  readonly config: Config;
   readonly database: Database;
-  /** A client with its own cookie jar; call `newClient()` for a second browser. */
+  /** A client with its own cookie jar, like one browser. */
   readonly client: HttpClient;
-  newClient(): HttpClient;
   /** Stops the server gracefully and drops its database. */
   stop(): Promise<void>;
 }
 
-/** `env` holds environment variables as a user would set them (NODE_ENV, SESSION_SECRET, ...). */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Environment variables as a user would set them (NODE_ENV, SESSION_SECRET, ...). */
+  env?: Record<string, string>;
+  /** A schema to serve instead of the project's (e.g. `buildSchema({ typeDefs, resolvers })` with extra fields). */
+  schema?: GraphQLSchema;
+}
+
+export async function createTestApp({ env = {}, schema }: TestAppOptions = {}): Promise<TestApp> {
   const testDatabase: TestDatabase = await createTestDatabase();
   const config = {
     ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env }),
@@ -34,13 +39,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   let database: Database | undefined;
   try {
     database = await openDatabase(config.database, testLogger);
-    const server = await startServer(config, testLogger, database);
+    const server = await startServer(config, testLogger, database, schema ? { schema } : {});
     return {
       url: server.url,
-      config,
       database,
       client: new HttpClient(server.url),
-      newClient: () => new HttpClient(server.url),
       async stop() {
         try {
           await server.stop();

@@ -74,7 +74,7 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
 }
 
 async function adminQuery(url: string, sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: url });
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await admin.connect();
   try {
     await admin.query(sql);

@@ -35,8 +35,17 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
     : [process.execPath, ['--import', 'tsx', entry, ...args]];
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
-    // Only what the test names, so the developer's own environment cannot leak in.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    // Only what the test names, so the developer's own environment (and .env file) cannot leak in.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ENV_FILE: 'none',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      ...env,
+    },
+    // Its own process group, so a test can signal the group as a terminal's Ctrl-C does.
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdout: string[] = [];
@@ -53,28 +62,28 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
   };
   child.stdout.on('data', collect(stdout));
   child.stderr.on('data', collect(stderr));
+  // 'close', not 'exit': only then has all of the process's output been read.
+  let hasExited = false;
   const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
+      hasExited = true;
       resolve(code ?? signal ?? 'unknown');
       for (const listener of listeners) listener();
     });
   });
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
 
   const waitForLog = (msg: RegExp, timeoutMs = 30_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const check = () => {
         for (const line of stdout) {
-          if (!line.startsWith('{')) continue;
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          if (typeof parsed.msg === 'string' && msg.test(parsed.msg)) {
+          const parsed = parseLogLine(line);
+          if (parsed && typeof parsed.msg === 'string' && msg.test(parsed.msg)) {
             finish();
             resolve(parsed);
             return;
           }
         }
-        if (hasExited || child.exitCode !== null) {
+        if (hasExited) {
           finish();
           reject(new Error(`server exited before logging ${msg}:\n${[...stdout, ...stderr].join('\n')}`));
         }
@@ -102,6 +111,15 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
       return String(line.url).replace(/\/graphql$/, '');
     },
   };
+}
+
+function parseLogLine(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Milliseconds from now until the process exits, with its exit code. */

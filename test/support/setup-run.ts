@@ -2,6 +2,7 @@
  * Pays for initdb and migrations once per run: builds one migrated template, which every test file then
  * copies (a folder copy for the embedded database, CREATE DATABASE ... TEMPLATE on a server).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,8 @@ import {
 export async function setupRun(): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gqlauth-test-'));
   process.env[SCRATCH_DIR_VAR] = scratch;
-  const runId = `gqlauth_${process.pid}`;
+  // Random, so that runs in other containers (where pids repeat) never touch this run's databases.
+  const runId = `gqlauth_${crypto.randomBytes(4).toString('hex')}`;
   process.env[RUN_ID_VAR] = runId;
 
   const url = serverUrl();
@@ -33,7 +35,7 @@ export async function setupRun(): Promise<void> {
   }
 
   const name = `${runId}_template`;
-  const admin = new pg.Client({ connectionString: url });
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -9,7 +9,7 @@ export async function teardownRun(): Promise<void> {
   const url = serverUrl();
   const runId = process.env[RUN_ID_VAR];
   if (!url || !runId) return;
-  const admin = new pg.Client({ connectionString: url });
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await admin.connect();
   try {
     // The template, and any database a crashed test file could not drop.
