@@ -66,6 +66,7 @@ describe('migrations', () => {
     testDatabase = await createEmptyDatabase();
     const first = await openDatabase(testDatabase.config, testLogger, {
       migrations: list(CreateAuthors, AddAuthorEmail),
+      models: [],
     });
     open.push(first);
     expect(await applied(first)).toEqual(['CreateAuthors', 'AddAuthorEmail']);
@@ -74,6 +75,7 @@ describe('migrations', () => {
 
     const again = await openDatabase(testDatabase.config, testLogger, {
       migrations: list(CreateAuthors, AddAuthorEmail),
+      models: [],
     });
     open.push(again);
     expect(await applied(again)).toEqual(['CreateAuthors', 'AddAuthorEmail']);
@@ -83,7 +85,7 @@ describe('migrations', () => {
   it('applies nothing of a batch in which one migration fails, and reports the failure', async () => {
     testDatabase = await createEmptyDatabase();
     await expect(
-      openDatabase(testDatabase.config, testLogger, { migrations: list(CreateAuthors, Broken) }),
+      openDatabase(testDatabase.config, testLogger, { migrations: list(CreateAuthors, Broken), models: [] }),
     ).rejects.toThrow(/no_such_table/);
 
     const after = await openDatabase(testDatabase.config, testLogger, { migrate: false });
@@ -96,6 +98,7 @@ describe('migrations', () => {
     testDatabase = await createEmptyDatabase();
     const database = await openDatabase({ ...testDatabase.config, migrateOnStart: false }, testLogger, {
       migrations: list(CreateAuthors),
+      models: [],
     });
     open.push(database);
     expect(await tables(database)).not.toContain('authors');
@@ -113,7 +116,10 @@ if (serverUrl()) {
       testDatabase = await createEmptyDatabase();
       const opened = await Promise.all(
         Array.from({ length: 4 }, () =>
-          openDatabase(testDatabase.config, testLogger, { migrations: list(CreateAuthors, AddAuthorEmail) }),
+          openDatabase(testDatabase.config, testLogger, {
+            migrations: list(CreateAuthors, AddAuthorEmail),
+            models: [],
+          }),
         ),
       );
       try {

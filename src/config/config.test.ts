@@ -25,6 +25,13 @@ describe('loadConfig', () => {
       database: { kind: 'embedded', dataDir: '/srv/app/.data', migrateOnStart: true },
       sessionSecrets: [DEVELOPMENT_SESSION_SECRET],
       shutdownTimeoutMs: 10_000,
+      passwords: {
+        hashers: ['argon2', 'pbkdf2_sha256', 'pbkdf2_sha1', 'bcrypt_sha256', 'bcrypt', 'scrypt'],
+        argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
+        pbkdf2Iterations: 1_000_000,
+        bcryptRounds: 12,
+      },
+      authenticationBackends: ['model'],
     });
   });
 
@@ -43,6 +50,13 @@ describe('loadConfig', () => {
         MIGRATE_ON_START: 'false',
         SESSION_SECRET: `${'a'.repeat(32)}, ${'b'.repeat(40)}`,
         SHUTDOWN_TIMEOUT_MS: '5000',
+        PASSWORD_HASHERS: 'pbkdf2_sha256, argon2',
+        ARGON2_MEMORY_KIB: '65536',
+        ARGON2_TIME_COST: '3',
+        ARGON2_PARALLELISM: '4',
+        PBKDF2_ITERATIONS: '870000',
+        BCRYPT_ROUNDS: '13',
+        AUTHENTICATION_BACKENDS: 'email,model',
       },
       '/srv/app',
     );
@@ -63,6 +77,13 @@ describe('loadConfig', () => {
       },
       sessionSecrets: ['a'.repeat(32), 'b'.repeat(40)],
       shutdownTimeoutMs: 5000,
+      passwords: {
+        hashers: ['pbkdf2_sha256', 'argon2'],
+        argon2: { memoryCost: 65_536, timeCost: 3, parallelism: 4 },
+        pbkdf2Iterations: 870_000,
+        bcryptRounds: 13,
+      },
+      authenticationBackends: ['email', 'model'],
     });
   });
 
@@ -108,6 +129,14 @@ describe('loadConfig', () => {
       'TRUST_PROXY="everyone" is not true, false, a hop count, or a list of addresses/subnets',
     ],
     ['SHUTDOWN_TIMEOUT_MS', '1.5', 'SHUTDOWN_TIMEOUT_MS="1.5" is not a whole number'],
+    [
+      'PASSWORD_HASHERS',
+      'argon2,md5',
+      'PASSWORD_HASHERS="argon2,md5" names unknown md5; choose from argon2, pbkdf2_sha256',
+    ],
+    ['PASSWORD_HASHERS', 'argon2,argon2', 'PASSWORD_HASHERS="argon2,argon2" names one twice'],
+    ['BCRYPT_ROUNDS', '3', 'BCRYPT_ROUNDS="3" is not a whole number between 4 and 31'],
+    ['AUTHENTICATION_BACKENDS', 'ldap', 'AUTHENTICATION_BACKENDS="ldap" names unknown ldap; choose from model, email'],
   ])('refuses %s=%s with one line naming it', (name, value, expected) => {
     const found = problems({ [name]: value });
     expect(found).toHaveLength(1);

@@ -31,6 +31,29 @@ export interface Config {
   readonly sessionSecrets: readonly string[];
   /** How long in-flight requests may run after SIGTERM/SIGINT before their connections are cut. */
   readonly shutdownTimeoutMs: number;
+  readonly passwords: PasswordConfig;
+  /** Authentication backends, tried in this order. */
+  readonly authenticationBackends: readonly AuthenticationBackendName[];
+}
+
+export const HASHER_ALGORITHMS = [
+  'argon2',
+  'pbkdf2_sha256',
+  'pbkdf2_sha1',
+  'bcrypt_sha256',
+  'bcrypt',
+  'scrypt',
+] as const;
+export type HasherAlgorithm = (typeof HASHER_ALGORITHMS)[number];
+export const AUTHENTICATION_BACKENDS = ['model', 'email'] as const;
+export type AuthenticationBackendName = (typeof AUTHENTICATION_BACKENDS)[number];
+
+export interface PasswordConfig {
+  /** The first hashes new passwords; all verify (Django's PASSWORD_HASHERS). */
+  readonly hashers: readonly HasherAlgorithm[];
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  readonly pbkdf2Iterations: number;
+  readonly bcryptRounds: number;
 }
 
 export type DatabaseConfig =
@@ -150,6 +173,29 @@ const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   return entries;
 });
 
+/** A comma-separated list of names from `allowed`, without repeats. */
+function nameList<const T extends string>(allowed: readonly T[]) {
+  return z.string().transform((value, ctx) => {
+    const names = value
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
+    if (names.length === 0 || unknown.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${names.length === 0 ? 'is empty' : `names unknown ${unknown.join(', ')}`}; choose from ${allowed.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    if (new Set(names).size !== names.length) {
+      ctx.addIssue({ code: 'custom', message: 'names one twice' });
+      return z.NEVER;
+    }
+    return names as T[];
+  });
+}
+
 const secretList = z.string().transform((value, ctx) => {
   const secrets = value
     .split(',')
@@ -193,6 +239,13 @@ export const variables = {
     '(development only: a fixed insecure value)',
   ),
   SHUTDOWN_TIMEOUT_MS: variable(wholeNumber(0, 600_000), '10000', '10000'),
+  PASSWORD_HASHERS: variable(nameList(HASHER_ALGORITHMS), 'argon2,pbkdf2_sha256', HASHER_ALGORITHMS.join(',')),
+  ARGON2_MEMORY_KIB: variable(wholeNumber(8, 4_194_304), '19456', '19456'),
+  ARGON2_TIME_COST: variable(wholeNumber(1, 100), '2', '2'),
+  ARGON2_PARALLELISM: variable(wholeNumber(1, 64), '1', '1'),
+  PBKDF2_ITERATIONS: variable(wholeNumber(1, 100_000_000), '1000000', '1000000'),
+  BCRYPT_ROUNDS: variable(wholeNumber(4, 31), '12', '12'),
+  AUTHENTICATION_BACKENDS: variable(nameList(AUTHENTICATION_BACKENDS), 'model,email', 'model'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -281,6 +334,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     database: Object.freeze(database),
     sessionSecrets: Object.freeze([...sessionSecrets]),
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    passwords: Object.freeze({
+      hashers: Object.freeze(parsed.PASSWORD_HASHERS ?? [...HASHER_ALGORITHMS]),
+      argon2: Object.freeze({
+        memoryCost: parsed.ARGON2_MEMORY_KIB ?? 19_456,
+        timeCost: parsed.ARGON2_TIME_COST ?? 2,
+        parallelism: parsed.ARGON2_PARALLELISM ?? 1,
+      }),
+      pbkdf2Iterations: parsed.PBKDF2_ITERATIONS ?? 1_000_000,
+      bcryptRounds: parsed.BCRYPT_ROUNDS ?? 12,
+    }),
+    authenticationBackends: Object.freeze(parsed.AUTHENTICATION_BACKENDS ?? (['model'] as const)),
   });
 }
 

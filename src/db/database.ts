@@ -9,6 +9,8 @@ import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import pg from 'pg';
 import { ormOptions } from '../../mikro-orm.config.js';
+import { syncContentTypes } from '../auth/content-types.js';
+import { installedModels, type ModelDefinition } from '../auth/models.js';
 import { ormLogger } from './orm-logger.js';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
@@ -42,6 +44,8 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** The migrations to run instead of the project's own list (tests of the migration machinery). */
   migrations?: MigrationObject[];
+  /** The models whose content types and permissions `migrate` creates; defaults to every installed model. */
+  models?: readonly ModelDefinition[];
 }
 
 export async function openDatabase(
@@ -105,6 +109,9 @@ export async function openDatabase(
       try {
         const applied = (await opened.migrator.up()).map((migration) => migration.name);
         if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
+        // Django's post_migrate: content types and permissions of every model, created when missing.
+        const created = await syncContentTypes(opened.em.fork(), options.models ?? installedModels);
+        if (created > 0) logger.info(`created ${created} permission(s)`);
         return applied;
       } finally {
         await lock?.release();

@@ -6,5 +6,8 @@
  * under tsx, Jest and compiled JavaScript.
  */
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123000000_auth } from './Migration20261123000000_auth.js';
 
-export const migrations: MigrationObject[] = [];
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261123000000_auth', class: Migration20261123000000_auth },
+];

@@ -1,0 +1,48 @@
+/**
+ * Django's auth signals (`user_logged_in`, `user_logged_out`, `user_login_failed`), typed, for audit logs and
+ * metrics. Listeners run after the fact and cannot change the outcome; one that throws is logged, not propagated.
+ */
+import type { User } from '../entities/user.js';
+
+export interface AuthEvents {
+  userLoggedIn: { user: User; backend: string };
+  userLoggedOut: { user: User | null };
+  /** `credentials` are scrubbed: any field that looks secret is replaced by asterisks (Django's _clean_credentials). */
+  userLoginFailed: { credentials: Record<string, unknown> };
+}
+
+type Listener<K extends keyof AuthEvents> = (event: AuthEvents[K]) => void | Promise<void>;
+
+export class AuthEventBus {
+  private readonly listeners: { [K in keyof AuthEvents]?: Listener<K>[] } = {};
+
+  constructor(private readonly onListenerError: (error: unknown, event: keyof AuthEvents) => void = () => undefined) {}
+
+  on<K extends keyof AuthEvents>(event: K, listener: Listener<K>): () => void {
+    const list = (this.listeners[event] ??= []) as Listener<K>[];
+    list.push(listener);
+    return () => {
+      list.splice(list.indexOf(listener), 1);
+    };
+  }
+
+  async emit<K extends keyof AuthEvents>(event: K, payload: AuthEvents[K]): Promise<void> {
+    for (const listener of (this.listeners[event] ?? [])) {
+      try {
+        await listener(payload);
+      } catch (error) {
+        this.onListenerError(error, event);
+      }
+    }
+  }
+}
+
+const SENSITIVE = /api|token|key|secret|password|signature/i;
+const SUBSTITUTE = '********************';
+
+/** Django's `_clean_credentials`: a copy in which every value whose key looks secret is asterisks. */
+export function scrubCredentials(credentials: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(credentials).map(([key, value]) => [key, SENSITIVE.test(key) ? SUBSTITUTE : value]),
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * Creating users, as Django's UserManager: `createUser` and `createSuperuser`, with Django's username rules and
+ * e-mail normalization. Password validators are not run here (nor in Django's create_user): forms and commands
+ * run them before calling this.
+ */
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { User } from '../entities/user.js';
+import type { Clock } from './clock.js';
+import { ValidationError, type ValidationIssue } from './errors.js';
+import type { Passwords } from './passwords.js';
+
+export const USERNAME_MAX_LENGTH = 150;
+export const EMAIL_MAX_LENGTH = 254;
+/** Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ (letters and digits of any script). */
+const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}_.@+-]+$/u;
+
+export interface CreateUserInput {
+  username: string;
+  email?: string;
+  /** Omitted or null: an unusable password (the user cannot log in with a password). */
+  password?: string | null;
+  firstName?: string;
+  lastName?: string;
+  isActive?: boolean;
+  isStaff?: boolean;
+  isSuperuser?: boolean;
+}
+
+/** Django's `normalize_username`: NFKC, so that look-alike Unicode forms name the same user. */
+export function normalizeUsername(username: string): string {
+  return username.normalize('NFKC');
+}
+
+/** Django's `normalize_email`: the domain part lower-cased, the local part left alone (it may be case-sensitive). */
+export function normalizeEmail(email: string): string {
+  const trimmed = email.trim();
+  const at = trimmed.lastIndexOf('@');
+  if (at < 0) return trimmed;
+  return `${trimmed.slice(0, at)}@${trimmed.slice(at + 1).toLowerCase()}`;
+}
+
+export function validateUsername(username: string): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (username.length === 0)
+    issues.push({ code: 'USERNAME_REQUIRED', message: 'A username is required.', field: 'username' });
+  if (username.length > USERNAME_MAX_LENGTH) {
+    issues.push({
+      code: 'USERNAME_TOO_LONG',
+      message: `Usernames have at most ${USERNAME_MAX_LENGTH} characters.`,
+      field: 'username',
+    });
+  }
+  if (username.length > 0 && !USERNAME_PATTERN.test(username)) {
+    issues.push({
+      code: 'USERNAME_INVALID',
+      message: 'Enter a valid username: letters, numbers and @/./+/-/_ characters only.',
+      field: 'username',
+    });
+  }
+  return issues;
+}
+
+export class UserManager {
+  constructor(
+    private readonly passwords: Passwords,
+    private readonly clock: Clock,
+  ) {}
+
+  async createUser(em: EntityManager, input: CreateUserInput): Promise<User> {
+    const username = normalizeUsername(input.username);
+    const email = normalizeEmail(input.email ?? '');
+    const issues = validateUsername(username);
+    if (email.length > EMAIL_MAX_LENGTH) {
+      issues.push({
+        code: 'EMAIL_TOO_LONG',
+        message: `E-mail addresses have at most ${EMAIL_MAX_LENGTH} characters.`,
+        field: 'email',
+      });
+    }
+    if (issues.length === 0 && (await em.count(User, { username })) > 0) issues.push(usernameTaken());
+    if (issues.length > 0) throw new ValidationError(issues);
+
+    const user = em.create(User, {
+      username,
+      email,
+      password: '',
+      firstName: input.firstName ?? '',
+      lastName: input.lastName ?? '',
+      isActive: input.isActive ?? true,
+      isStaff: input.isStaff ?? false,
+      isSuperuser: input.isSuperuser ?? false,
+      lastLogin: null,
+      dateJoined: this.clock.now(),
+    });
+    await this.passwords.setPassword(user, input.password ?? null);
+    try {
+      await em.flush();
+    } catch (error) {
+      // Another request created the same username between our check and this insert.
+      if (error instanceof UniqueConstraintViolationException) {
+        em.clear();
+        throw new ValidationError([usernameTaken()]);
+      }
+      throw error;
+    }
+    return user;
+  }
+
+  /** Django's `create_superuser`: staff and superuser, and refuses to make one that is not both. */
+  async createSuperuser(em: EntityManager, input: CreateUserInput): Promise<User> {
+    const issues: ValidationIssue[] = [];
+    if (input.isStaff === false)
+      issues.push({ code: 'SUPERUSER_NOT_STAFF', message: 'Superuser must have is_staff=True.' });
+    if (input.isSuperuser === false) {
+      issues.push({ code: 'SUPERUSER_NOT_SUPERUSER', message: 'Superuser must have is_superuser=True.' });
+    }
+    if (issues.length > 0) throw new ValidationError(issues);
+    return this.createUser(em, { ...input, isStaff: true, isSuperuser: true });
+  }
+}
+
+function usernameTaken(): ValidationIssue {
+  return { code: 'USERNAME_TAKEN', message: 'A user with that username already exists.', field: 'username' };
+}
