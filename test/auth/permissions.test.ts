@@ -1,0 +1,122 @@
+/**
+ * Django's permission semantics, as a matrix: no permissions, direct, via one group, via two groups,
+ * active superuser, inactive superuser, inactive user, anonymous. And the cost: one query per user per request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { User } from '../../src/entities/user.js';
+import { Permission } from '../../src/entities/permission.js';
+import { createAuthFixture, type AuthFixture } from '../support/auth.js';
+
+describe('permissions', () => {
+  let fixture: AuthFixture;
+  const users: Record<string, User> = {};
+
+  beforeAll(async () => {
+    fixture = await createAuthFixture();
+    const em = fixture.em();
+    const create = async (username: string, extra: Partial<{ isSuperuser: boolean; isActive: boolean }> = {}) => {
+      users[username] = await fixture.auth.users.createUser(em, { username, ...extra });
+      return users[username];
+    };
+    const editors = await fixture.group('editors', ['auth.add_user', 'auth.change_user']);
+    const viewers = await fixture.group('viewers', ['auth.view_user', 'auth.change_user']);
+    await create('nobody');
+    const direct = await create('direct');
+    direct.userPermissions.add(em.getReference(Permission, (await fixture.permission('auth.view_group')).id));
+    (await create('oneGroup')).groups.add(editors);
+    const twoGroups = await create('twoGroups');
+    twoGroups.groups.add(editors, viewers);
+    twoGroups.userPermissions.add(em.getReference(Permission, (await fixture.permission('auth.view_group')).id));
+    await create('superuser', { isSuperuser: true });
+    (await create('inactiveSuperuser', { isSuperuser: true, isActive: false })).groups.add(editors);
+    (await create('inactive', { isActive: false })).groups.add(editors);
+    await em.flush();
+  });
+  afterAll(() => fixture.close());
+
+  const everyPermissionOfAuth = [
+    'auth.add_group',
+    'auth.add_permission',
+    'auth.add_user',
+    'auth.change_group',
+    'auth.change_permission',
+    'auth.change_user',
+    'auth.delete_group',
+    'auth.delete_permission',
+    'auth.delete_user',
+    'auth.view_group',
+    'auth.view_permission',
+    'auth.view_user',
+  ];
+
+  it.each([
+    ['nobody', [], [], []],
+    ['direct', ['auth.view_group'], [], ['auth.view_group']],
+    ['oneGroup', [], ['auth.add_user', 'auth.change_user'], ['auth.add_user', 'auth.change_user']],
+    [
+      'twoGroups',
+      ['auth.view_group'],
+      ['auth.add_user', 'auth.change_user', 'auth.view_user'],
+      ['auth.add_user', 'auth.change_user', 'auth.view_group', 'auth.view_user'],
+    ],
+    ['inactiveSuperuser', [], [], []],
+    ['inactive', [], [], []],
+  ])('%s: direct %j, through groups %j, in all %j', async (username, direct, viaGroups, all) => {
+    const checker = fixture.auth.permissions(fixture.em());
+    const user = users[username] ?? null;
+    expect([...(await checker.getUserPermissions(user))].sort()).toEqual(direct);
+    expect([...(await checker.getGroupPermissions(user))].sort()).toEqual(viaGroups);
+    expect([...(await checker.getAllPermissions(user))].sort()).toEqual(all);
+    for (const perm of everyPermissionOfAuth) {
+      expect([perm, await checker.hasPerm(user, perm)]).toEqual([perm, all.includes(perm)]);
+    }
+  });
+
+  it('gives an active superuser every permission, even one that does not exist', async () => {
+    const checker = fixture.auth.permissions(fixture.em());
+    const superuser = users.superuser ?? null;
+    const all = [...(await checker.getAllPermissions(superuser))];
+    expect(all).toEqual(expect.arrayContaining([...everyPermissionOfAuth, 'contenttypes.view_contenttype']));
+    expect(all).toHaveLength(16);
+    expect(await checker.hasPerm(superuser, 'polls.anything')).toBe(true);
+    expect(await checker.hasPerms(superuser, ['a.b', 'c.d'])).toBe(true);
+    expect(await checker.hasModulePerms(superuser, 'anything')).toBe(true);
+  });
+
+  it('gives anonymous users nothing', async () => {
+    const checker = fixture.auth.permissions(fixture.em());
+    expect([...(await checker.getAllPermissions(null))]).toEqual([]);
+    expect(await checker.hasPerm(null, 'auth.view_user')).toBe(false);
+    expect(await checker.hasModulePerms(null, 'auth')).toBe(false);
+  });
+
+  it('answers hasPerms (all of) and hasModulePerms (any in the app)', async () => {
+    const checker = fixture.auth.permissions(fixture.em());
+    const user = users.twoGroups ?? null;
+    expect(await checker.hasPerms(user, ['auth.add_user', 'auth.view_group'])).toBe(true);
+    expect(await checker.hasPerms(user, ['auth.add_user', 'auth.delete_user'])).toBe(false);
+    expect(await checker.hasPerms(user, [])).toBe(true);
+    expect(await checker.hasModulePerms(user, 'auth')).toBe(true);
+    expect(await checker.hasModulePerms(user, 'contenttypes')).toBe(false);
+    expect(await checker.hasModulePerms(users.nobody ?? null, 'auth')).toBe(false);
+  });
+
+  it('refuses object-level questions at the model level (object permissions have their own backend)', async () => {
+    const checker = fixture.auth.permissions(fixture.em());
+    expect(await checker.hasPerm(users.oneGroup ?? null, 'auth.add_user', { id: 1 })).toBe(false);
+    expect(await checker.hasPerm(users.superuser ?? null, 'auth.add_user', { id: 1 })).toBe(true);
+  });
+
+  it("loads a user's permissions with one query, once per checker, however many checks follow", async () => {
+    const checker = fixture.auth.permissions(fixture.em());
+    const user = users.twoGroups ?? null;
+    const before = fixture.queries.length;
+    for (const perm of everyPermissionOfAuth) await checker.hasPerm(user, perm);
+    await checker.getAllPermissions(user);
+    await checker.hasModulePerms(user, 'auth');
+    expect(fixture.queries.slice(before)).toEqual([expect.stringMatching(/^SELECT ct\.app_label, p\.codename/)]);
+    // A new checker (a new request) asks again.
+    await fixture.auth.permissions(fixture.em()).hasPerm(user, 'auth.add_user');
+    expect(fixture.queries.length - before).toBe(2);
+  });
+});
