@@ -27,7 +27,7 @@ export class AuthEventBus {
   }
 
   async emit<K extends keyof AuthEvents>(event: K, payload: AuthEvents[K]): Promise<void> {
-    for (const listener of (this.listeners[event] ?? [])) {
+    for (const listener of this.listeners[event] ?? []) {
       try {
         await listener(payload);
       } catch (error) {

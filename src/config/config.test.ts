@@ -30,6 +30,8 @@ describe('loadConfig', () => {
         argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
         pbkdf2Iterations: 1_000_000,
         bcryptRounds: 12,
+        validators: ['similarity', 'min_length', 'common', 'numeric'],
+        minLength: 8,
       },
       authenticationBackends: ['model'],
     });
@@ -57,6 +59,8 @@ describe('loadConfig', () => {
         PBKDF2_ITERATIONS: '870000',
         BCRYPT_ROUNDS: '13',
         AUTHENTICATION_BACKENDS: 'email,model',
+        PASSWORD_VALIDATORS: 'min_length,common',
+        PASSWORD_MIN_LENGTH: '12',
       },
       '/srv/app',
     );
@@ -82,6 +86,8 @@ describe('loadConfig', () => {
         argon2: { memoryCost: 65_536, timeCost: 3, parallelism: 4 },
         pbkdf2Iterations: 870_000,
         bcryptRounds: 13,
+        validators: ['min_length', 'common'],
+        minLength: 12,
       },
       authenticationBackends: ['email', 'model'],
     });

@@ -46,6 +46,8 @@ export const HASHER_ALGORITHMS = [
 ] as const;
 export type HasherAlgorithm = (typeof HASHER_ALGORITHMS)[number];
 export const AUTHENTICATION_BACKENDS = ['model', 'email'] as const;
+export const PASSWORD_VALIDATORS = ['similarity', 'min_length', 'common', 'numeric'] as const;
+export type PasswordValidatorName = (typeof PASSWORD_VALIDATORS)[number];
 export type AuthenticationBackendName = (typeof AUTHENTICATION_BACKENDS)[number];
 
 export interface PasswordConfig {
@@ -54,6 +56,9 @@ export interface PasswordConfig {
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly pbkdf2Iterations: number;
   readonly bcryptRounds: number;
+  /** Django's AUTH_PASSWORD_VALIDATORS, in order; a maximum length is always checked first. */
+  readonly validators: readonly PasswordValidatorName[];
+  readonly minLength: number;
 }
 
 export type DatabaseConfig =
@@ -246,6 +251,8 @@ export const variables = {
   PBKDF2_ITERATIONS: variable(wholeNumber(1, 100_000_000), '1000000', '1000000'),
   BCRYPT_ROUNDS: variable(wholeNumber(4, 31), '12', '12'),
   AUTHENTICATION_BACKENDS: variable(nameList(AUTHENTICATION_BACKENDS), 'model,email', 'model'),
+  PASSWORD_VALIDATORS: variable(nameList(PASSWORD_VALIDATORS), 'min_length,common', PASSWORD_VALIDATORS.join(',')),
+  PASSWORD_MIN_LENGTH: variable(wholeNumber(1, 4096), '12', '8'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -343,6 +350,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       }),
       pbkdf2Iterations: parsed.PBKDF2_ITERATIONS ?? 1_000_000,
       bcryptRounds: parsed.BCRYPT_ROUNDS ?? 12,
+      validators: Object.freeze(parsed.PASSWORD_VALIDATORS ?? [...PASSWORD_VALIDATORS]),
+      minLength: parsed.PASSWORD_MIN_LENGTH ?? 8,
     }),
     authenticationBackends: Object.freeze(parsed.AUTHENTICATION_BACKENDS ?? (['model'] as const)),
   });

@@ -1,0 +1,67 @@
+/**
+ * The password validators against what Django's own validators decide (test/fixtures/django-password-validation.json,
+ * made by test/fixtures/make-django-password-validation.py with Django 3.2.25), plus the common-password list and
+ * the maximum length.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../config/index.js';
+import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
+import { commonPasswordCount, validatePassword, type UserAttributes } from './password-validation.js';
+
+interface Case {
+  password: string;
+  user: UserAttributes | null;
+  codes: string[];
+}
+const djangoCases = JSON.parse(
+  fs.readFileSync(new URL('../../test/fixtures/django-password-validation.json', import.meta.url), 'utf8'),
+) as Case[];
+
+const codes = (password: string, user?: UserAttributes, env: Record<string, string> = {}) =>
+  validatePassword(password, loadConfig(env).passwords, user).map((issue) => issue.code);
+
+describe('validatePassword', () => {
+  it.each(djangoCases.map((c) => [c.password.slice(0, 24), c] as const))(
+    'decides %j as Django does',
+    (_, { password, user, codes: expected }) => {
+      // Django's list was run without the common-password rule, which uses another list here.
+      expect(codes(password, user ?? undefined, { PASSWORD_VALIDATORS: 'similarity,min_length,numeric' })).toEqual(
+        expected,
+      );
+    },
+  );
+
+  it('refuses common passwords whatever their case, from a list of at least 20,000', () => {
+    expect(commonPasswordCount()).toBeGreaterThanOrEqual(20_000);
+    expect(codes('password')).toEqual(['password_too_common']);
+    expect(codes('PassWord')).toEqual(['password_too_common']);
+    expect(codes(' qwerty123 ')).toEqual(['password_too_common']);
+    expect(codes('12345678')).toEqual(['password_too_common', 'password_entirely_numeric']);
+    expect(codes('wonderland-42-rabbit-hole')).toEqual([]);
+  });
+
+  it('reports every failed rule, each with its own code, in the configured order', () => {
+    expect(codes('qzxal', { username: 'qzxal' })).toEqual(['password_too_similar', 'password_too_short']);
+    expect(codes('1234', undefined, { PASSWORD_VALIDATORS: 'numeric,min_length' })).toEqual([
+      'password_entirely_numeric',
+      'password_too_short',
+    ]);
+  });
+
+  it('honours PASSWORD_MIN_LENGTH, counting characters rather than bytes', () => {
+    expect(codes('elevenchars', undefined, { PASSWORD_MIN_LENGTH: '12' })).toEqual(['password_too_short']);
+    expect(codes('äöüäöüäöüäöü', undefined, { PASSWORD_MIN_LENGTH: '12' })).toEqual([]);
+    // Emoji are two UTF-16 units each, but one character, as in Python.
+    expect(codes('🔑🔒🔓🗝🔐🛡🚪🧱', undefined, { PASSWORD_VALIDATORS: 'min_length' })).toEqual([]);
+    expect(codes('🔑🔒🔓🗝🔐🛡🚪', undefined, { PASSWORD_VALIDATORS: 'min_length' })).toEqual(['password_too_short']);
+  });
+
+  it('accepts long passwords, up to the maximum, and refuses a longer one alone', () => {
+    const long = 'Correct-Horse-Battery-Staple-'.repeat(3);
+    expect(long.length).toBeGreaterThanOrEqual(64);
+    expect(codes(long)).toEqual([]);
+    expect(codes('x'.repeat(MAX_PASSWORD_LENGTH))).toEqual([]);
+    expect(codes('1'.repeat(1024 * 1024), { username: '1' })).toEqual(['password_too_long']);
+  });
+});

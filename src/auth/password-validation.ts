@@ -1,0 +1,129 @@
+/**
+ * Password validators, Django's four (`django.contrib.auth.password_validation`) plus a maximum length:
+ * every rule that fails is reported, each with Django's own code, so clients can show them all at once.
+ * Run before a password is set by a person (registration, password change, createsuperuser); `createUser`
+ * itself does not run them, as in Django.
+ */
+import { dictionary } from '@zxcvbn-ts/language-common';
+import type { PasswordConfig, PasswordValidatorName } from '../config/index.js';
+import type { ValidationIssue } from './errors.js';
+import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
+
+/** What the similarity rule compares the password with (Django's DEFAULT_USER_ATTRIBUTES). */
+export interface UserAttributes {
+  username?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  email?: string | null;
+}
+
+const ATTRIBUTE_NAMES: Record<keyof UserAttributes, string> = {
+  username: 'username',
+  firstName: 'first name',
+  lastName: 'last name',
+  email: 'email address',
+};
+
+/** Django's default `max_similarity`. */
+const MAX_SIMILARITY = 0.7;
+
+let commonPasswords: ReadonlySet<string> | undefined;
+/**
+ * The common-password list of zxcvbn-ts (@zxcvbn-ts/language-common, MIT; about 49,000 passwords from public
+ * breach corpora), lower-cased, loaded on first use.
+ */
+function common(): ReadonlySet<string> {
+  commonPasswords ??= new Set(dictionary['passwords-common'].map((entry) => entry.toLowerCase().trim()));
+  return commonPasswords;
+}
+
+/** Python's `difflib.SequenceMatcher(a, b).quick_ratio()`: an upper bound of the similarity, from shared letters. */
+function quickRatio(a: string, b: string): number {
+  const counts = new Map<string, number>();
+  for (const char of b) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let matches = 0;
+  for (const char of a) {
+    const left = counts.get(char) ?? 0;
+    if (left > 0) {
+      matches++;
+      counts.set(char, left - 1);
+    }
+  }
+  const total = a.length + b.length;
+  return total === 0 ? 1 : (2 * matches) / total;
+}
+
+/** Django's `exceeds_maximum_length_ratio`: a password far longer than the value cannot be "too similar". */
+function exceedsMaximumLengthRatio(password: string, value: string): boolean {
+  return password.length >= 10 * value.length && value.length < (MAX_SIMILARITY / 2) * password.length;
+}
+
+/** Length in Unicode code points, as Python's len() counts it (JavaScript's .length counts UTF-16 units). */
+function codePoints(text: string): number {
+  // Surrogate pairs are one code point but two UTF-16 units.
+  return text.length - (text.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
+}
+
+type Validator = (password: string, user: UserAttributes | undefined, config: PasswordConfig) => ValidationIssue | null;
+
+const validators: Record<PasswordValidatorName, Validator> = {
+  similarity(password, user) {
+    if (!user) return null;
+    const lowered = password.toLowerCase();
+    for (const key of Object.keys(ATTRIBUTE_NAMES) as (keyof UserAttributes)[]) {
+      const value = user[key];
+      if (!value) continue;
+      const valueLower = value.toLowerCase();
+      // The whole value and its parts: "alice.smith@example.com" also checks "alice", "smith", "example".
+      for (const part of [...valueLower.split(/[^\p{L}\p{N}_]+/u), valueLower]) {
+        if (exceedsMaximumLengthRatio(lowered, part)) continue;
+        if (quickRatio(lowered, part) >= MAX_SIMILARITY) {
+          return {
+            code: 'password_too_similar',
+            message: `The password is too similar to the ${ATTRIBUTE_NAMES[key]}.`,
+            field: 'password',
+          };
+        }
+      }
+    }
+    return null;
+  },
+  min_length(password, _user, config) {
+    if (codePoints(password) >= config.minLength) return null;
+    return {
+      code: 'password_too_short',
+      message: `This password is too short. It must contain at least ${config.minLength} characters.`,
+      field: 'password',
+    };
+  },
+  common(password) {
+    if (!common().has(password.toLowerCase().trim())) return null;
+    return { code: 'password_too_common', message: 'This password is too common.', field: 'password' };
+  },
+  numeric(password) {
+    if (!/^\p{Nd}+$/u.test(password)) return null;
+    return { code: 'password_entirely_numeric', message: 'This password is entirely numeric.', field: 'password' };
+  },
+};
+
+/** Every rule the password breaks, in the configured order; empty when it is acceptable. */
+export function validatePassword(password: string, config: PasswordConfig, user?: UserAttributes): ValidationIssue[] {
+  // Checked first and alone: a megabyte-long password is refused before any other work is spent on it.
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return [
+      {
+        code: 'password_too_long',
+        message: `This password is too long. It must contain at most ${MAX_PASSWORD_LENGTH} characters.`,
+        field: 'password',
+      },
+    ];
+  }
+  return config.validators
+    .map((name) => validators[name](password, user, config))
+    .filter((issue): issue is ValidationIssue => issue !== null);
+}
+
+/** The size of the common-password list (for documentation and tests). */
+export function commonPasswordCount(): number {
+  return common().size;
+}
