@@ -3,7 +3,7 @@
  * (DATA_DIR). Checks that it answers, runs pending migrations when asked, and gives back one handle that
  * closes everything it opened, in order.
  */
-import type { MigrationObject, MikroORM } from '@mikro-orm/core';
+import type { EntitySchema, MigrationObject, MikroORM } from '@mikro-orm/core';
 import { MikroORM as PostgreSqlMikroORM, type PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
@@ -44,6 +44,8 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** The migrations to run instead of the project's own list (tests of the migration machinery). */
   migrations?: MigrationObject[];
+  /** More entities than the project's own list (an app's, or a test's). */
+  entities?: readonly EntitySchema[];
   /** The models whose content types and permissions `migrate` creates; defaults to every installed model. */
   models?: readonly ModelDefinition[];
 }
@@ -80,6 +82,7 @@ export async function openDatabase(
     orm = await PostgreSqlMikroORM.init({
       ...ormOptions,
       ...(options.migrations ? { migrations: { ...ormOptions.migrations, migrationsList: options.migrations } } : {}),
+      ...(options.entities ? { entities: [...(ormOptions.entities ?? []), ...options.entities] } : {}),
       ...target,
       pool: { min: 0, max: poolSize },
       // pg's own default is to wait forever for a connection that never answers.
