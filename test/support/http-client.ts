@@ -13,10 +13,24 @@ export interface GraphQLResponse<TData = Record<string, unknown>> {
   };
 }
 
-export class HttpClient {
-  readonly jar = new CookieJar();
+export interface HttpClientOptions {
+  /**
+   * Browsers treat http://localhost and 127.0.0.1 as secure, so Secure cookies work there (the default here too).
+   * false makes the loopback server behave like a remote plain-HTTP origin: Secure cookies are dropped, as a
+   * browser drops them behind a TLS-terminating proxy that the server does not know about.
+   */
+  loopbackIsSecure?: boolean;
+}
 
-  constructor(readonly baseUrl: string) {}
+export class HttpClient {
+  readonly jar: CookieJar;
+
+  constructor(
+    readonly baseUrl: string,
+    { loopbackIsSecure = true }: HttpClientOptions = {},
+  ) {
+    this.jar = new CookieJar(undefined, { allowSecureOnLocal: loopbackIsSecure });
+  }
 
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const url = new URL(path, this.baseUrl).toString();
