@@ -2,10 +2,15 @@
  * Authentication backends (Django's AUTHENTICATION_BACKENDS): each turns credentials into a user or says no.
  * A backend returns null, without hashing anything, for credentials that are not its kind, so that with several
  * backends a login still costs one password check.
+ *
+ * A failed login costs the same whether the user exists or not: one query (id, hash and is_active together) and
+ * one hasher run. Only a successful one loads the user entity.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { selectAll, selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
 import type { Passwords } from './passwords.js';
+import { normalizeUsername } from './users.js';
 
 export type Credentials = Record<string, unknown>;
 
@@ -18,12 +23,14 @@ export interface AuthenticationBackend {
   getUser(em: EntityManager, userId: number): Promise<User | null>;
 }
 
-/** Django's `user_can_authenticate`: inactive users are refused. */
-function canAuthenticate(user: User): boolean {
-  return user.isActive;
+/** What a password check needs of a user, read in one query. */
+interface LoginRow {
+  id: number;
+  password: string;
+  is_active: boolean;
 }
 
-/** Django's ModelBackend: `{ username, password }`, the username matched exactly. */
+/** Django's ModelBackend: `{ username, password }`. */
 export class ModelBackend implements AuthenticationBackend {
   readonly name: string = 'model';
 
@@ -32,43 +39,48 @@ export class ModelBackend implements AuthenticationBackend {
   async authenticate(em: EntityManager, credentials: Credentials): Promise<User | null> {
     const { username, password } = credentials;
     if (typeof username !== 'string' || typeof password !== 'string') return null;
-    return this.check(em, await em.findOne(User, { username }), password);
+    // Django's login form NFKC-normalizes the username before ModelBackend sees it; we have no form, so here.
+    const row = await selectOne<LoginRow>(em, 'SELECT id, password, is_active FROM auth_user WHERE username = ?', [
+      normalizeUsername(username),
+    ]);
+    return this.check(em, row, password);
   }
 
   async getUser(em: EntityManager, userId: number): Promise<User | null> {
     const user = await em.findOne(User, { id: userId });
-    return user && canAuthenticate(user) ? user : null;
+    // Django's `user_can_authenticate`: inactive users are refused.
+    return user?.isActive ? user : null;
   }
 
-  protected async check(em: EntityManager, user: User | null, password: string): Promise<User | null> {
-    if (!user) {
+  protected async check(em: EntityManager, row: LoginRow | undefined, password: string): Promise<User | null> {
+    if (!row) {
       // Run the default password hasher once to reduce the timing difference between an existing and a
       // nonexistent user (Django #20760).
       await this.passwords.hashers.runDummy(password);
       return null;
     }
     // The password is checked even for an inactive user, so that timing does not tell who is inactive.
-    const valid = await this.passwords.checkPassword(em, user, password);
-    return valid && canAuthenticate(user) ? user : null;
+    const valid = await this.passwords.checkStored(em, row.id, row.password, password);
+    if (!valid || !row.is_active) return null;
+    return em.findOne(User, { id: row.id });
   }
 }
 
 /**
- * `{ email, password }`, the e-mail matched case-insensitively. Django lets several users share an address;
- * when more than one user has it, nobody can log in with it (guessing which one is meant would be worse).
+ * `{ email, password }`, the e-mail matched case-insensitively (Django's `iexact`). Django lets several users share
+ * an address; when more than one user has it, nobody can log in with it (guessing which one is meant would be worse).
  */
 export class EmailBackend extends ModelBackend {
   override readonly name = 'email';
 
   override async authenticate(em: EntityManager, credentials: Credentials): Promise<User | null> {
     const { email, password } = credentials;
-    if (typeof email !== 'string' || typeof password !== 'string' || email.length === 0) return null;
-    const matches = await em.find(User, { email: { $ilike: escapeLike(email.trim()) } }, { limit: 2 });
-    return this.check(em, matches.length === 1 ? (matches[0] ?? null) : null, password);
+    if (typeof email !== 'string' || typeof password !== 'string' || email.trim().length === 0) return null;
+    const rows = await selectAll<LoginRow>(
+      em,
+      'SELECT id, password, is_active FROM auth_user WHERE upper(email) = upper(?) LIMIT 2',
+      [email.trim()],
+    );
+    return this.check(em, rows.length === 1 ? rows[0] : undefined, password);
   }
-}
-
-/** Makes LIKE's wildcards literal, so an e-mail containing `%` or `_` matches only itself. */
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

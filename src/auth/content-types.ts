@@ -3,26 +3,26 @@
  * post_migrate does: idempotent, never renames or deletes (a Django project's rows stay as they are).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { run } from '../db/sql.js';
 import { permissionsOf, type ModelDefinition } from './models.js';
 
 /** Returns how many permissions were created. */
 export async function syncContentTypes(em: EntityManager, models: readonly ModelDefinition[]): Promise<number> {
-  const connection = em.getConnection();
   let created = 0;
   for (const model of models) {
-    await connection.execute(
+    await run(
+      em,
       `INSERT INTO django_content_type (app_label, model) VALUES (?, ?) ON CONFLICT (app_label, model) DO NOTHING`,
       [model.appLabel, model.model],
     );
     for (const [codename, name] of permissionsOf(model)) {
-      const result = await connection.execute<{ affectedRows: number }>(
+      created += await run(
+        em,
         `INSERT INTO auth_permission (name, content_type_id, codename)
          SELECT ?, id, ? FROM django_content_type WHERE app_label = ? AND model = ?
          ON CONFLICT (content_type_id, codename) DO NOTHING`,
         [name, codename, model.appLabel, model.model],
-        'run',
       );
-      created += result.affectedRows;
     }
   }
   return created;

@@ -22,7 +22,8 @@ export class AuthEventBus {
     const list = (this.listeners[event] ??= []) as Listener<K>[];
     list.push(listener);
     return () => {
-      list.splice(list.indexOf(listener), 1);
+      const index = list.indexOf(listener);
+      if (index >= 0) list.splice(index, 1); // unsubscribing twice removes nothing more
     };
   }
 
@@ -40,9 +41,17 @@ export class AuthEventBus {
 const SENSITIVE = /api|token|key|secret|password|signature/i;
 const SUBSTITUTE = '********************';
 
-/** Django's `_clean_credentials`: a copy in which every value whose key looks secret is asterisks. */
+/**
+ * Django's `_clean_credentials`: a copy in which every value whose key looks secret is asterisks, at any depth
+ * (GraphQL inputs nest: `{ input: { password } }`).
+ */
 export function scrubCredentials(credentials: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(credentials).map(([key, value]) => [key, SENSITIVE.test(key) ? SUBSTITUTE : value]),
-  );
+  return Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, scrub(key, value)]));
+}
+
+function scrub(key: string, value: unknown): unknown {
+  if (SENSITIVE.test(key)) return SUBSTITUTE;
+  if (Array.isArray(value)) return value.map((item: unknown) => scrub('', item));
+  if (value !== null && typeof value === 'object') return scrubCredentials(value as Record<string, unknown>);
+  return value;
 }

@@ -4,6 +4,7 @@
  * the maximum length.
  */
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../config/index.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
@@ -32,8 +33,20 @@ describe('validatePassword', () => {
     },
   );
 
+  it("refuses every password of Django's own list", () => {
+    const django = zlib
+      .gunzipSync(fs.readFileSync(new URL('./data/django-common-passwords.txt.gz', import.meta.url)))
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean);
+    expect(django.length).toBeGreaterThan(19_000);
+    const config = loadConfig({ PASSWORD_VALIDATORS: 'common' }).passwords;
+    expect(django.filter((password) => validatePassword(password, config).length === 0)).toEqual([]);
+  });
+
   it('refuses common passwords whatever their case, from a list of at least 20,000', () => {
     expect(commonPasswordCount()).toBeGreaterThanOrEqual(20_000);
+    expect(codes('computer2')).toEqual(['password_too_common']); // in Django's list, not in zxcvbn's
     expect(codes('password')).toEqual(['password_too_common']);
     expect(codes('PassWord')).toEqual(['password_too_common']);
     expect(codes(' qwerty123 ')).toEqual(['password_too_common']);

@@ -4,10 +4,13 @@
  * Run before a password is set by a person (registration, password change, createsuperuser); `createUser`
  * itself does not run them, as in Django.
  */
+import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { PasswordConfig, PasswordValidatorName } from '../config/index.js';
 import type { ValidationIssue } from './errors.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
+import { codePoints } from './text.js';
 
 /** What the similarity rule compares the password with (Django's DEFAULT_USER_ATTRIBUTES). */
 export interface UserAttributes {
@@ -27,13 +30,20 @@ const ATTRIBUTE_NAMES: Record<keyof UserAttributes, string> = {
 /** Django's default `max_similarity`. */
 const MAX_SIMILARITY = 0.7;
 
+const DJANGO_LIST = new URL('./data/django-common-passwords.txt.gz', import.meta.url);
+
 let commonPasswords: ReadonlySet<string> | undefined;
 /**
- * The common-password list of zxcvbn-ts (@zxcvbn-ts/language-common, MIT; about 49,000 passwords from public
- * breach corpora), lower-cased, loaded on first use.
+ * Django's own list (19,726 passwords, so that whatever Django refused is refused here too) and zxcvbn-ts's
+ * (@zxcvbn-ts/language-common, 49,233), lower-cased, loaded on first use. See data/README.md.
  */
 function common(): ReadonlySet<string> {
-  commonPasswords ??= new Set(dictionary['passwords-common'].map((entry) => entry.toLowerCase().trim()));
+  if (!commonPasswords) {
+    const django = zlib.gunzipSync(fs.readFileSync(DJANGO_LIST)).toString('utf8').split('\n');
+    commonPasswords = new Set(
+      [...django, ...dictionary['passwords-common']].map((entry) => entry.toLowerCase().trim()).filter(Boolean),
+    );
+  }
   return commonPasswords;
 }
 
@@ -56,12 +66,6 @@ function quickRatio(a: string, b: string): number {
 /** Django's `exceeds_maximum_length_ratio`: a password far longer than the value cannot be "too similar". */
 function exceedsMaximumLengthRatio(password: string, value: string): boolean {
   return password.length >= 10 * value.length && value.length < (MAX_SIMILARITY / 2) * password.length;
-}
-
-/** Length in Unicode code points, as Python's len() counts it (JavaScript's .length counts UTF-16 units). */
-function codePoints(text: string): number {
-  // Surrogate pairs are one code point but two UTF-16 units.
-  return text.length - (text.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
 }
 
 type Validator = (password: string, user: UserAttributes | undefined, config: PasswordConfig) => ValidationIssue | null;

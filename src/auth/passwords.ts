@@ -1,8 +1,9 @@
 /**
  * A user's password (Django's AbstractBaseUser password methods). The raw password is hashed at once and never
- * kept, logged or returned.
+ * kept, logged or returned; the stored hash is read with its own query and never put on the entity by a check.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
 import type { PasswordHashers } from './hashers/index.js';
 
@@ -18,28 +19,32 @@ export class Passwords {
     user.password = this.hashers.makeUnusable();
   }
 
-  /** Whether the user has a password that can ever verify. Loads the hash if it is not loaded. */
-  async hasUsablePassword(em: EntityManager, user: User): Promise<boolean> {
-    return this.hashers.isUsable(await this.storedHash(em, user));
+  /** Whether the stored password can ever verify. */
+  async hasUsablePassword(em: EntityManager, user: Pick<User, 'id'>): Promise<boolean> {
+    return this.hashers.isUsable(await storedHash(em, user.id));
+  }
+
+  /** Django's `check_password` against the stored hash, with its setter (see `checkStored`). */
+  async checkPassword(em: EntityManager, user: Pick<User, 'id'>, raw: string): Promise<boolean> {
+    return this.checkStored(em, user.id, await storedHash(em, user.id), raw);
   }
 
   /**
-   * Django's `check_password` with its setter: true when `raw` matches. When it matches a hash made by another
-   * hasher or with other parameters, the hash is rewritten with the preferred hasher, and only the password
-   * column is written. A failed check writes nothing.
+   * True when `raw` matches `stored`, the hash already read for user `userId`. When it matches a hash made by
+   * another hasher or with other parameters, the hash is rewritten with the preferred hasher: only the password
+   * column, and only if it still holds `stored` (a password changed meanwhile is not overwritten with the old one).
+   * A failed check writes nothing.
    */
-  async checkPassword(em: EntityManager, user: User, raw: string): Promise<boolean> {
-    const { valid, mustUpdate } = await this.hashers.verify(raw, await this.storedHash(em, user));
-    if (valid && mustUpdate) {
+  async checkStored(em: EntityManager, userId: number, stored: string | undefined, raw: string): Promise<boolean> {
+    const { valid, mustUpdate } = await this.hashers.verify(raw, stored);
+    if (valid && mustUpdate && stored !== undefined) {
       const upgraded = await this.hashers.make(raw);
-      await em.nativeUpdate(User, { id: user.id }, { password: upgraded });
+      await em.nativeUpdate(User, { id: userId, password: stored }, { password: upgraded });
     }
     return valid;
   }
+}
 
-  private async storedHash(em: EntityManager, user: User): Promise<string | undefined> {
-    // `password` is a lazy property: loaded only when asked for, so it cannot leak through a query by accident.
-    const loaded = await em.findOne(User, { id: user.id }, { populate: ['password'], refresh: true });
-    return loaded?.password;
-  }
+async function storedHash(em: EntityManager, userId: number): Promise<string | undefined> {
+  return (await selectOne<{ password: string }>(em, 'SELECT password FROM auth_user WHERE id = ?', [userId]))?.password;
 }

@@ -6,6 +6,7 @@
  * kept for the rest of the request (Django's `_perm_cache`).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { selectAll } from '../db/sql.js';
 import type { User } from '../entities/user.js';
 
 type PermissionRow = { app_label: string; codename: string };
@@ -36,7 +37,10 @@ export class PermissionChecker {
     if (!user || !user.isActive) return Promise.resolve(new Set());
     let cached = this.cache.get(user.id);
     if (!cached) {
-      cached = this.query(user, `${DIRECT} UNION ${VIA_GROUPS}`, 2);
+      const loading = this.query(user, `${DIRECT} UNION ${VIA_GROUPS}`, 2);
+      // A failure (a dropped connection) is not remembered: the next check asks again.
+      loading.catch(() => this.cache.delete(user.id));
+      cached = loading;
       this.cache.set(user.id, cached);
     }
     return cached;
@@ -68,11 +72,10 @@ export class PermissionChecker {
 
   private async query(user: User | null, ids: string, idParams: number): Promise<ReadonlySet<string>> {
     if (!user || !user.isActive) return new Set();
+    // Inside the request's transaction when there is one: it sees its own uncommitted grants.
     const rows = user.isSuperuser
-      ? await this.em.getConnection().execute<PermissionRow[]>(ALL)
-      : await this.em
-          .getConnection()
-          .execute<PermissionRow[]>(`${ALL} WHERE p.id IN (${ids})`, Array<number>(idParams).fill(user.id));
+      ? await selectAll<PermissionRow>(this.em, ALL)
+      : await selectAll<PermissionRow>(this.em, `${ALL} WHERE p.id IN (${ids})`, Array<number>(idParams).fill(user.id));
     return new Set(rows.map((row) => `${row.app_label}.${row.codename}`));
   }
 }

@@ -8,12 +8,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../entities/user.js';
 import type { Clock } from './clock.js';
 import { ValidationError, type ValidationIssue } from './errors.js';
+import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
 import type { Passwords } from './passwords.js';
+import { codePoints } from './text.js';
 
 export const USERNAME_MAX_LENGTH = 150;
 export const EMAIL_MAX_LENGTH = 254;
-/** Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ (letters and digits of any script). */
-const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}_.@+-]+$/u;
+/**
+ * Django's UnicodeUsernameValidator, `^[\w.@+-]+\Z`: Python's \w is letters, digits and numerals of any script and
+ * the underscore (not combining marks: Django refuses "हिन्दी", and so do we, or Django's admin could not save it).
+ */
+const USERNAME_PATTERN = /^[\p{L}\p{N}_.@+-]+$/u;
 
 export interface CreateUserInput {
   username: string;
@@ -44,7 +49,7 @@ export function validateUsername(username: string): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (username.length === 0)
     issues.push({ code: 'USERNAME_REQUIRED', message: 'A username is required.', field: 'username' });
-  if (username.length > USERNAME_MAX_LENGTH) {
+  if (codePoints(username) > USERNAME_MAX_LENGTH) {
     issues.push({
       code: 'USERNAME_TOO_LONG',
       message: `Usernames have at most ${USERNAME_MAX_LENGTH} characters.`,
@@ -71,45 +76,52 @@ export class UserManager {
     const username = normalizeUsername(input.username);
     const email = normalizeEmail(input.email ?? '');
     const issues = validateUsername(username);
-    if (email.length > EMAIL_MAX_LENGTH) {
+    if (codePoints(email) > EMAIL_MAX_LENGTH) {
       issues.push({
         code: 'EMAIL_TOO_LONG',
         message: `E-mail addresses have at most ${EMAIL_MAX_LENGTH} characters.`,
         field: 'email',
       });
     }
+    // Refused before hashing: see MAX_PASSWORD_LENGTH.
+    if (input.password && input.password.length > MAX_PASSWORD_LENGTH) {
+      issues.push({
+        code: 'password_too_long',
+        message: `This password is too long. It must contain at most ${MAX_PASSWORD_LENGTH} characters.`,
+        field: 'password',
+      });
+    }
     if (issues.length === 0 && (await em.count(User, { username })) > 0) issues.push(usernameTaken());
     if (issues.length > 0) throw new ValidationError(issues);
 
-    const user = em.create(User, {
-      username,
-      email,
-      password: '',
-      firstName: input.firstName ?? '',
-      lastName: input.lastName ?? '',
-      isActive: input.isActive ?? true,
-      isStaff: input.isStaff ?? false,
-      isSuperuser: input.isSuperuser ?? false,
-      lastLogin: null,
-      dateJoined: this.clock.now(),
-    });
-    await this.passwords.setPassword(user, input.password ?? null);
+    let id: number;
     try {
-      await em.flush();
+      // A plain INSERT, not the unit of work: a refused row leaves nothing behind in the caller's EntityManager.
+      id = await em.insert(User, {
+        username,
+        email,
+        password: await this.passwords.hashers.make(input.password ?? null),
+        firstName: input.firstName ?? '',
+        lastName: input.lastName ?? '',
+        isActive: input.isActive ?? true,
+        isStaff: input.isStaff ?? false,
+        isSuperuser: input.isSuperuser ?? false,
+        lastLogin: null,
+        dateJoined: this.clock.now(),
+      });
     } catch (error) {
       // Another request created the same username between our check and this insert.
-      if (error instanceof UniqueConstraintViolationException) {
-        em.clear();
-        throw new ValidationError([usernameTaken()]);
-      }
+      if (error instanceof UniqueConstraintViolationException) throw new ValidationError([usernameTaken()]);
       throw error;
     }
-    return user;
+    // Loaded without its hash (a lazy property), like every user the core hands out.
+    return em.findOneOrFail(User, { id });
   }
 
   /** Django's `create_superuser`: staff and superuser, and refuses to make one that is not both. */
   async createSuperuser(em: EntityManager, input: CreateUserInput): Promise<User> {
     const issues: ValidationIssue[] = [];
+    // As Django's: refuse rather than quietly turn a non-staff request into a superuser.
     if (input.isStaff === false)
       issues.push({ code: 'SUPERUSER_NOT_STAFF', message: 'Superuser must have is_staff=True.' });
     if (input.isSuperuser === false) {

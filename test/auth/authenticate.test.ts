@@ -7,33 +7,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { authenticate } from '../../src/auth/authenticate.js';
 import { AuthEventBus } from '../../src/auth/events.js';
 import { PermissionDenied, type AuthenticationBackend } from '../../src/auth/index.js';
-import { Argon2Hasher, PasswordHashers, Pbkdf2Hasher, type PasswordHasher } from '../../src/auth/hashers/index.js';
+import { Argon2Hasher, PasswordHashers, Pbkdf2Hasher } from '../../src/auth/hashers/index.js';
 import { User } from '../../src/entities/user.js';
 import { createAuthFixture, type AuthFixture } from '../support/auth.js';
-
-/** A real hasher that counts its runs. */
-class Counting implements PasswordHasher {
-  runs = 0;
-  constructor(private readonly inner: PasswordHasher) {}
-  get algorithm() {
-    return this.inner.algorithm;
-  }
-  encode(password: string) {
-    this.runs++;
-    return this.inner.encode(password);
-  }
-  verify(password: string, encoded: string) {
-    this.runs++;
-    return this.inner.verify(password, encoded);
-  }
-  mustUpdate(encoded: string) {
-    return this.inner.mustUpdate(encoded);
-  }
-  hardenRuntime(password: string, encoded: string) {
-    this.runs++;
-    return this.inner.hardenRuntime(password, encoded);
-  }
-}
+import { CountingHasher as Counting } from '../support/counting-hasher.js';
 
 describe('authenticate', () => {
   let fixture: AuthFixture;
@@ -116,6 +93,40 @@ describe('authenticate', () => {
     });
   });
 
+  it('costs one query for a failed login, whether the user exists or not', async () => {
+    const queriesFor = async (credentials: Record<string, unknown>) => {
+      const before = fixture.queries.length;
+      expect(await fixture.auth.authenticate(fixture.em(), credentials)).toBeNull();
+      return fixture.queries.length - before;
+    };
+    expect({
+      'wrong password': await queriesFor({ username: 'alice', password: 'wrong' }),
+      'unknown user': await queriesFor({ username: 'mallory', password: 'wrong' }),
+      'inactive user': await queriesFor({ username: 'inactive', password: 'inactive-pass' }),
+    }).toEqual({ 'wrong password': 1, 'unknown user': 1, 'inactive user': 1 });
+  });
+
+  it('answers a megabyte-long password at the cost of one run, as for a missing user', async () => {
+    const before = runs();
+    expect(
+      await fixture.auth.authenticate(fixture.em(), { username: 'alice', password: 'x'.repeat(1 << 20) }),
+    ).toBeNull();
+    expect(runs() - before).toBe(1);
+  });
+
+  it('hands out the user without its password hash', async () => {
+    const result = await fixture.auth.authenticate(fixture.em(), { username: 'twin1', password: 'twin-pass-1' });
+    expect(result?.user.username).toBe('twin1');
+    expect(result?.user.password).toBeUndefined();
+  });
+
+  it("normalizes the username as Django's login form does (NFKC)", async () => {
+    await fixture.auth.users.createUser(fixture.em(), { username: 'ﬁsh', password: 'gone-fishing-7' });
+    expect(
+      (await fixture.auth.authenticate(fixture.em(), { username: 'ﬁsh', password: 'gone-fishing-7' }))?.user.username,
+    ).toBe('fish');
+  });
+
   it('costs one run for a right password, plus one to rehash a hash of another algorithm', async () => {
     const em = fixture.em();
     const user = await em.findOneOrFail(User, { username: 'alice' });
@@ -133,16 +144,42 @@ describe('authenticate', () => {
     expect(runs() - before).toBe(1);
   });
 
+  it('does not overwrite a password changed between the check and the rehash', async () => {
+    const em = fixture.em();
+    const user = await em.findOneOrFail(User, { username: 'twin2' });
+    const old = await new Pbkdf2Hasher({ digest: 'sha256', iterations: 1000 }).encode('old-pass-1');
+    await em.nativeUpdate(User, { id: user.id }, { password: old });
+    const changed = await fixture.auth.hashers.make('new-pass-2');
+    await em.nativeUpdate(User, { id: user.id }, { password: changed }); // a password change lands meanwhile
+    // The check that read `old` before the change succeeds, and must not write a hash of the old password.
+    expect(await fixture.auth.passwords.checkStored(em, user.id, old, 'old-pass-1')).toBe(true);
+    expect(await fixture.auth.passwords.checkPassword(fixture.em(), user, 'new-pass-2')).toBe(true);
+    expect(await fixture.auth.passwords.checkPassword(fixture.em(), user, 'old-pass-1')).toBe(false);
+  });
+
   it('emits userLoginFailed with the credentials scrubbed, and nothing on success', async () => {
     const failures: unknown[] = [];
     const off = fixture.auth.events.on('userLoginFailed', (event) => {
       failures.push(event);
     });
-    await fixture.auth.authenticate(fixture.em(), { username: 'alice', password: 'hunter2', apiToken: 'abc' });
+    await fixture.auth.authenticate(fixture.em(), {
+      username: 'alice',
+      password: 'hunter2',
+      apiToken: 'abc',
+      input: { newPassword: 'hunter3', nested: [{ secretAnswer: 'blue' }] },
+    });
     await fixture.auth.authenticate(fixture.em(), { username: 'alice', password: 'legacy-pass' });
     off();
+    off(); // unsubscribing twice is harmless
     expect(failures).toEqual([
-      { credentials: { username: 'alice', password: '********************', apiToken: '********************' } },
+      {
+        credentials: {
+          username: 'alice',
+          password: '********************',
+          apiToken: '********************',
+          input: { newPassword: '********************', nested: [{ secretAnswer: '********************' }] },
+        },
+      },
     ]);
   });
 });

@@ -41,6 +41,16 @@ const PASSWORDS = {
   erin: 'erin-plain-bcrypt',
   frank: 'frank-is-inactive',
 } as const;
+/** A schema without MikroORM's migration-tracking table, the one thing `migrate` adds to a Django database. */
+function withoutBookkeeping(schema: SchemaSnapshot): SchemaSnapshot {
+  const ours = (line: string) => line.startsWith('mikro_orm_migrations') || line.includes(' mikro_orm_migrations');
+  return {
+    columns: schema.columns.filter((line) => !ours(line)),
+    constraints: schema.constraints.filter((line) => !ours(line)),
+    indexes: schema.indexes.filter((line) => !ours(line)),
+  };
+}
+
 const EDITORS = ['polls.add_choice', 'polls.add_poll', 'polls.change_poll', 'polls.view_choice', 'polls.view_poll'];
 const VIEWERS = ['polls.view_choice', 'polls.view_poll'];
 
@@ -79,12 +89,7 @@ describe('adopting a Django 3.2 database', () => {
       rows: await rowsOf(client, DJANGO_TABLES),
     }));
     // The only addition is MikroORM's own bookkeeping table.
-    const ours = (line: string) => !line.startsWith('mikro_orm_migrations') && !line.includes(' mikro_orm_migrations');
-    expect({
-      columns: after.schema.columns.filter(ours),
-      constraints: after.schema.constraints.filter(ours),
-      indexes: after.schema.indexes.filter(ours),
-    }).toEqual(before.schema);
+    expect(withoutBookkeeping(after.schema)).toEqual(before.schema);
     expect(after.rows).toEqual(before.rows);
   });
 
@@ -190,6 +195,27 @@ describe('a fresh database', () => {
     } finally {
       await Promise.all([freshDb.close(), djangoDb.close()]);
       await Promise.all([fresh.drop(), django.drop()]);
+    }
+  });
+});
+
+describe('a Django database with a custom user model', () => {
+  it('is refused with a clear reason, and left exactly as it was', async () => {
+    const testDatabase = await createEmptyDatabase();
+    const database = await openDatabase(testDatabase.config, testLogger, { migrate: false });
+    try {
+      const url = clientUrl(testDatabase, database);
+      await withSql(url, async (client) => {
+        await client.query(fs.readFileSync(FIXTURE, 'utf8'));
+        // What AUTH_USER_MODEL = 'accounts.User' leaves: the users live elsewhere.
+        await client.query('ALTER TABLE auth_user RENAME TO accounts_user');
+      });
+      const before = await withSql(url, (client) => schemaOf(client));
+      await expect(database.migrate()).rejects.toThrow(/custom AUTH_USER_MODEL/);
+      expect(withoutBookkeeping(await withSql(url, (client) => schemaOf(client)))).toEqual(before);
+    } finally {
+      await database.close();
+      await testDatabase.drop();
     }
   });
 });

@@ -3,9 +3,11 @@
  * active superuser, inactive superuser, inactive user, anonymous. And the cost: one query per user per request.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { User } from '../../src/entities/user.js';
+import { User } from '../../src/entities/user.js';
 import { Permission } from '../../src/entities/permission.js';
 import { createAuthFixture, type AuthFixture } from '../support/auth.js';
+
+class Rollback extends Error {}
 
 describe('permissions', () => {
   let fixture: AuthFixture;
@@ -81,6 +83,32 @@ describe('permissions', () => {
     expect(await checker.hasPerm(superuser, 'polls.anything')).toBe(true);
     expect(await checker.hasPerms(superuser, ['a.b', 'c.d'])).toBe(true);
     expect(await checker.hasModulePerms(superuser, 'anything')).toBe(true);
+  });
+
+  it('gives an active superuser every permission in getUserPermissions and getGroupPermissions too, as Django', async () => {
+    const checker = fixture.auth.permissions(fixture.em());
+    const superuser = users.superuser ?? null;
+    expect((await checker.getUserPermissions(superuser)).size).toBe(16);
+    expect((await checker.getGroupPermissions(superuser)).size).toBe(16);
+  });
+
+  it('sees a grant made earlier in the same, uncommitted transaction (and does not deadlock on PGlite)', async () => {
+    // Looked up first: inside the transaction, every query must go through its EntityManager.
+    const deleteUser = (await fixture.permission('auth.delete_user')).id;
+    await fixture.database.orm.em
+      .fork()
+      .transactional(async (em) => {
+        const user = await em.findOneOrFail(User, { username: 'nobody' });
+        user.userPermissions.add(em.getReference(Permission, deleteUser));
+        await em.flush();
+        expect(await fixture.auth.permissions(em).hasPerm(user, 'auth.delete_user')).toBe(true);
+        // Roll back, so the matrix above keeps its meaning.
+        throw new Rollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof Rollback)) throw error;
+      });
+    expect(await fixture.auth.permissions(fixture.em()).hasPerm(users.nobody ?? null, 'auth.delete_user')).toBe(false);
   });
 
   it('gives anonymous users nothing', async () => {

@@ -55,9 +55,21 @@ describe('users', () => {
   });
 
   it('never hands the hash out with the user unless asked for it', async () => {
-    const user = await fixture.em().findOneOrFail(User, { username: 'alice' });
-    expect(user.password).toBeUndefined();
-    expect(JSON.stringify(user)).not.toContain('argon2');
+    const created = await fixture.auth.users.createUser(fixture.em(), {
+      username: 'hashless',
+      password: 'some-pass-9',
+    });
+    expect(created.password).toBeUndefined();
+    const loaded = await fixture.em().findOneOrFail(User, { username: 'alice' });
+    expect(loaded.password).toBeUndefined();
+    expect(JSON.stringify(loaded)).not.toContain('argon2');
+  });
+
+  it('refuses a password over the maximum length before hashing or storing anything', async () => {
+    expect(
+      await refusal(fixture.auth.users.createUser(fixture.em(), { username: 'huge', password: 'x'.repeat(1 << 20) })),
+    ).toEqual(['password_too_long']);
+    expect(await fixture.em().count(User, { username: 'huge' })).toBe(0);
   });
 
   it('gives a user created without a password an unusable one', async () => {
@@ -76,6 +88,8 @@ describe('users', () => {
     ['ok.name+tag@site-x_y', []],
     ['Zoë', []],
     ['名前', []],
+    ['हिन्दी', ['USERNAME_INVALID']], // combining marks: Python's \w refuses them, so Django does
+    ['😀'.repeat(75), ['USERNAME_INVALID']],
   ])("applies Django's username rules to example %#", async (username, codes) => {
     const outcome = refusal(fixture.auth.users.createUser(fixture.em(), { username }));
     if (codes.length > 0) expect(await outcome).toEqual(codes);
@@ -119,6 +133,9 @@ describe('users', () => {
     expect(
       await refusal(fixture.auth.users.createSuperuser(fixture.em(), { username: 'half', isStaff: false })),
     ).toEqual(['SUPERUSER_NOT_STAFF']);
+    expect(
+      await refusal(fixture.auth.users.createSuperuser(fixture.em(), { username: 'half', isSuperuser: false })),
+    ).toEqual(['SUPERUSER_NOT_SUPERUSER']);
     expect(await fixture.em().count(User, { username: 'half' })).toBe(0);
   });
 

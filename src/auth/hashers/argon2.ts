@@ -5,7 +5,7 @@
  */
 import argon2 from 'argon2';
 import { randomString, secureRandom, type RandomSource } from '../random.js';
-import type { PasswordHasher } from './hasher.js';
+import { boundedInteger, saltTooWeak, type PasswordHasher } from './hasher.js';
 
 export interface Argon2Options {
   /** KiB of memory. OWASP's minimum for argon2id is 19 MiB (19456) with t=2, p=1. */
@@ -24,9 +24,21 @@ interface Argon2Params {
   memoryCost: number;
   timeCost: number;
   parallelism: number;
+  saltLength: number;
+  hashLength: number;
 }
 
-const PHC = /^\$(argon2id|argon2i|argon2d)\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
+/** Django's argon2 hash length. */
+const HASH_LENGTH = 32;
+/** Bounds on what a stored hash may ask for: 1 GiB of memory, 16 passes, 64 lanes. */
+const MAX_MEMORY_KIB = 1_048_576;
+const MAX_TIME_COST = 16;
+const MAX_PARALLELISM = 64;
+
+/** Bytes in an unpadded base64 string. */
+const base64Bytes = (text: string) => Math.floor((text.length * 3) / 4);
+
+const PHC = /^\$(argon2id|argon2i|argon2d)\$v=(16|19)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
 export class Argon2Hasher implements PasswordHasher {
   readonly algorithm = 'argon2';
@@ -53,7 +65,7 @@ export class Argon2Hasher implements PasswordHasher {
       memoryCost: this.memoryCost,
       timeCost: this.timeCost,
       parallelism: this.parallelism,
-      hashLength: 32,
+      hashLength: HASH_LENGTH,
       // Django salts argon2 with 22 alphanumerics (get_random_string); so do we, for identical hashes.
       salt: Buffer.from(randomString(22, this.random), 'ascii'),
     });
@@ -61,6 +73,10 @@ export class Argon2Hasher implements PasswordHasher {
     // node-argon2 writes m, p, t. Rewrite them so Django can verify what we store.
     const [, variant, version, , salt, hash] = phc.split('$');
     return `${this.algorithm}$${variant}$${version}$m=${this.memoryCost},t=${this.timeCost},p=${this.parallelism}$${salt}$${hash}`;
+  }
+
+  recognizes(encoded: string): boolean {
+    return this.decode(encoded) !== undefined;
   }
 
   async verify(password: string, encoded: string): Promise<boolean> {
@@ -81,7 +97,9 @@ export class Argon2Hasher implements PasswordHasher {
       params.version !== 19 ||
       params.memoryCost !== this.memoryCost ||
       params.timeCost !== this.timeCost ||
-      params.parallelism !== this.parallelism
+      params.parallelism !== this.parallelism ||
+      params.hashLength !== HASH_LENGTH ||
+      saltTooWeak(params.saltLength)
     );
   }
 
@@ -107,11 +125,21 @@ export class Argon2Hasher implements PasswordHasher {
     if (!encoded.startsWith(`${this.algorithm}$`)) return undefined;
     const match = PHC.exec(encoded.slice(this.algorithm.length));
     if (!match) return undefined;
-    const [, variant = '', version, list = ''] = match;
+    const [, variant = '', version, list = '', salt = '', hash = ''] = match;
     // Any order: Django writes m,t,p; node-argon2 and others write m,p,t.
-    const params = new Map(list.split(',').map((pair) => [pair[0], Number(pair.slice(2))] as const));
-    const [memoryCost, timeCost, parallelism] = [params.get('m'), params.get('t'), params.get('p')];
+    const params = new Map(list.split(',').map((pair) => [pair[0], pair.slice(2)] as const));
+    const memoryCost = boundedInteger(params.get('m'), 8, MAX_MEMORY_KIB);
+    const timeCost = boundedInteger(params.get('t'), 1, MAX_TIME_COST);
+    const parallelism = boundedInteger(params.get('p'), 1, MAX_PARALLELISM);
     if (memoryCost === undefined || timeCost === undefined || parallelism === undefined) return undefined;
-    return { variant, version: Number(version), memoryCost, timeCost, parallelism };
+    return {
+      variant,
+      version: Number(version),
+      memoryCost,
+      timeCost,
+      parallelism,
+      saltLength: base64Bytes(salt),
+      hashLength: base64Bytes(hash),
+    };
   }
 }

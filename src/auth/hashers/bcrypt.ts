@@ -15,7 +15,11 @@ export interface BcryptOptions {
   rounds?: number;
 }
 
-const BCRYPT = /^\$(2[abxy]?)\$(\d{2})\$[./A-Za-z0-9]{53}$/;
+/**
+ * $2a$ and $2b$ (Django's bcrypt library writes these) and $2y$ (PHP's name for $2b$). Not $2x$, PHP's marker for
+ * hashes made by a buggy implementation. Cost 4 to 20: a stored cost of 31 would take days to check.
+ */
+const BCRYPT = /^\$(2[aby])\$(0[4-9]|1\d|20)\$[./A-Za-z0-9]{53}$/;
 
 export class BcryptHasher implements PasswordHasher {
   readonly algorithm: string;
@@ -32,11 +36,19 @@ export class BcryptHasher implements PasswordHasher {
     return this.encodeWith(password, await bcrypt.genSalt(this.rounds, 'b'));
   }
 
+  recognizes(encoded: string): boolean {
+    return this.data(encoded) !== undefined;
+  }
+
   async verify(password: string, encoded: string): Promise<boolean> {
     const data = this.data(encoded);
     if (!data) return false;
-    const candidate = await this.encodeWith(password, data.slice(0, 29));
-    return timingSafeEqualStrings(encoded, candidate);
+    try {
+      const candidate = await this.encodeWith(password, data.slice(0, 29));
+      return timingSafeEqualStrings(encoded.slice(-53), candidate.slice(-53));
+    } catch {
+      return false;
+    }
   }
 
   mustUpdate(encoded: string): boolean {
@@ -50,13 +62,14 @@ export class BcryptHasher implements PasswordHasher {
     if (!data) return;
     const rounds = Number(data.slice(4, 6));
     for (let extra = 2 ** (this.rounds - rounds) - 1; extra > 0; extra--) {
-      await this.encodeWith(password, data.slice(0, 29));
+      await this.encodeWith(password, data.slice(0, 29)).catch(() => undefined);
     }
   }
 
   private async encodeWith(password: string, salt: string): Promise<string> {
     const secret = this.sha256 ? crypto.createHash('sha256').update(password, 'utf8').digest('hex') : password;
-    return `${this.algorithm}$${await bcrypt.hash(secret, salt)}`;
+    // $2y$ is the same algorithm as $2b$; node's bcrypt knows it only by the second name.
+    return `${this.algorithm}$${await bcrypt.hash(secret, salt.replace(/^\$2y\$/, '$2b$'))}`;
   }
 
   /** The bcrypt string after `<algorithm>$`, when well-formed. */

@@ -15,6 +15,7 @@ import {
   ScryptHasher,
   type PasswordHasher,
 } from './index.js';
+import { CountingHasher as Counting } from '../../../test/support/counting-hasher.js';
 
 interface Vector {
   algorithm: string;
@@ -145,6 +146,26 @@ describe('hashes written here', () => {
 });
 
 describe('mustUpdate', () => {
+  it('is true, as in Django 3.2, for a salt of less than 128 bits (12 characters, Django 3.1 and earlier)', () => {
+    const shortSalted = generated.vectors.filter((vector) => vector.params.salt_length === 12);
+    expect(shortSalted).toHaveLength(2);
+    for (const vector of shortSalted) {
+      const current = new Pbkdf2Hasher({
+        digest: vector.algorithm === 'pbkdf2_sha1' ? 'sha1' : 'sha256',
+        iterations: 1000,
+      });
+      expect([vector.encoded, current.mustUpdate(vector.encoded)]).toEqual([vector.encoded, true]);
+    }
+  });
+
+  it("reads $2y$ (PHP's name for $2b$) as $2b$", async () => {
+    const vector = generated.vectors.find((v) => v.algorithm === 'bcrypt' && v.params.rounds === 4);
+    const as2y = vector?.encoded.replace('$2b$', '$2y$') ?? '';
+    expect(as2y).toContain('$$2y$04$');
+    expect(await verifiers.bcrypt?.verify(vector?.password ?? '', as2y)).toBe(true);
+    expect(await verifiers.bcrypt?.verify('wrong', as2y)).toBe(false);
+  });
+
   it('is true when the parameters differ from the current ones', async () => {
     const argon = new Argon2Hasher();
     expect(argon.mustUpdate(await new Argon2Hasher({ memoryCost: 512 }).encode('pw'))).toBe(true);
@@ -159,35 +180,6 @@ describe('mustUpdate', () => {
     expect(new ScryptHasher().mustUpdate(await new ScryptHasher({ workFactor: 1024 }).encode('pw'))).toBe(true);
   });
 });
-
-/** A real hasher that counts what it is asked to do. */
-class Counting implements PasswordHasher {
-  encodes = 0;
-  verifies = 0;
-  hardens = 0;
-  constructor(private readonly inner: PasswordHasher) {}
-  get algorithm() {
-    return this.inner.algorithm;
-  }
-  get runs() {
-    return this.encodes + this.verifies + this.hardens;
-  }
-  encode(password: string) {
-    this.encodes++;
-    return this.inner.encode(password);
-  }
-  verify(password: string, encoded: string) {
-    this.verifies++;
-    return this.inner.verify(password, encoded);
-  }
-  mustUpdate(encoded: string) {
-    return this.inner.mustUpdate(encoded);
-  }
-  hardenRuntime(password: string, encoded: string) {
-    this.hardens++;
-    return this.inner.hardenRuntime(password, encoded);
-  }
-}
 
 describe('PasswordHashers', () => {
   function setUp() {
@@ -239,14 +231,51 @@ describe('PasswordHashers', () => {
     expect(preferred.hardens).toBe(1);
   });
 
-  it('refuses a password over the length limit without hashing it', async () => {
+  it('refuses to store a password over the length limit, without hashing it', async () => {
     const { hashers, preferred, legacy } = setUp();
-    const current = await hashers.make('pw');
     const runs = preferred.runs + legacy.runs;
-    const huge = 'x'.repeat(1024 * 1024);
-    expect(await hashers.verify(huge, current)).toEqual({ valid: false, mustUpdate: false });
-    await expect(hashers.make(huge)).rejects.toBeInstanceOf(PasswordTooLongError);
+    await expect(hashers.make('x'.repeat(1024 * 1024))).rejects.toBeInstanceOf(PasswordTooLongError);
     expect(preferred.runs + legacy.runs).toBe(runs);
     expect(await hashers.make('y'.repeat(MAX_PASSWORD_LENGTH))).toMatch(/^pbkdf2_sha256\$/);
+  });
+
+  it('answers a login with a password over the limit no faster than one for a missing user', async () => {
+    const { hashers, preferred, legacy } = setUp();
+    const current = await hashers.make('pw');
+    const before = { preferred: preferred.encodes, verifies: preferred.verifies + legacy.verifies };
+    expect(await hashers.verify('x'.repeat(1024 * 1024), current)).toEqual({ valid: false, mustUpdate: false });
+    // One preferred run on the first MAX_PASSWORD_LENGTH characters, as for a user who does not exist;
+    // the megabyte itself is never hashed.
+    expect({
+      encodes: preferred.encodes - before.preferred,
+      verifies: preferred.verifies + legacy.verifies - before.verifies,
+    }).toEqual({
+      encodes: 1,
+      verifies: 0,
+    });
+  });
+
+  it.each([
+    ['absurd pbkdf2 iterations', 'pbkdf2_sha256$9999999999$saltsaltsaltsaltsalt12$aGFzaA=='],
+    ['pbkdf2 iterations past the bound', 'pbkdf2_sha256$10000001$saltsaltsaltsaltsalt12$aGFzaA=='],
+    ['bcrypt cost 31', 'bcrypt_sha256$$2b$31$' + 'a'.repeat(53)],
+    ['bcrypt $2x$', 'bcrypt$$2x$12$' + 'a'.repeat(53)],
+    ['scrypt N not a power of two', 'scrypt$16385$saltsaltsaltsaltsalt12$8$1$aGFzaA=='],
+    ['scrypt needing 16 GiB', 'scrypt$16777216$saltsaltsaltsaltsalt12$8$1$aGFzaA=='],
+    ['argon2 with 64 GiB', 'argon2$argon2id$v=19$m=67108864,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo'],
+    ['a known prefix with nothing after it', 'pbkdf2_sha256'],
+    ['a prefix that only starts like a known one', 'pbkdf2_sha256x$1000$salt$hash'],
+  ])('does not spend time on %s from the database, and answers as for a missing user', async (_, encoded) => {
+    const preferred = new Counting(new Pbkdf2Hasher({ digest: 'sha256', iterations: 1000 }));
+    const hashers = new PasswordHashers([
+      preferred,
+      new Pbkdf2Hasher({ digest: 'sha1' }),
+      new Argon2Hasher(),
+      new BcryptHasher({ sha256: true }),
+      new BcryptHasher({ sha256: false }),
+      new ScryptHasher(),
+    ]);
+    expect(await hashers.verify('password', encoded)).toEqual({ valid: false, mustUpdate: false });
+    expect({ encodes: preferred.encodes, verifies: preferred.verifies }).toEqual({ encodes: 1, verifies: 0 });
   });
 });

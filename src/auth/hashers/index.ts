@@ -67,20 +67,21 @@ export class PasswordHashers {
 
   /** The hasher that made `encoded`, if it is one of ours. */
   identify(encoded: string): PasswordHasher | undefined {
-    return this.byAlgorithm.get(encoded.slice(0, encoded.indexOf('$')));
+    const end = encoded.indexOf('$');
+    return end > 0 ? this.byAlgorithm.get(encoded.slice(0, end)) : undefined;
   }
 
   /**
    * Django's `verify_password`. Every outcome costs about one run of the preferred hasher:
-   * - an unusable or unknown hash runs the preferred hasher anyway (Django returns at once, which tells an
-   *   attacker that the account has no usable password);
+   * - an unusable, unknown, malformed or out-of-bounds hash runs the preferred hasher anyway (Django returns at
+   *   once, which tells an attacker that the account has no usable password);
+   * - a password over MAX_PASSWORD_LENGTH is not checked, but the preferred hasher runs on its first
+   *   MAX_PASSWORD_LENGTH characters, so that the answer takes as long as for a user who does not exist;
    * - a failed check against a weaker hash of the preferred algorithm is padded (`hardenRuntime`).
    */
   async verify(password: string, encoded: string | null | undefined): Promise<VerifyResult> {
-    // Refused before hashing: see MAX_PASSWORD_LENGTH.
-    if (password.length > MAX_PASSWORD_LENGTH) return { valid: false, mustUpdate: false };
     const hasher = this.isUsable(encoded) ? this.identify(encoded) : undefined;
-    if (!hasher || !encoded) {
+    if (!hasher || !encoded || !hasher.recognizes(encoded) || password.length > MAX_PASSWORD_LENGTH) {
       await this.runDummy(password);
       return { valid: false, mustUpdate: false };
     }

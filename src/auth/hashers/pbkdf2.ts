@@ -6,12 +6,14 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { randomString, secureRandom, type RandomSource } from '../random.js';
 import { timingSafeEqualStrings } from './compare.js';
-import type { PasswordHasher } from './hasher.js';
+import { boundedInteger, saltTooWeak, type PasswordHasher } from './hasher.js';
 
 const pbkdf2 = promisify(crypto.pbkdf2);
 
 /** Django 5.2's default for pbkdf2_sha256. */
 export const DJANGO_PBKDF2_ITERATIONS = 1_000_000;
+/** The most iterations a stored hash may ask for: ten times Django 5.2's default, about ten seconds of work. */
+const MAX_ITERATIONS = 10_000_000;
 
 export interface Pbkdf2Options {
   digest: 'sha256' | 'sha1';
@@ -36,6 +38,10 @@ export class Pbkdf2Hasher implements PasswordHasher {
     return this.encodeWith(password, randomString(22, this.random), this.iterations);
   }
 
+  recognizes(encoded: string): boolean {
+    return this.decode(encoded) !== undefined;
+  }
+
   async verify(password: string, encoded: string): Promise<boolean> {
     const decoded = this.decode(encoded);
     if (!decoded) return false;
@@ -44,7 +50,8 @@ export class Pbkdf2Hasher implements PasswordHasher {
   }
 
   mustUpdate(encoded: string): boolean {
-    return this.decode(encoded)?.iterations !== this.iterations;
+    const decoded = this.decode(encoded);
+    return !decoded || decoded.iterations !== this.iterations || saltTooWeak(decoded.salt.length);
   }
 
   async hardenRuntime(password: string, encoded: string): Promise<void> {
@@ -61,10 +68,9 @@ export class Pbkdf2Hasher implements PasswordHasher {
   }
 
   private decode(encoded: string): { iterations: number; salt: string } | undefined {
-    const [algorithm, iterations, salt, hash] = encoded.split('$');
-    if (algorithm !== this.algorithm || !iterations || !salt || !hash || !/^[1-9]\d{0,9}$/.test(iterations)) {
-      return undefined;
-    }
-    return { iterations: Number(iterations), salt };
+    const [algorithm, iterationsText, salt, hash, ...rest] = encoded.split('$');
+    const iterations = boundedInteger(iterationsText, 1, MAX_ITERATIONS);
+    if (algorithm !== this.algorithm || iterations === undefined || !salt || !hash || rest.length > 0) return undefined;
+    return { iterations, salt };
   }
 }

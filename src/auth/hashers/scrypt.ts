@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { randomString, secureRandom, type RandomSource } from '../random.js';
 import { timingSafeEqualStrings } from './compare.js';
-import type { PasswordHasher } from './hasher.js';
+import { boundedInteger, type PasswordHasher } from './hasher.js';
 
 export interface ScryptOptions {
   workFactor?: number;
@@ -13,10 +13,16 @@ export interface ScryptOptions {
   random?: RandomSource;
 }
 
+/**
+ * Memory scrypt may use: 128·N·r bytes. Above Node's default ceiling (32 MiB) so that larger valid parameters work,
+ * and fixed, so that a tampered stored hash cannot ask for gigabytes.
+ */
+const MAX_MEMORY = 256 * 1024 * 1024;
+const MAX_PARALLELISM = 16;
+
 function scrypt(password: string, salt: string, N: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    // Node's default memory ceiling (32 MiB) is below what larger, valid parameters need.
-    const maxmem = 256 * N * r + 1024 * 1024;
+    const maxmem = MAX_MEMORY + 1024 * 1024;
     crypto.scrypt(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), 64, { N, r, p, maxmem }, (error, key) => {
       if (error) reject(error);
       else resolve(key);
@@ -41,6 +47,10 @@ export class ScryptHasher implements PasswordHasher {
 
   encode(password: string): Promise<string> {
     return this.encodeWith(password, randomString(22, this.random), this.workFactor, this.blockSize, this.parallelism);
+  }
+
+  recognizes(encoded: string): boolean {
+    return this.decode(encoded) !== undefined;
   }
 
   async verify(password: string, encoded: string): Promise<boolean> {
@@ -70,11 +80,14 @@ export class ScryptHasher implements PasswordHasher {
   }
 
   private decode(encoded: string): { N: number; salt: string; r: number; p: number } | undefined {
-    const [algorithm, N, salt, r, p, hash, ...rest] = encoded.split('$');
+    const [algorithm, nText, salt, rText, pText, hash, ...rest] = encoded.split('$');
+    const N = boundedInteger(nText, 2, 2 ** 24);
+    const r = boundedInteger(rText, 1, 64);
+    const p = boundedInteger(pText, 1, MAX_PARALLELISM);
     if (algorithm !== this.algorithm || !salt || !hash || rest.length > 0) return undefined;
-    const numbers = [N, r, p].map((value) => (value && /^[1-9]\d{0,9}$/.test(value) ? Number(value) : NaN));
-    if (numbers.some(Number.isNaN)) return undefined;
-    const [n = 0, blockSize = 0, parallelism = 0] = numbers;
-    return { N: n, salt, r: blockSize, p: parallelism };
+    if (N === undefined || r === undefined || p === undefined) return undefined;
+    // N must be a power of two, and the memory the parameters need within bounds.
+    if ((N & (N - 1)) !== 0 || 128 * N * r > MAX_MEMORY) return undefined;
+    return { N, salt, r, p };
   }
 }

@@ -18,6 +18,16 @@ END $adopt$;`;
 
 export class Migration20261123000000_auth extends Migration {
   override up(): void {
+    // A Django project with a custom AUTH_USER_MODEL keeps its users in another table. Creating an empty auth_user
+    // would make them seem to vanish: stop, and say why.
+    // (Nested IFs: PL/pgSQL plans the inner query only once it knows that django_migrations exists.)
+    this.addSql(`DO $adopt$ BEGIN
+  IF to_regclass('public.django_migrations') IS NOT NULL AND to_regclass('public.auth_user') IS NULL THEN
+    IF EXISTS (SELECT 1 FROM public.django_migrations WHERE app = 'auth') THEN
+      RAISE EXCEPTION 'this Django database has no auth_user table: it uses a custom AUTH_USER_MODEL, which cannot be adopted yet';
+    END IF;
+  END IF;
+END $adopt$;`);
     this.addSql(
       createIfMissing(
         'django_content_type',
