@@ -1,15 +1,20 @@
 /**
  * The Express application, in the order a request meets it:
- * proxy trust → health probes → body parsing (bounded) → /graphql → JSON errors.
+ * proxy trust → health probes → session → body parsing (bounded) → /graphql → JSON errors.
  */
 import express, { type Express } from 'express';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
+import type { Auth } from './auth/index.js';
+import type { Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
+import { RequestAuth } from './http/request-auth.js';
+import { sessionMiddleware } from './http/session.js';
+import { PostgresSessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
 
 /** Largest request body accepted: a GraphQL operation is text, and a big one is an attack, not a query. */
@@ -17,13 +22,15 @@ export const BODY_LIMIT = '100kb';
 
 export interface AppParts {
   config: Config;
+  auth: Auth;
+  clock: Clock;
   logger: Logger;
   database: Database;
   apollo: ApolloServer<GraphQLContext>;
   lifecycle: Lifecycle;
 }
 
-export function createApp({ config, logger, database, apollo, lifecycle }: AppParts): Express {
+export function createApp({ config, auth, clock, logger, database, apollo, lifecycle }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   // Which hops may set X-Forwarded-*: decides req.ip, req.protocol and so whether a request counts as https.
@@ -33,9 +40,19 @@ export function createApp({ config, logger, database, apollo, lifecycle }: AppPa
 
   app.use(
     '/graphql',
+    sessionMiddleware(config.session, new PostgresSessionStore(database, config.session, clock)),
     express.json({ limit: BODY_LIMIT }),
     expressMiddleware(apollo, {
-      context: () => Promise.resolve({ em: database.orm.em.fork(), logger }),
+      context: ({ req }) => {
+        const em = database.orm.em.fork();
+        return Promise.resolve({
+          em,
+          logger,
+          authCore: auth,
+          auth: new RequestAuth(req, em, { auth, clock, config: config.session }),
+          permissions: auth.permissions(em),
+        });
+      },
     }),
   );
 

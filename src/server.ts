@@ -5,6 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { createAuth } from './auth/index.js';
+import { systemClock, type Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
 import type { GraphQLSchema } from 'graphql';
@@ -26,19 +28,27 @@ export interface RunningServer {
 export interface StartOptions {
   /** The executable schema; defaults to the one assembled from schema/ (`buildSchema()`). */
   schema?: GraphQLSchema;
+  /** The clock sessions and logins use (tests move it). */
+  clock?: Clock;
 }
 
 export async function startServer(
   config: Config,
   logger: Logger,
   database: Database,
-  { schema = buildSchema() }: StartOptions = {},
+  { schema = buildSchema(), clock = systemClock }: StartOptions = {},
 ): Promise<RunningServer> {
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const apollo = createApolloServer(config, logger, schema, httpServer);
   await apollo.start();
-  httpServer.on('request', createApp({ config, logger, database, apollo, lifecycle }));
+  const auth = createAuth(config, {
+    clock,
+    onListenerError: (error, event) => {
+      logger.error({ err: error, event }, 'an auth event listener failed');
+    },
+  });
+  httpServer.on('request', createApp({ config, auth, clock, logger, database, apollo, lifecycle }));
 
   try {
     await new Promise<void>((resolve, reject) => {

@@ -45,6 +45,7 @@ export class Passwords {
   }
 }
 
-async function storedHash(em: EntityManager, userId: number): Promise<string | undefined> {
+/** The stored password hash of a user, read on its own (never put on the entity), in `em`'s transaction. */
+export async function storedHash(em: EntityManager, userId: number): Promise<string | undefined> {
   return (await selectOne<{ password: string }>(em, 'SELECT password FROM auth_user WHERE id = ?', [userId]))?.password;
 }

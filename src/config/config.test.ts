@@ -23,7 +23,17 @@ describe('loadConfig', () => {
       trustProxy: false,
       logLevel: 'info',
       database: { kind: 'embedded', dataDir: '/srv/app/.data', migrateOnStart: true },
-      sessionSecrets: [DEVELOPMENT_SESSION_SECRET],
+      session: {
+        secrets: [DEVELOPMENT_SESSION_SECRET],
+        cookieName: 'sessionid',
+        cookieDomain: undefined,
+        cookiePath: '/',
+        cookieSecure: false,
+        sameSite: 'lax',
+        idleTimeoutSeconds: 1_209_600,
+        absoluteTimeoutSeconds: 2_592_000,
+        touchIntervalSeconds: 60,
+      },
       shutdownTimeoutMs: 10_000,
       passwords: {
         hashers: ['argon2', 'pbkdf2_sha256', 'pbkdf2_sha1', 'bcrypt_sha256', 'bcrypt', 'scrypt'],
@@ -51,6 +61,13 @@ describe('loadConfig', () => {
         DATABASE_CONNECT_TIMEOUT_MS: '3000',
         MIGRATE_ON_START: 'false',
         SESSION_SECRET: `${'a'.repeat(32)}, ${'b'.repeat(40)}`,
+        SESSION_COOKIE_NAME: 'app_session',
+        SESSION_COOKIE_DOMAIN: '.example.com',
+        SESSION_COOKIE_PATH: '/api',
+        SESSION_COOKIE_SAMESITE: 'strict',
+        SESSION_IDLE_TIMEOUT: '3600',
+        SESSION_ABSOLUTE_TIMEOUT: '86400',
+        SESSION_TOUCH_INTERVAL: '30',
         SHUTDOWN_TIMEOUT_MS: '5000',
         PASSWORD_HASHERS: 'pbkdf2_sha256, argon2',
         ARGON2_MEMORY_KIB: '65536',
@@ -79,7 +96,17 @@ describe('loadConfig', () => {
         connectTimeoutMs: 3000,
         migrateOnStart: false,
       },
-      sessionSecrets: ['a'.repeat(32), 'b'.repeat(40)],
+      session: {
+        secrets: ['a'.repeat(32), 'b'.repeat(40)],
+        cookieName: 'app_session',
+        cookieDomain: '.example.com',
+        cookiePath: '/api',
+        cookieSecure: true,
+        sameSite: 'strict',
+        idleTimeoutSeconds: 3600,
+        absoluteTimeoutSeconds: 86_400,
+        touchIntervalSeconds: 30,
+      },
       shutdownTimeoutMs: 5000,
       passwords: {
         hashers: ['pbkdf2_sha256', 'argon2'],
@@ -97,7 +124,8 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.database)).toBe(true);
-    expect(Object.isFrozen(config.sessionSecrets)).toBe(true);
+    expect(Object.isFrozen(config.session)).toBe(true);
+    expect(Object.isFrozen(config.session.secrets)).toBe(true);
   });
 
   it('resolves a relative DATA_DIR against the working directory and keeps an absolute one', () => {
@@ -192,6 +220,13 @@ describe('loadConfig', () => {
   it.each(['constructor', '__proto__', 'toString'])('is not fooled by %s, an inherited key', (word) => {
     expect(problems({ MIGRATE_ON_START: word })).toHaveLength(1);
     expect(problems({ TRUST_PROXY: word })).toHaveLength(1);
+  });
+
+  it('makes session cookies Secure in production unless told otherwise', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32) };
+    expect(loadConfig(production).session.cookieSecure).toBe(true);
+    expect(loadConfig({ ...production, SESSION_COOKIE_SECURE: 'false' }).session.cookieSecure).toBe(false);
+    expect(loadConfig({ SESSION_COOKIE_SECURE: 'true' }).session.cookieSecure).toBe(true);
   });
 
   it('treats an empty variable as unset', () => {

@@ -27,8 +27,7 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   readonly logLevel: LogLevel;
   readonly database: DatabaseConfig;
-  /** First signs session cookies; all verify (rotation). */
-  readonly sessionSecrets: readonly string[];
+  readonly session: SessionConfig;
   /** How long in-flight requests may run after SIGTERM/SIGINT before their connections are cut. */
   readonly shutdownTimeoutMs: number;
   readonly passwords: PasswordConfig;
@@ -49,6 +48,26 @@ export const AUTHENTICATION_BACKENDS = ['model', 'email'] as const;
 export const PASSWORD_VALIDATORS = ['similarity', 'min_length', 'common', 'numeric'] as const;
 export type PasswordValidatorName = (typeof PASSWORD_VALIDATORS)[number];
 export type AuthenticationBackendName = (typeof AUTHENTICATION_BACKENDS)[number];
+
+export type SameSite = 'lax' | 'strict' | 'none';
+
+export interface SessionConfig {
+  /** First signs session cookies; all verify (rotation). */
+  readonly secrets: readonly string[];
+  readonly cookieName: string;
+  /** Unset: the cookie belongs to the exact host that set it. */
+  readonly cookieDomain: string | undefined;
+  readonly cookiePath: string;
+  /** Sent only over HTTPS. Defaults to on in production. */
+  readonly cookieSecure: boolean;
+  readonly sameSite: SameSite;
+  /** A session unused this long ends (Django's SESSION_COOKIE_AGE is the same idea). */
+  readonly idleTimeoutSeconds: number;
+  /** A session ends this long after its login, however active. */
+  readonly absoluteTimeoutSeconds: number;
+  /** Activity is recorded (one write) at most once per this many seconds. */
+  readonly touchIntervalSeconds: number;
+}
 
 export interface PasswordConfig {
   /** The first hashes new passwords; all verify (Django's PASSWORD_HASHERS). */
@@ -244,6 +263,22 @@ export const variables = {
     '(development only: a fixed insecure value)',
   ),
   SHUTDOWN_TIMEOUT_MS: variable(wholeNumber(0, 600_000), '10000', '10000'),
+  SESSION_COOKIE_NAME: variable(
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a cookie name of letters, digits and ._-'),
+    'sessionid',
+    'sessionid',
+  ),
+  SESSION_COOKIE_DOMAIN: variable(
+    z.string().regex(/^\.?[A-Za-z0-9.-]+$/, 'is not a domain name'),
+    'example.com',
+    '(unset: the exact host)',
+  ),
+  SESSION_COOKIE_PATH: variable(z.string().regex(/^\/[^;\s]*$/, 'is not a path starting with /'), '/', '/'),
+  SESSION_COOKIE_SECURE: variable(booleanFlag, 'true', '(true in production)'),
+  SESSION_COOKIE_SAMESITE: variable(z.enum(['lax', 'strict', 'none']), 'lax', 'lax'),
+  SESSION_IDLE_TIMEOUT: variable(wholeNumber(60, 31_536_000), '1209600', '1209600'),
+  SESSION_ABSOLUTE_TIMEOUT: variable(wholeNumber(60, 31_536_000), '2592000', '2592000'),
+  SESSION_TOUCH_INTERVAL: variable(wholeNumber(0, 86_400), '60', '60'),
   PASSWORD_HASHERS: variable(nameList(HASHER_ALGORITHMS), 'argon2,pbkdf2_sha256', HASHER_ALGORITHMS.join(',')),
   ARGON2_MEMORY_KIB: variable(wholeNumber(8, 4_194_304), '19456', '19456'),
   ARGON2_TIME_COST: variable(wholeNumber(1, 100), '2', '2'),
@@ -339,7 +374,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: parsed.TRUST_PROXY ?? false,
     logLevel: parsed.LOG_LEVEL ?? 'info',
     database: Object.freeze(database),
-    sessionSecrets: Object.freeze([...sessionSecrets]),
+    session: Object.freeze({
+      secrets: Object.freeze([...sessionSecrets]),
+      cookieName: parsed.SESSION_COOKIE_NAME ?? 'sessionid',
+      cookieDomain: parsed.SESSION_COOKIE_DOMAIN,
+      cookiePath: parsed.SESSION_COOKIE_PATH ?? '/',
+      cookieSecure: parsed.SESSION_COOKIE_SECURE ?? isProduction,
+      sameSite: parsed.SESSION_COOKIE_SAMESITE ?? 'lax',
+      idleTimeoutSeconds: parsed.SESSION_IDLE_TIMEOUT ?? 1_209_600,
+      absoluteTimeoutSeconds: parsed.SESSION_ABSOLUTE_TIMEOUT ?? 2_592_000,
+      touchIntervalSeconds: parsed.SESSION_TOUCH_INTERVAL ?? 60,
+    }),
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     passwords: Object.freeze({
       hashers: Object.freeze(parsed.PASSWORD_HASHERS ?? [...HASHER_ALGORITHMS]),

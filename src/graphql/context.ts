@@ -2,10 +2,18 @@
  * What every resolver receives. Built once per request, in app.ts.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Auth, PermissionChecker } from '../auth/index.js';
+import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
 
 export interface GraphQLContext {
   /** An EntityManager forked for this request: its identity map is never shared between requests. */
   readonly em: EntityManager;
   readonly logger: Logger;
+  /** The auth core (users, hashers, backends, events). */
+  readonly authCore: Auth;
+  /** Who is making this request; login and logout. */
+  readonly auth: RequestAuth;
+  /** Permission checks, each user's permissions loaded once for the request. */
+  readonly permissions: PermissionChecker;
 }

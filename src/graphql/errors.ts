@@ -10,6 +10,13 @@ import type { Logger } from '../logger.js';
 
 export const INTERNAL_MESSAGE = 'Internal server error';
 
+/** The codes clients see in `extensions.code`, besides Apollo's own (GRAPHQL_VALIDATION_FAILED, ...). */
+export const ErrorCode = {
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const;
+
 /** True for an error thrown on purpose: a GraphQLError that does not merely wrap some other error. */
 function isDeliberate(error: unknown): boolean {
   return error instanceof GraphQLError && (error.originalError === undefined || isDeliberate(error.originalError));

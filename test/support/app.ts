@@ -7,7 +7,8 @@
  *   const { body } = await app.client.graphql('{ __typename }');
  */
 import type { GraphQLSchema } from 'graphql';
-import { loadConfig } from '../../src/config/index.js';
+import type { Clock } from '../../src/auth/clock.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { startServer } from '../../src/server.js';
 import { testLogger } from './env.js';
@@ -16,6 +17,7 @@ import { HttpClient } from './http-client.js';
 
 export interface TestApp {
   readonly url: string;
+  readonly config: Config;
   readonly database: Database;
   /** A client with its own cookie jar, like one browser. */
   readonly client: HttpClient;
@@ -28,9 +30,11 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** A schema to serve instead of the project's (e.g. `buildSchema({ typeDefs, resolvers })` with extra fields). */
   schema?: GraphQLSchema;
+  /** The clock the server's sessions use. */
+  clock?: Clock;
 }
 
-export async function createTestApp({ env = {}, schema }: TestAppOptions = {}): Promise<TestApp> {
+export async function createTestApp({ env = {}, schema, clock }: TestAppOptions = {}): Promise<TestApp> {
   const testDatabase: TestDatabase = await createTestDatabase();
   const config = {
     ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env }),
@@ -39,9 +43,13 @@ export async function createTestApp({ env = {}, schema }: TestAppOptions = {}): 
   let database: Database | undefined;
   try {
     database = await openDatabase(config.database, testLogger);
-    const server = await startServer(config, testLogger, database, schema ? { schema } : {});
+    const server = await startServer(config, testLogger, database, {
+      ...(schema ? { schema } : {}),
+      ...(clock ? { clock } : {}),
+    });
     return {
       url: server.url,
+      config,
       database,
       client: new HttpClient(server.url),
       async stop() {

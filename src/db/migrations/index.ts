@@ -7,7 +7,9 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_auth } from './Migration20261123000000_auth.js';
+import { Migration20261123010000_sessions } from './Migration20261123010000_sessions.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_auth', class: Migration20261123000000_auth },
+  { name: 'Migration20261123010000_sessions', class: Migration20261123010000_sessions },
 ];

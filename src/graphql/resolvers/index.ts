@@ -3,6 +3,7 @@
  */
 import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
+import { authResolvers } from './auth.js';
 import { serverResolvers } from './server.js';
 
 export const scalarResolvers: Resolvers = {
@@ -10,4 +11,4 @@ export const scalarResolvers: Resolvers = {
   EmailAddress: EmailAddressResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers];
+export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers];

@@ -1,0 +1,139 @@
+/**
+ * Who is making this request, and logging in and out (Django's `get_user`, `login`, `logout` and
+ * AuthenticationMiddleware), on express-session.
+ *
+ * The user is resolved lazily, once per request: the session names a user, a backend and an auth hash. The session
+ * ends (and the request is anonymous) when it is past its idle or absolute timeout, when its backend or user is
+ * gone or inactive, or when the user's password changed since login.
+ */
+import type { Request } from 'express';
+import type { Session, SessionData } from 'express-session';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Auth } from '../auth/index.js';
+import type { Clock } from '../auth/clock.js';
+import { storedHash } from '../auth/passwords.js';
+import { sessionAuthHash, sessionAuthHashMatches } from '../auth/session-hash.js';
+import type { SessionConfig } from '../config/index.js';
+import { User } from '../entities/user.js';
+import './session-data.js';
+
+export interface RequestAuthDeps {
+  auth: Auth;
+  clock: Clock;
+  config: SessionConfig;
+}
+
+/** The session store failed: the login cannot be kept, so it did not happen. */
+export class SessionStoreError extends Error {
+  constructor(cause: unknown) {
+    super('the session store is unavailable', { cause });
+    this.name = 'SessionStoreError';
+  }
+}
+
+export class RequestAuth {
+  private resolved: Promise<User | null> | undefined;
+
+  constructor(
+    private readonly req: Request,
+    private readonly em: EntityManager,
+    private readonly deps: RequestAuthDeps,
+  ) {}
+
+  /** The logged-in user, or null for an anonymous request. Resolved once. */
+  user(): Promise<User | null> {
+    this.resolved ??= this.resolve();
+    return this.resolved;
+  }
+
+  /**
+   * Authenticates, then starts a new session (a new id, always: fixation defence, also when the same user logs in
+   * again) and stores it before answering. Returns null for bad credentials, whatever the reason.
+   */
+  async login(credentials: Record<string, unknown>): Promise<User | null> {
+    const result = await this.deps.auth.authenticate(this.em, credentials);
+    if (!result) return null;
+    const { user, backend } = result;
+    const passwordHash = await storedHash(this.em, user.id);
+    const now = this.deps.clock.now();
+    try {
+      await promisify((done) => this.req.session.regenerate(done));
+      Object.assign(this.req.session, {
+        userId: user.id,
+        backend,
+        authHash: sessionAuthHash(passwordHash ?? '', this.deps.config.secrets[0] ?? ''),
+        loginAt: now.getTime(),
+        lastActivityAt: now.getTime(),
+      });
+      await promisify((done) => this.req.session.save(done));
+    } catch (error) {
+      // No cookie may point at a session that was not stored: drop the session from this response.
+      this.forgetSession();
+      throw new SessionStoreError(error);
+    }
+    await this.em.nativeUpdate(User, { id: user.id }, { lastLogin: now });
+    user.lastLogin = now;
+    this.resolved = Promise.resolve(user);
+    await this.deps.auth.events.emit('userLoggedIn', { user, backend });
+    return user;
+  }
+
+  /** Ends the session (its row is deleted) and clears the cookie. True even when anonymous. */
+  async logout(): Promise<boolean> {
+    const user = await this.user();
+    const { cookieName, cookiePath, cookieDomain } = this.deps.config;
+    try {
+      await promisify((done) => this.req.session.destroy(done));
+    } catch (error) {
+      throw new SessionStoreError(error);
+    }
+    this.forgetSession();
+    this.req.res?.clearCookie(cookieName, { path: cookiePath, ...(cookieDomain ? { domain: cookieDomain } : {}) });
+    this.resolved = Promise.resolve(null);
+    await this.deps.auth.events.emit('userLoggedOut', { user });
+    return true;
+  }
+
+  private async resolve(): Promise<User | null> {
+    const session: Session & SessionData = this.req.session;
+    const { userId, backend: backendName, authHash, loginAt, lastActivityAt } = session;
+    if (userId === undefined) return null;
+    const now = this.deps.clock.now().getTime();
+    const { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds, secrets } = this.deps.config;
+    const expired =
+      loginAt === undefined ||
+      lastActivityAt === undefined ||
+      now >= loginAt + absoluteTimeoutSeconds * 1000 ||
+      now >= lastActivityAt + idleTimeoutSeconds * 1000;
+    const backend = this.deps.auth.backends.find((candidate) => candidate.name === backendName);
+    const user = expired || !backend ? null : await backend.getUser(this.em, userId);
+    const passwordHash = user ? await storedHash(this.em, user.id) : undefined;
+    if (!user || passwordHash === undefined || !authHash || !sessionAuthHashMatches(passwordHash, authHash, secrets)) {
+      await this.flush();
+      return null;
+    }
+    // Activity is recorded at most once per interval: one write, not one per request.
+    if (now - (lastActivityAt ?? 0) >= touchIntervalSeconds * 1000) session.lastActivityAt = now;
+    return user;
+  }
+
+  /** Django's `session.flush()`: delete the session and send no cookie for it. */
+  private async flush(): Promise<void> {
+    await promisify((done) => this.req.session.destroy(done)).catch(() => undefined);
+    this.forgetSession();
+  }
+
+  private forgetSession(): void {
+    // express-session sets the cookie and saves at the end of the response only while req.session exists.
+    (this.req as { session?: unknown }).session = undefined;
+  }
+}
+
+function promisify(start: (done: (error?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    start((error) => {
+      if (error) reject(error instanceof Error ? error : new Error('session store error', { cause: error }));
+      else resolve();
+    });
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * express-session, configured as a login session should be: a signed cookie (SESSION_SECRET; a list rotates:
+ * the first signs, all verify), HttpOnly, SameSite=Lax by default, Secure in production; nothing stored for
+ * anonymous visitors; an unchanged session never rewritten.
+ */
+import session from 'express-session';
+import type { RequestHandler } from 'express';
+import type { SessionConfig } from '../config/index.js';
+
+export function sessionMiddleware(config: SessionConfig, store: session.Store): RequestHandler {
+  return session({
+    name: config.cookieName,
+    secret: [...config.secrets],
+    store,
+    // Anonymous traffic writes nothing; an unchanged session is not written back.
+    saveUninitialized: false,
+    resave: false,
+    rolling: false,
+    unset: 'destroy',
+    cookie: {
+      // Script on the page never reads the session cookie (XSS cannot steal it).
+      httpOnly: true,
+      sameSite: config.sameSite,
+      // Behind a TLS-terminating proxy, req.secure comes from X-Forwarded-Proto only with TRUST_PROXY set;
+      // without it express-session silently sends no Secure cookie.
+      secure: config.cookieSecure,
+      path: config.cookiePath,
+      ...(config.cookieDomain ? { domain: config.cookieDomain } : {}),
+      // The browser keeps the cookie as long as the session may live without activity; the server enforces
+      // both timeouts itself (request-auth.ts).
+      maxAge: config.idleTimeoutSeconds * 1000,
+    },
+  });
+}

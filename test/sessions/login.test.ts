@@ -1,0 +1,106 @@
+/**
+ * Login, me and logout over real HTTP with a browser-like cookie jar (Django's login/logout/get_user).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../../src/auth/index.js';
+import { User } from '../../src/entities/user.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { HttpClient } from '../support/http-client.js';
+
+const LOGIN =
+  'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { id username lastLogin } }';
+const ME = '{ me { id username } }';
+
+describe('login, me, logout', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
+    const auth = createAuth(app.config);
+    const em = app.database.orm.em.fork();
+    await auth.users.createUser(em, { username: 'alice', password: 'wonderland-42' });
+    await auth.users.createUser(em, { username: 'inactive', password: 'inactive-pass-1', isActive: false });
+    await auth.users.createUser(em, { username: 'nopass' });
+  });
+  afterAll(() => app.stop());
+
+  const sessionCookie = async (client: HttpClient) =>
+    (await client.jar.getCookies(app.url)).find((cookie) => cookie.key === 'sessionid');
+
+  it('is anonymous before login: me is null, not an error', async () => {
+    expect((await new HttpClient(app.url).graphql(ME)).body).toEqual({ data: { me: null } });
+  });
+
+  it('logs in, is the user on the next request, and is anonymous again after logout', async () => {
+    const client = new HttpClient(app.url);
+    const login = await client.graphql<{ login: { username: string; lastLogin: string } }>(LOGIN, {
+      username: 'alice',
+      password: 'wonderland-42',
+    });
+    expect(login.body.errors).toBeUndefined();
+    expect(login.body.data?.login.username).toBe('alice');
+    const cookie = await sessionCookie(client);
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'lax', path: '/' });
+
+    expect((await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username).toBe('alice');
+
+    const stolen = new HttpClient(app.url);
+    await stolen.jar.setCookie(cookie?.toString() ?? '', app.url);
+    expect((await stolen.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username).toBe('alice');
+
+    expect((await client.graphql('mutation { logout }')).body).toEqual({ data: { logout: true } });
+    expect(await sessionCookie(client)).toBeUndefined();
+    expect((await client.graphql(ME)).body).toEqual({ data: { me: null } });
+    // The old cookie, replayed after logout, names a session that no longer exists.
+    expect((await stolen.graphql(ME)).body).toEqual({ data: { me: null } });
+  });
+
+  it('issues a new session id at login, even for a browser that is already logged in as the same user', async () => {
+    const client = new HttpClient(app.url);
+    await client.graphql(LOGIN, { username: 'alice', password: 'wonderland-42' });
+    const first = (await sessionCookie(client))?.value;
+    await client.graphql(LOGIN, { username: 'alice', password: 'wonderland-42' });
+    const second = (await sessionCookie(client))?.value;
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+  });
+
+  it('updates last_login at login', async () => {
+    const before = Date.now();
+    const client = new HttpClient(app.url);
+    const login = await client.graphql<{ login: { lastLogin: string } }>(LOGIN, {
+      username: 'alice',
+      password: 'wonderland-42',
+    });
+    expect(Date.parse(login.body.data?.login.lastLogin ?? '')).toBeGreaterThanOrEqual(before - 1000);
+    const stored = await app.database.orm.em.fork().findOneOrFail(User, { username: 'alice' });
+    expect(stored.lastLogin?.toISOString()).toBe(login.body.data?.login.lastLogin);
+  });
+
+  it.each([
+    ['an unknown user', 'mallory', 'wonderland-42'],
+    ['a wrong password', 'alice', 'wonderland-43'],
+    ['an inactive user', 'inactive', 'inactive-pass-1'],
+    ['an unusable password', 'nopass', ''],
+  ])('answers %s with the same INVALID_CREDENTIALS, and sets no cookie', async (_, username, password) => {
+    const client = new HttpClient(app.url);
+    const response = await client.graphql(LOGIN, { username, password });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      data: null,
+      errors: [
+        {
+          message: 'Please enter a correct username and password.',
+          locations: [{ line: 1, column: 53 }],
+          path: ['login'],
+          extensions: { code: 'INVALID_CREDENTIALS' },
+        },
+      ],
+    });
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('answers logout with true for an anonymous browser', async () => {
+    expect((await new HttpClient(app.url).graphql('mutation { logout }')).body).toEqual({ data: { logout: true } });
+  });
+});
