@@ -32,6 +32,7 @@ export interface AppParts {
 
 export function createApp({ config, auth, clock, logger, database, apollo, lifecycle }: AppParts): Express {
   const app = express();
+  const store = new PostgresSessionStore(database, config.session, clock);
   app.disable('x-powered-by');
   // Which hops may set X-Forwarded-*: decides req.ip, req.protocol and so whether a request counts as https.
   app.set('trust proxy', config.trustProxy);
@@ -40,7 +41,7 @@ export function createApp({ config, auth, clock, logger, database, apollo, lifec
 
   app.use(
     '/graphql',
-    sessionMiddleware(config.session, new PostgresSessionStore(database, config.session, clock)),
+    sessionMiddleware(config.session, store),
     express.json({ limit: BODY_LIMIT }),
     expressMiddleware(apollo, {
       context: ({ req }) => {
@@ -49,8 +50,9 @@ export function createApp({ config, auth, clock, logger, database, apollo, lifec
           em,
           logger,
           authCore: auth,
-          auth: new RequestAuth(req, em, { auth, clock, config: config.session }),
+          auth: new RequestAuth(req, em, { auth, clock, config: config.session, store, logger }),
           permissions: auth.permissions(em),
+          passwordConfig: config.passwords,
         });
       },
     }),

@@ -3,6 +3,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Auth, PermissionChecker } from '../auth/index.js';
+import type { PasswordConfig } from '../config/index.js';
 import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
 
@@ -16,4 +17,6 @@ export interface GraphQLContext {
   readonly auth: RequestAuth;
   /** Permission checks, each user's permissions loaded once for the request. */
   readonly permissions: PermissionChecker;
+  /** Hashers and validators, as configured. */
+  readonly passwordConfig: PasswordConfig;
 }

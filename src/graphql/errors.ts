@@ -6,6 +6,7 @@
 import type { ApolloServerOptions } from '@apollo/server';
 import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { ValidationIssue } from '../auth/errors.js';
 import type { Logger } from '../logger.js';
 
 export const INTERNAL_MESSAGE = 'Internal server error';
@@ -15,7 +16,30 @@ export const ErrorCode = {
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
 } as const;
+
+/** A request that needs a logged-in user came from an anonymous one. */
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError('You must be logged in.', { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+}
+
+/** Input refused by validation: every failed rule, each with its code, in `extensions.validationErrors`. */
+export function badUserInput(issues: readonly ValidationIssue[]): GraphQLError {
+  return new GraphQLError(issues.map((issue) => issue.message).join(' '), {
+    extensions: {
+      code: ErrorCode.BAD_USER_INPUT,
+      validationErrors: issues.map(({ code, message, field }) => ({ code, message, ...(field ? { field } : {}) })),
+    },
+  });
+}
+
+/** The session store is down: the operation cannot be kept, so it did not happen. */
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError('This is unavailable right now; try again shortly.', {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+  });
+}
 
 /** True for an error thrown on purpose: a GraphQLError that does not merely wrap some other error. */
 function isDeliberate(error: unknown): boolean {

@@ -15,12 +15,16 @@ import { storedHash } from '../auth/passwords.js';
 import { sessionAuthHash, sessionAuthHashMatches } from '../auth/session-hash.js';
 import type { SessionConfig } from '../config/index.js';
 import { User } from '../entities/user.js';
+import type { Logger } from '../logger.js';
+import type { PostgresSessionStore } from './session-store.js';
 import './session-data.js';
 
 export interface RequestAuthDeps {
   auth: Auth;
   clock: Clock;
   config: SessionConfig;
+  store: PostgresSessionStore;
+  logger: Logger;
 }
 
 /** The session store failed: the login cannot be kept, so it did not happen. */
@@ -71,11 +75,50 @@ export class RequestAuth {
       this.forgetSession();
       throw new SessionStoreError(error);
     }
+    if (this.deps.config.cookieSecure && !this.req.secure) {
+      // express-session sends no Secure cookie on a request it believes is plain HTTP: the login "works" and the
+      // next request is anonymous. Behind a TLS-terminating proxy, that means TRUST_PROXY is not set (or wrong).
+      this.deps.logger.warn(
+        { xForwardedProto: this.req.get('x-forwarded-proto') ?? null, protocol: this.req.protocol, ip: this.req.ip },
+        'login succeeded but no session cookie was sent: SESSION_COOKIE_SECURE is on and this request looked like ' +
+          'plain HTTP. Behind a TLS-terminating proxy, set TRUST_PROXY (e.g. TRUST_PROXY=1) so that ' +
+          'X-Forwarded-Proto: https counts',
+      );
+    }
     await this.em.nativeUpdate(User, { id: user.id }, { lastLogin: now });
     user.lastLogin = now;
     this.resolved = Promise.resolve(user);
     await this.deps.auth.events.emit('userLoggedIn', { user, backend });
     return user;
+  }
+
+  /**
+   * Django's `update_session_auth_hash` after a password change: this session survives under a new id, with the
+   * new password's auth hash; every other session of the user ends. Returns how many others ended.
+   */
+  async keepSessionAfterPasswordChange(user: User): Promise<number> {
+    const passwordHash = (await storedHash(this.em, user.id)) ?? '';
+    const { userId, backend, loginAt } = this.req.session;
+    try {
+      await promisify((done) => this.req.session.regenerate(done));
+      Object.assign(this.req.session, {
+        userId,
+        backend,
+        loginAt,
+        lastActivityAt: this.deps.clock.now().getTime(),
+        authHash: sessionAuthHash(passwordHash, this.deps.config.secrets[0] ?? ''),
+      });
+      await promisify((done) => this.req.session.save(done));
+    } catch (error) {
+      this.forgetSession();
+      throw new SessionStoreError(error);
+    }
+    return this.deps.store.destroyForUser(user.id, this.req.sessionID);
+  }
+
+  /** Ends every other session of the logged-in user; returns how many. */
+  async logoutOtherSessions(user: User): Promise<number> {
+    return this.deps.store.destroyForUser(user.id, this.req.sessionID);
   }
 
   /** Ends the session (its row is deleted) and clears the cookie. True even when anonymous. */

@@ -10,6 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Clock } from '../../src/auth/clock.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import type { Logger } from '../../src/logger.js';
 import { startServer } from '../../src/server.js';
 import { testLogger } from './env.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -32,9 +33,16 @@ export interface TestAppOptions {
   schema?: GraphQLSchema;
   /** The clock the server's sessions use. */
   clock?: Clock;
+  /** Where the server logs (quiet by default). */
+  logger?: Logger;
 }
 
-export async function createTestApp({ env = {}, schema, clock }: TestAppOptions = {}): Promise<TestApp> {
+export async function createTestApp({
+  env = {},
+  schema,
+  clock,
+  logger = testLogger,
+}: TestAppOptions = {}): Promise<TestApp> {
   const testDatabase: TestDatabase = await createTestDatabase();
   const config = {
     ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env }),
@@ -42,8 +50,8 @@ export async function createTestApp({ env = {}, schema, clock }: TestAppOptions 
   };
   let database: Database | undefined;
   try {
-    database = await openDatabase(config.database, testLogger);
-    const server = await startServer(config, testLogger, database, {
+    database = await openDatabase(config.database, logger);
+    const server = await startServer(config, logger, database, {
       ...(schema ? { schema } : {}),
       ...(clock ? { clock } : {}),
     });

@@ -48,10 +48,11 @@ export class HttpClient {
   async graphql<TData = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
+    headers: Record<string, string> = {},
   ): Promise<GraphQLResponse<TData>> {
     const response = await this.fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
     });
     return {

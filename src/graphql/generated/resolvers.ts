@@ -29,12 +29,26 @@ export type Group = {
 export type Mutation = {
   __typename?: 'Mutation';
   /**
+   * Changes the logged-in user's password: checks the old one, runs the password validators (BAD_USER_INPUT lists every
+   * failed rule's code in extensions.validationErrors), keeps this session under a new id and ends every other
+   * session of the user.
+   */
+  changePassword: Scalars['Boolean']['output'];
+  /**
    * Logs in with a username and password and starts a new session (a new session cookie). Bad credentials of any kind
    * (unknown user, wrong password, inactive user, unusable password) answer INVALID_CREDENTIALS.
    */
   login: User;
   /** Ends the session and clears its cookie. True even when anonymous. */
   logout: Scalars['Boolean']['output'];
+  /** Ends every other session of the logged-in user; answers how many. */
+  logoutOtherSessions: Scalars['Int']['output'];
+};
+
+
+export type MutationChangePasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  oldPassword: Scalars['String']['input'];
 };
 
 
@@ -156,6 +170,7 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Group: ResolverTypeWrapper<GroupEntity>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
@@ -170,6 +185,7 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   Group: GroupEntity;
   ID: Scalars['ID']['output'];
+  Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
   ServerInfo: ServerInfo;
@@ -191,8 +207,10 @@ export type GroupResolvers<ContextType = GraphQLContext, ParentType extends Reso
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {

@@ -1,25 +1,29 @@
 import { GraphQLError } from 'graphql';
+import { validatePassword } from '../../auth/password-validation.js';
+import { User } from '../../entities/user.js';
 import { SessionStoreError } from '../../http/request-auth.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, badUserInput, serviceUnavailable, unauthenticated } from '../errors.js';
+import type { Logger } from '../../logger.js';
 import type { Resolvers } from '../generated/resolvers.js';
+
+/** Runs `work`; a session store failure is logged and becomes SERVICE_UNAVAILABLE. */
+async function withSessionStore<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof SessionStoreError)) throw error;
+    logger.error({ err: error.cause }, 'the session store failed');
+    throw serviceUnavailable();
+  }
+}
 
 export const authResolvers: Resolvers = {
   Query: {
     me: (_parent, _args, { auth }) => auth.user(),
   },
   Mutation: {
-    async login(_parent, { username, password }, { auth }) {
-      let user;
-      try {
-        user = await auth.login({ username, password });
-      } catch (error) {
-        if (error instanceof SessionStoreError) {
-          throw new GraphQLError('Logging in is unavailable right now; try again shortly.', {
-            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
-          });
-        }
-        throw error;
-      }
+    async login(_parent, { username, password }, { auth, logger }) {
+      const user = await withSessionStore(logger, () => auth.login({ username, password }));
       // One answer for every kind of failure: which one it was is for the log, never for the client.
       if (!user) {
         throw new GraphQLError('Please enter a correct username and password.', {
@@ -28,7 +32,26 @@ export const authResolvers: Resolvers = {
       }
       return user;
     },
-    logout: (_parent, _args, { auth }) => auth.logout(),
+    logout: (_parent, _args, { auth, logger }) => withSessionStore(logger, () => auth.logout()),
+    async changePassword(_parent, { oldPassword, newPassword }, { auth, authCore, em, logger, passwordConfig }) {
+      const user = await auth.user();
+      if (!user) throw unauthenticated();
+      if (!(await authCore.passwords.checkPassword(em, user, oldPassword))) {
+        throw badUserInput([
+          { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
+        ]);
+      }
+      const issues = validatePassword(newPassword, passwordConfig, user);
+      if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
+      await em.nativeUpdate(User, { id: user.id }, { password: await authCore.hashers.make(newPassword) });
+      await withSessionStore(logger, () => auth.keepSessionAfterPasswordChange(user));
+      return true;
+    },
+    async logoutOtherSessions(_parent, _args, { auth }) {
+      const user = await auth.user();
+      if (!user) throw unauthenticated();
+      return auth.logoutOtherSessions(user);
+    },
   },
   User: {
     id: (user) => String(user.id),

@@ -1,0 +1,93 @@
+/**
+ * The session cookie's attributes, in development and production, and behind a TLS-terminating proxy with and
+ * without TRUST_PROXY: the classic "login works but the session does not stick".
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../../src/auth/index.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { HttpClient } from '../support/http-client.js';
+
+const LOGIN = 'mutation { login(username: "alice", password: "wonderland-42") { id } }';
+const PRODUCTION = { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(48) };
+
+describe('the session cookie', () => {
+  let app: TestApp | undefined;
+  afterEach(async () => {
+    await app?.stop();
+    app = undefined;
+  });
+
+  async function start(env: Record<string, string>, logLines?: Record<string, unknown>[]): Promise<TestApp> {
+    const logger = logLines
+      ? createLogger('warn', { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) })
+      : undefined;
+    app = await createTestApp({
+      env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env },
+      ...(logger ? { logger } : {}),
+    });
+    await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
+      username: 'alice',
+      password: 'wonderland-42',
+    });
+    return app;
+  }
+
+  /** The Set-Cookie header of a login, as attribute names and values. */
+  async function loginCookie(running: TestApp, headers: Record<string, string> = {}) {
+    const response = await new HttpClient(running.url).graphql(LOGIN, undefined, headers);
+    expect(response.body.errors).toBeUndefined();
+    const header = response.headers.get('set-cookie');
+    if (!header) return null;
+    const [pair = '', ...attributes] = header.split(/;\s*/);
+    return { name: pair.split('=')[0], attributes: attributes.map((attribute) => attribute.split('=')[0]).sort() };
+  }
+
+  it('in development: HttpOnly, SameSite=Lax, not Secure', async () => {
+    expect(await loginCookie(await start({}))).toEqual({
+      name: 'sessionid',
+      attributes: ['Expires', 'HttpOnly', 'Path', 'SameSite'],
+    });
+  });
+
+  it('in production behind a proxy with TRUST_PROXY: Secure too, because X-Forwarded-Proto: https counts', async () => {
+    const running = await start({ ...PRODUCTION, TRUST_PROXY: '1' });
+    expect(await loginCookie(running, { 'x-forwarded-proto': 'https' })).toEqual({
+      name: 'sessionid',
+      attributes: ['Expires', 'HttpOnly', 'Path', 'SameSite', 'Secure'],
+    });
+  });
+
+  it('in production behind a proxy without TRUST_PROXY: no cookie, and one loud warning naming TRUST_PROXY', async () => {
+    const logLines: Record<string, unknown>[] = [];
+    const running = await start(PRODUCTION, logLines);
+    expect(await loginCookie(running, { 'x-forwarded-proto': 'https' })).toBeNull();
+    const warnings = logLines.filter((line) => String(line.msg).includes('no session cookie was sent'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, xForwardedProto: 'https', protocol: 'http' });
+    expect(String(warnings[0]?.msg)).toContain('TRUST_PROXY');
+  });
+
+  it('takes its name, domain, path and SameSite from the configuration', async () => {
+    const running = await start({
+      SESSION_COOKIE_NAME: 'app_session',
+      SESSION_COOKIE_DOMAIN: 'example.com',
+      SESSION_COOKIE_PATH: '/graphql',
+      SESSION_COOKIE_SAMESITE: 'strict',
+    });
+    const response = await new HttpClient(running.url).graphql(LOGIN);
+    expect(response.headers.get('set-cookie')).toMatch(
+      /^app_session=s%3A[^;]+; Domain=example\.com; Path=\/graphql; Expires=[^;]+; HttpOnly; SameSite=Strict$/,
+    );
+  });
+
+  it('is not sent when the session could not be stored: the login answers SERVICE_UNAVAILABLE', async () => {
+    const running = await start({});
+    // A session store that fails while the users table still answers.
+    await running.database.orm.em.getConnection().execute('ALTER TABLE gqlauth_session RENAME TO gqlauth_session_gone');
+    const response = await new HttpClient(running.url).graphql(LOGIN);
+    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    await running.database.orm.em.getConnection().execute('ALTER TABLE gqlauth_session_gone RENAME TO gqlauth_session');
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Changing a password over GraphQL: the old one is checked, the validators run, this device stays logged in under
+ * a new session id, every other device is logged out. And ending the other sessions on demand.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../../src/auth/index.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { HttpClient } from '../support/http-client.js';
+
+const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
+const CHANGE = 'mutation ($old: String!, $new: String!) { changePassword(oldPassword: $old, newPassword: $new) }';
+const ME = '{ me { username } }';
+
+describe('changing a password', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
+    const auth = createAuth(app.config);
+    const em = app.database.orm.em.fork();
+    await auth.users.createUser(em, { username: 'alice', password: 'first-password-1', email: 'alice@example.com' });
+    await auth.users.createUser(em, { username: 'bob', password: 'bobs-password-1' });
+  });
+  afterAll(() => app.stop());
+
+  async function device(username: string, password: string): Promise<HttpClient> {
+    const client = new HttpClient(app.url);
+    expect((await client.graphql(LOGIN, { u: username, p: password })).body.errors).toBeUndefined();
+    return client;
+  }
+  const whoAmI = async (client: HttpClient) =>
+    (await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username ?? null;
+  const sessionId = async (client: HttpClient) =>
+    (await client.jar.getCookies(app.url)).find((cookie) => cookie.key === 'sessionid')?.value;
+
+  it('keeps this device logged in under a new id and logs the other two out', async () => {
+    const [laptop, phone, tablet] = [
+      await device('alice', 'first-password-1'),
+      await device('alice', 'first-password-1'),
+      await device('alice', 'first-password-1'),
+    ];
+    const bobs = await device('bob', 'bobs-password-1');
+    const before = await sessionId(laptop);
+
+    const response = await laptop.graphql(CHANGE, { old: 'first-password-1', new: 'second-password-2' });
+    expect(response.body).toEqual({ data: { changePassword: true } });
+
+    expect(await sessionId(laptop)).not.toBe(before);
+    expect(await whoAmI(laptop)).toBe('alice');
+    expect(await whoAmI(phone)).toBeNull();
+    expect(await whoAmI(tablet)).toBeNull();
+    expect(await whoAmI(bobs)).toBe('bob'); // someone else's sessions are not touched
+    // The new password works, the old one no longer does.
+    await device('alice', 'second-password-2');
+    const old = await new HttpClient(app.url).graphql(LOGIN, { u: 'alice', p: 'first-password-1' });
+    expect(old.body.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('refuses a wrong old password, changing nothing', async () => {
+    const client = await device('bob', 'bobs-password-1');
+    const response = await client.graphql(CHANGE, { old: 'not-it', new: 'another-password-3' });
+    expect(response.body.errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      validationErrors: [
+        { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
+      ],
+    });
+    expect(await whoAmI(client)).toBe('bob');
+  });
+
+  it('lists every password rule the new password breaks', async () => {
+    const client = await device('bob', 'bobs-password-1');
+    const response = await client.graphql(CHANGE, { old: 'bobs-password-1', new: '1234' });
+    const errors = response.body.errors?.[0]?.extensions?.validationErrors as { code: string }[];
+    expect(errors.map((error) => error.code)).toEqual([
+      'password_too_short',
+      'password_too_common',
+      'password_entirely_numeric',
+    ]);
+    expect(await whoAmI(client)).toBe('bob');
+  });
+
+  it('answers UNAUTHENTICATED when nobody is logged in', async () => {
+    const response = await new HttpClient(app.url).graphql(CHANGE, { old: 'a', new: 'b' });
+    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('ends the other sessions on demand and says how many', async () => {
+    const here = await device('bob', 'bobs-password-1');
+    const elsewhere = await device('bob', 'bobs-password-1');
+    const response = await here.graphql<{ logoutOtherSessions: number }>('mutation { logoutOtherSessions }');
+    expect(response.body.data?.logoutOtherSessions).toBeGreaterThanOrEqual(1);
+    expect(await whoAmI(here)).toBe('bob');
+    expect(await whoAmI(elsewhere)).toBeNull();
+    expect((await here.graphql('mutation { logoutOtherSessions }')).body).toEqual({ data: { logoutOtherSessions: 0 } });
+  });
+});
