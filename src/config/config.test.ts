@@ -222,6 +222,13 @@ describe('loadConfig', () => {
     expect(problems({ TRUST_PROXY: word })).toHaveLength(1);
   });
 
+  it('refuses a touch interval that is not shorter than the idle timeout', () => {
+    expect(problems({ SESSION_IDLE_TIMEOUT: '600', SESSION_TOUCH_INTERVAL: '600' })).toEqual([
+      'SESSION_TOUCH_INTERVAL=600 is not shorter than SESSION_IDLE_TIMEOUT=600 (example: SESSION_TOUCH_INTERVAL=60)',
+    ]);
+    expect(problems({ SESSION_IDLE_TIMEOUT: '600', SESSION_TOUCH_INTERVAL: '599' })).toEqual([]);
+  });
+
   it('makes session cookies Secure in production unless told otherwise', () => {
     const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32) };
     expect(loadConfig(production).session.cookieSecure).toBe(true);

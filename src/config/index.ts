@@ -363,6 +363,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       }
     : { kind: 'embedded', dataDir: path.resolve(cwd, parsed.DATA_DIR ?? '.data'), migrateOnStart };
 
+  const idle = parsed.SESSION_IDLE_TIMEOUT ?? 1_209_600;
+  const touch = parsed.SESSION_TOUCH_INTERVAL ?? 60;
+  if (touch >= idle) {
+    // Activity recorded less often than the idle timeout would let active sessions expire mid-use.
+    problems.push(
+      `SESSION_TOUCH_INTERVAL=${touch} is not shorter than SESSION_IDLE_TIMEOUT=${idle} (example: SESSION_TOUCH_INTERVAL=60)`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({

@@ -58,23 +58,17 @@ export class RequestAuth {
     const result = await this.deps.auth.authenticate(this.em, credentials);
     if (!result) return null;
     const { user, backend } = result;
-    const passwordHash = await storedHash(this.em, user.id);
     const now = this.deps.clock.now();
-    try {
-      await promisify((done) => this.req.session.regenerate(done));
-      Object.assign(this.req.session, {
-        userId: user.id,
-        backend,
-        authHash: sessionAuthHash(passwordHash ?? '', this.deps.config.secrets[0] ?? ''),
-        loginAt: now.getTime(),
-        lastActivityAt: now.getTime(),
-      });
-      await promisify((done) => this.req.session.save(done));
-    } catch (error) {
-      // No cookie may point at a session that was not stored: drop the session from this response.
-      this.forgetSession();
-      throw new SessionStoreError(error);
-    }
+    // Before the session exists: if this fails, the request fails with nothing stored and no cookie sent.
+    await this.em.nativeUpdate(User, { id: user.id }, { lastLogin: now });
+    user.lastLogin = now;
+    await this.startSession({
+      userId: user.id,
+      backend,
+      authHash: await this.authHashOf(user.id),
+      loginAt: now.getTime(),
+      lastActivityAt: now.getTime(),
+    });
     if (this.deps.config.cookieSecure && !this.req.secure) {
       // express-session sends no Secure cookie on a request it believes is plain HTTP: the login "works" and the
       // next request is anonymous. Behind a TLS-terminating proxy, that means TRUST_PROXY is not set (or wrong).
@@ -85,8 +79,6 @@ export class RequestAuth {
           'X-Forwarded-Proto: https counts',
       );
     }
-    await this.em.nativeUpdate(User, { id: user.id }, { lastLogin: now });
-    user.lastLogin = now;
     this.resolved = Promise.resolve(user);
     await this.deps.auth.events.emit('userLoggedIn', { user, backend });
     return user;
@@ -97,41 +89,28 @@ export class RequestAuth {
    * new password's auth hash; every other session of the user ends. Returns how many others ended.
    */
   async keepSessionAfterPasswordChange(user: User): Promise<number> {
-    const passwordHash = (await storedHash(this.em, user.id)) ?? '';
-    const { userId, backend, loginAt } = this.req.session;
-    try {
-      await promisify((done) => this.req.session.regenerate(done));
-      Object.assign(this.req.session, {
-        userId,
-        backend,
-        loginAt,
-        lastActivityAt: this.deps.clock.now().getTime(),
-        authHash: sessionAuthHash(passwordHash, this.deps.config.secrets[0] ?? ''),
-      });
-      await promisify((done) => this.req.session.save(done));
-    } catch (error) {
-      this.forgetSession();
-      throw new SessionStoreError(error);
-    }
-    return this.deps.store.destroyForUser(user.id, this.req.sessionID);
+    const { backend, loginAt } = this.req.session;
+    await this.startSession({
+      userId: user.id,
+      backend,
+      loginAt,
+      lastActivityAt: this.deps.clock.now().getTime(),
+      authHash: await this.authHashOf(user.id),
+    });
+    return this.storeCall(() => this.deps.store.destroyForUser(user.id, this.req.sessionID));
   }
 
   /** Ends every other session of the logged-in user; returns how many. */
   async logoutOtherSessions(user: User): Promise<number> {
-    return this.deps.store.destroyForUser(user.id, this.req.sessionID);
+    return this.storeCall(() => this.deps.store.destroyForUser(user.id, this.req.sessionID));
   }
 
   /** Ends the session (its row is deleted) and clears the cookie. True even when anonymous. */
   async logout(): Promise<boolean> {
     const user = await this.user();
-    const { cookieName, cookiePath, cookieDomain } = this.deps.config;
-    try {
-      await promisify((done) => this.req.session.destroy(done));
-    } catch (error) {
-      throw new SessionStoreError(error);
-    }
+    // Resolving may already have ended the session (expired, password changed): nothing left to destroy then.
+    if (this.hasSession()) await this.storeCall(() => promisify((done) => this.req.session.destroy(done)));
     this.forgetSession();
-    this.req.res?.clearCookie(cookieName, { path: cookiePath, ...(cookieDomain ? { domain: cookieDomain } : {}) });
     this.resolved = Promise.resolve(null);
     await this.deps.auth.events.emit('userLoggedOut', { user });
     return true;
@@ -160,15 +139,61 @@ export class RequestAuth {
     return user;
   }
 
-  /** Django's `session.flush()`: delete the session and send no cookie for it. */
+  /** Django's `session.flush()`: delete the session, send no cookie for it, and tell the browser to drop it. */
   private async flush(): Promise<void> {
-    await promisify((done) => this.req.session.destroy(done)).catch(() => undefined);
+    await this.storeCall(() => promisify((done) => this.req.session.destroy(done)));
     this.forgetSession();
   }
 
+  /**
+   * A fresh session id carrying `data`, stored now (a failure is a SessionStoreError, and then no cookie is sent).
+   * The old session, if any, is deleted first: an id known before login is never the id after it.
+   */
+  private async startSession(data: Omit<SessionData, 'cookie'>): Promise<void> {
+    try {
+      if (this.hasSession()) await promisify((done) => this.req.session.regenerate(done));
+      else this.req.sessionStore.generate(this.req);
+      this.deps.store.allowInsert(this.req.sessionID);
+      Object.assign(this.req.session, data);
+      await promisify((done) => this.req.session.save(done));
+    } catch (error) {
+      this.forgetSession();
+      throw new SessionStoreError(error);
+    }
+  }
+
+  private async authHashOf(userId: number): Promise<string> {
+    return sessionAuthHash((await storedHash(this.em, userId)) ?? '', this.deps.config.secrets[0] ?? '');
+  }
+
+  private async storeCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new SessionStoreError(error);
+    }
+  }
+
+  private hasSession(): boolean {
+    return (this.req as { session?: unknown }).session !== undefined;
+  }
+
+  /**
+   * Drops the session from this response (express-session sets a cookie and saves only while req.session exists)
+   * and, if the browser presented a session cookie, tells it to delete that cookie.
+   */
   private forgetSession(): void {
-    // express-session sets the cookie and saves at the end of the response only while req.session exists.
     (this.req as { session?: unknown }).session = undefined;
+    const { cookieName, cookiePath, cookieDomain, cookieSecure, sameSite } = this.deps.config;
+    if (!this.req.get('cookie')?.includes(`${cookieName}=`)) return;
+    // The same attributes as when it was set: browsers refuse to clear a Secure or prefixed cookie otherwise.
+    this.req.res?.clearCookie(cookieName, {
+      path: cookiePath,
+      httpOnly: true,
+      secure: cookieSecure,
+      sameSite,
+      ...(cookieDomain ? { domain: cookieDomain } : {}),
+    });
   }
 }
 

@@ -16,6 +16,13 @@ import './session-data.js';
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
 export class PostgresSessionStore extends session.Store {
+  /**
+   * Session ids that may be inserted: only those just issued by a login or a password change. Any other `set` only
+   * updates an existing row, so a request that loaded a session before a logout ended it, and finishes after, cannot
+   * bring it back.
+   */
+  private readonly insertable = new Set<string>();
+
   constructor(
     private readonly database: Database,
     private readonly config: Pick<SessionConfig, 'idleTimeoutSeconds' | 'absoluteTimeoutSeconds'>,
@@ -63,12 +70,20 @@ export class PostgresSessionStore extends session.Store {
     return row.data;
   }
 
+  /** Allows the next `set` of this (freshly issued) session id to create its row. */
+  allowInsert(sid: string): void {
+    this.insertable.add(sid);
+  }
+
   override set(sid: string, data: SessionData, callback?: Callback): void {
+    const insert = this.insertable.delete(sid);
+    const values = [JSON.stringify(data), this.expiresAt(data), data.userId ?? null];
     run(
       this.em(),
-      `INSERT INTO gqlauth_session (sid, data, expires_at, user_id) VALUES (?, ?, ?, ?)
-       ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, user_id = excluded.user_id`,
-      [sid, JSON.stringify(data), this.expiresAt(data), data.userId ?? null],
+      insert
+        ? 'INSERT INTO gqlauth_session (data, expires_at, user_id, sid) VALUES (?, ?, ?, ?)'
+        : 'UPDATE gqlauth_session SET data = ?, expires_at = ?, user_id = ? WHERE sid = ?',
+      [...values, sid],
     ).then(
       () => callback?.(),
       (error: unknown) => callback?.(error),

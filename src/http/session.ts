@@ -16,7 +16,8 @@ export function sessionMiddleware(config: SessionConfig, store: session.Store): 
     saveUninitialized: false,
     resave: false,
     rolling: false,
-    unset: 'destroy',
+    // Every ending of a session is explicit (logout, flush); nothing is destroyed again behind our back.
+    unset: 'keep',
     cookie: {
       // Script on the page never reads the session cookie (XSS cannot steal it).
       httpOnly: true,

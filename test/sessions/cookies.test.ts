@@ -83,11 +83,19 @@ describe('the session cookie', () => {
 
   it('is not sent when the session could not be stored: the login answers SERVICE_UNAVAILABLE', async () => {
     const running = await start({});
-    // A session store that fails while the users table still answers.
-    await running.database.orm.em.getConnection().execute('ALTER TABLE gqlauth_session RENAME TO gqlauth_session_gone');
-    const response = await new HttpClient(running.url).graphql(LOGIN);
+    // A session store that refuses new sessions while everything else answers.
+    const connection = running.database.orm.em.getConnection();
+    await connection.execute(
+      `CREATE FUNCTION refuse_session() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'session store down'; END $$ LANGUAGE plpgsql`,
+    );
+    await connection.execute(
+      'CREATE TRIGGER refuse_session BEFORE INSERT ON gqlauth_session FOR EACH ROW EXECUTE FUNCTION refuse_session()',
+    );
+    const client = new HttpClient(running.url);
+    const response = await client.graphql(LOGIN);
     expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['SERVICE_UNAVAILABLE']);
     expect(response.headers.get('set-cookie')).toBeNull();
-    await running.database.orm.em.getConnection().execute('ALTER TABLE gqlauth_session_gone RENAME TO gqlauth_session');
+    expect((await client.graphql('{ me { id } }')).body).toEqual({ data: { me: null } });
+    await connection.execute('DROP TRIGGER refuse_session ON gqlauth_session');
   });
 });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { User } from '../../src/entities/user.js';
+import { PostgresSessionStore } from '../../src/http/session-store.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
 
@@ -63,6 +64,48 @@ describe('login, me, logout', () => {
     expect(first).toBeDefined();
     expect(second).toBeDefined();
     expect(second).not.toBe(first);
+    // The id known before the second login is dead: replaying it is anonymous.
+    const replay = new HttpClient(app.url);
+    await replay.jar.setCookie(`sessionid=${first ?? ''}; Path=/`, app.url);
+    expect((await replay.graphql(ME)).body).toEqual({ data: { me: null } });
+  });
+
+  it('logs in and out within one operation, and logs out after the server has already ended the session', async () => {
+    const client = new HttpClient(app.url);
+    const both = await client.graphql(
+      'mutation { a: login(username: "alice", password: "wonderland-42") { username } b: logout c: login(username: "alice", password: "wonderland-42") { username } }',
+    );
+    expect(both.body).toEqual({ data: { a: { username: 'alice' }, b: true, c: { username: 'alice' } } });
+    expect((await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username).toBe('alice');
+    // The session ends behind the browser's back (deleted), then it logs out: true, and the cookie is cleared.
+    await app.database.orm.em.getConnection().execute('DELETE FROM gqlauth_session');
+    const logout = await client.graphql('mutation { logout }');
+    expect(logout.body).toEqual({ data: { logout: true } });
+    expect(await sessionCookie(client)).toBeUndefined();
+  });
+
+  it('cannot be brought back by a late write for a session that has ended', async () => {
+    const client = new HttpClient(app.url);
+    await client.graphql(LOGIN, { username: 'alice', password: 'wonderland-42' });
+    const rows = await app.database.orm.em
+      .getConnection()
+      .execute<{ sid: string; data: unknown }[]>(
+        'SELECT sid, data FROM gqlauth_session ORDER BY expires_at DESC LIMIT 1',
+      );
+    const [{ sid, data } = { sid: '', data: {} }] = rows;
+    await client.graphql('mutation { logout }');
+    // What express-session does at the end of a request that loaded the session before the logout.
+    const store = new PostgresSessionStore(app.database, app.config.session, { now: () => new Date() });
+    await new Promise<void>((resolve, reject) => {
+      store.set(sid, data as never, (error) => {
+        if (error) reject(new Error('store.set failed', { cause: error }));
+        else resolve();
+      });
+    });
+    const left = await app.database.orm.em
+      .getConnection()
+      .execute<{ n: string }[]>('SELECT count(*) AS n FROM gqlauth_session WHERE sid = ?', [sid]);
+    expect(left[0]?.n).toBe('0');
   });
 
   it('updates last_login at login', async () => {
