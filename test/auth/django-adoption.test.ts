@@ -13,7 +13,7 @@ import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../s
 import { testLogger } from '../support/env.js';
 import { clientUrl, rowsOf, schemaOf, withSql, type SchemaSnapshot } from '../support/sql.js';
 
-const FIXTURE = new URL('../../../shared/fixtures/django-auth/django-3.2-auth.sql', import.meta.url);
+const FIXTURE = new URL('../fixtures/django-auth/django-3.2-auth.sql', import.meta.url);
 const DJANGO_TABLES = [
   'auth_user',
   'auth_group',

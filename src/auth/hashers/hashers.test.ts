@@ -28,10 +28,10 @@ const generated = JSON.parse(
   fs.readFileSync(new URL('../../../test/fixtures/django-hashes.json', import.meta.url), 'utf8'),
 ) as { django: string; vectors: Vector[] };
 
-/** The users of the shared Django 3.2 fixture whose passwords its README gives. */
+/** The users of the Django 3.2 fixture (test/fixtures/django-auth/) whose passwords its README gives. */
 function fixtureVectors(): Vector[] {
   const sql = fs.readFileSync(
-    new URL('../../../../shared/fixtures/django-auth/django-3.2-auth.sql', import.meta.url),
+    new URL('../../../test/fixtures/django-auth/django-3.2-auth.sql', import.meta.url),
     'utf8',
   );
   const passwords: Record<string, string> = {
