@@ -52,7 +52,7 @@ export function createApp({ config, auth, clock, logger, database, apollo, lifec
           authCore: auth,
           auth: new RequestAuth(req, em, { auth, clock, config: config.session, store, logger }),
           permissions: auth.permissions(em),
-          passwordConfig: config.passwords,
+          config,
         });
       },
     }),

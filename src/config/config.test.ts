@@ -44,6 +44,7 @@ describe('loadConfig', () => {
         minLength: 8,
       },
       authenticationBackends: ['model'],
+      registrationOpen: false,
     });
   });
 
@@ -78,6 +79,7 @@ describe('loadConfig', () => {
         AUTHENTICATION_BACKENDS: 'email,model',
         PASSWORD_VALIDATORS: 'min_length,common',
         PASSWORD_MIN_LENGTH: '12',
+        REGISTRATION_OPEN: 'yes',
       },
       '/srv/app',
     );
@@ -117,6 +119,7 @@ describe('loadConfig', () => {
         minLength: 12,
       },
       authenticationBackends: ['email', 'model'],
+      registrationOpen: true,
     });
   });
 

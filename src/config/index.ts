@@ -33,6 +33,8 @@ export interface Config {
   readonly passwords: PasswordConfig;
   /** Authentication backends, tried in this order. */
   readonly authenticationBackends: readonly AuthenticationBackendName[];
+  /** Whether anyone may create an account with the `register` mutation. */
+  readonly registrationOpen: boolean;
 }
 
 export const HASHER_ALGORITHMS = [
@@ -279,6 +281,7 @@ export const variables = {
   SESSION_IDLE_TIMEOUT: variable(wholeNumber(60, 31_536_000), '1209600', '1209600'),
   SESSION_ABSOLUTE_TIMEOUT: variable(wholeNumber(60, 31_536_000), '2592000', '2592000'),
   SESSION_TOUCH_INTERVAL: variable(wholeNumber(0, 86_400), '60', '60'),
+  REGISTRATION_OPEN: variable(booleanFlag, 'true', 'false'),
   PASSWORD_HASHERS: variable(nameList(HASHER_ALGORITHMS), 'argon2,pbkdf2_sha256', HASHER_ALGORITHMS.join(',')),
   ARGON2_MEMORY_KIB: variable(wholeNumber(8, 4_194_304), '19456', '19456'),
   ARGON2_TIME_COST: variable(wholeNumber(1, 100), '2', '2'),
@@ -408,6 +411,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       minLength: parsed.PASSWORD_MIN_LENGTH ?? 8,
     }),
     authenticationBackends: Object.freeze(parsed.AUTHENTICATION_BACKENDS ?? (['model'] as const)),
+    registrationOpen: parsed.REGISTRATION_OPEN ?? false,
   });
 }
 

@@ -3,7 +3,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Auth, PermissionChecker } from '../auth/index.js';
-import type { PasswordConfig } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
 
@@ -17,6 +17,6 @@ export interface GraphQLContext {
   readonly auth: RequestAuth;
   /** Permission checks, each user's permissions loaded once for the request. */
   readonly permissions: PermissionChecker;
-  /** Hashers and validators, as configured. */
-  readonly passwordConfig: PasswordConfig;
+  /** The server's configuration (password validators, registration, ...). */
+  readonly config: Config;
 }

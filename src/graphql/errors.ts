@@ -17,6 +17,7 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  REGISTRATION_CLOSED: 'REGISTRATION_CLOSED',
 } as const;
 
 /** A request that needs a logged-in user came from an anonymous one. */

@@ -57,7 +57,12 @@ export class RequestAuth {
   async login(credentials: Record<string, unknown>): Promise<User | null> {
     const result = await this.deps.auth.authenticate(this.em, credentials);
     if (!result) return null;
-    const { user, backend } = result;
+    await this.loginAs(result.user, result.backend);
+    return result.user;
+  }
+
+  /** Django's `login(request, user, backend)`: starts a session for a user already authenticated (or just created). */
+  async loginAs(user: User, backend: string): Promise<void> {
     const now = this.deps.clock.now();
     // Before the session exists: if this fails, the request fails with nothing stored and no cookie sent.
     await this.em.nativeUpdate(User, { id: user.id }, { lastLogin: now });
@@ -81,7 +86,6 @@ export class RequestAuth {
     }
     this.resolved = Promise.resolve(user);
     await this.deps.auth.events.emit('userLoggedIn', { user, backend });
-    return user;
   }
 
   /**

@@ -43,6 +43,11 @@ export type Mutation = {
   logout: Scalars['Boolean']['output'];
   /** Ends every other session of the logged-in user; answers how many. */
   logoutOtherSessions: Scalars['Int']['output'];
+  /**
+   * Creates an account and logs it in (a new session). REGISTRATION_CLOSED unless REGISTRATION_OPEN is set;
+   * BAD_USER_INPUT lists every failed rule (username, e-mail, password validators) in extensions.validationErrors.
+   */
+  register: User;
 };
 
 
@@ -57,12 +62,25 @@ export type MutationLoginArgs = {
   username: Scalars['String']['input'];
 };
 
+
+export type MutationRegisterArgs = {
+  input: RegisterInput;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
   /** Facts about this server. */
   serverInfo: ServerInfo;
+};
+
+export type RegisterInput = {
+  email: Scalars['EmailAddress']['input'];
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  password: Scalars['String']['input'];
+  username: Scalars['String']['input'];
 };
 
 /** Facts about this server that anyone may read. */
@@ -173,6 +191,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterInput: RegisterInput;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   User: ResolverTypeWrapper<UserEntity>;
@@ -188,6 +207,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
+  RegisterInput: RegisterInput;
   ServerInfo: ServerInfo;
   String: Scalars['String']['output'];
   User: UserEntity;
@@ -211,6 +231,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {

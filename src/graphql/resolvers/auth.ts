@@ -1,5 +1,7 @@
 import { GraphQLError } from 'graphql';
+import { ValidationError } from '../../auth/errors.js';
 import { validatePassword } from '../../auth/password-validation.js';
+import { normalizeUsername, validateUsername } from '../../auth/users.js';
 import { User } from '../../entities/user.js';
 import { SessionStoreError } from '../../http/request-auth.js';
 import { ErrorCode, badUserInput, serviceUnavailable, unauthenticated } from '../errors.js';
@@ -33,7 +35,7 @@ export const authResolvers: Resolvers = {
       return user;
     },
     logout: (_parent, _args, { auth, logger }) => withSessionStore(logger, () => auth.logout()),
-    async changePassword(_parent, { oldPassword, newPassword }, { auth, authCore, em, logger, passwordConfig }) {
+    async changePassword(_parent, { oldPassword, newPassword }, { auth, authCore, em, logger, config }) {
       const user = await auth.user();
       if (!user) throw unauthenticated();
       if (!(await authCore.passwords.checkPassword(em, user, oldPassword))) {
@@ -41,11 +43,37 @@ export const authResolvers: Resolvers = {
           { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
         ]);
       }
-      const issues = validatePassword(newPassword, passwordConfig, user);
+      const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       await em.nativeUpdate(User, { id: user.id }, { password: await authCore.hashers.make(newPassword) });
       await withSessionStore(logger, () => auth.keepSessionAfterPasswordChange(user));
       return true;
+    },
+    async register(_parent, { input }, { auth, authCore, em, logger, config }) {
+      if (!config.registrationOpen) {
+        throw new GraphQLError('Registration is closed.', { extensions: { code: ErrorCode.REGISTRATION_CLOSED } });
+      }
+      const { username, email, password, firstName, lastName } = input;
+      const passwordIssues = validatePassword(password, config.passwords, { username, email, firstName, lastName });
+      let user;
+      try {
+        if (passwordIssues.length > 0) throw new ValidationError(passwordIssues);
+        user = await authCore.users.createUser(em, {
+          username,
+          email,
+          password,
+          firstName: firstName ?? '',
+          lastName: lastName ?? '',
+        });
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        // Username problems are checked too when the password is refused, so every failed rule is listed at once.
+        const usernameIssues = passwordIssues.length > 0 ? validateUsername(normalizeUsername(username)) : [];
+        throw badUserInput([...usernameIssues, ...error.issues]);
+      }
+      // Logged in through the first configured backend, the one that will be asked for the user later.
+      await withSessionStore(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
+      return user;
     },
     async logoutOtherSessions(_parent, _args, { auth }) {
       const user = await auth.user();
