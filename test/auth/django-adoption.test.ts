@@ -3,17 +3,16 @@
  * `migrate` creates nothing that exists and changes no row, and every user logs in with the password Django
  * hashed, which is then rewritten as argon2id. Permissions come out as Django computes them.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAuth, type Auth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { User } from '../../src/entities/user.js';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { DJANGO_PASSWORDS, djangoFixtureSql } from '../support/django-fixture.js';
 import { testLogger } from '../support/env.js';
 import { clientUrl, rowsOf, schemaOf, withSql, type SchemaSnapshot } from '../support/sql.js';
 
-const FIXTURE = new URL('../fixtures/django-auth/django-3.2-auth.sql', import.meta.url);
 const DJANGO_TABLES = [
   'auth_user',
   'auth_group',
@@ -31,16 +30,7 @@ const DJANGO_TABLES = [
 /** The tables this server creates when they are missing: Django's auth and contenttypes tables. */
 const AUTH_TABLES = DJANGO_TABLES.slice(0, 7);
 
-/** From the fixture's README. */
-const PASSWORDS = {
-  admin: 'admin-pass-2931',
-  alice: 'wonderland-42',
-  bob: 'builder-can-we-fix-it',
-  carol: 'carol sings 7 carols',
-  dave: 'dave-bcrypt-pass',
-  erin: 'erin-plain-bcrypt',
-  frank: 'frank-is-inactive',
-} as const;
+const PASSWORDS = DJANGO_PASSWORDS;
 /**
  * A schema without the tables that `migrate` adds to a Django database: MikroORM's migration tracking and this
  * server's own session table. Everything else must be exactly as Django left it.
@@ -69,7 +59,7 @@ describe('adopting a Django 3.2 database', () => {
     testDatabase = await createEmptyDatabase();
     database = await openDatabase(testDatabase.config, testLogger, { migrate: false });
     url = clientUrl(testDatabase, database);
-    await withSql(url, (client) => client.query(fs.readFileSync(FIXTURE, 'utf8')));
+    await withSql(url, (client) => client.query(djangoFixtureSql()));
     before = await withSql(url, async (client) => ({
       schema: await schemaOf(client),
       rows: await rowsOf(client, DJANGO_TABLES),
@@ -191,7 +181,7 @@ describe('a fresh database', () => {
     ]);
     try {
       const djangoUrl = clientUrl(django, djangoDb);
-      await withSql(djangoUrl, (client) => client.query(fs.readFileSync(FIXTURE, 'utf8')));
+      await withSql(djangoUrl, (client) => client.query(djangoFixtureSql()));
       const ours = await withSql(clientUrl(fresh, freshDb), (client) => schemaOf(client, AUTH_TABLES));
       const theirs = await withSql(djangoUrl, (client) => schemaOf(client, AUTH_TABLES));
       expect(ours).toEqual(theirs);
@@ -209,7 +199,7 @@ describe('a Django database with a custom user model', () => {
     try {
       const url = clientUrl(testDatabase, database);
       await withSql(url, async (client) => {
-        await client.query(fs.readFileSync(FIXTURE, 'utf8'));
+        await client.query(djangoFixtureSql());
         // What AUTH_USER_MODEL = 'accounts.User' leaves: the users live elsewhere.
         await client.query('ALTER TABLE auth_user RENAME TO accounts_user');
       });

@@ -16,6 +16,7 @@ import {
   type PasswordHasher,
 } from './index.js';
 import { CountingHasher as Counting } from '../../../test/support/counting-hasher.js';
+import { DJANGO_PASSWORDS, djangoFixtureSql } from '../../../test/support/django-fixture.js';
 
 interface Vector {
   algorithm: string;
@@ -30,20 +31,8 @@ const generated = JSON.parse(
 
 /** The users of the Django 3.2 fixture (test/fixtures/django-auth/) whose passwords its README gives. */
 function fixtureVectors(): Vector[] {
-  const sql = fs.readFileSync(
-    new URL('../../../test/fixtures/django-auth/django-3.2-auth.sql', import.meta.url),
-    'utf8',
-  );
-  const passwords: Record<string, string> = {
-    admin: 'admin-pass-2931',
-    alice: 'wonderland-42',
-    bob: 'builder-can-we-fix-it',
-    carol: 'carol sings 7 carols',
-    dave: 'dave-bcrypt-pass',
-    erin: 'erin-plain-bcrypt',
-    frank: 'frank-is-inactive',
-  };
-  return [...sql.matchAll(/INSERT INTO public\.auth_user VALUES \(\d+, '([^']+)', NULL, \w+, '(\w+)'/g)]
+  const passwords: Record<string, string> = DJANGO_PASSWORDS;
+  return [...djangoFixtureSql().matchAll(/INSERT INTO public\.auth_user VALUES \(\d+, '([^']+)', NULL, \w+, '(\w+)'/g)]
     .filter((match) => match[2] !== undefined && match[2] in passwords)
     .map(([, encoded = '', username = '']) => ({
       algorithm: encoded.slice(0, encoded.indexOf('$')),
