@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { createTestDatabase, scratchDir, usingServer, type TestDatabase } from './support/database.js';
 import { HttpClient } from './support/http-client.js';
@@ -164,6 +164,9 @@ describe('the embedded data folder', () => {
 
 describe('graceful shutdown', () => {
   let testDatabase: TestDatabase;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+  });
   afterAll(() => testDatabase.drop());
 
   /** Sends the head of a POST and part of its body, and returns a function that sends the rest. */
@@ -207,7 +210,6 @@ describe('graceful shutdown', () => {
   }
 
   it('on SIGTERM, lets an in-flight request finish, refuses new connections, and exits 0', async () => {
-    testDatabase = await createTestDatabase();
     const server = start(databaseEnv(testDatabase));
     const url = await server.ready();
     const slow = await beginSlowRequest(url);
@@ -239,13 +241,20 @@ describe('graceful shutdown', () => {
 
   it('drains on a terminal Ctrl-C, which reaches npm and the server and which npm forwards again', async () => {
     const npm = start(databaseEnv(testDatabase), { viaNpmStart: true });
-    await npm.ready();
+    // A request in flight holds the drain open, so the second delivery surely lands while it lasts.
+    const slow = await beginSlowRequest(await npm.ready());
     process.kill(-(npm.child.pid ?? 0), 'SIGINT'); // the whole process group, as a terminal does
+    await npm.waitForLog(/^shutting down/);
+    await sleep(500);
+    const response = (await slow.finish()).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+    expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
     await npm.exited;
     const messages = npm.stdout
       .filter((line) => line.startsWith('{'))
       .map((line) => (JSON.parse(line) as { msg: string }).msg);
-    expect(messages.slice(-2)).toEqual(['shutting down: draining requests', 'stopped']);
+    // Drained and stopped, not cut short by the second delivery of the same Ctrl-C.
+    expect(messages).toEqual(expect.arrayContaining(['shutting down: draining requests', 'stopped']));
+    expect(messages).not.toContain('second signal: exiting now');
   });
 
   it('cuts a request still running after SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
