@@ -101,9 +101,4 @@ export class PostgresSessionStore extends session.Store {
   destroyForUser(userId: number, exceptSid?: string): Promise<number> {
     return run(this.em(), 'DELETE FROM gqlauth_session WHERE user_id = ? AND sid <> ?', [userId, exceptSid ?? '']);
   }
-
-  /** Deletes expired sessions; returns how many (the clearsessions command). */
-  clearExpired(): Promise<number> {
-    return run(this.em(), 'DELETE FROM gqlauth_session WHERE expires_at <= ?', [this.clock.now()]);
-  }
 }

@@ -9,9 +9,7 @@ import type { Clock } from '../../src/auth/clock.js';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
-
-const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
-const ME = '{ me { username } }';
+import { loggedInClient, whoAmI } from '../support/sessions.js';
 
 /** A clock that stands still until moved. */
 class TestClock implements Clock {
@@ -48,14 +46,7 @@ describe('session lifetime', () => {
   });
   afterAll(() => app.stop());
 
-  async function loggedIn(username: string): Promise<HttpClient> {
-    const client = new HttpClient(app.url);
-    const response = await client.graphql(LOGIN, { u: username, p: `${username}-password-1` });
-    expect(response.body.errors).toBeUndefined();
-    return client;
-  }
-  const whoAmI = async (client: HttpClient) =>
-    (await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username ?? null;
+  const loggedIn = (username: string) => loggedInClient(app.url, username, `${username}-password-1`);
   const sessionRows = async () =>
     (await app.database.orm.em.getConnection().execute<{ n: string }[]>('SELECT count(*) AS n FROM gqlauth_session'))[0]
       ?.n;
@@ -106,7 +97,7 @@ describe('session lifetime', () => {
   it('stores nothing for 1,000 anonymous requests', async () => {
     const before = await sessionRows();
     const client = new HttpClient(app.url);
-    for (let i = 0; i < 1000; i++) await client.graphql(ME);
+    for (let i = 0; i < 1000; i++) await client.graphql('{ me { username } }');
     expect(await sessionRows()).toBe(before);
     expect(await client.jar.getCookies(app.url)).toEqual([]);
   });

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
+import { loggedInClient, sessionCookieValue, whoAmI } from '../support/sessions.js';
 
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
 const CHANGE = 'mutation ($old: String!, $new: String!) { changePassword(oldPassword: $old, newPassword: $new) }';
-const ME = '{ me { username } }';
 
 describe('changing a password', () => {
   let app: TestApp;
@@ -22,15 +22,8 @@ describe('changing a password', () => {
   });
   afterAll(() => app.stop());
 
-  async function device(username: string, password: string): Promise<HttpClient> {
-    const client = new HttpClient(app.url);
-    expect((await client.graphql(LOGIN, { u: username, p: password })).body.errors).toBeUndefined();
-    return client;
-  }
-  const whoAmI = async (client: HttpClient) =>
-    (await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username ?? null;
-  const sessionId = async (client: HttpClient) =>
-    (await client.jar.getCookies(app.url)).find((cookie) => cookie.key === 'sessionid')?.value;
+  const device = (username: string, password: string) => loggedInClient(app.url, username, password);
+  const sessionId = (client: HttpClient) => sessionCookieValue(client, app.url);
 
   it('keeps this device logged in under a new id and logs the other two out', async () => {
     const [laptop, phone, tablet] = [
