@@ -33,6 +33,7 @@ describe('loadConfig', () => {
         idleTimeoutSeconds: 1_209_600,
         absoluteTimeoutSeconds: 2_592_000,
         touchIntervalSeconds: 60,
+        store: { kind: 'postgres' },
       },
       shutdownTimeoutMs: 10_000,
       passwords: {
@@ -45,6 +46,11 @@ describe('loadConfig', () => {
       },
       authenticationBackends: ['model'],
       registrationOpen: false,
+      passwordReset: {
+        timeoutSeconds: 259_200,
+        urlTemplate: 'http://localhost:4000/reset-password?uid={uid}&token={token}',
+      },
+      mail: { backend: 'console', from: 'webmaster@localhost' },
     });
   });
 
@@ -80,6 +86,13 @@ describe('loadConfig', () => {
         PASSWORD_VALIDATORS: 'min_length,common',
         PASSWORD_MIN_LENGTH: '12',
         REGISTRATION_OPEN: 'yes',
+        SESSION_STORE: 'redis',
+        REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
+        REDIS_KEY_PREFIX: 'app:',
+        PASSWORD_RESET_TIMEOUT: '3600',
+        PASSWORD_RESET_URL: 'https://app.example.com/reset/{uid}/{token}/',
+        SMTP_URL: 'smtps://mailer:pw@smtp.example.com:465',
+        MAIL_FROM: 'Example <no-reply@example.com>',
       },
       '/srv/app',
     );
@@ -108,6 +121,7 @@ describe('loadConfig', () => {
         idleTimeoutSeconds: 3600,
         absoluteTimeoutSeconds: 86_400,
         touchIntervalSeconds: 30,
+        store: { kind: 'redis', url: 'rediss://:pw@cache.internal:6380/2', keyPrefix: 'app:' },
       },
       shutdownTimeoutMs: 5000,
       passwords: {
@@ -120,6 +134,12 @@ describe('loadConfig', () => {
       },
       authenticationBackends: ['email', 'model'],
       registrationOpen: true,
+      passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
+      mail: {
+        backend: 'smtp',
+        from: 'Example <no-reply@example.com>',
+        smtpUrl: 'smtps://mailer:pw@smtp.example.com:465',
+      },
     });
   });
 
@@ -193,6 +213,14 @@ describe('loadConfig', () => {
     expect(databaseProblem).toContain('***');
     const [queryProblem] = problems({ DATABASE_URL: 'mysql://localhost/app?password=hunter2&sslpassword=hunter3' });
     expect(queryProblem).not.toMatch(/hunter[23]/);
+    for (const [name, value] of [
+      ['REDIS_URL', 'http://:hunter2@cache'],
+      ['SMTP_URL', 'http://user:hunter2@mail'],
+    ]) {
+      const [problem] = problems({ [name as string]: value as string });
+      expect(problem).toMatch(new RegExp(`^${name}=.*\\*\\*\\*`));
+      expect(problem).not.toContain('hunter2');
+    }
     const [secretProblem] = problems({ NODE_ENV: 'production', SESSION_SECRET: 'short-secret-hunter2' });
     expect(secretProblem).not.toContain('hunter2');
     expect(secretProblem).toMatch(/^SESSION_SECRET /);
@@ -230,6 +258,30 @@ describe('loadConfig', () => {
       'SESSION_TOUCH_INTERVAL=600 is not shorter than SESSION_IDLE_TIMEOUT=600 (example: SESSION_TOUCH_INTERVAL=60)',
     ]);
     expect(problems({ SESSION_IDLE_TIMEOUT: '600', SESSION_TOUCH_INTERVAL: '599' })).toEqual([]);
+  });
+
+  it('needs REDIS_URL for the Redis session store and SMTP_URL for the SMTP mail backend', () => {
+    expect(problems({ SESSION_STORE: 'redis' })).toEqual([
+      'REDIS_URL is required when SESSION_STORE=redis (example: REDIS_URL=redis://127.0.0.1:6379/0)',
+    ]);
+    expect(problems({ MAIL_BACKEND: 'smtp' })).toEqual([
+      'SMTP_URL is required when MAIL_BACKEND=smtp (example: SMTP_URL=smtps://user:password@smtp.example.com:465)',
+    ]);
+    // An SMTP_URL alone chooses SMTP; MAIL_BACKEND=console keeps the console with it set.
+    expect(loadConfig({ SMTP_URL: 'smtp://localhost:2525' }).mail.backend).toBe('smtp');
+    expect(loadConfig({ SMTP_URL: 'smtp://localhost:2525', MAIL_BACKEND: 'console' }).mail.backend).toBe('console');
+    // REDIS_URL without SESSION_STORE=redis changes nothing.
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).session.store).toEqual({ kind: 'postgres' });
+  });
+
+  it.each([
+    ['https://app.example.com/reset', 'must contain {uid} and {token}'],
+    ['app.example.com/{uid}/{token}', 'is not an http: or https: URL'],
+    ['ftp://app.example.com/{uid}/{token}', 'is not an http: or https: URL'],
+  ])('refuses PASSWORD_RESET_URL=%s', (value, message) => {
+    expect(problems({ PASSWORD_RESET_URL: value })).toEqual([
+      `PASSWORD_RESET_URL="${value}" ${message} (example: PASSWORD_RESET_URL=https://app.example.com/reset/{uid}/{token})`,
+    ]);
   });
 
   it('makes session cookies Secure in production unless told otherwise', () => {

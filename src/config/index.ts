@@ -35,7 +35,30 @@ export interface Config {
   readonly authenticationBackends: readonly AuthenticationBackendName[];
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
+  readonly passwordReset: PasswordResetConfig;
+  readonly mail: MailConfig;
 }
+
+export interface PasswordResetConfig {
+  /** Seconds a reset token stays valid (Django's PASSWORD_RESET_TIMEOUT). */
+  readonly timeoutSeconds: number;
+  /** The link sent by e-mail, with `{uid}` and `{token}` in it. */
+  readonly urlTemplate: string;
+}
+
+export type MailConfig =
+  | { readonly backend: 'console'; readonly from: string }
+  | { readonly backend: 'smtp'; readonly from: string; readonly smtpUrl: string };
+
+/** Where sessions are kept. */
+export type SessionStoreConfig =
+  | { readonly kind: 'postgres' }
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      /** Prepended to every key, so that several apps (or test runs) can share one Redis. */
+      readonly keyPrefix: string;
+    };
 
 export const HASHER_ALGORITHMS = [
   'argon2',
@@ -69,6 +92,7 @@ export interface SessionConfig {
   readonly absoluteTimeoutSeconds: number;
   /** Activity is recorded (one write) at most once per this many seconds. */
   readonly touchIntervalSeconds: number;
+  readonly store: SessionStoreConfig;
 }
 
 export interface PasswordConfig {
@@ -179,6 +203,41 @@ const httpUrl = z.string().transform((value, ctx) => {
   return url.toString().replace(/\/$/, '');
 });
 
+/** A URL with one of `schemes` (each with its colon), kept as written. */
+function urlWithScheme(schemes: readonly string[]) {
+  return z.string().transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+      return z.NEVER;
+    }
+    if (!schemes.includes(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected ${schemes.join(' or ')}` });
+      return z.NEVER;
+    }
+    if (!url.hostname) {
+      ctx.addIssue({ code: 'custom', message: 'must name a host' });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+const resetUrlTemplate = z.string().transform((value, ctx) => {
+  if (!value.includes('{uid}') || !value.includes('{token}')) {
+    ctx.addIssue({ code: 'custom', message: 'must contain {uid} and {token}' });
+    return z.NEVER;
+  }
+  const probe = value.replaceAll('{uid}', 'MQ').replaceAll('{token}', 'token');
+  if (!URL.canParse(probe) || !/^https?:$/.test(new URL(probe).protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'is not an http: or https: URL' });
+    return z.NEVER;
+  }
+  return value;
+});
+
 const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   const trimmed = value.trim();
   const lowered = trimmed.toLowerCase();
@@ -281,6 +340,17 @@ export const variables = {
   SESSION_IDLE_TIMEOUT: variable(wholeNumber(60, 31_536_000), '1209600', '1209600'),
   SESSION_ABSOLUTE_TIMEOUT: variable(wholeNumber(60, 31_536_000), '2592000', '2592000'),
   SESSION_TOUCH_INTERVAL: variable(wholeNumber(0, 86_400), '60', '60'),
+  SESSION_STORE: variable(z.enum(['postgres', 'redis']), 'redis', 'postgres'),
+  REDIS_URL: variable(
+    urlWithScheme(['redis:', 'rediss:']),
+    'redis://127.0.0.1:6379/0',
+    '(required with SESSION_STORE=redis)',
+  ),
+  REDIS_KEY_PREFIX: variable(
+    z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'is not up to 64 letters, digits and ._:-'),
+    'myapp:',
+    'gqlauth:',
+  ),
   REGISTRATION_OPEN: variable(booleanFlag, 'true', 'false'),
   PASSWORD_HASHERS: variable(nameList(HASHER_ALGORITHMS), 'argon2,pbkdf2_sha256', HASHER_ALGORITHMS.join(',')),
   ARGON2_MEMORY_KIB: variable(wholeNumber(8, 4_194_304), '19456', '19456'),
@@ -291,6 +361,19 @@ export const variables = {
   AUTHENTICATION_BACKENDS: variable(nameList(AUTHENTICATION_BACKENDS), 'model,email', 'model'),
   PASSWORD_VALIDATORS: variable(nameList(PASSWORD_VALIDATORS), 'min_length,common', PASSWORD_VALIDATORS.join(',')),
   PASSWORD_MIN_LENGTH: variable(wholeNumber(1, 4096), '12', '8'),
+  PASSWORD_RESET_TIMEOUT: variable(wholeNumber(60, 31_536_000), '3600', '259200'),
+  PASSWORD_RESET_URL: variable(
+    resetUrlTemplate,
+    'https://app.example.com/reset/{uid}/{token}',
+    '$PUBLIC_URL/reset-password?uid={uid}&token={token}',
+  ),
+  MAIL_BACKEND: variable(z.enum(['console', 'smtp']), 'smtp', '(smtp when SMTP_URL is set, else console)'),
+  SMTP_URL: variable(urlWithScheme(['smtp:', 'smtps:']), 'smtps://user:password@smtp.example.com:465', '(unset)'),
+  MAIL_FROM: variable(
+    z.string().trim().min(3, 'is too short'),
+    'Example <no-reply@example.com>',
+    'webmaster@localhost',
+  ),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -375,14 +458,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
 
+  const sessionStoreKind = parsed.SESSION_STORE ?? 'postgres';
+  if (sessionStoreKind === 'redis' && !parsed.REDIS_URL) {
+    problems.push(`REDIS_URL is required when SESSION_STORE=redis (example: REDIS_URL=${variables.REDIS_URL.example})`);
+  }
+  const mailBackend = parsed.MAIL_BACKEND ?? (parsed.SMTP_URL ? 'smtp' : 'console');
+  if (mailBackend === 'smtp' && !parsed.SMTP_URL) {
+    problems.push(`SMTP_URL is required when MAIL_BACKEND=smtp (example: SMTP_URL=${variables.SMTP_URL.example})`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
+
+  const publicUrl = parsed.PUBLIC_URL ?? `http://localhost:${port}`;
+  const store: SessionStoreConfig =
+    sessionStoreKind === 'redis' && parsed.REDIS_URL
+      ? { kind: 'redis', url: parsed.REDIS_URL, keyPrefix: parsed.REDIS_KEY_PREFIX ?? 'gqlauth:' }
+      : { kind: 'postgres' };
+  const from = parsed.MAIL_FROM ?? 'webmaster@localhost';
+  const mail: MailConfig =
+    mailBackend === 'smtp' && parsed.SMTP_URL
+      ? { backend: 'smtp', from, smtpUrl: parsed.SMTP_URL }
+      : { backend: 'console', from };
 
   return Object.freeze({
     nodeEnv,
     isProduction,
     host: parsed.HOST ?? '127.0.0.1',
     port,
-    publicUrl: parsed.PUBLIC_URL ?? `http://localhost:${port}`,
+    publicUrl,
     trustProxy: parsed.TRUST_PROXY ?? false,
     logLevel: parsed.LOG_LEVEL ?? 'info',
     database: Object.freeze(database),
@@ -396,6 +499,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       idleTimeoutSeconds: parsed.SESSION_IDLE_TIMEOUT ?? 1_209_600,
       absoluteTimeoutSeconds: parsed.SESSION_ABSOLUTE_TIMEOUT ?? 2_592_000,
       touchIntervalSeconds: parsed.SESSION_TOUCH_INTERVAL ?? 60,
+      store: Object.freeze(store),
     }),
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     passwords: Object.freeze({
@@ -412,17 +516,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     }),
     authenticationBackends: Object.freeze(parsed.AUTHENTICATION_BACKENDS ?? (['model'] as const)),
     registrationOpen: parsed.REGISTRATION_OPEN ?? false,
+    passwordReset: Object.freeze({
+      timeoutSeconds: parsed.PASSWORD_RESET_TIMEOUT ?? 259_200,
+      urlTemplate: parsed.PASSWORD_RESET_URL ?? `${publicUrl}/reset-password?uid={uid}&token={token}`,
+    }),
+    mail: Object.freeze(mail),
   });
 }
 
 function describe(name: string, raw: string, problem: string, example: string): string {
   // Secrets are never echoed back, not even in an error.
-  const shown = name === 'SESSION_SECRET' || name === 'DATABASE_URL' ? redact(name, raw) : JSON.stringify(raw);
+  const shown = SECRET_BEARING.has(name) ? redact(name, raw) : JSON.stringify(raw);
   return `${name}=${shown} ${problem} (example: ${name}=${example})`;
 }
 
+/** Variables whose values may hold a password: never shown whole. */
+const SECRET_BEARING = new Set(['SESSION_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']);
+
 function redact(name: string, raw: string): string {
-  if (name === 'DATABASE_URL') {
+  if (name !== 'SESSION_SECRET') {
     try {
       const url = new URL(raw);
       if (url.password) url.password = '***';
