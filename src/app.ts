@@ -14,7 +14,7 @@ import { errorHandler } from './http/errors.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
 import { RequestAuth } from './http/request-auth.js';
 import { sessionMiddleware } from './http/session.js';
-import { PostgresSessionStore } from './http/session-store.js';
+import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
 
 /** Largest request body accepted: a GraphQL operation is text, and a big one is an attack, not a query. */
@@ -26,18 +26,28 @@ export interface AppParts {
   clock: Clock;
   logger: Logger;
   database: Database;
+  /** Where sessions are kept; startServer opens it before listening and closes it after draining. */
+  sessionStore: SessionStore;
   apollo: ApolloServer<GraphQLContext>;
   lifecycle: Lifecycle;
 }
 
-export function createApp({ config, auth, clock, logger, database, apollo, lifecycle }: AppParts): Express {
+export function createApp({
+  config,
+  auth,
+  clock,
+  logger,
+  database,
+  sessionStore: store,
+  apollo,
+  lifecycle,
+}: AppParts): Express {
   const app = express();
-  const store = new PostgresSessionStore(database, config.session, clock);
   app.disable('x-powered-by');
   // Which hops may set X-Forwarded-*: decides req.ip, req.protocol and so whether a request counts as https.
   app.set('trust proxy', config.trustProxy);
 
-  app.use(healthRoutes(database, lifecycle));
+  app.use(healthRoutes(database, store, lifecycle));
 
   app.use(
     '/graphql',

@@ -1,10 +1,13 @@
 /**
- * The server's entry point: configuration → database (migrated) → HTTP → wait for a signal → graceful stop.
+ * The server's entry point: configuration → database (migrated) → session store → HTTP → wait for a signal →
+ * graceful stop.
  * Every failure at start-up is one line on stderr and exit code 1: no stack dump for an operator to read.
  */
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
 import { DatabaseUnreachableError, openDatabase, type Database } from './db/database.js';
 import { DataDirLockedError } from './db/embedded.js';
+import { SchemaGuardError } from './graphql/directives.js';
+import { RedisUnreachableError } from './http/redis-session-store.js';
 import { createLogger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -88,7 +91,15 @@ const starting = start().catch(async (error: unknown) => {
   await database?.close().catch((closeError: unknown) => {
     logger.error({ err: closeError }, 'closing the database failed');
   });
-  if (error instanceof DatabaseUnreachableError || error instanceof DataDirLockedError) fail(error.message);
+  if (
+    error instanceof DatabaseUnreachableError ||
+    error instanceof DataDirLockedError ||
+    error instanceof RedisUnreachableError ||
+    // An unguarded root field, a misplaced directive, an unknown permission: every one listed, no stack.
+    error instanceof SchemaGuardError
+  ) {
+    fail(error.message);
+  }
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     fail(`PORT=${config.port} is already in use on ${config.host} (choose another, e.g. PORT=4001)`);
   }

@@ -13,6 +13,8 @@ import type { GraphQLSchema } from 'graphql';
 import { createApolloServer } from './graphql/server.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
+import { createSessionStore } from './http/create-session-store.js';
+import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
 
 export interface RunningServer {
@@ -20,7 +22,7 @@ export interface RunningServer {
   readonly url: string;
   /**
    * Graceful stop: readiness turns 503, the listener closes, in-flight requests get up to
-   * SHUTDOWN_TIMEOUT_MS to finish, then the database closes. Safe to call twice.
+   * SHUTDOWN_TIMEOUT_MS to finish, then the session store and the database close. Safe to call twice.
    */
   stop(): Promise<void>;
 }
@@ -30,14 +32,19 @@ export interface StartOptions {
   schema?: GraphQLSchema;
   /** The clock sessions and logins use (tests move it). */
   clock?: Clock;
+  /** A session store to use instead of the one SESSION_STORE names (tests instrument theirs); opened here. */
+  sessionStore?: SessionStore;
 }
 
 export async function startServer(
   config: Config,
   logger: Logger,
   database: Database,
-  { schema = buildSchema(), clock = systemClock }: StartOptions = {},
+  { schema = buildSchema(), clock = systemClock, sessionStore }: StartOptions = {},
 ): Promise<RunningServer> {
+  // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
+  const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
+  await store.open();
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const apollo = createApolloServer(config, logger, schema, httpServer);
@@ -48,7 +55,10 @@ export async function startServer(
       logger.error({ err: error, event }, 'an auth event listener failed');
     },
   });
-  httpServer.on('request', createApp({ config, auth, clock, logger, database, apollo, lifecycle }));
+  httpServer.on(
+    'request',
+    createApp({ config, auth, clock, logger, database, sessionStore: store, apollo, lifecycle }),
+  );
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -60,6 +70,7 @@ export async function startServer(
     });
   } catch (error) {
     await apollo.stop();
+    await store.close();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -75,6 +86,8 @@ export async function startServer(
           // Drains the HTTP server (ApolloServerPluginDrainHttpServer) before Apollo itself stops.
           await apollo.stop();
         } finally {
+          // After the requests that use it: then nothing can write a session any more.
+          await store.close();
           await database.close();
         }
       })();

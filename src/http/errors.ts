@@ -10,6 +10,8 @@ interface HttpError {
   statusCode?: number;
   type?: string;
   expose?: boolean;
+  /** With status 503: the stable code clients see (e.g. SERVICE_UNAVAILABLE from a session store outage). */
+  code?: string;
 }
 
 /** body-parser's error types, mapped to the codes clients see. */
@@ -27,11 +29,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    const { status, statusCode, type, expose } = (error ?? {}) as HttpError;
+    const { status, statusCode, type, expose, code } = (error ?? {}) as HttpError;
     const httpStatus = status ?? statusCode ?? 500;
     const clientError = httpStatus >= 400 && httpStatus < 500;
     if (clientError) logger.debug({ err: error, path: req.path }, 'client error');
     else logger.error({ err: error, path: req.path }, 'request failed');
+    if (httpStatus === 503 && code) {
+      // Something the server needs is down (and may come back): a retry may work, unlike after a 500.
+      res.status(503).json({ errors: [{ message: 'Service unavailable', extensions: { code } }] });
+      return;
+    }
     res.status(clientError ? httpStatus : 500).json({
       errors: [
         {

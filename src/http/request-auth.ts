@@ -16,14 +16,14 @@ import { sessionAuthHash, sessionAuthHashMatches } from '../auth/session-hash.js
 import type { SessionConfig } from '../config/index.js';
 import { User } from '../entities/user.js';
 import type { Logger } from '../logger.js';
-import type { PostgresSessionStore } from './session-store.js';
+import type { SessionStore } from './session-store.js';
 import './session-data.js';
 
 export interface RequestAuthDeps {
   auth: Auth;
   clock: Clock;
   config: SessionConfig;
-  store: PostgresSessionStore;
+  store: SessionStore;
   logger: Logger;
 }
 

@@ -1,9 +1,10 @@
 /**
- * express-session's store on PostgreSQL, through the app's own ORM pool (one pool; never inside someone else's
- * transaction, so PGlite's single backend cannot deadlock on it). Each row keeps the session id, its data, when it
- * expires and whose it is (indexed), so a user's sessions can be listed and ended.
+ * Where sessions are kept. `SessionStore` is what the rest of the server depends on: express-session's Store, plus
+ * what login, logout and password changes need (insert only freshly issued ids, end all of a user's sessions) and
+ * what start-up, readiness and shutdown need (open, ping, close). Two implementations, chosen by SESSION_STORE in
+ * create-session-store.ts: PostgreSQL (below) and Redis (redis-session-store.ts).
  *
- * Expiry is decided here with the server's clock, not PostgreSQL's, so that tests can move time.
+ * Expiry is decided with the server's clock, not the store's, so that tests can move time.
  */
 import session, { type SessionData } from 'express-session';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -13,34 +14,83 @@ import type { Database } from '../db/database.js';
 import { run, selectOne } from '../db/sql.js';
 import './session-data.js';
 
-type Callback<T = void> = (error?: unknown, value?: T) => void;
+export type Callback<T = void> = (error?: unknown, value?: T) => void;
 
-export class PostgresSessionStore extends session.Store {
+/** The timeouts a store needs to know when a session ends. */
+export type SessionTimeouts = Pick<SessionConfig, 'idleTimeoutSeconds' | 'absoluteTimeoutSeconds'>;
+
+export abstract class SessionStore extends session.Store {
   /**
    * Session ids that may be inserted: only those just issued by a login or a password change. Any other `set` only
-   * updates an existing row, so a request that loaded a session before a logout ended it, and finishes after, cannot
-   * bring it back.
+   * updates a session that still exists, so a request that loaded a session before a logout ended it, and finishes
+   * after, cannot bring it back.
    */
   private readonly insertable = new Set<string>();
 
   constructor(
-    private readonly database: Database,
-    private readonly config: Pick<SessionConfig, 'idleTimeoutSeconds' | 'absoluteTimeoutSeconds'>,
-    private readonly clock: Clock,
+    protected readonly timeouts: SessionTimeouts,
+    protected readonly clock: Clock,
   ) {
     super();
-  }
-
-  private em(): EntityManager {
-    return this.database.orm.em.fork();
   }
 
   /** When a session with this data ends: idle or absolute timeout, whichever comes first. */
   expiresAt(data: SessionData): Date {
     const now = this.clock.now().getTime();
-    const idleEnd = (data.lastActivityAt ?? now) + this.config.idleTimeoutSeconds * 1000;
-    const absoluteEnd = (data.loginAt ?? now) + this.config.absoluteTimeoutSeconds * 1000;
+    const idleEnd = (data.lastActivityAt ?? now) + this.timeouts.idleTimeoutSeconds * 1000;
+    const absoluteEnd = (data.loginAt ?? now) + this.timeouts.absoluteTimeoutSeconds * 1000;
     return new Date(Math.min(idleEnd, absoluteEnd));
+  }
+
+  /** Allows the next `set` of this (freshly issued) session id to create it. */
+  allowInsert(sid: string): void {
+    this.insertable.add(sid);
+  }
+
+  /** Whether this `set` may create the session; true once per `allowInsert`. */
+  protected takeInsert(sid: string): boolean {
+    return this.insertable.delete(sid);
+  }
+
+  /** Ends every session of a user but `exceptSid`; returns how many there really were. */
+  abstract destroyForUser(userId: number, exceptSid?: string): Promise<number>;
+
+  /** Connects, at start-up, before the server listens; throws when the store cannot be reached. */
+  open(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** True while the store answers (readiness). Never throws. */
+  ping(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  /** Releases what `open` took, after the HTTP server has drained. Safe to call twice. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // No `touch`: express-session would call it on every request whose session is unchanged, one write per request.
+  // Activity is written by `set`, at most once per SESSION_TOUCH_INTERVAL (request-auth.ts).
+}
+
+/**
+ * Sessions in the `gqlauth_session` table, through the app's own ORM pool (one pool; never inside someone else's
+ * transaction, so PGlite's single backend cannot deadlock on it). Each row keeps the session id, its data, when it
+ * expires and whose it is (indexed), so a user's sessions can be listed and ended. Its readiness is the database's,
+ * which /readyz checks itself; it opens and closes nothing of its own.
+ */
+export class PostgresSessionStore extends SessionStore {
+  constructor(
+    private readonly database: Database,
+    timeouts: SessionTimeouts,
+    clock: Clock,
+  ) {
+    super(timeouts, clock);
+  }
+
+  private em(): EntityManager {
+    return this.database.orm.em.fork();
   }
 
   override get(sid: string, callback: Callback<SessionData | null>): void {
@@ -70,19 +120,15 @@ export class PostgresSessionStore extends session.Store {
     return row.data;
   }
 
-  /** Allows the next `set` of this (freshly issued) session id to create its row. */
-  allowInsert(sid: string): void {
-    this.insertable.add(sid);
-  }
-
   override set(sid: string, data: SessionData, callback?: Callback): void {
-    const insert = this.insertable.delete(sid);
+    const insert = this.takeInsert(sid);
     const values = [JSON.stringify(data), this.expiresAt(data), data.userId ?? null];
     run(
       this.em(),
       insert
         ? 'INSERT INTO gqlauth_session (data, expires_at, user_id, sid) VALUES (?, ?, ?, ?)'
-        : 'UPDATE gqlauth_session SET data = ?, expires_at = ?, user_id = ? WHERE sid = ?',
+        : // Only a row that still exists is updated: a logged-out session is never resurrected.
+          'UPDATE gqlauth_session SET data = ?, expires_at = ?, user_id = ? WHERE sid = ?',
       [...values, sid],
     ).then(
       () => callback?.(),
@@ -97,7 +143,6 @@ export class PostgresSessionStore extends session.Store {
     );
   }
 
-  /** Ends every session of a user but `exceptSid`; returns how many. */
   destroyForUser(userId: number, exceptSid?: string): Promise<number> {
     return run(this.em(), 'DELETE FROM gqlauth_session WHERE user_id = ? AND sid <> ?', [userId, exceptSid ?? '']);
   }

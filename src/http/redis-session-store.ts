@@ -1,0 +1,310 @@
+/**
+ * Sessions in Redis (SESSION_STORE=redis), through node-redis. Two kinds of keys, both under REDIS_KEY_PREFIX:
+ *
+ *   <prefix>session:<sid>   a string: JSON {"expiresAt": epoch ms, "data": the session}, expiring on its own (PX)
+ *   <prefix>user:<userId>   a set: the ids of that user's sessions, for logoutOtherSessions and password changes
+ *
+ * The same guarantees as the PostgreSQL store: only a freshly issued id is inserted (SET NX), every other write
+ * only updates a session that still exists (SET XX); expiry is decided with the server's clock; a user's sessions
+ * can all be ended but one. A session key and its user's set change together, in one MULTI.
+ *
+ * While Redis is unreachable, every store call fails at once (the request answers SERVICE_UNAVAILABLE) and the
+ * client reconnects by itself; at start-up, an unreachable Redis stops the server before it listens.
+ */
+import type { SessionData } from 'express-session';
+import { createClient } from 'redis';
+import type { Clock } from '../auth/clock.js';
+import type { Logger } from '../logger.js';
+import { SessionStore, type Callback, type SessionTimeouts } from './session-store.js';
+import './session-data.js';
+
+/** Longest wait for Redis at start-up: the TCP connection, then its first answers. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** Longest wait for one store operation: a Redis that stopped answering must not hold requests open. */
+const COMMAND_TIMEOUT_MS = 3000;
+/** Longest wait for /readyz's PING. */
+const PING_TIMEOUT_MS = 2000;
+/** Longest pause between two reconnection attempts while Redis is away. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// (REDIS_URL). */
+  readonly url: string;
+  /** Prepended to every key (REDIS_KEY_PREFIX). */
+  readonly keyPrefix: string;
+}
+
+/** Redis could not be reached at start-up. Its message is one line meant for an operator. */
+export class RedisUnreachableError extends Error {
+  constructor(
+    readonly location: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach Redis at ${location} (REDIS_URL): ${reason}`);
+    this.name = 'RedisUnreachableError';
+  }
+}
+
+/** A store call made while the connection to Redis is down. */
+export class RedisOfflineError extends Error {
+  constructor() {
+    super('Redis is not connected (reconnecting)');
+    this.name = 'RedisOfflineError';
+  }
+}
+
+interface StoredSession {
+  /** When the session ends, by the server's clock (epoch ms). */
+  readonly expiresAt: number;
+  readonly data: SessionData;
+}
+
+export class RedisSessionStore extends SessionStore {
+  private readonly client: ReturnType<typeof createClient>;
+  /** Set once the first connection is up: from then on a lost connection is retried, never given up. */
+  private connectedOnce = false;
+  /** Whether an outage has been logged and its end not yet. */
+  private down = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: RedisStoreOptions,
+    timeouts: SessionTimeouts,
+    clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    super(timeouts, clock);
+    this.client = createClient({
+      url: options.url,
+      // While Redis is away, commands fail at once (SERVICE_UNAVAILABLE, no cookie) instead of waiting in a queue
+      // until it returns, holding every request open.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        // At start-up the first failure is final: the server must not listen without its session store. Once
+        // connected, a lost connection is retried forever (backing off to 2 s), so the server heals by itself.
+        reconnectStrategy: (retries, cause) =>
+          this.connectedOnce ? Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) : cause,
+      },
+    });
+    // Always listened to: an 'error' event without a listener is thrown, and would crash the whole process.
+    this.client.on('error', (error: unknown) => {
+      // Start-up failures are reported by `open`, as one line; only an outage of a running server is logged here.
+      if (!this.connectedOnce || this.down) return;
+      this.down = true;
+      this.logger.error({ err: error }, 'the Redis session store is unreachable: reconnecting');
+    });
+    this.client.on('ready', () => {
+      this.connectedOnce = true;
+      if (!this.down) return;
+      this.down = false;
+      this.logger.info('the Redis session store is reachable again');
+    });
+  }
+
+  private sessionKey(sid: string): string {
+    return `${this.options.keyPrefix}session:${sid}`;
+  }
+
+  private userKey(userId: number): string {
+    return `${this.options.keyPrefix}user:${userId}`;
+  }
+
+  override async open(): Promise<void> {
+    try {
+      await withTimeout(this.client.connect(), CONNECT_TIMEOUT_MS, `no answer within ${CONNECT_TIMEOUT_MS} ms`);
+    } catch (error) {
+      this.client.destroy();
+      throw new RedisUnreachableError(describeRedisUrl(this.options.url), explainRedisError(error));
+    }
+  }
+
+  override async ping(): Promise<boolean> {
+    if (!this.client.isReady) return false;
+    try {
+      await withTimeout(this.client.ping(), PING_TIMEOUT_MS, 'PING timed out');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  override close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (!this.client.isOpen) return;
+      try {
+        // The HTTP server has drained: nothing should be pending, but what is gets its answer.
+        await withTimeout(this.client.close(), COMMAND_TIMEOUT_MS, 'close timed out');
+      } catch {
+        this.client.destroy();
+      }
+    })();
+    return this.closed;
+  }
+
+  /** Runs one store operation: at once an error while disconnected, and bounded in time. */
+  private call<T>(operation: () => Promise<T>): Promise<T> {
+    // node-redis refuses single commands while offline, but queues a MULTI until its next connection attempt (up
+    // to 2 s away): refuse everything here, so that no request waits on an outage.
+    if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
+    return withTimeout(operation(), COMMAND_TIMEOUT_MS, `Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`);
+  }
+
+  override get(sid: string, callback: Callback<SessionData | null>): void {
+    this.read(sid).then(
+      (data) => {
+        callback(null, data);
+      },
+      (error: unknown) => {
+        callback(error);
+      },
+    );
+  }
+
+  private async read(sid: string): Promise<SessionData | null> {
+    const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
+    if (raw === null) return null;
+    const stored = JSON.parse(raw) as StoredSession;
+    if (stored.expiresAt <= this.clock.now().getTime()) {
+      // Over by the server's clock though Redis still holds it (clocks differ; tests move time): ended for good.
+      await this.remove(sid, stored.data.userId);
+      return null;
+    }
+    return stored.data;
+  }
+
+  override set(sid: string, data: SessionData, callback?: Callback): void {
+    this.write(sid, data).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  private async write(sid: string, data: SessionData): Promise<void> {
+    const insert = this.takeInsert(sid);
+    const expiresAt = this.expiresAt(data).getTime();
+    // Redis is told a duration, computed with the server's clock: Redis's own clock never decides when a session
+    // ends, and the key cannot outlive the session by more than clock drift.
+    const ttl = expiresAt - this.clock.now().getTime();
+    if (ttl <= 0) {
+      // Already over: nothing to keep. An update removes what is there; an insert stores nothing.
+      if (!insert) await this.remove(sid, data.userId);
+      return;
+    }
+    const userId = data.userId;
+    // A new session is a moment to drop the ids of this user's sessions that have expired since: the set stays as
+    // small as the user's live sessions. (An id whose key is gone never comes back: only fresh ids are inserted.)
+    const stale = insert && userId !== undefined ? await this.staleIds(userId) : [];
+    const stored: StoredSession = { expiresAt, data };
+    const transaction = this.client.multi().set(this.sessionKey(sid), JSON.stringify(stored), {
+      expiration: { type: 'PX', value: ttl },
+      // NX: only a freshly issued id (allowInsert) creates a session. XX: any other write only updates a session
+      // that still exists, so a request still in flight when its session was logged out cannot resurrect it.
+      condition: insert ? 'NX' : 'XX',
+    });
+    if (userId !== undefined) {
+      const userKey = this.userKey(userId);
+      transaction.sAdd(userKey, sid);
+      if (stale.length > 0) transaction.sRem(userKey, stale);
+      // The set outlives every session in it (none lasts longer than the absolute timeout from now), so that
+      // logoutOtherSessions and password changes always find them all.
+      transaction.pExpire(userKey, Math.max(ttl, this.timeouts.absoluteTimeoutSeconds * 1000));
+    }
+    // SET answers null when its condition failed (node-redis's types omit that null).
+    const [written]: unknown[] = await this.call(() => transaction.exec());
+    // A fresh id taken already: 192 random bits make that impossible unless something is badly wrong.
+    if (insert && written !== 'OK') throw new Error('a new session id is already in use');
+  }
+
+  /** The ids in a user's set whose session key no longer exists (expired, or ended). */
+  private async staleIds(userId: number): Promise<string[]> {
+    const ids = await this.call(() => this.client.sMembers(this.userKey(userId)));
+    if (ids.length === 0) return [];
+    const exists = await this.call(() => Promise.all(ids.map((id) => this.client.exists(this.sessionKey(id)))));
+    return ids.filter((_id, index) => exists[index] === 0);
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    this.end(sid).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  private async end(sid: string): Promise<void> {
+    const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
+    const userId = raw === null ? undefined : (JSON.parse(raw) as StoredSession).data.userId;
+    await this.remove(sid, userId);
+  }
+
+  /** Deletes a session key and its id in the user's set, together. */
+  private async remove(sid: string, userId: number | undefined): Promise<void> {
+    const transaction = this.client.multi().del(this.sessionKey(sid));
+    if (userId !== undefined) transaction.sRem(this.userKey(userId), sid);
+    await this.call(() => transaction.exec());
+  }
+
+  async destroyForUser(userId: number, exceptSid?: string): Promise<number> {
+    const userKey = this.userKey(userId);
+    // A session of this user started after this read is not ended: it began after the call. (After a password
+    // change such a session carries the old password's auth hash and ends on its first request anyway.)
+    const ids = (await this.call(() => this.client.sMembers(userKey))).filter((id) => id !== exceptSid);
+    if (ids.length === 0) return 0;
+    const [deleted] = await this.call(() =>
+      this.client
+        .multi()
+        .del(ids.map((id) => this.sessionKey(id)))
+        // Stale ids (sessions that expired on their own) leave the set too, without being counted.
+        .sRem(userKey, ids)
+        .exec(),
+    );
+    return Number(deleted);
+  }
+}
+
+/** Races `promise` against a timer; the loser's outcome is ignored (never an unhandled rejection). */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(message));
+    }, ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
+/** REDIS_URL as an operator may see it: its password, if any, replaced by ***. */
+export function describeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable REDIS_URL)';
+  }
+}
+
+/** Turns a node-redis connection error into a short reason an operator can act on. */
+export function explainRedisError(error: unknown): string {
+  // When the reconnect strategy gives up, node-redis wraps the socket's own error.
+  const cause = (error as { socketError?: unknown } | undefined)?.socketError ?? error;
+  const { code, message } = (cause ?? {}) as { code?: string; message?: string };
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is Redis running and listening on that port?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `host unreachable (${code})`;
+  }
+  const text = message ?? 'unknown error';
+  if (/^(WRONGPASS|NOAUTH)/.test(text)) return 'authentication failed (check the user and password in REDIS_URL)';
+  if (/timeout/i.test(text)) return `no answer within ${CONNECT_TIMEOUT_MS} ms`;
+  return text.split('\n')[0] ?? text;
+}
