@@ -77,7 +77,7 @@ describe('readiness during a database outage', () => {
     expect(await down.json()).toEqual({ status: 'database unavailable' });
     expect((await client.fetch('/healthz')).status).toBe(200);
 
-    proxy.restore();
+    await proxy.restore();
     expect((await client.fetch('/readyz')).status).toBe(200);
   });
 });

@@ -9,8 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { createTestDatabase, scratchDir, usingServer, type TestDatabase } from './support/database.js';
+import { redisUrl } from './support/env.js';
 import { HttpClient } from './support/http-client.js';
 import { spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
+import { connectRedis, keysMatching, redisStoreEnv, requireRedisUrl } from './support/session-stores.js';
 
 const running = new Set<ServerProcess>();
 function start(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
@@ -84,6 +86,91 @@ describe('start-up failures: exit 1 within 10 s, one line naming the variable', 
     } finally {
       taken.close();
       await testDatabase.drop();
+    }
+  });
+});
+
+describe('start-up failures of the Redis session store: exit 1, one line naming REDIS_URL, password hidden', () => {
+  let testDatabase: TestDatabase;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+  });
+  afterAll(() => testDatabase.drop());
+
+  it('REDIS_URL pointing at a closed port', async () => {
+    const port = await freePort();
+    const server = start({
+      ...databaseEnv(testDatabase),
+      SESSION_STORE: 'redis',
+      REDIS_URL: `redis://app:secret@127.0.0.1:${port}/0`,
+    });
+    const { code, ms } = await timeExit(server);
+    expect(code).toBe(1);
+    expect(ms).toBeLessThan(10_000);
+    expect(server.stderr.filter(Boolean)).toEqual([
+      `error: cannot reach Redis at redis://app:***@127.0.0.1:${port}/0 (REDIS_URL): connection refused (is Redis running and listening on that port?)`,
+    ]);
+  });
+
+  it('REDIS_URL pointing at a host that accepts the connection and never answers', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const server = start({
+        ...databaseEnv(testDatabase),
+        SESSION_STORE: 'redis',
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+      });
+      const { code, ms } = await timeExit(server);
+      expect(code).toBe(1);
+      expect(ms).toBeLessThan(15_000);
+      expect(server.stderr.filter(Boolean)).toEqual([
+        `error: cannot reach Redis at redis://127.0.0.1:${port} (REDIS_URL): no answer within 5000 ms`,
+      ]);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+const withRedis = redisUrl() ? describe : describe.skip;
+withRedis(`the server with SESSION_STORE=redis${redisUrl() ? '' : ' [skipped: TEST_REDIS_URL is not set]'}`, () => {
+  let testDatabase: TestDatabase;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+  });
+  afterAll(() => testDatabase.drop());
+
+  it('keeps its sessions in Redis under REDIS_KEY_PREFIX, is ready, and stops cleanly on SIGTERM', async () => {
+    const storeEnv = redisStoreEnv();
+    const prefix = storeEnv.REDIS_KEY_PREFIX ?? '';
+    const redis = await connectRedis(requireRedisUrl());
+    try {
+      const server = start({
+        ...databaseEnv(testDatabase),
+        ...storeEnv,
+        REGISTRATION_OPEN: 'true',
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_TIME_COST: '1',
+      });
+      const url = await server.ready();
+      expect((await new HttpClient(url).fetch('/readyz')).status).toBe(200);
+      const client = new HttpClient(url);
+      const registered = await client.graphql(
+        'mutation { register(input: { username: "proc", email: "proc@example.com", password: "a-long-fresh-passphrase" }) { username } }',
+      );
+      expect(registered.body).toEqual({ data: { register: { username: 'proc' } } });
+      expect(await keysMatching(redis, `${prefix}session:*`)).toHaveLength(1);
+      expect((await client.graphql('{ me { username } }')).body).toEqual({ data: { me: { username: 'proc' } } });
+
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      expect(server.stderr.filter(Boolean)).toEqual([]);
+    } finally {
+      const keys = await keysMatching(redis, `${prefix}*`);
+      if (keys.length > 0) await redis.del(keys);
+      await redis.close();
     }
   });
 });

@@ -1,47 +1,58 @@
 /**
  * The session cookie's attributes, in development and production, and behind a TLS-terminating proxy with and
- * without TRUST_PROXY: the classic "login works but the session does not stick".
+ * without TRUST_PROXY: the classic "login works but the session does not stick". On each session store; and no
+ * cookie when the session cannot be stored (here PostgreSQL refusing it; Redis down is in redis-store.test.ts).
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
+import { describeEachStore, type SessionStoreKind } from '../support/session-stores.js';
 
 const LOGIN = 'mutation { login(username: "alice", password: "wonderland-42") { id } }';
 const PRODUCTION = { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(48) };
 
-describe('the session cookie', () => {
-  let app: TestApp | undefined;
-  afterEach(async () => {
-    await app?.stop();
-    app = undefined;
+/** The app the current test started; stopped after each test. */
+let app: TestApp | undefined;
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+});
+
+async function startApp(
+  sessionStore: SessionStoreKind,
+  env: Record<string, string>,
+  logLines?: Record<string, unknown>[],
+): Promise<TestApp> {
+  const logger = logLines
+    ? createLogger('warn', { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) })
+    : undefined;
+  app = await createTestApp({
+    sessionStore,
+    env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env },
+    ...(logger ? { logger } : {}),
   });
+  await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
+    username: 'alice',
+    password: 'wonderland-42',
+  });
+  return app;
+}
 
-  async function start(env: Record<string, string>, logLines?: Record<string, unknown>[]): Promise<TestApp> {
-    const logger = logLines
-      ? createLogger('warn', { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) })
-      : undefined;
-    app = await createTestApp({
-      env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env },
-      ...(logger ? { logger } : {}),
-    });
-    await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
-      username: 'alice',
-      password: 'wonderland-42',
-    });
-    return app;
-  }
+/** The Set-Cookie header of a login, as attribute names and values. */
+async function loginCookie(running: TestApp, headers: Record<string, string> = {}) {
+  const response = await new HttpClient(running.url).graphql(LOGIN, undefined, headers);
+  expect(response.body.errors).toBeUndefined();
+  const header = response.headers.get('set-cookie');
+  if (!header) return null;
+  const [pair = '', ...attributes] = header.split(/;\s*/);
+  return { name: pair.split('=')[0], attributes: attributes.map((attribute) => attribute.split('=')[0]).sort() };
+}
 
-  /** The Set-Cookie header of a login, as attribute names and values. */
-  async function loginCookie(running: TestApp, headers: Record<string, string> = {}) {
-    const response = await new HttpClient(running.url).graphql(LOGIN, undefined, headers);
-    expect(response.body.errors).toBeUndefined();
-    const header = response.headers.get('set-cookie');
-    if (!header) return null;
-    const [pair = '', ...attributes] = header.split(/;\s*/);
-    return { name: pair.split('=')[0], attributes: attributes.map((attribute) => attribute.split('=')[0]).sort() };
-  }
+describeEachStore('the session cookie', (sessionStore) => {
+  const start = (env: Record<string, string>, logLines?: Record<string, unknown>[]) =>
+    startApp(sessionStore, env, logLines);
 
   it('in development: HttpOnly, SameSite=Lax, not Secure', async () => {
     expect(await loginCookie(await start({}))).toEqual({
@@ -80,9 +91,11 @@ describe('the session cookie', () => {
       /^app_session=s%3A[^;]+; Domain=example\.com; Path=\/graphql; Expires=[^;]+; HttpOnly; SameSite=Strict$/,
     );
   });
+});
 
+describe('the session cookie on the PostgreSQL store', () => {
   it('is not sent when the session could not be stored: the login answers SERVICE_UNAVAILABLE', async () => {
-    const running = await start({});
+    const running = await startApp('postgres', {});
     // A session store that refuses new sessions while everything else answers.
     const connection = running.database.orm.em.getConnection();
     await connection.execute(

@@ -1,15 +1,16 @@
 /**
  * How long a session lives and what ends it: idle and absolute timeouts (with a clock the test moves), a password
  * changed anywhere, a user made inactive. And what sessions cost: nothing for anonymous traffic, one write per
- * touch interval for an active one.
+ * touch interval for an active one. On each session store.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createAuth, type Auth } from '../../src/auth/index.js';
 import type { Clock } from '../../src/auth/clock.js';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
-import { loggedInClient, whoAmI } from '../support/sessions.js';
+import { describeEachStore } from '../support/session-stores.js';
+import { loggedInClient, sessionIdOf, whoAmI } from '../support/sessions.js';
 
 /** A clock that stands still until moved. */
 class TestClock implements Clock {
@@ -22,13 +23,14 @@ class TestClock implements Clock {
   }
 }
 
-describe('session lifetime', () => {
+describeEachStore('session lifetime', (sessionStore) => {
   let app: TestApp;
   let auth: Auth;
   const clock = new TestClock();
 
   beforeAll(async () => {
     app = await createTestApp({
+      sessionStore,
       clock,
       env: {
         ARGON2_MEMORY_KIB: '1024',
@@ -47,20 +49,21 @@ describe('session lifetime', () => {
   afterAll(() => app.stop());
 
   const loggedIn = (username: string) => loggedInClient(app.url, username, `${username}-password-1`);
-  const sessionRows = async () =>
-    (await app.database.orm.em.getConnection().execute<{ n: string }[]>('SELECT count(*) AS n FROM gqlauth_session'))[0]
-      ?.n;
 
   it('ends after SESSION_IDLE_TIMEOUT without activity, not a second before', async () => {
     const client = await loggedIn('alice');
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
     clock.advance(3599);
     expect(await whoAmI(client)).toBe('alice'); // activity: the idle clock starts again
     clock.advance(3599);
     expect(await whoAmI(client)).toBe('alice');
+    expect(await app.sessions.exists(sid)).toBe(true);
     clock.advance(3600);
     expect(await whoAmI(client)).toBeNull();
+    // Ended for good: deleted from the store (which, left to itself, would still hold it).
+    expect(await app.sessions.exists(sid)).toBe(false);
     clock.advance(-3600 * 3);
-    expect(await whoAmI(client)).toBeNull(); // ended for good: the session row is gone
+    expect(await whoAmI(client)).toBeNull();
   });
 
   it('ends SESSION_ABSOLUTE_TIMEOUT after login, however active', async () => {
@@ -95,10 +98,11 @@ describe('session lifetime', () => {
   });
 
   it('stores nothing for 1,000 anonymous requests', async () => {
-    const before = await sessionRows();
+    const [sessions, writes] = [await app.sessions.count(), app.sessions.store.writes];
     const client = new HttpClient(app.url);
     for (let i = 0; i < 1000; i++) await client.graphql('{ me { username } }');
-    expect(await sessionRows()).toBe(before);
+    expect(await app.sessions.count()).toBe(sessions);
+    expect(app.sessions.store.writes).toBe(writes);
     expect(await client.jar.getCookies(app.url)).toEqual([]);
   });
 
@@ -107,19 +111,11 @@ describe('session lifetime', () => {
       .fork()
       .nativeUpdate(User, { username: 'alice' }, { password: await auth.hashers.make('alice-password-1') });
     const client = await loggedIn('alice');
-    const written = async () =>
-      (
-        await app.database.orm.em
-          .getConnection()
-          .execute<{ data: string }[]>(
-            `SELECT data::text AS data FROM gqlauth_session WHERE data->>'userId' = (SELECT id::text FROM auth_user WHERE username = 'alice')`,
-          )
-      ).map((row) => row.data);
-    const before = await written();
+    const before = app.sessions.store.writes;
     for (let i = 0; i < 1000; i++) expect(await whoAmI(client)).toBe('alice');
-    expect(await written()).toEqual(before);
+    expect(app.sessions.store.writes).toBe(before);
     clock.advance(60);
     expect(await whoAmI(client)).toBe('alice');
-    expect(await written()).not.toEqual(before);
+    expect(app.sessions.store.writes).toBe(before + 1);
   });
 });

@@ -1,21 +1,29 @@
 /**
- * Login, me and logout over real HTTP with a browser-like cookie jar (Django's login/logout/get_user).
+ * Login, me and logout over real HTTP with a browser-like cookie jar (Django's login/logout/get_user), on each
+ * session store.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { User } from '../../src/entities/user.js';
-import { PostgresSessionStore } from '../../src/http/session-store.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
+import { describeEachStore } from '../support/session-stores.js';
+import { loggedInClient, sessionCookieValue, sessionIdOf, whoAmI } from '../support/sessions.js';
 
 const LOGIN =
   'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { id username lastLogin } }';
 const ME = '{ me { id username } }';
 
-describe('login, me, logout', () => {
+describeEachStore('login, me, logout', (sessionStore) => {
   let app: TestApp;
+  /** The server's clock runs with real time, this far ahead. */
+  let clockOffsetMs = 0;
   beforeAll(async () => {
-    app = await createTestApp({ env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
+    app = await createTestApp({
+      sessionStore,
+      clock: { now: () => new Date(Date.now() + clockOffsetMs) },
+      env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
+    });
     const auth = createAuth(app.config);
     const em = app.database.orm.em.fork();
     await auth.users.createUser(em, { username: 'alice', password: 'wonderland-42' });
@@ -78,34 +86,28 @@ describe('login, me, logout', () => {
     expect(both.body).toEqual({ data: { a: { username: 'alice' }, b: true, c: { username: 'alice' } } });
     expect((await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username).toBe('alice');
     // The session ends behind the browser's back (deleted), then it logs out: true, and the cookie is cleared.
-    await app.database.orm.em.getConnection().execute('DELETE FROM gqlauth_session');
+    await app.sessions.clear();
     const logout = await client.graphql('mutation { logout }');
     expect(logout.body).toEqual({ data: { logout: true } });
     expect(await sessionCookie(client)).toBeUndefined();
   });
 
-  it('cannot be brought back by a late write for a session that has ended', async () => {
-    const client = new HttpClient(app.url);
-    await client.graphql(LOGIN, { username: 'alice', password: 'wonderland-42' });
-    const rows = await app.database.orm.em
-      .getConnection()
-      .execute<{ sid: string; data: unknown }[]>(
-        'SELECT sid, data FROM gqlauth_session ORDER BY expires_at DESC LIMIT 1',
-      );
-    const [{ sid, data } = { sid: '', data: {} }] = rows;
-    await client.graphql('mutation { logout }');
-    // What express-session does at the end of a request that loaded the session before the logout.
-    const store = new PostgresSessionStore(app.database, app.config.session, { now: () => new Date() });
-    await new Promise<void>((resolve, reject) => {
-      store.set(sid, data as never, (error) => {
-        if (error) reject(new Error('store.set failed', { cause: error }));
-        else resolve();
-      });
-    });
-    const left = await app.database.orm.em
-      .getConnection()
-      .execute<{ n: string }[]>('SELECT count(*) AS n FROM gqlauth_session WHERE sid = ?', [sid]);
-    expect(left[0]?.n).toBe('0');
+  it('cannot be brought back by a request of that session still in flight when it logged out', async () => {
+    const browser = await loggedInClient(app.url, 'alice', 'wonderland-42');
+    const sid = (await sessionIdOf(browser, app.url)) ?? '';
+    const otherTab = new HttpClient(app.url); // the same browser: the same cookie
+    await otherTab.jar.setCookie(`sessionid=${(await sessionCookieValue(browser, app.url)) ?? ''}; Path=/`, app.url);
+    // Past the touch interval: the next request records activity, so it writes its session when it ends.
+    clockOffsetMs += 61_000;
+    const held = app.sessions.store.holdNextSet(sid);
+    const inFlight = whoAmI(browser);
+    await held.reached; // it has loaded the session and is about to write it back
+    expect((await otherTab.graphql('mutation { logout }')).body).toEqual({ data: { logout: true } });
+    expect(await app.sessions.exists(sid)).toBe(false);
+    held.release();
+    expect(await inFlight).toBe('alice'); // it began while logged in...
+    expect(await app.sessions.exists(sid)).toBe(false); // ...and its late write did not bring the session back
+    expect(await whoAmI(browser)).toBeNull();
   });
 
   it('updates last_login at login', async () => {

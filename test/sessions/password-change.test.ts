@@ -1,20 +1,23 @@
 /**
  * Changing a password over GraphQL: the old one is checked, the validators run, this device stays logged in under
- * a new session id, every other device is logged out. And ending the other sessions on demand.
+ * a new session id, every other device is logged out. And ending the other sessions on demand. On each session
+ * store.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
+import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
+import { describeEachStore } from '../support/session-stores.js';
 import { loggedInClient, sessionCookieValue, whoAmI } from '../support/sessions.js';
 
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
 const CHANGE = 'mutation ($old: String!, $new: String!) { changePassword(oldPassword: $old, newPassword: $new) }';
 
-describe('changing a password', () => {
+describeEachStore('changing a password', (sessionStore) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
+    app = await createTestApp({ sessionStore, env: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
     const auth = createAuth(app.config);
     const em = app.database.orm.em.fork();
     await auth.users.createUser(em, { username: 'alice', password: 'first-password-1', email: 'alice@example.com' });
@@ -38,6 +41,9 @@ describe('changing a password', () => {
     expect(response.body).toEqual({ data: { changePassword: true } });
 
     expect(await sessionId(laptop)).not.toBe(before);
+    // Only the laptop's new session is left in the store: the old id and the other devices' sessions are gone.
+    const alice = await app.database.orm.em.fork().findOneOrFail(User, { username: 'alice' });
+    expect(await app.sessions.count({ userId: alice.id })).toBe(1);
     expect(await whoAmI(laptop)).toBe('alice');
     expect(await whoAmI(phone)).toBeNull();
     expect(await whoAmI(tablet)).toBeNull();
@@ -83,13 +89,12 @@ describe('changing a password', () => {
   it('ends the other sessions on demand and says how many', async () => {
     const here = await device('bob', 'bobs-password-1');
     const elsewhere = await device('bob', 'bobs-password-1');
-    const others = await app.database.orm.em
-      .getConnection()
-      .execute<{ n: string }[]>(
-        `SELECT count(*) AS n FROM gqlauth_session WHERE user_id = (SELECT id FROM auth_user WHERE username = 'bob')`,
-      );
+    const bob = await app.database.orm.em.fork().findOneOrFail(User, { username: 'bob' });
+    const sessions = await app.sessions.count({ userId: bob.id });
+    expect(sessions).toBeGreaterThanOrEqual(2);
     const response = await here.graphql<{ logoutOtherSessions: number }>('mutation { logoutOtherSessions }');
-    expect(response.body.data?.logoutOtherSessions).toBe(Number(others[0]?.n) - 1);
+    expect(response.body.data?.logoutOtherSessions).toBe(sessions - 1);
+    expect(await app.sessions.count({ userId: bob.id })).toBe(1);
     expect(await whoAmI(here)).toBe('bob');
     expect(await whoAmI(elsewhere)).toBeNull();
     expect((await here.graphql('mutation { logoutOtherSessions }')).body).toEqual({ data: { logoutOtherSessions: 0 } });

@@ -1,10 +1,12 @@
 /**
- * Registration: closed unless configured; creates the account and logs it in; every broken rule listed at once.
+ * Registration: closed unless configured; creates the account and logs it in (on each session store); every broken
+ * rule listed at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
+import { describeEachStore } from '../support/session-stores.js';
 
 const REGISTER = `mutation ($input: RegisterInput!) { register(input: $input) { username email firstName lastLogin } }`;
 const input = (overrides: Record<string, unknown> = {}) => ({
@@ -27,10 +29,13 @@ describe('register when registration is closed (the default)', () => {
   });
 });
 
-describe('register when registration is open', () => {
+describeEachStore('register when registration is open', (sessionStore) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ env: { REGISTRATION_OPEN: 'true', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
+    app = await createTestApp({
+      sessionStore,
+      env: { REGISTRATION_OPEN: 'true', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
+    });
   });
   afterAll(() => app.stop());
 
@@ -48,6 +53,7 @@ describe('register when registration is open', () => {
     });
     expect(response.body.data?.register.lastLogin).not.toBeNull();
     expect((await client.graphql('{ me { username } }')).body).toEqual({ data: { me: { username: 'newcomer' } } });
+    expect(await app.sessions.count()).toBe(1);
   });
 
   it('refuses a taken username', async () => {

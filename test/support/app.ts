@@ -1,13 +1,14 @@
 /**
  * Starts the real server (the same `startServer` that `npm start` runs) on a free port, with its own database,
- * and gives a cookie-keeping HTTP client for it.
+ * and gives a cookie-keeping HTTP client for it. Sessions are kept in PostgreSQL, or in the run's Redis under a
+ * key prefix of this app's own (`sessionStore: 'redis'`), removed when it stops.
  *
  *   const app = await createTestApp();
  *   afterAll(() => app.stop());
  *   const { body } = await app.client.graphql('{ __typename }');
  */
 import type { GraphQLSchema } from 'graphql';
-import type { Clock } from '../../src/auth/clock.js';
+import { systemClock, type Clock } from '../../src/auth/clock.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import type { Logger } from '../../src/logger.js';
@@ -15,6 +16,14 @@ import { startServer } from '../../src/server.js';
 import { testLogger } from './env.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { HttpClient } from './http-client.js';
+import {
+  countingStore,
+  redisStoreEnv,
+  sessionProbe,
+  type CountingStore,
+  type SessionProbe,
+  type SessionStoreKind,
+} from './session-stores.js';
 
 export interface TestApp {
   readonly url: string;
@@ -22,7 +31,9 @@ export interface TestApp {
   readonly database: Database;
   /** A client with its own cookie jar, like one browser. */
   readonly client: HttpClient;
-  /** Stops the server gracefully and drops its database. */
+  /** The server's session store (the real one, counting its writes) and what it holds, seen from outside. */
+  readonly sessions: SessionProbe & { readonly store: CountingStore };
+  /** Stops the server gracefully, drops its database and removes its Redis keys. */
   stop(): Promise<void>;
 }
 
@@ -35,6 +46,8 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Where the server logs (quiet by default). */
   logger?: Logger;
+  /** Where sessions are kept: PostgreSQL (the default) or the run's Redis (TEST_REDIS_URL). `env` may override. */
+  sessionStore?: SessionStoreKind;
 }
 
 export async function createTestApp({
@@ -42,33 +55,52 @@ export async function createTestApp({
   schema,
   clock,
   logger = testLogger,
+  sessionStore = 'postgres',
 }: TestAppOptions = {}): Promise<TestApp> {
+  const storeEnv = sessionStore === 'redis' ? redisStoreEnv() : {};
   const testDatabase: TestDatabase = await createTestDatabase();
   const config = {
-    ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env }),
+    ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...storeEnv, ...env }),
     database: testDatabase.config,
   };
   let database: Database | undefined;
+  let probe: SessionProbe | undefined;
   try {
     database = await openDatabase(config.database, logger);
+    probe = await sessionProbe(config, database);
+    const store = countingStore(config, database, clock ?? systemClock, logger);
     const server = await startServer(config, logger, database, {
       ...(schema ? { schema } : {}),
       ...(clock ? { clock } : {}),
+      sessionStore: store,
     });
+    const sessions = probe;
     return {
       url: server.url,
       config,
       database,
       client: new HttpClient(server.url),
+      sessions: {
+        store,
+        count: (filter) => sessions.count(filter),
+        exists: (sid) => sessions.exists(sid),
+        clear: () => sessions.clear(),
+        close: () => sessions.close(),
+      },
       async stop() {
         try {
           await server.stop();
         } finally {
-          await testDatabase.drop();
+          try {
+            await sessions.close();
+          } finally {
+            await testDatabase.drop();
+          }
         }
       },
     };
   } catch (error) {
+    await probe?.close();
     await database?.close();
     await testDatabase.drop();
     throw error;

@@ -19,6 +19,11 @@ export function serverUrl(): string | undefined {
   return process.env.TEST_DATABASE_URL || undefined;
 }
 
+/** A Redis server for the Redis session store's runs (its tests are skipped without one). */
+export function redisUrl(): string | undefined {
+  return process.env.TEST_REDIS_URL || undefined;
+}
+
 /** Quiet by default; TEST_LOG_LEVEL=debug shows the server's logs while a test runs. */
 export const testLogger = createLogger(
   (process.env.TEST_LOG_LEVEL as Parameters<typeof createLogger>[0] | undefined) ?? 'silent',

@@ -26,3 +26,12 @@ export async function sessionCookieValue(
 ): Promise<string | undefined> {
   return (await client.jar.getCookies(url)).find((cookie) => cookie.key === name)?.value;
 }
+
+/** The session id in the client's (signed) session cookie: what the store keys the session by. */
+export async function sessionIdOf(client: HttpClient, url: string, name = 'sessionid'): Promise<string | undefined> {
+  const value = await sessionCookieValue(client, url, name);
+  if (value === undefined) return undefined;
+  // "s:<id>.<signature>", URL-encoded.
+  const signed = decodeURIComponent(value);
+  return signed.startsWith('s:') ? signed.slice(2, signed.lastIndexOf('.')) : undefined;
+}

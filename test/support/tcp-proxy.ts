@@ -1,14 +1,17 @@
 /**
- * A loopback TCP proxy that a test can cut and restore, to make a real database outage:
- * while cut, open connections are destroyed and new ones are refused at once.
+ * A loopback TCP proxy that a test can cut and restore, to make a real outage (of a database, of Redis): while cut,
+ * open connections are destroyed and new ones are closed at once (`cut()`), or refused outright, as by a host
+ * where nothing listens any more (`cut('refuse')`).
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export interface TcpProxy {
   readonly port: number;
-  cut(): void;
-  restore(): void;
+  /** 'close' (the default) accepts new connections and closes them; 'refuse' stops listening. */
+  cut(mode?: 'close' | 'refuse'): void;
+  /** Forwards again, listening again on the same port if it was refusing. */
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,19 +34,26 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
   const cutAll = () => {
     cut = true;
     for (const socket of sockets) socket.destroy();
   };
   return {
-    port: (server.address() as AddressInfo).port,
-    cut: cutAll,
-    restore() {
+    port,
+    cut(mode = 'close') {
+      cutAll();
+      if (mode === 'refuse' && server.listening) server.close();
+    },
+    async restore() {
+      if (!server.listening) await listen(port);
       cut = false;
     },
     close() {
       cutAll();
+      if (!server.listening) return Promise.resolve();
       return new Promise((resolve) =>
         server.close(() => {
           resolve();
