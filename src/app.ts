@@ -16,6 +16,7 @@ import { RequestAuth } from './http/request-auth.js';
 import { sessionMiddleware } from './http/session.js';
 import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
+import type { Mailer } from './mail/index.js';
 
 /** Largest request body accepted: a GraphQL operation is text, and a big one is an attack, not a query. */
 export const BODY_LIMIT = '100kb';
@@ -30,6 +31,7 @@ export interface AppParts {
   sessionStore: SessionStore;
   apollo: ApolloServer<GraphQLContext>;
   lifecycle: Lifecycle;
+  mailer: Mailer;
 }
 
 export function createApp({
@@ -41,6 +43,7 @@ export function createApp({
   sessionStore: store,
   apollo,
   lifecycle,
+  mailer,
 }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -63,6 +66,7 @@ export function createApp({
           auth: new RequestAuth(req, em, { auth, clock, config: config.session, store, logger }),
           permissions: auth.permissions(em),
           config,
+          mailer,
         });
       },
     }),

@@ -10,12 +10,14 @@ import { systemClock, type Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
 import type { GraphQLSchema } from 'graphql';
+import { SchemaGuardError, unknownPermissions } from './graphql/directives.js';
 import { createApolloServer } from './graphql/server.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
 import { createSessionStore } from './http/create-session-store.js';
 import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
+import { createMailer } from './mail/index.js';
 
 export interface RunningServer {
   /** The base URL the server listens on, e.g. http://127.0.0.1:4000 */
@@ -42,12 +44,17 @@ export async function startServer(
   database: Database,
   { schema = buildSchema(), clock = systemClock, sessionStore }: StartOptions = {},
 ): Promise<RunningServer> {
+  // Every permission the directives name must exist: a typo would otherwise deny (or, for a superuser, allow)
+  // silently. Checked before anything opens or listens.
+  const unknown = await unknownPermissions(database.orm.em.fork(), schema);
+  if (unknown.length > 0) throw new SchemaGuardError(unknown);
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
   const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
   await store.open();
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const apollo = createApolloServer(config, logger, schema, httpServer);
+  const mailer = createMailer(config.mail, logger);
   await apollo.start();
   const auth = createAuth(config, {
     clock,
@@ -57,7 +64,7 @@ export async function startServer(
   });
   httpServer.on(
     'request',
-    createApp({ config, auth, clock, logger, database, sessionStore: store, apollo, lifecycle }),
+    createApp({ config, auth, clock, logger, database, sessionStore: store, apollo, lifecycle, mailer }),
   );
 
   try {
@@ -85,6 +92,8 @@ export async function startServer(
         try {
           // Drains the HTTP server (ApolloServerPluginDrainHttpServer) before Apollo itself stops.
           await apollo.stop();
+          // E-mails queued by the last requests still go out (each SMTP exchange is bounded).
+          await mailer.close();
         } finally {
           // After the requests that use it: then nothing can write a session any more.
           await store.close();

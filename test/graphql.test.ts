@@ -132,7 +132,7 @@ describe('an unexpected error in a resolver', () => {
   let app: TestApp;
   beforeAll(async () => {
     const schema = buildSchema({
-      typeDefs: ['extend type Query { broken: String, fine: String }'],
+      typeDefs: ['extend type Query { broken: String @public, fine: String @public }'],
       resolvers: [
         {
           Query: {

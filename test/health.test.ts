@@ -8,6 +8,7 @@ import { openDatabase, type Database } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { createTestApp, type TestApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { testLogger } from './support/env.js';
 import { HttpClient } from './support/http-client.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
@@ -35,15 +36,19 @@ describe('health probes', () => {
 
 describe('readiness during a database outage', () => {
   let embedded: EmbeddedPostgres | undefined;
+  let testDatabase: TestDatabase | undefined;
   let proxy: TcpProxy;
   let database: Database;
-  let server: RunningServer;
+  let server: RunningServer | undefined;
   let client: HttpClient;
 
   beforeAll(async () => {
-    // The real server when the suite runs on one, else an embedded database: either way behind the proxy.
-    let target = serverUrl();
-    if (!target) {
+    // A database of the real server when the suite runs on one, else an embedded one: either way behind the proxy.
+    let target: string;
+    if (serverUrl()) {
+      testDatabase = await createTestDatabase();
+      target = testDatabase.config.kind === 'server' ? testDatabase.config.url : '';
+    } else {
       embedded = await startEmbeddedPostgres();
       target = embedded.url;
     }
@@ -56,16 +61,18 @@ describe('readiness during a database outage', () => {
       DATABASE_URL: url.toString(),
       DATABASE_POOL_SIZE: '2',
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
-      MIGRATE_ON_START: 'false',
+      // The server refuses to start on a database without its tables (the directives' permissions are checked).
+      MIGRATE_ON_START: 'true',
     });
     database = await openDatabase(config.database, testLogger);
     server = await startServer(config, testLogger, database);
     client = new HttpClient(server.url);
   });
   afterAll(async () => {
-    await server.stop();
+    await server?.stop();
     await proxy.close();
     await embedded?.stop();
+    await testDatabase?.drop();
   });
 
   it('turns 503 while the database is unreachable and 200 again when it returns, without a restart', async () => {

@@ -44,6 +44,20 @@ describe('start-up failures: exit 1 within 10 s, one line naming the variable', 
     ]);
   });
 
+  it('a database never migrated, with MIGRATE_ON_START=false', async () => {
+    const server = start({
+      DATA_DIR: path.join(scratchDir('unmigrated'), 'data'),
+      MIGRATE_ON_START: 'false',
+      PORT: '0',
+    });
+    const { code } = await timeExit(server);
+    expect(code).toBe(1);
+    expect(server.stderr.filter(Boolean)).toEqual([
+      'error: the schema cannot be served:',
+      '  the database has no auth tables: run `npm run migrate` first (or set MIGRATE_ON_START=true)',
+    ]);
+  });
+
   it('DATABASE_URL pointing at a closed port', async () => {
     const port = await freePort();
     const server = start({ DATABASE_URL: `postgres://app:secret@127.0.0.1:${port}/app` });

@@ -15,9 +15,11 @@ import { systemClock, type Clock } from './clock.js';
 import { AuthEventBus } from './events.js';
 import { createPasswordHashers } from './hashers/from-config.js';
 import type { PasswordHashers } from './hashers/index.js';
+import { PasswordReset } from './password-reset.js';
 import { Passwords } from './passwords.js';
 import { PermissionChecker } from './permissions.js';
 import { secureRandom, type RandomSource } from './random.js';
+import { PasswordResetTokens } from './tokens.js';
 import { UserManager } from './users.js';
 
 export { PermissionDenied, ValidationError, type ValidationIssue } from './errors.js';
@@ -26,6 +28,8 @@ export type { AuthenticationBackend, Credentials } from './backends.js';
 export type { Clock } from './clock.js';
 export type { AuthEvents } from './events.js';
 export { PermissionChecker } from './permissions.js';
+export { encodeUid, type ResetUser } from './password-reset.js';
+export { ANONYMOUS_USER, isAnonymous, isAuthenticated, type AnonymousUser, type RequestUser } from './anonymous.js';
 
 export interface Auth {
   readonly hashers: PasswordHashers;
@@ -33,6 +37,8 @@ export interface Auth {
   readonly users: UserManager;
   readonly backends: readonly AuthenticationBackend[];
   readonly events: AuthEventBus;
+  /** Password reset by e-mailed link (tokens signed with SESSION_SECRET, valid PASSWORD_RESET_TIMEOUT). */
+  readonly passwordReset: PasswordReset;
   authenticate(em: EntityManager, credentials: Credentials): Promise<Authenticated | null>;
   /** A checker for one request (its cache lives as long as it does). */
   permissions(em: EntityManager): PermissionChecker;
@@ -48,7 +54,9 @@ export interface AuthOptions {
 }
 
 export function createAuth(
-  config: Pick<Config, 'passwords' | 'authenticationBackends'>,
+  config: Pick<Config, 'passwords' | 'authenticationBackends' | 'passwordReset'> & {
+    session: Pick<Config['session'], 'secrets'>;
+  },
   options: AuthOptions = {},
 ): Auth {
   const clock = options.clock ?? systemClock;
@@ -67,6 +75,11 @@ export function createAuth(
     users: new UserManager(passwords, clock),
     backends,
     events,
+    // Signed with the session secrets, as Django signs both with SECRET_KEY: rotating them voids outstanding links.
+    passwordReset: new PasswordReset(
+      new PasswordResetTokens(config.session.secrets, config.passwordReset.timeoutSeconds, clock),
+      hashers,
+    ),
     authenticate: (em, credentials) => authenticate(em, credentials, backends, events),
     permissions: (em) => new PermissionChecker(em),
   };

@@ -24,8 +24,14 @@ export const authModels: readonly ModelDefinition[] = [
   { appLabel: 'contenttypes', model: 'contenttype', verboseName: 'content type' },
 ];
 
+/** The polls example's models (schema/polls.graphql): `polls.view_poll`, `polls.add_choice`, ... */
+export const pollsModels: readonly ModelDefinition[] = [
+  { appLabel: 'polls', model: 'poll', verboseName: 'poll', permissions: [['close_poll', 'Can close a poll']] },
+  { appLabel: 'polls', model: 'choice', verboseName: 'choice' },
+];
+
 /** Every model of this server. Apps append theirs here. */
-export const installedModels: ModelDefinition[] = [...authModels];
+export const installedModels: ModelDefinition[] = [...authModels, ...pollsModels];
 
 /** The permissions a model gets, as [codename, name], in Django's order. */
 export function permissionsOf(model: ModelDefinition): [codename: string, name: string][] {

@@ -7,7 +7,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectAll } from '../db/sql.js';
-import type { User } from '../entities/user.js';
+import { isAuthenticated, type RequestUser } from './anonymous.js';
 
 type PermissionRow = { app_label: string; codename: string };
 
@@ -23,18 +23,18 @@ export class PermissionChecker {
   constructor(private readonly em: EntityManager) {}
 
   /** Permissions granted to the user directly, as `app_label.codename`. */
-  getUserPermissions(user: User | null): Promise<ReadonlySet<string>> {
+  getUserPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
     return this.query(user, DIRECT, 1);
   }
 
   /** Permissions the user holds through groups. */
-  getGroupPermissions(user: User | null): Promise<ReadonlySet<string>> {
+  getGroupPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
     return this.query(user, VIA_GROUPS, 1);
   }
 
   /** Everything the user holds, directly or through groups: one query, cached for this checker's lifetime. */
-  getAllPermissions(user: User | null): Promise<ReadonlySet<string>> {
-    if (!user || !user.isActive) return Promise.resolve(new Set());
+  getAllPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
+    if (!isAuthenticated(user) || !user.isActive) return Promise.resolve(new Set());
     let cached = this.cache.get(user.id);
     if (!cached) {
       const loading = this.query(user, `${DIRECT} UNION ${VIA_GROUPS}`, 2);
@@ -50,28 +50,28 @@ export class PermissionChecker {
    * Django's `has_perm`. With `obj`, the question is about one object: the model-level backend answers no for
    * it (object permissions come from their own backend), unless the user is an active superuser.
    */
-  async hasPerm(user: User | null, perm: string, obj?: unknown): Promise<boolean> {
-    if (!user || !user.isActive) return false;
+  async hasPerm(user: RequestUser | null, perm: string, obj?: unknown): Promise<boolean> {
+    if (!isAuthenticated(user) || !user.isActive) return false;
     if (user.isSuperuser) return true;
     if (obj !== undefined) return false;
     return (await this.getAllPermissions(user)).has(perm);
   }
 
   /** All of `perms`. */
-  async hasPerms(user: User | null, perms: readonly string[]): Promise<boolean> {
+  async hasPerms(user: RequestUser | null, perms: readonly string[]): Promise<boolean> {
     for (const perm of perms) if (!(await this.hasPerm(user, perm))) return false;
     return true;
   }
 
   /** Any permission in the app (Django's `has_module_perms`). */
-  async hasModulePerms(user: User | null, appLabel: string): Promise<boolean> {
-    if (!user || !user.isActive) return false;
+  async hasModulePerms(user: RequestUser | null, appLabel: string): Promise<boolean> {
+    if (!isAuthenticated(user) || !user.isActive) return false;
     if (user.isSuperuser) return true;
     return [...(await this.getAllPermissions(user))].some((perm) => perm.startsWith(`${appLabel}.`));
   }
 
-  private async query(user: User | null, ids: string, idParams: number): Promise<ReadonlySet<string>> {
-    if (!user || !user.isActive) return new Set();
+  private async query(user: RequestUser | null, ids: string, idParams: number): Promise<ReadonlySet<string>> {
+    if (!isAuthenticated(user) || !user.isActive) return new Set();
     // Inside the request's transaction when there is one: it sees its own uncommitted grants.
     const rows = user.isSuperuser
       ? await selectAll<PermissionRow>(this.em, ALL)

@@ -5,8 +5,9 @@
 import { ContentType } from './content-type.js';
 import { Group } from './group.js';
 import { Permission } from './permission.js';
+import { Choice, Poll } from './poll.js';
 import { User } from './user.js';
 
-export { ContentType, Group, Permission, User };
+export { Choice, ContentType, Group, Permission, Poll, User };
 
-export const entities = [ContentType, Permission, Group, User];
+export const entities = [ContentType, Permission, Group, User, Poll, Choice];

@@ -6,6 +6,7 @@ import type { Auth, PermissionChecker } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
+import type { Mailer } from '../mail/index.js';
 
 export interface GraphQLContext {
   /** An EntityManager forked for this request: its identity map is never shared between requests. */
@@ -19,4 +20,6 @@ export interface GraphQLContext {
   readonly permissions: PermissionChecker;
   /** The server's configuration (password validators, registration, ...). */
   readonly config: Config;
+  /** Sends e-mail in the background (console or SMTP). */
+  readonly mailer: Mailer;
 }

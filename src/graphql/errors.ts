@@ -18,11 +18,24 @@ export const ErrorCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   REGISTRATION_CLOSED: 'REGISTRATION_CLOSED',
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
 } as const;
 
 /** A request that needs a logged-in user came from an anonymous one. */
 export function unauthenticated(): GraphQLError {
   return new GraphQLError('You must be logged in.', { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+}
+
+/** A logged-in user without the permission a field requires. Which permission is not said. */
+export function forbidden(): GraphQLError {
+  return new GraphQLError('You do not have permission to do this.', { extensions: { code: ErrorCode.FORBIDDEN } });
+}
+
+/** The object an operation names does not exist (said only to those allowed to act on every such object). */
+export function notFound(what: string): GraphQLError {
+  return new GraphQLError(`No such ${what}.`, { extensions: { code: ErrorCode.NOT_FOUND } });
 }
 
 /** Input refused by validation: every failed rule, each with its code, in `extensions.validationErrors`. */
@@ -32,6 +45,13 @@ export function badUserInput(issues: readonly ValidationIssue[]): GraphQLError {
       code: ErrorCode.BAD_USER_INPUT,
       validationErrors: issues.map(({ code, message, field }) => ({ code, message, ...(field ? { field } : {}) })),
     },
+  });
+}
+
+/** A password reset link that is wrong, used, expired or voided. Which of these is not said. */
+export function invalidToken(): GraphQLError {
+  return new GraphQLError('The password reset link is invalid or has expired; ask for a new one.', {
+    extensions: { code: ErrorCode.INVALID_TOKEN },
   });
 }
 

@@ -8,6 +8,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { IResolvers } from '@graphql-tools/utils';
 import type { GraphQLContext } from './context.js';
+import { guardSchema } from './directives.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -25,12 +26,16 @@ export interface SchemaExtensions {
   resolvers?: IResolvers<unknown, GraphQLContext>[];
 }
 
-/** The schema from schema/*.graphql and resolvers/, plus any extensions. */
+/**
+ * The schema from schema/*.graphql and resolvers/, plus any extensions, with its authorization directives in force.
+ * Throws SchemaGuardError (every problem listed) while a root field is unguarded or a directive is misplaced.
+ */
 export function buildSchema(extensions: SchemaExtensions = {}): GraphQLSchema {
-  return makeExecutableSchema({
+  const schema = makeExecutableSchema({
     typeDefs: [...loadTypeDefs(), ...(extensions.typeDefs ?? [])],
     resolvers: [...resolvers, ...(extensions.resolvers ?? [])],
     // A resolver for a field the SDL does not declare is a typo: fail at start-up, not at request time.
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
+  return guardSchema(schema);
 }

@@ -9,6 +9,7 @@
 import type { Request } from 'express';
 import type { Session, SessionData } from 'express-session';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { ANONYMOUS_USER, type RequestUser } from '../auth/anonymous.js';
 import type { Auth } from '../auth/index.js';
 import type { Clock } from '../auth/clock.js';
 import { storedHash } from '../auth/passwords.js';
@@ -48,6 +49,11 @@ export class RequestAuth {
   user(): Promise<User | null> {
     this.resolved ??= this.resolve();
     return this.resolved;
+  }
+
+  /** Django's `request.user`: the logged-in user, or the anonymous user (never null). */
+  async requestUser(): Promise<RequestUser> {
+    return (await this.user()) ?? ANONYMOUS_USER;
   }
 
   /**
@@ -109,7 +115,12 @@ export class RequestAuth {
     return this.storeCall(() => this.deps.store.destroyForUser(user.id, this.req.sessionID));
   }
 
-  /** Ends the session (its row is deleted) and clears the cookie. True even when anonymous. */
+  /** Ends every session of a user (this one too, if it is theirs); returns how many. */
+  async endSessionsOf(userId: number): Promise<number> {
+    return this.storeCall(() => this.deps.store.destroyForUser(userId));
+  }
+
+  /** Ends the session (deleted from the store) and clears the cookie. True even when anonymous. */
   async logout(): Promise<boolean> {
     const user = await this.user();
     // Resolving may already have ended the session (expired, password changed): nothing left to destroy then.

@@ -5,23 +5,12 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createAuth, type Auth } from '../../src/auth/index.js';
-import type { Clock } from '../../src/auth/clock.js';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
+import { TestClock } from '../support/clock.js';
 import { describeEachStore } from '../support/session-stores.js';
 import { loggedInClient, sessionIdOf, whoAmI } from '../support/sessions.js';
-
-/** A clock that stands still until moved. */
-class TestClock implements Clock {
-  constructor(private current = Date.parse('2026-11-23T12:00:00Z')) {}
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(seconds: number): void {
-    this.current += seconds * 1000;
-  }
-}
 
 describeEachStore('session lifetime', (sessionStore) => {
   let app: TestApp;

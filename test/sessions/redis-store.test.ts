@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
-import type { Clock } from '../../src/auth/clock.js';
 import { createAuth } from '../../src/auth/index.js';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -14,23 +13,13 @@ import { connectRedis, requireRedisUrl, type RedisClient } from '../support/sess
 import { loggedInClient, sessionIdOf, whoAmI } from '../support/sessions.js';
 import { redisUrl } from '../support/env.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { TestClock } from '../support/clock.js';
 
 const describeWithRedis = redisUrl() ? describe : describe.skip;
 const skipped = redisUrl() ? '' : ' [skipped: TEST_REDIS_URL is not set]';
 
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
 const FAST = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
-
-/** A clock that stands still until moved. */
-class TestClock implements Clock {
-  private current = Date.now();
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(seconds: number): void {
-    this.current += seconds * 1000;
-  }
-}
 
 interface Stored {
   expiresAt: number;

@@ -6,15 +6,7 @@
  * constraints and indexes included. Only missing tables are created, each with its constraints and indexes.
  */
 import { Migration } from '@mikro-orm/migrations';
-
-/** Runs `ddl` only when `table` does not exist yet. */
-function createIfMissing(table: string, ddl: string): string {
-  return `DO $adopt$ BEGIN
-  IF to_regclass('public.${table}') IS NULL THEN
-${ddl}
-  END IF;
-END $adopt$;`;
-}
+import { createIfMissing } from '../adopt.js';
 
 export class Migration20261123000000_auth extends Migration {
   override up(): void {

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { User as UserEntity } from '../../entities/user.js';
 import type { Group as GroupEntity } from '../../entities/group.js';
+import type { Poll as PollEntity, Choice as ChoiceEntity } from '../../entities/poll.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -19,6 +20,14 @@ export type Scalars = {
   EmailAddress: { input: string; output: string; }
 };
 
+/** One answer of a poll, and how many votes it has. */
+export type Choice = {
+  __typename?: 'Choice';
+  id: Scalars['ID']['output'];
+  text: Scalars['String']['output'];
+  votes: Scalars['Int']['output'];
+};
+
 /** A named set of permissions. */
 export type Group = {
   __typename?: 'Group';
@@ -28,12 +37,17 @@ export type Group = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  addChoice: Choice;
   /**
    * Changes the logged-in user's password: checks the old one, runs the password validators (BAD_USER_INPUT lists every
    * failed rule's code in extensions.validationErrors), keeps this session under a new id and ends every other
    * session of the user.
    */
   changePassword: Scalars['Boolean']['output'];
+  /** A new poll, published now, with its choices in order. */
+  createPoll: Poll;
+  /** Deletes the poll, its choices and the object-level grants on it. */
+  deletePoll: Scalars['Boolean']['output'];
   /**
    * Logs in with a username and password and starts a new session (a new session cookie). Bad credentials of any kind
    * (unknown user, wrong password, inactive user, unusable password) answer INVALID_CREDENTIALS.
@@ -48,12 +62,43 @@ export type Mutation = {
    * BAD_USER_INPUT lists every failed rule (username, e-mail, password validators) in extensions.validationErrors.
    */
   register: User;
+  /**
+   * Sends a password reset link to every active account with this e-mail address (PASSWORD_RESET_URL with a uid and
+   * a token). Always true, whether or not the address has an account, and as fast either way.
+   */
+  requestPasswordReset: Scalars['Boolean']['output'];
+  /**
+   * Sets a new password with the uid and token of a reset link, then ends every session of the user. INVALID_TOKEN
+   * when the link is wrong, used, expired, or voided by a password change or a login since it was sent;
+   * BAD_USER_INPUT lists every failed password rule. Does not log in.
+   */
+  resetPassword: Scalars['Boolean']['output'];
+  updatePoll: Poll;
+  /** One more vote for a choice. */
+  vote: Choice;
+};
+
+
+export type MutationAddChoiceArgs = {
+  pollId: Scalars['ID']['input'];
+  text: Scalars['String']['input'];
 };
 
 
 export type MutationChangePasswordArgs = {
   newPassword: Scalars['String']['input'];
   oldPassword: Scalars['String']['input'];
+};
+
+
+export type MutationCreatePollArgs = {
+  choices?: InputMaybe<Array<Scalars['String']['input']>>;
+  question: Scalars['String']['input'];
+};
+
+
+export type MutationDeletePollArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -67,12 +112,60 @@ export type MutationRegisterArgs = {
   input: RegisterInput;
 };
 
+
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+  uid: Scalars['ID']['input'];
+};
+
+
+export type MutationUpdatePollArgs = {
+  id: Scalars['ID']['input'];
+  question: Scalars['String']['input'];
+};
+
+
+export type MutationVoteArgs = {
+  choiceId: Scalars['ID']['input'];
+};
+
+/** Which object an object-level @hasPerm asks about. */
+export type PermissionObject =
+  /** The object the field belongs to. */
+  | 'PARENT'
+  /** The object the field returns; from a list, those the user may not see are left out. */
+  | 'RESULT';
+
+/** A poll (the polls example: Django's tutorial app, on its tables). */
+export type Poll = {
+  __typename?: 'Poll';
+  choices: Array<Choice>;
+  id: Scalars['ID']['output'];
+  pubDate: Scalars['DateTime']['output'];
+  question: Scalars['String']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
+  /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
+  poll?: Maybe<Poll>;
+  /** The polls the user may view: every poll with polls.view_poll, else those granted to them one by one. */
+  polls: Array<Poll>;
   /** Facts about this server. */
   serverInfo: ServerInfo;
+};
+
+
+export type QueryPollArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type RegisterInput = {
@@ -184,12 +277,15 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Choice: ResolverTypeWrapper<ChoiceEntity>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Group: ResolverTypeWrapper<GroupEntity>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PermissionObject: PermissionObject;
+  Poll: ResolverTypeWrapper<PollEntity>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: RegisterInput;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
@@ -200,17 +296,43 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
+  Choice: ChoiceEntity;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
   Group: GroupEntity;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
+  Poll: PollEntity;
   Query: Record<PropertyKey, never>;
   RegisterInput: RegisterInput;
   ServerInfo: ServerInfo;
   String: Scalars['String']['output'];
   User: UserEntity;
+};
+
+export type AuthDirectiveArgs = { };
+
+export type AuthDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type HasPermDirectiveArgs = {
+  allOf?: Maybe<Array<Scalars['String']['input']>>;
+  anyOf?: Maybe<Array<Scalars['String']['input']>>;
+  object?: Maybe<PermissionObject>;
+  objectArg?: Maybe<Scalars['String']['input']>;
+  perm?: Maybe<Scalars['String']['input']>;
+};
+
+export type HasPermDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = HasPermDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PublicDirectiveArgs = { };
+
+export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ChoiceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Choice'] = ResolversParentTypes['Choice']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  votes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -227,15 +349,31 @@ export type GroupResolvers<ContextType = GraphQLContext, ParentType extends Reso
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
+  createPoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationCreatePollArgs, 'question'>>;
+  deletePoll?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePollArgs, 'id'>>;
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
+  resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
+  updatePoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationUpdatePollArgs, 'id' | 'question'>>;
+  vote?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationVoteArgs, 'choiceId'>>;
+};
+
+export type PollResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Poll'] = ResolversParentTypes['Poll']> = {
+  choices?: Resolver<Array<ResolversTypes['Choice']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  pubDate?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  question?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  poll?: Resolver<Maybe<ResolversTypes['Poll']>, ParentType, ContextType, RequireFields<QueryPollArgs, 'id'>>;
+  polls?: Resolver<Array<ResolversTypes['Poll']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
 };
 
@@ -260,12 +398,19 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  Choice?: ChoiceResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Poll?: PollResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = GraphQLContext> = {
+  auth?: AuthDirectiveResolver<any, any, ContextType>;
+  hasPerm?: HasPermDirectiveResolver<any, any, ContextType>;
+  public?: PublicDirectiveResolver<any, any, ContextType>;
+};

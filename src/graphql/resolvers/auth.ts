@@ -4,7 +4,9 @@ import { validatePassword } from '../../auth/password-validation.js';
 import { normalizeUsername, validateUsername } from '../../auth/users.js';
 import { User } from '../../entities/user.js';
 import { SessionStoreError } from '../../http/request-auth.js';
-import { ErrorCode, badUserInput, serviceUnavailable, unauthenticated } from '../errors.js';
+import { encodeUid, type ResetUser } from '../../auth/index.js';
+import { ErrorCode, badUserInput, invalidToken, serviceUnavailable, unauthenticated } from '../errors.js';
+import type { Config } from '../../config/index.js';
 import type { Logger } from '../../logger.js';
 import type { Resolvers } from '../generated/resolvers.js';
 
@@ -17,6 +19,41 @@ async function withSessionStore<T>(logger: Logger, work: () => Promise<T>): Prom
     logger.error({ err: error.cause }, 'the session store failed');
     throw serviceUnavailable();
   }
+}
+
+/** "3 days", "5 hours", "1 minute": the largest whole unit that fits. */
+function duration(seconds: number): string {
+  const [count, unit] =
+    seconds >= 86_400
+      ? [Math.floor(seconds / 86_400), 'day']
+      : seconds >= 3600
+        ? [Math.floor(seconds / 3600), 'hour']
+        : [Math.floor(seconds / 60), 'minute'];
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+/** Django's password_reset_email.html and password_reset_subject.txt, with the link PASSWORD_RESET_URL makes. */
+function resetMessage(user: ResetUser, link: string, config: Config): { subject: string; text: string } {
+  const site = new URL(link).host;
+  return {
+    subject: `Password reset on ${site}`,
+    text: [
+      `You're receiving this email because you requested a password reset for your user account at ${site}.`,
+      '',
+      'Please go to the following page and choose a new password:',
+      '',
+      link,
+      '',
+      `Your username, in case you've forgotten: ${user.username}`,
+      '',
+      `The link works once, for ${duration(config.passwordReset.timeoutSeconds)} at most.`,
+      '',
+      'Thanks for using our site!',
+      '',
+      `The ${site} team`,
+      '',
+    ].join('\n'),
+  };
 }
 
 export const authResolvers: Resolvers = {
@@ -74,6 +111,34 @@ export const authResolvers: Resolvers = {
       // Logged in through the first configured backend, the one that will be asked for the user later.
       await withSessionStore(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
       return user;
+    },
+    async requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger }) {
+      const reset = authCore.passwordReset;
+      for (const user of await reset.usersFor(em, email)) {
+        const link = config.passwordReset.urlTemplate
+          .replaceAll('{uid}', encodeURIComponent(encodeUid(user.id)))
+          .replaceAll('{token}', encodeURIComponent(reset.token(user)));
+        // Sent in the background: answering only after the mail server would tell who has an account.
+        mailer.send({ to: user.email, ...resetMessage(user, link, config) }, { userId: user.id });
+        logger.info({ userId: user.id }, 'password reset link sent');
+      }
+      // The same answer whether or not the address has an account (no account enumeration).
+      return true;
+    },
+    async resetPassword(_parent, { uid, token, newPassword }, { auth, authCore, em, config, logger }) {
+      const reset = authCore.passwordReset;
+      const user = await reset.userFor(em, uid, token);
+      if (!user) throw invalidToken();
+      const issues = validatePassword(newPassword, config.passwords, user);
+      if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
+      // Hashed before the row is locked: the lock is held for a comparison and an UPDATE, not for argon2.
+      const hash = await authCore.hashers.make(newPassword);
+      if (!(await reset.setPassword(em, user.id, token, hash))) throw invalidToken();
+      // The sessions would end on their next request anyway (their auth hash no longer matches); ending them now
+      // also removes them from the store. A reset is what someone does when they fear their account is taken.
+      const ended = await withSessionStore(logger, () => auth.endSessionsOf(user.id));
+      logger.info({ userId: user.id, sessionsEnded: ended }, 'password reset with a link');
+      return true;
     },
     async logoutOtherSessions(_parent, _args, { auth }) {
       const user = await auth.user();

@@ -4,6 +4,7 @@
 import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
 import { authResolvers } from './auth.js';
+import { pollsResolvers } from './polls.js';
 import { serverResolvers } from './server.js';
 
 export const scalarResolvers: Resolvers = {
@@ -11,4 +12,4 @@ export const scalarResolvers: Resolvers = {
   EmailAddress: EmailAddressResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers];
+export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, pollsResolvers];

@@ -1,0 +1,110 @@
+/**
+ * Sending e-mail (Django's EMAIL_BACKEND): a backend interface with two backends, `console` (writes each message to
+ * the log: development) and `smtp` (nodemailer, SMTP_URL). The Mailer in front of them sends in the background: a
+ * request never waits for a mail server, so how long `requestPasswordReset` takes does not tell whether the address
+ * has an account. `close()` waits for what is still being sent.
+ */
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { MailConfig } from '../config/index.js';
+import type { Logger } from '../logger.js';
+
+export interface MailMessage {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+}
+
+export interface MailBackend {
+  send(message: MailMessage & { readonly from: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes each message to the log, whole (link included): for development, never for production. */
+export class ConsoleMailBackend implements MailBackend {
+  constructor(private readonly logger: Logger) {}
+
+  send(message: MailMessage & { readonly from: string }): Promise<void> {
+    this.logger.info({ mail: message }, `e-mail to ${message.to}: ${message.subject} (console mail backend)`);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Bounds on every SMTP exchange, so that a mail server that hangs cannot hold a send (or a shutdown) forever. */
+const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
+/**
+ * Sends through an SMTP server. `smtp://` upgrades with STARTTLS when the server offers it; `smtps://` speaks TLS
+ * from the first byte (port 465). User and password come from the URL, percent-decoded.
+ */
+export class SmtpMailBackend implements MailBackend {
+  private readonly transport: Transporter;
+
+  constructor(url: string) {
+    const parsed = new URL(url);
+    const secure = parsed.protocol === 'smtps:';
+    this.transport = nodemailer.createTransport({
+      host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: parsed.port ? Number(parsed.port) : secure ? 465 : 587,
+      secure,
+      ...(parsed.username
+        ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } }
+        : {}),
+      ...SMTP_TIMEOUTS,
+    });
+  }
+
+  async send(message: MailMessage & { readonly from: string }): Promise<void> {
+    await this.transport.sendMail(message);
+  }
+
+  close(): Promise<void> {
+    this.transport.close();
+    return Promise.resolve();
+  }
+}
+
+export class Mailer {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly backend: MailBackend,
+    private readonly from: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Queues a message and returns at once. A failure is logged (with what the message was about, not its text:
+   * it may hold a reset link); the caller is not told, as the client must not be either.
+   */
+  send(message: MailMessage, about: Record<string, unknown> = {}): void {
+    const sending = this.backend
+      .send({ ...message, from: this.from })
+      .catch((error: unknown) => {
+        this.logger.error({ err: error, subject: message.subject, ...about }, 'an e-mail could not be sent');
+      })
+      .finally(() => {
+        this.pending.delete(sending);
+      });
+    this.pending.add(sending);
+  }
+
+  /** Resolves when every message queued so far has been handed over (or has failed). */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Waits for queued messages, then closes the backend. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.backend.close();
+  }
+}
+
+export function createMailer(config: MailConfig, logger: Logger): Mailer {
+  const backend = config.backend === 'smtp' ? new SmtpMailBackend(config.smtpUrl) : new ConsoleMailBackend(logger);
+  return new Mailer(backend, config.from, logger);
+}

@@ -1,0 +1,241 @@
+/**
+ * The polls example over HTTP: every operation against every kind of user (anonymous, no permission, direct
+ * permission, via a group, via two groups, object-level grant, active superuser, superuser made inactive while
+ * logged in), with the answer each must get. And the cost of a filtered list.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../../src/auth/index.js';
+import { grantObjectPermission } from '../../src/auth/object-permissions.js';
+import { Group } from '../../src/entities/group.js';
+import { Permission } from '../../src/entities/permission.js';
+import { Poll } from '../../src/entities/poll.js';
+import { User } from '../../src/entities/user.js';
+import { buildSchema } from '../../src/graphql/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { CHEAP_HASHING } from '../support/auth.js';
+import { HttpClient } from '../support/http-client.js';
+import { loggedInClient } from '../support/sessions.js';
+
+const KINDS = ['anonymous', 'nobody', 'direct', 'oneGroup', 'twoGroups', 'objectLevel', 'root', 'retired'] as const;
+type Kind = (typeof KINDS)[number];
+const PASSWORD = 'polls-password-1';
+const ALL_POLLS = ['polls.view_poll', 'polls.add_poll', 'polls.change_poll', 'polls.delete_poll', 'polls.add_choice'];
+
+describe('the polls example', () => {
+  let app: TestApp;
+  const clients = {} as Record<Kind, HttpClient>;
+  const statements: string[] = [];
+  let polls: number[] = [];
+
+  const em = () => app.database.orm.em.fork();
+  const perm = (name: string) => {
+    const [appLabel, codename] = name.split('.');
+    return em().findOneOrFail(Permission, { codename: codename ?? '', contentType: { appLabel: appLabel ?? '' } });
+  };
+  const userId = async (username: string) => (await em().findOneOrFail(User, { username })).id;
+  /** A new poll, made directly in the database, on which objectLevel holds `grants`. */
+  const newPoll = async (question: string, grants: string[] = []) => {
+    const manager = em();
+    const poll = manager.create(Poll, { question, pubDate: new Date() });
+    await manager.flush();
+    for (const name of grants)
+      await grantObjectPermission(manager, name, { userId: await userId('objectLevel') }, poll.id);
+    return poll.id;
+  };
+
+  beforeAll(async () => {
+    const logger = createLogger('debug', {
+      write(line: string) {
+        const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
+        if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
+      },
+    });
+    // One field added to the example, guarded by a permission on the object it belongs to.
+    const schema = buildSchema({
+      typeDefs: ['extend type Poll { editNote: String @hasPerm(perm: "polls.change_poll", object: PARENT) }'],
+      resolvers: [{ Poll: { editNote: () => 'you may edit this poll' } }],
+    });
+    app = await createTestApp({ env: CHEAP_HASHING, logger, schema });
+    const auth = createAuth(app.config);
+    const manager = em();
+    const group = async (name: string, perms: string[]) => {
+      const made = manager.create(Group, { name });
+      for (const name of perms) made.permissions.add(await perm(name));
+      return made;
+    };
+    const editors = await group('Editors', ALL_POLLS);
+    const viewers = await group('Viewers', ['polls.view_poll', 'polls.view_choice']);
+    const writers = await group('Writers', [
+      'polls.add_poll',
+      'polls.change_poll',
+      'polls.delete_poll',
+      'polls.add_choice',
+    ]);
+    await manager.flush();
+    for (const kind of KINDS.slice(1)) {
+      const created = await auth.users.createUser(manager, {
+        username: kind,
+        password: PASSWORD,
+        isSuperuser: kind === 'root' || kind === 'retired',
+      });
+      const user = await manager.findOneOrFail(User, created.id, { populate: ['groups', 'userPermissions'] });
+      if (kind === 'direct') for (const name of ALL_POLLS) user.userPermissions.add(await perm(name));
+      if (kind === 'oneGroup') user.groups.add(editors);
+      if (kind === 'twoGroups') user.groups.add(viewers, writers);
+    }
+    await manager.flush();
+    polls = [
+      await newPoll('Granted to objectLevel', ['polls.view_poll', 'polls.change_poll']),
+      await newPoll('Not granted'),
+    ];
+    clients.anonymous = new HttpClient(app.url);
+    for (const kind of KINDS.slice(1)) clients[kind] = await loggedInClient(app.url, kind, PASSWORD);
+    // A superuser made inactive while logged in: the open session stops counting at its next request.
+    await em().nativeUpdate(User, { username: 'retired' }, { isActive: false });
+  });
+  afterAll(() => app.stop());
+
+  /** `ok`, or the error code the operation answered. */
+  const outcome = async (kind: Kind, query: string, variables: Record<string, unknown> = {}) => {
+    const { body } = await clients[kind].graphql(query, variables);
+    return body.errors ? String(body.errors[0]?.extensions?.code) : 'ok';
+  };
+
+  type Operation = [query: string, variables: Record<string, unknown>];
+  const U = 'UNAUTHENTICATED';
+  const F = 'FORBIDDEN';
+  //                                   anon nobody direct 1group 2groups object root retired
+  const operations: [string, () => Operation | Promise<Operation>, string[]][] = [
+    [
+      'poll (granted object)',
+      () => ['query ($id: ID!) { poll(id: $id) { id } }', { id: polls[0] }],
+      [U, F, 'ok', 'ok', 'ok', 'ok', 'ok', U],
+    ],
+    [
+      'poll (other object)',
+      () => ['query ($id: ID!) { poll(id: $id) { id } }', { id: polls[1] }],
+      [U, F, 'ok', 'ok', 'ok', F, 'ok', U],
+    ],
+    [
+      'createPoll',
+      () => ['mutation { createPoll(question: "New?", choices: ["A", "B"]) { id } }', {}],
+      [U, F, 'ok', 'ok', 'ok', F, 'ok', U],
+    ],
+    [
+      'updatePoll (granted object)',
+      () => ['mutation ($id: ID!) { updatePoll(id: $id, question: "Edited?") { id } }', { id: polls[0] }],
+      [U, F, 'ok', 'ok', 'ok', 'ok', 'ok', U],
+    ],
+    [
+      'updatePoll (other object)',
+      () => ['mutation ($id: ID!) { updatePoll(id: $id, question: "Edited?") { id } }', { id: polls[1] }],
+      [U, F, 'ok', 'ok', 'ok', F, 'ok', U],
+    ],
+    [
+      'deletePoll (granted object)',
+      async () => [
+        'mutation ($id: ID!) { deletePoll(id: $id) }',
+        { id: await newPoll('Doomed', ['polls.delete_poll']) },
+      ],
+      [U, F, 'ok', 'ok', 'ok', 'ok', 'ok', U],
+    ],
+    [
+      'deletePoll (other object)',
+      async () => ['mutation ($id: ID!) { deletePoll(id: $id) }', { id: await newPoll('Safe') }],
+      [U, F, 'ok', 'ok', 'ok', F, 'ok', U],
+    ],
+    [
+      'addChoice',
+      () => ['mutation ($id: ID!) { addChoice(pollId: $id, text: "C") { id } }', { id: polls[0] }],
+      [U, F, 'ok', 'ok', 'ok', F, 'ok', U],
+    ],
+    ['vote', () => ['mutation { vote(choiceId: "1") { votes } }', {}], [U, 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', U]],
+  ];
+
+  it('answers every operation for every kind of user as the matrix says: 0 mismatches', async () => {
+    // A choice to vote for.
+    await clients.root.graphql(`mutation { addChoice(pollId: "${polls[1]}", text: "Yes") { id } }`);
+    const mismatches: string[] = [];
+    for (const [name, make, expected] of operations) {
+      for (const [index, kind] of KINDS.entries()) {
+        const [query, variables] = await make();
+        const got = await outcome(kind, query, variables);
+        if (got !== expected[index]) mismatches.push(`${name} as ${kind}: expected ${expected[index]}, got ${got}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('lists only the polls each user may view, in one filtering query', async () => {
+    const titles = async (kind: Kind) => {
+      const { body } = await clients[kind].graphql<{ polls: { id: string }[] }>('{ polls { id } }');
+      return body.errors ? body.errors[0]?.extensions?.code : body.data?.polls.map((poll) => Number(poll.id));
+    };
+    const all = (await em().find(Poll, {}, { orderBy: { id: 'asc' } })).map((poll) => poll.id);
+    expect(await titles('anonymous')).toBe(U);
+    expect(await titles('nobody')).toEqual([]);
+    expect(await titles('objectLevel')).toEqual([polls[0]]);
+    for (const kind of ['direct', 'oneGroup', 'twoGroups', 'root'] as const) expect(await titles(kind)).toEqual(all);
+
+    // Cost: a list of 300 polls costs what a list of 3 does.
+    const cost = async () => {
+      statements.length = 0;
+      await clients.objectLevel.graphql('{ polls { id question choices { id text votes } } }');
+      return statements.length;
+    };
+    const small = await cost();
+    for (let index = 0; index < 300; index += 1)
+      await newPoll(`Poll ${index}`, index % 3 === 0 ? ['polls.view_poll'] : []);
+    expect(await cost()).toBe(small);
+    expect(await titles('objectLevel')).toHaveLength(1 + 100);
+  });
+
+  it('checks a field against the object it belongs to (object: PARENT), batched into one query', async () => {
+    const manager = em();
+    const objectLevel = await userId('objectLevel');
+    for (const id of polls) await grantObjectPermission(manager, 'polls.view_poll', { userId: objectLevel }, id);
+    statements.length = 0;
+    await clients.objectLevel.graphql('{ polls { id } }');
+    const withoutNotes = statements.length;
+    statements.length = 0;
+    const { body } = await clients.objectLevel.graphql<{ polls: { id: string; editNote: string | null }[] }>(
+      '{ polls { id editNote } }',
+    );
+    // However many polls are listed, their editNote checks are one more query (change_poll grants), not one each.
+    expect(statements.length).toBe(withoutNotes + 1);
+    const listed = body.data?.polls ?? [];
+    expect(listed.length).toBeGreaterThan(2);
+    const notes = Object.fromEntries(listed.map((poll) => [Number(poll.id), poll.editNote]));
+    expect(notes[polls[0] ?? 0]).toBe('you may edit this poll'); // change_poll granted on this one
+    expect(notes[polls[1] ?? 0]).toBeNull();
+    expect(
+      new Set(body.errors?.map((error) => `${String(error.path?.[2])} ${String(error.extensions?.code)}`)),
+    ).toEqual(new Set(['editNote FORBIDDEN']));
+    expect(body.errors).toHaveLength(listed.length - 1);
+    const everything = await clients.root.graphql<{ polls: { editNote: string | null }[] }>('{ polls { editNote } }');
+    expect(everything.body.errors).toBeUndefined();
+  });
+
+  it('validates input: BAD_USER_INPUT naming the field, nothing written', async () => {
+    const before = await em().count(Poll, {});
+    const { body } = await clients.root.graphql(
+      'mutation { createPoll(question: "ok?", choices: ["fine", "  "]) { id } }',
+    );
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      validationErrors: [{ field: 'choices[1]', code: 'required' }],
+    });
+    const long = await clients.root.graphql('mutation ($q: String!) { createPoll(question: $q) { id } }', {
+      q: 'x'.repeat(201),
+    });
+    expect(long.body.errors?.[0]?.extensions?.validationErrors).toEqual([
+      expect.objectContaining({ field: 'question', code: 'max_length' }),
+    ]);
+    const badId = await clients.root.graphql('{ poll(id: "abc") { id } }');
+    expect(badId.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const missing = await clients.root.graphql('mutation { updatePoll(id: "99999", question: "?") { id } }');
+    expect(missing.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await em().count(Poll, {})).toBe(before);
+  });
+});
