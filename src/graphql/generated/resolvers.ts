@@ -2,10 +2,12 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { User as UserEntity } from '../../entities/user.js';
 import type { Group as GroupEntity } from '../../entities/group.js';
+import type { Permission as PermissionEntity } from '../../entities/permission.js';
 import type { Poll as PollEntity, Choice as ChoiceEntity } from '../../entities/poll.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -28,26 +30,58 @@ export type Choice = {
   votes: Scalars['Int']['output'];
 };
 
+export type CreateUserInput = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  isStaff?: InputMaybe<Scalars['Boolean']['input']>;
+  isSuperuser?: InputMaybe<Scalars['Boolean']['input']>;
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  password?: InputMaybe<Scalars['String']['input']>;
+  username: Scalars['String']['input'];
+};
+
 /** A named set of permissions. */
 export type Group = {
   __typename?: 'Group';
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  /** The group's permissions, as app_label.codename, sorted. */
+  permissions: Array<Scalars['String']['output']>;
+  /** The group's members, by username. */
+  users: Array<User>;
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
   addChoice: Choice;
+  /** Adds a user to a group; every permission of the group must be one the caller holds, unless a superuser. */
+  addUserToGroup: User;
   /**
    * Changes the logged-in user's password: checks the old one, runs the password validators (BAD_USER_INPUT lists every
    * failed rule's code in extensions.validationErrors), keeps this session under a new id and ends every other
    * session of the user.
    */
   changePassword: Scalars['Boolean']['output'];
+  /** A new group holding these permissions (each one the caller holds, unless a superuser). */
+  createGroup: Group;
   /** A new poll, published now, with its choices in order. */
   createPoll: Poll;
+  /**
+   * Creates a user. A password passes the validators; none means an unusable one. isStaff and isSuperuser need a
+   * superuser.
+   */
+  createUser: User;
+  deleteGroup: Scalars['Boolean']['output'];
   /** Deletes the poll, its choices and the object-level grants on it. */
   deletePoll: Scalars['Boolean']['output'];
+  deleteUser: Scalars['Boolean']['output'];
+  /**
+   * Grants a permission to a user (auth.change_user) or a group (auth.change_group), on every object or, with
+   * objectId, on one. The caller must hold the permission itself, unless a superuser: nobody hands out more than
+   * they have.
+   */
+  grantPermission: Scalars['Boolean']['output'];
   /**
    * Logs in with a username and password and starts a new session (a new session cookie). Bad credentials of any kind
    * (unknown user, wrong password, inactive user, unusable password) answer INVALID_CREDENTIALS.
@@ -62,6 +96,7 @@ export type Mutation = {
    * BAD_USER_INPUT lists every failed rule (username, e-mail, password validators) in extensions.validationErrors.
    */
   register: User;
+  removeUserFromGroup: User;
   /**
    * Sends a password reset link to every active account with this e-mail address (PASSWORD_RESET_URL with a uid and
    * a token). Always true, whether or not the address has an account, and as fast either way.
@@ -73,7 +108,13 @@ export type Mutation = {
    * BAD_USER_INPUT lists every failed password rule. Does not log in.
    */
   resetPassword: Scalars['Boolean']['output'];
+  /** Revokes what grantPermission granted; false when there was no such grant. */
+  revokePermission: Scalars['Boolean']['output'];
+  /** Sets a user's password (validators apply) and ends that user's sessions. */
+  setUserPassword: Scalars['Boolean']['output'];
   updatePoll: Poll;
+  /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
+  updateUser: User;
   /** One more vote for a choice. */
   vote: Choice;
 };
@@ -85,9 +126,21 @@ export type MutationAddChoiceArgs = {
 };
 
 
+export type MutationAddUserToGroupArgs = {
+  groupId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
 export type MutationChangePasswordArgs = {
   newPassword: Scalars['String']['input'];
   oldPassword: Scalars['String']['input'];
+};
+
+
+export type MutationCreateGroupArgs = {
+  name: Scalars['String']['input'];
+  permissions?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 
@@ -97,8 +150,31 @@ export type MutationCreatePollArgs = {
 };
 
 
+export type MutationCreateUserArgs = {
+  input: CreateUserInput;
+};
+
+
+export type MutationDeleteGroupArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationDeletePollArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeleteUserArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationGrantPermissionArgs = {
+  groupId?: InputMaybe<Scalars['ID']['input']>;
+  objectId?: InputMaybe<Scalars['ID']['input']>;
+  perm: Scalars['String']['input'];
+  userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -110,6 +186,12 @@ export type MutationLoginArgs = {
 
 export type MutationRegisterArgs = {
   input: RegisterInput;
+};
+
+
+export type MutationRemoveUserFromGroupArgs = {
+  groupId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -125,14 +207,50 @@ export type MutationResetPasswordArgs = {
 };
 
 
+export type MutationRevokePermissionArgs = {
+  groupId?: InputMaybe<Scalars['ID']['input']>;
+  objectId?: InputMaybe<Scalars['ID']['input']>;
+  perm: Scalars['String']['input'];
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type MutationSetUserPasswordArgs = {
+  id: Scalars['ID']['input'];
+  password: Scalars['String']['input'];
+};
+
+
 export type MutationUpdatePollArgs = {
   id: Scalars['ID']['input'];
   question: Scalars['String']['input'];
 };
 
 
+export type MutationUpdateUserArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdateUserInput;
+};
+
+
 export type MutationVoteArgs = {
   choiceId: Scalars['ID']['input'];
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+/** A Django permission: `key` is how directives and checks name it (app_label.codename). */
+export type Permission = {
+  __typename?: 'Permission';
+  appLabel: Scalars['String']['output'];
+  codename: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  key: Scalars['String']['output'];
+  name: Scalars['String']['output'];
 };
 
 /** Which object an object-level @hasPerm asks about. */
@@ -153,19 +271,36 @@ export type Poll = {
 
 export type Query = {
   __typename?: 'Query';
+  groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
+  permissions: Array<Permission>;
   /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
   poll?: Maybe<Poll>;
   /** The polls the user may view: every poll with polls.view_poll, else those granted to them one by one. */
   polls: Array<Poll>;
   /** Facts about this server. */
   serverInfo: ServerInfo;
+  user?: Maybe<User>;
+  /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
+  users: UserConnection;
 };
 
 
 export type QueryPollArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryUserArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryUsersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type RegisterInput = {
@@ -185,6 +320,16 @@ export type ServerInfo = {
   version: Scalars['String']['output'];
 };
 
+export type UpdateUserInput = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  isStaff?: InputMaybe<Scalars['Boolean']['input']>;
+  isSuperuser?: InputMaybe<Scalars['Boolean']['input']>;
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  username?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A person who can log in (Django's User). */
 export type User = {
   __typename?: 'User';
@@ -201,6 +346,20 @@ export type User = {
   /** Every permission the user has, directly or through groups, as app_label.codename, sorted. */
   permissions: Array<Scalars['String']['output']>;
   username: Scalars['String']['output'];
+};
+
+/** A page of users, oldest first (Relay's connection shape). */
+export type UserConnection = {
+  __typename?: 'UserConnection';
+  edges: Array<UserEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type UserEdge = {
+  __typename?: 'UserEdge';
+  cursor: Scalars['String']['output'];
+  node: User;
 };
 
 
@@ -278,37 +437,49 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Choice: ResolverTypeWrapper<ChoiceEntity>;
+  CreateUserInput: CreateUserInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Group: ResolverTypeWrapper<GroupEntity>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  Permission: ResolverTypeWrapper<PermissionEntity>;
   PermissionObject: PermissionObject;
   Poll: ResolverTypeWrapper<PollEntity>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: RegisterInput;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  UpdateUserInput: UpdateUserInput;
   User: ResolverTypeWrapper<UserEntity>;
+  UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: Array<ResolversTypes['UserEdge']> }>;
+  UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Choice: ChoiceEntity;
+  CreateUserInput: CreateUserInput;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
   Group: GroupEntity;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
+  PageInfo: PageInfo;
+  Permission: PermissionEntity;
   Poll: PollEntity;
   Query: Record<PropertyKey, never>;
   RegisterInput: RegisterInput;
   ServerInfo: ServerInfo;
   String: Scalars['String']['output'];
+  UpdateUserInput: UpdateUserInput;
   User: UserEntity;
+  UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
+  UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
 };
 
 export type AuthDirectiveArgs = { };
@@ -346,21 +517,46 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
 export type GroupResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
+  addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
+  createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'name'>>;
   createPoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationCreatePollArgs, 'question'>>;
+  createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  deleteGroup?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteGroupArgs, 'id'>>;
   deletePoll?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePollArgs, 'id'>>;
+  deleteUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  grantPermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationGrantPermissionArgs, 'perm'>>;
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
+  revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
+  setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
   updatePoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationUpdatePollArgs, 'id' | 'question'>>;
+  updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
   vote?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationVoteArgs, 'choiceId'>>;
+};
+
+export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type PermissionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Permission'] = ResolversParentTypes['Permission']> = {
+  appLabel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  codename?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type PollResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Poll'] = ResolversParentTypes['Poll']> = {
@@ -371,10 +567,14 @@ export type PollResolvers<ContextType = GraphQLContext, ParentType extends Resol
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   poll?: Resolver<Maybe<ResolversTypes['Poll']>, ParentType, ContextType, RequireFields<QueryPollArgs, 'id'>>;
   polls?: Resolver<Array<ResolversTypes['Poll']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
+  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 };
 
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = {
@@ -397,16 +597,31 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type UserConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['UserEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   Choice?: ChoiceResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  Permission?: PermissionResolvers<ContextType>;
   Poll?: PollResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
+  UserConnection?: UserConnectionResolvers<ContextType>;
+  UserEdge?: UserEdgeResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

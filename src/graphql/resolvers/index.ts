@@ -3,6 +3,7 @@
  */
 import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
+import { adminResolvers } from './admin.js';
 import { authResolvers } from './auth.js';
 import { pollsResolvers } from './polls.js';
 import { serverResolvers } from './server.js';
@@ -12,4 +13,4 @@ export const scalarResolvers: Resolvers = {
   EmailAddress: EmailAddressResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, pollsResolvers];
+export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers, pollsResolvers];

@@ -7,18 +7,11 @@ import { codePoints } from '../../auth/text.js';
 import { run } from '../../db/sql.js';
 import { Choice, Poll } from '../../entities/poll.js';
 import { badUserInput, notFound } from '../errors.js';
+import { idOf } from '../ids.js';
 import type { Resolvers } from '../generated/resolvers.js';
 
 /** Django's `CharField(max_length=200)` on question and choice_text. */
 const MAX_TEXT = 200;
-
-/** A database id from a GraphQL ID, or BAD_USER_INPUT naming the argument. */
-function idOf(value: string, field: string): number {
-  if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > 2_147_483_647) {
-    throw badUserInput([{ code: 'invalid_id', message: `${field} is not the id of anything.`, field }]);
-  }
-  return Number(value);
-}
 
 /** Non-blank text of at most 200 characters, trimmed; BAD_USER_INPUT naming the field otherwise. */
 function textOf(value: string, field: string): string {

@@ -1,0 +1,343 @@
+/**
+ * The admin API (Django admin's user and group management, schema/admin.graphql). The directives decide who may
+ * call each operation; these resolvers add the rules no directive can express, so that nobody raises privileges
+ * through an input meant for something else:
+ *  - isStaff and isSuperuser are set only by superusers, and only superusers change, re-password or delete a
+ *    superuser (or the next password reset of that account would be theirs);
+ *  - nobody grants a permission, or adds someone to a group, carrying more than they hold themselves.
+ * Each mutation is one transaction.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isAuthenticated, type RequestUser } from '../../auth/anonymous.js';
+import { ValidationError, type ValidationIssue } from '../../auth/errors.js';
+import { grantObjectPermission, revokeObjectPermission } from '../../auth/object-permissions.js';
+import { validatePassword } from '../../auth/password-validation.js';
+import { normalizeEmail, normalizeUsername, validateUsername } from '../../auth/users.js';
+import { codePoints } from '../../auth/text.js';
+import { run, selectOne } from '../../db/sql.js';
+import { Group } from '../../entities/group.js';
+import { Permission } from '../../entities/permission.js';
+import { User } from '../../entities/user.js';
+import type { GraphQLContext } from '../context.js';
+import { badUserInput, forbidden, notFound, unauthenticated } from '../errors.js';
+import type { Resolvers } from '../generated/resolvers.js';
+import { idOf } from '../ids.js';
+
+const MAX_PAGE = 200;
+
+/** An input field that was given (not omitted, not null): "change this". */
+function given<T>(value: T | null | undefined): value is T {
+  return value !== null && value !== undefined;
+}
+/** Loose on purpose: a mail server is the only real judge; this refuses what cannot be an address at all. */
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+
+/** The logged-in caller (the directives have already refused anyone else). */
+async function callerOf({ auth }: GraphQLContext): Promise<User> {
+  const user: RequestUser = await auth.requestUser();
+  if (!isAuthenticated(user)) throw unauthenticated();
+  return user;
+}
+
+async function userOr404(em: EntityManager, id: string, field = 'id'): Promise<User> {
+  const user = await em.findOne(User, idOf(id, field));
+  if (!user) throw notFound('user');
+  return user;
+}
+
+async function groupOr404(em: EntityManager, id: string, field = 'id'): Promise<Group> {
+  const group = await em.findOne(Group, idOf(id, field), { populate: ['permissions', 'permissions.contentType'] });
+  if (!group) throw notFound('group');
+  return group;
+}
+
+/** Only a superuser acts on a superuser's account: otherwise changing its e-mail would hand over the account. */
+function guardSuperuserTarget(caller: User, target: User): void {
+  if (target.isSuperuser && !caller.isSuperuser) throw forbidden();
+}
+
+const keyOf = (permission: Permission) => `${permission.contentType.appLabel}.${permission.codename}`;
+
+/** The permission named `app_label.codename`, or BAD_USER_INPUT naming the field. */
+async function permissionNamed(em: EntityManager, name: string, field: string): Promise<Permission> {
+  const dot = name.indexOf('.');
+  const permission =
+    dot > 0
+      ? await em.findOne(
+          Permission,
+          { codename: name.slice(dot + 1), contentType: { appLabel: name.slice(0, dot) } },
+          { populate: ['contentType'] },
+        )
+      : null;
+  if (!permission) {
+    throw badUserInput([
+      { code: 'unknown_permission', message: `${JSON.stringify(name)} is not a known permission.`, field },
+    ]);
+  }
+  return permission;
+}
+
+/** The caller must hold each of `perms` (model level): nobody hands out more than they have. */
+async function requireHeld(context: GraphQLContext, caller: User, perms: readonly string[]): Promise<void> {
+  if (!(await context.permissions.hasPerms(caller, perms))) throw forbidden();
+}
+
+function emailIssues(email: string | null | undefined): ValidationIssue[] {
+  return email && !EMAIL.test(email.trim())
+    ? [{ code: 'invalid', message: 'Enter a valid email address.', field: 'email' }]
+    : [];
+}
+
+function nameIssues(value: string | null | undefined, field: 'firstName' | 'lastName'): ValidationIssue[] {
+  return value && codePoints(value) > 150
+    ? [{ code: 'max_length', message: `${field} has more than 150 characters.`, field }]
+    : [];
+}
+
+export const adminResolvers: Resolvers = {
+  Query: {
+    user: (_parent, { id }, { em }) => em.findOne(User, idOf(id, 'id')),
+    async users(_parent, { search, first, after }, { em }) {
+      // `first: null` written out arrives as null, whatever the default says.
+      const size = (first as number | null) ?? 50;
+      if (size < 1 || size > MAX_PAGE) {
+        throw badUserInput([{ code: 'invalid', message: `first must be between 1 and ${MAX_PAGE}.`, field: 'first' }]);
+      }
+      const afterId = after ? idOf(Buffer.from(after, 'base64url').toString('utf8'), 'after') : 0;
+      // LIKE's own wildcards in the search are matched literally.
+      const pattern = `%${(search ?? '').trim().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      const matching = search?.trim()
+        ? {
+            $or: [
+              { username: { $ilike: pattern } },
+              { email: { $ilike: pattern } },
+              { firstName: { $ilike: pattern } },
+              { lastName: { $ilike: pattern } },
+            ],
+          }
+        : {};
+      const [page, totalCount] = await Promise.all([
+        em.find(User, { ...matching, id: { $gt: afterId } }, { orderBy: { id: 'asc' }, limit: size + 1 }),
+        em.count(User, matching),
+      ]);
+      const edges = page.slice(0, size).map((node) => ({
+        node,
+        cursor: Buffer.from(String(node.id), 'utf8').toString('base64url'),
+      }));
+      return {
+        totalCount,
+        edges,
+        pageInfo: { hasNextPage: page.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+      };
+    },
+    groups: (_parent, _args, { em }) =>
+      em.find(Group, {}, { orderBy: { name: 'asc' }, populate: ['permissions', 'permissions.contentType'] }),
+    permissions: (_parent, _args, { em }) =>
+      em.find(
+        Permission,
+        {},
+        { populate: ['contentType'], orderBy: { contentType: { appLabel: 'asc', model: 'asc' }, codename: 'asc' } },
+      ),
+  },
+  Mutation: {
+    async createUser(_parent, { input }, context) {
+      const { em, authCore, config } = context;
+      const caller = await callerOf(context);
+      if ((input.isStaff || input.isSuperuser) && !caller.isSuperuser) throw forbidden();
+      const issues = [
+        ...emailIssues(input.email),
+        ...nameIssues(input.firstName, 'firstName'),
+        ...nameIssues(input.lastName, 'lastName'),
+        ...(input.password
+          ? validatePassword(input.password, config.passwords, input).map((issue) => ({ ...issue, field: 'password' }))
+          : []),
+      ];
+      try {
+        if (issues.length > 0) throw new ValidationError(issues);
+        return await authCore.users.createUser(em, {
+          username: input.username,
+          email: input.email ?? '',
+          password: input.password ?? null,
+          firstName: input.firstName ?? '',
+          lastName: input.lastName ?? '',
+          isActive: input.isActive ?? true,
+          isStaff: input.isStaff ?? false,
+          isSuperuser: input.isSuperuser ?? false,
+        });
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const usernameIssues = issues.length > 0 ? validateUsername(normalizeUsername(input.username)) : [];
+        throw badUserInput([...usernameIssues, ...error.issues]);
+      }
+    },
+    async updateUser(_parent, { id, input }, context) {
+      const { em } = context;
+      const caller = await callerOf(context);
+      const target = await userOr404(em, id);
+      guardSuperuserTarget(caller, target);
+      if ((given(input.isStaff) || given(input.isSuperuser)) && !caller.isSuperuser) throw forbidden();
+      const issues = [
+        ...emailIssues(input.email),
+        ...nameIssues(input.firstName, 'firstName'),
+        ...nameIssues(input.lastName, 'lastName'),
+      ];
+      const username = given(input.username) ? normalizeUsername(input.username) : undefined;
+      if (username !== undefined) {
+        issues.push(...validateUsername(username));
+        if (issues.length === 0 && username !== target.username && (await em.count(User, { username })) > 0) {
+          issues.push({ code: 'unique', message: 'A user with that username already exists.', field: 'username' });
+        }
+      }
+      if (issues.length > 0) throw badUserInput(issues);
+      if (username !== undefined) target.username = username;
+      if (given(input.email)) target.email = normalizeEmail(input.email);
+      if (given(input.firstName)) target.firstName = input.firstName;
+      if (given(input.lastName)) target.lastName = input.lastName;
+      if (given(input.isActive)) target.isActive = input.isActive;
+      if (given(input.isStaff)) target.isStaff = input.isStaff;
+      if (given(input.isSuperuser)) target.isSuperuser = input.isSuperuser;
+      await em.flush();
+      return target;
+    },
+    async setUserPassword(_parent, { id, password }, context) {
+      const { em, authCore, config, auth } = context;
+      const caller = await callerOf(context);
+      const target = await userOr404(em, id);
+      guardSuperuserTarget(caller, target);
+      const issues = validatePassword(password, config.passwords, target);
+      if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'password' })));
+      await em.nativeUpdate(User, { id: target.id }, { password: await authCore.hashers.make(password) });
+      // Their sessions end: whoever was using them may be why the password is being set. One's own stays.
+      if (target.id === caller.id) await auth.keepSessionAfterPasswordChange(target);
+      else await auth.endSessionsOf(target.id);
+      return true;
+    },
+    async deleteUser(_parent, { id }, context) {
+      const { em, auth } = context;
+      const caller = await callerOf(context);
+      const target = await userOr404(em, id);
+      guardSuperuserTarget(caller, target);
+      await auth.endSessionsOf(target.id);
+      await em.transactional(async (tx) => {
+        // Django deletes these rows itself (its foreign keys do not cascade).
+        await run(tx, 'DELETE FROM auth_user_groups WHERE user_id = ?', [target.id]);
+        await run(tx, 'DELETE FROM auth_user_user_permissions WHERE user_id = ?', [target.id]);
+        const adminLog = await selectOne<{ exists: boolean }>(
+          tx,
+          "SELECT to_regclass('public.django_admin_log') IS NOT NULL AS exists",
+        );
+        if (adminLog?.exists) await run(tx, 'DELETE FROM django_admin_log WHERE user_id = ?', [target.id]);
+        await run(tx, 'DELETE FROM auth_user WHERE id = ?', [target.id]);
+      });
+      return true;
+    },
+    async createGroup(_parent, { name, permissions }, context) {
+      const { em } = context;
+      const caller = await callerOf(context);
+      const trimmed = name.trim();
+      const issues: ValidationIssue[] = [];
+      if (!trimmed) issues.push({ code: 'required', message: 'The group needs a name.', field: 'name' });
+      else if (codePoints(trimmed) > 150)
+        issues.push({ code: 'max_length', message: 'Group names have at most 150 characters.', field: 'name' });
+      else if ((await em.count(Group, { name: trimmed })) > 0)
+        issues.push({ code: 'unique', message: 'A group with that name already exists.', field: 'name' });
+      if (issues.length > 0) throw badUserInput(issues);
+      const granted = [];
+      for (const [index, perm] of (permissions ?? []).entries())
+        granted.push(await permissionNamed(em, perm, `permissions[${index}]`));
+      if (!caller.isSuperuser) await requireHeld(context, caller, granted.map(keyOf));
+      const group = em.create(Group, { name: trimmed });
+      group.permissions.set(granted);
+      await em.flush();
+      return group;
+    },
+    async deleteGroup(_parent, { id }, { em }) {
+      const group = await groupOr404(em, id);
+      await em.transactional(async (tx) => {
+        await run(tx, 'DELETE FROM auth_group_permissions WHERE group_id = ?', [group.id]);
+        await run(tx, 'DELETE FROM auth_user_groups WHERE group_id = ?', [group.id]);
+        await run(tx, 'DELETE FROM auth_group WHERE id = ?', [group.id]);
+      });
+      return true;
+    },
+    async addUserToGroup(_parent, { userId, groupId }, context) {
+      const { em } = context;
+      const caller = await callerOf(context);
+      const [target, group] = [await userOr404(em, userId, 'userId'), await groupOr404(em, groupId, 'groupId')];
+      guardSuperuserTarget(caller, target);
+      // Membership hands out the group's permissions: the caller must hold them all.
+      if (!caller.isSuperuser) await requireHeld(context, caller, group.permissions.getItems().map(keyOf));
+      await run(
+        em,
+        'INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT (user_id, group_id) DO NOTHING',
+        [target.id, group.id],
+      );
+      return target;
+    },
+    async removeUserFromGroup(_parent, { userId, groupId }, context) {
+      const { em } = context;
+      const caller = await callerOf(context);
+      const [target, group] = [await userOr404(em, userId, 'userId'), await groupOr404(em, groupId, 'groupId')];
+      guardSuperuserTarget(caller, target);
+      await run(em, 'DELETE FROM auth_user_groups WHERE user_id = ? AND group_id = ?', [target.id, group.id]);
+      return target;
+    },
+    grantPermission: (_parent, args, context) => changeGrant('grant', args, context),
+    revokePermission: (_parent, args, context) => changeGrant('revoke', args, context),
+  },
+  Group: {
+    permissions: async (group, _args, { em }) => {
+      if (!group.permissions.isInitialized()) await em.populate(group, ['permissions', 'permissions.contentType']);
+      return group.permissions.getItems().map(keyOf).sort();
+    },
+    users: (group, _args, { em }) => em.find(User, { groups: group.id }, { orderBy: { username: 'asc' } }),
+  },
+  Permission: {
+    id: (permission) => String(permission.id),
+    appLabel: (permission) => permission.contentType.appLabel,
+    key: keyOf,
+  },
+};
+
+interface GrantArgs {
+  perm: string;
+  userId?: string | null;
+  groupId?: string | null;
+  objectId?: string | null;
+}
+
+/** grantPermission and revokePermission: model level, or on one object with objectId. */
+async function changeGrant(action: 'grant' | 'revoke', args: GrantArgs, context: GraphQLContext): Promise<boolean> {
+  const { em, permissions } = context;
+  const caller = await callerOf(context);
+  if (!given(args.userId) === !given(args.groupId)) {
+    throw badUserInput([{ code: 'invalid', message: 'Give exactly one of userId and groupId.', field: 'userId' }]);
+  }
+  const permission = await permissionNamed(em, args.perm, 'perm');
+  const key = keyOf(permission);
+  // Which kind of account is changed decides which permission that takes.
+  const needed = given(args.userId) ? 'auth.change_user' : 'auth.change_group';
+  if (!(await permissions.hasPerm(caller, needed))) throw forbidden();
+  const target = given(args.userId) ? await userOr404(em, args.userId, 'userId') : undefined;
+  const group = given(args.groupId) ? await groupOr404(em, args.groupId, 'groupId') : undefined;
+  if (target) guardSuperuserTarget(caller, target);
+  // Nobody hands out (or takes away) more than they hold themselves.
+  if (!caller.isSuperuser) await requireHeld(context, caller, [key]);
+  const grantee = target ? { userId: target.id } : { groupId: group?.id ?? 0 };
+  if (given(args.objectId)) {
+    if (action === 'grant') await grantObjectPermission(em, key, grantee, args.objectId);
+    return action === 'grant' ? true : revokeObjectPermission(em, key, grantee, args.objectId);
+  }
+  const [table, column] = target ? ['auth_user_user_permissions', 'user_id'] : ['auth_group_permissions', 'group_id'];
+  const granteeId = target ? target.id : (group?.id ?? 0);
+  if (action === 'grant') {
+    await run(em, `INSERT INTO ${table} (${column}, permission_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, [
+      granteeId,
+      permission.id,
+    ]);
+    return true;
+  }
+  return (
+    (await run(em, `DELETE FROM ${table} WHERE ${column} = ? AND permission_id = ?`, [granteeId, permission.id])) > 0
+  );
+}
