@@ -2,16 +2,25 @@
  * `npm run manage -- <command>`: the server's administrative commands (Django's manage.py).
  *
  *   permissions   print every operation and what it requires (the manifest committed as schema/permissions.txt)
+ *   seed-demo     create demo users, groups and polls for exploring in Sandbox (not in production)
  *
  * Exit 0 on success, 1 on failure with a one-line reason, 2 for a usage error.
  */
+import { createAuth } from '../auth/index.js';
+import { ConfigError, loadConfig, loadEnvFile } from '../config/index.js';
+import { DatabaseUnreachableError, openDatabase } from '../db/database.js';
+import { DataDirLockedError } from '../db/embedded.js';
 import { SchemaGuardError, permissionManifest } from '../graphql/directives.js';
 import { buildSchema } from '../graphql/schema.js';
+import { createLogger } from '../logger.js';
+import { seedDemo } from './seed-demo.js';
 
 const HELP = `Usage: npm run manage -- <command>
 
 Commands:
-  permissions   print every GraphQL operation (and guarded field) and what it requires, one per line`;
+  permissions   print every GraphQL operation (and guarded field) and what it requires, one per line
+  seed-demo     create the demo groups (Editors, Viewers), users (admin, editor, viewer) and polls;
+                idempotent; refused when NODE_ENV=production`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -23,6 +32,28 @@ const commands: Record<string, Command> = {
     }
     process.stdout.write(permissionManifest(buildSchema()));
     return Promise.resolve(0);
+  },
+  async 'seed-demo'(argv) {
+    if (argv.length > 0) {
+      console.error(`error: seed-demo takes no arguments (got ${argv.join(' ')})`);
+      return 2;
+    }
+    loadEnvFile();
+    const config = loadConfig();
+    if (config.isProduction) {
+      // Demo users have passwords printed in the README: never in production.
+      console.error('error: seed-demo refuses to run with NODE_ENV=production');
+      return 1;
+    }
+    const database = await openDatabase(config.database, createLogger('warn'), { migrate: true });
+    try {
+      const created = await seedDemo(database.orm.em.fork(), createAuth(config));
+      for (const line of created) console.log(`created ${line}`);
+      console.log(created.length > 0 ? `demo data ready (${database.location})` : 'demo data already there');
+      return 0;
+    } finally {
+      await database.close();
+    }
   },
 };
 
@@ -44,7 +75,13 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof SchemaGuardError) console.error(`error: ${error.message}`);
+    if (error instanceof ConfigError) console.error(`error: ${error.problems.join('\nerror: ')}`);
+    else if (
+      error instanceof SchemaGuardError ||
+      error instanceof DatabaseUnreachableError ||
+      error instanceof DataDirLockedError
+    )
+      console.error(`error: ${error.message}`);
     else console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   },
