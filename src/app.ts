@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
 import type { Auth } from './auth/index.js';
+import { ObjectPermissionChecker } from './auth/object-permissions.js';
 import type { Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
@@ -59,12 +60,14 @@ export function createApp({
     expressMiddleware(apollo, {
       context: ({ req }) => {
         const em = database.orm.em.fork();
+        const permissions = auth.permissions(em);
         return Promise.resolve({
           em,
           logger,
           authCore: auth,
           auth: new RequestAuth(req, em, { auth, clock, config: config.session, store, logger }),
-          permissions: auth.permissions(em),
+          permissions,
+          objectPermissions: new ObjectPermissionChecker(em, permissions),
           config,
           mailer,
         });

@@ -3,7 +3,7 @@
  * graceful stop.
  * Every failure at start-up is one line on stderr and exit code 1: no stack dump for an operator to read.
  */
-import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
+import { ConfigError, configWarnings, loadConfig, loadEnvFile, type Config } from './config/index.js';
 import { DatabaseUnreachableError, openDatabase, type Database } from './db/database.js';
 import { DataDirLockedError } from './db/embedded.js';
 import { SchemaGuardError } from './graphql/directives.js';
@@ -27,6 +27,7 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+for (const warning of configWarnings(config)) logger.warn(warning);
 
 /**
  * A terminal's Ctrl-C reaches every process of its group, and `npm start` forwards it as well: the server gets

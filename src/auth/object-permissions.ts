@@ -74,6 +74,9 @@ export class ObjectPermissionChecker {
     // The model level covers every object (and an active superuser holds every permission).
     if (await this.models.hasPerm(user, perm)) return new Set(wanted);
     const answers = await this.loaderFor(user.id, perm).loadMany(wanted);
+    // loadMany hands failures back as values: a failed query must fail the request, not read as "no grant".
+    const failure = answers.find((answer) => answer instanceof Error);
+    if (failure) throw failure;
     return new Set(wanted.filter((_key, index) => answers[index] === true));
   }
 

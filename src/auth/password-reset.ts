@@ -62,7 +62,8 @@ export class PasswordReset {
   async usersFor(em: EntityManager, email: string): Promise<ResetUser[]> {
     const rows = await selectAll<UserRow>(
       em,
-      `SELECT ${COLUMNS} FROM auth_user WHERE upper(email) = upper(?) AND is_active ORDER BY id`,
+      // A blank address is nobody's: an account without an e-mail gets no link.
+      `SELECT ${COLUMNS} FROM auth_user WHERE upper(email) = upper(?) AND email <> '' AND is_active ORDER BY id`,
       [email],
     );
     return rows.map(toResetUser).filter(

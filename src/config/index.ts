@@ -524,6 +524,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   });
 }
 
+/**
+ * Settings that are valid but probably wrong for where the server runs: one line each, logged as warnings at
+ * start-up (the server still starts).
+ */
+export function configWarnings(config: Config): string[] {
+  if (!config.isProduction) return [];
+  const warnings: string[] = [];
+  if (config.mail.backend === 'console') {
+    warnings.push(
+      'MAIL_BACKEND is console in production: e-mails, password reset links included, go to the log and reach nobody (set SMTP_URL)',
+    );
+  }
+  if (config.passwordReset.urlTemplate.startsWith(`${config.publicUrl}/reset-password?`)) {
+    warnings.push(
+      "PASSWORD_RESET_URL is the default, a page this API server does not serve: set it to your front-end's reset page",
+    );
+  }
+  return warnings;
+}
+
 function describe(name: string, raw: string, problem: string, example: string): string {
   // Secrets are never echoed back, not even in an error.
   const shown = SECRET_BEARING.has(name) ? redact(name, raw) : JSON.stringify(raw);

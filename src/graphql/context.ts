@@ -3,6 +3,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Auth, PermissionChecker } from '../auth/index.js';
+import type { ObjectPermissionChecker } from '../auth/object-permissions.js';
 import type { Config } from '../config/index.js';
 import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
@@ -18,6 +19,8 @@ export interface GraphQLContext {
   readonly auth: RequestAuth;
   /** Permission checks, each user's permissions loaded once for the request. */
   readonly permissions: PermissionChecker;
+  /** Object-level checks (model level included), batched and remembered for the request. */
+  readonly objectPermissions: ObjectPermissionChecker;
   /** The server's configuration (password validators, registration, ...). */
   readonly config: Config;
   /** Sends e-mail in the background (console or SMTP). */

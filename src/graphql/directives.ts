@@ -13,6 +13,8 @@
  */
 import { MapperKind, getDirective, mapSchema } from '@graphql-tools/utils';
 import {
+  Kind,
+  parse,
   defaultFieldResolver,
   isInterfaceType,
   isObjectType,
@@ -22,10 +24,11 @@ import {
 } from 'graphql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isAuthenticated } from '../auth/anonymous.js';
-import { ObjectPermissionChecker, type ObjectKey } from '../auth/object-permissions.js';
+import type { ObjectKey } from '../auth/object-permissions.js';
+import { SessionStoreError } from '../http/request-auth.js';
 import { selectAll } from '../db/sql.js';
 import type { GraphQLContext } from './context.js';
-import { forbidden, unauthenticated } from './errors.js';
+import { forbidden, serviceUnavailable, unauthenticated } from './errors.js';
 
 /** Which object an object-level permission is asked about. */
 export type ObjectSource =
@@ -119,6 +122,44 @@ function mentionsDirective(schema: GraphQLSchema, holder: AstNodeHolder): boolea
   return ['auth', 'hasPerm', 'public'].some((name) => (getDirective(schema, holder, name)?.length ?? 0) > 0);
 }
 
+const GUARDS = new Set(['auth', 'hasPerm', 'public']);
+
+/**
+ * Guard directives repeated on one type or field across its definition and extensions (or a field declared twice).
+ * Merging the SDL would keep only the last one, silently dropping a requirement: refused instead, each listed.
+ */
+export function repeatedGuards(typeDefs: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  const count = (coordinate: string, directives: readonly { name: { value: string } }[] | undefined) => {
+    for (const directive of directives ?? []) {
+      if (!GUARDS.has(directive.name.value)) continue;
+      const key = `${coordinate} @${directive.name.value}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+  };
+  for (const source of typeDefs) {
+    for (const definition of parse(source).definitions) {
+      if (
+        definition.kind !== Kind.OBJECT_TYPE_DEFINITION &&
+        definition.kind !== Kind.OBJECT_TYPE_EXTENSION &&
+        definition.kind !== Kind.INTERFACE_TYPE_DEFINITION &&
+        definition.kind !== Kind.INTERFACE_TYPE_EXTENSION
+      )
+        continue;
+      const type = definition.name.value;
+      count(type, definition.directives);
+      for (const field of definition.fields ?? []) count(`${type}.${field.name.value}`, field.directives);
+    }
+  }
+  return [...seen]
+    .filter(([, times]) => times > 1)
+    .map(([key]) => {
+      const [coordinate, directive] = key.split(' ');
+      return `${coordinate}: ${directive} given ${seen.get(key)} times (across its definition and extensions): the last would silently replace the others; write one (allOf / anyOf for several permissions)`;
+    })
+    .sort();
+}
+
 /** Every field's requirements (its type's first, then its own), by `Type.field`. Throws SchemaGuardError. */
 export function readRequirements(schema: GraphQLSchema): Map<string, Requirement[]> {
   const problems: string[] = [];
@@ -152,6 +193,13 @@ export function readRequirements(schema: GraphQLSchema): Map<string, Requirement
         problems,
         field.args.map((arg) => arg.name),
       );
+      const mutating = type === schema.getMutationType() || type === schema.getSubscriptionType();
+      if (mutating && own.some((need) => need.kind === 'objectPerm' && need.object.from === 'result')) {
+        // Checked after the resolver: on a mutation, the change would already be made when the answer is no.
+        problems.push(
+          `${coordinate}: @hasPerm(object: RESULT) is checked after the resolver runs; use objectArg on a ${type.name} field`,
+        );
+      }
       if (own.some((requirement) => requirement.kind === 'public') && onType.length > 0) {
         problems.push(`${coordinate}: @public contradicts the directive on ${type.name}`);
       }
@@ -175,8 +223,11 @@ export function readRequirements(schema: GraphQLSchema): Map<string, Requirement
 export function permissionsNamed(requirements: ReadonlyMap<string, readonly Requirement[]>): string[] {
   const names = new Set<string>();
   for (const list of requirements.values())
-    for (const requirement of list)
+    for (const requirement of list) {
       if (requirement.kind === 'perms') for (const name of requirement.perms) names.add(name);
+      // Object-level names too: a typo there would deny everyone but superusers, silently.
+      if (requirement.kind === 'objectPerm') names.add(requirement.perm);
+    }
   return [...names].sort();
 }
 
@@ -249,22 +300,26 @@ export async function unknownPermissions(em: EntityManager, schema: GraphQLSchem
     .map((name) => {
       const where = [...requirements]
         .filter(([, list]) =>
-          list.some((requirement) => requirement.kind === 'perms' && requirement.perms.includes(name)),
+          list.some(
+            (requirement) =>
+              (requirement.kind === 'perms' && requirement.perms.includes(name)) ||
+              (requirement.kind === 'objectPerm' && requirement.perm === name),
+          ),
         )
         .map(([coordinate]) => coordinate);
       return `${JSON.stringify(name)} (${where.join(', ')}) is not a known permission`;
     });
 }
 
-/** The request's object-permission checker: one per request, so its batching and answers are shared. */
-const objectCheckers = new WeakMap<GraphQLContext, ObjectPermissionChecker>();
-function objectChecker(context: GraphQLContext): ObjectPermissionChecker {
-  let checker = objectCheckers.get(context);
-  if (!checker) {
-    checker = new ObjectPermissionChecker(context.em, context.permissions);
-    objectCheckers.set(context, checker);
+/** The request's user; a session store that fails while resolving it is SERVICE_UNAVAILABLE, as elsewhere. */
+async function requestUser(context: GraphQLContext) {
+  try {
+    return await context.auth.requestUser();
+  } catch (error) {
+    if (!(error instanceof SessionStoreError)) throw error;
+    context.logger.error({ err: error.cause }, 'the session store failed');
+    throw serviceUnavailable();
   }
-  return checker;
 }
 
 /** The primary key of an object the resolvers handed over (an entity, or a plain object with an id). */
@@ -285,7 +340,7 @@ async function enforce(
 ): Promise<void> {
   for (const requirement of requirements) {
     if (requirement.kind === 'public') continue;
-    const user = await context.auth.requestUser();
+    const user = await requestUser(context);
     // Only active users ever resolve from a session; the check is repeated here so that no path skips it.
     if (!isAuthenticated(user) || !user.isActive) throw unauthenticated();
     if (requirement.kind === 'auth') continue;
@@ -294,7 +349,7 @@ async function enforce(
       const key = requirement.object.from === 'parent' ? keyOf(source) : args[requirement.object.name];
       const allowed =
         typeof key === 'string' || typeof key === 'number'
-          ? await objectChecker(context).hasPerm(user, requirement.perm, key)
+          ? await context.objectPermissions.hasPerm(user, requirement.perm, key)
           : // No object to ask about: only the model level can allow it.
             await context.permissions.hasPerm(user, requirement.perm);
       if (!allowed) throw forbidden();
@@ -312,8 +367,8 @@ async function enforce(
  */
 async function filterResult(perm: string, result: unknown, context: GraphQLContext): Promise<unknown> {
   if (result === null || result === undefined) return result;
-  const user = await context.auth.requestUser();
-  const checker = objectChecker(context);
+  const user = await requestUser(context);
+  const checker = context.objectPermissions;
   if (Array.isArray(result)) {
     const items = result as unknown[];
     const keys = items.map(keyOf);
@@ -356,6 +411,14 @@ export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
           return result;
         },
       };
+      const { subscribe } = fieldConfig;
+      // A subscription is checked when it starts, before its source is opened.
+      if (subscribe) {
+        guarded.subscribe = async (source, args: Record<string, unknown>, context, info) => {
+          await enforce(needs, context, source, args);
+          return subscribe(source, args, context, info);
+        };
+      }
       return guarded;
     },
   });

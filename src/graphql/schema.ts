@@ -8,7 +8,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { IResolvers } from '@graphql-tools/utils';
 import type { GraphQLContext } from './context.js';
-import { guardSchema } from './directives.js';
+import { SchemaGuardError, guardSchema, repeatedGuards } from './directives.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -31,8 +31,12 @@ export interface SchemaExtensions {
  * Throws SchemaGuardError (every problem listed) while a root field is unguarded or a directive is misplaced.
  */
 export function buildSchema(extensions: SchemaExtensions = {}): GraphQLSchema {
+  const typeDefs = [...loadTypeDefs(), ...(extensions.typeDefs ?? [])];
+  // Checked before merging, which would keep only the last of two @hasPerm on one type or field.
+  const repeated = repeatedGuards(typeDefs);
+  if (repeated.length > 0) throw new SchemaGuardError(repeated);
   const schema = makeExecutableSchema({
-    typeDefs: [...loadTypeDefs(), ...(extensions.typeDefs ?? [])],
+    typeDefs,
     resolvers: [...resolvers, ...(extensions.resolvers ?? [])],
     // A resolver for a field the SDL does not declare is a typo: fail at start-up, not at request time.
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },

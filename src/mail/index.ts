@@ -33,6 +33,8 @@ export class ConsoleMailBackend implements MailBackend {
   }
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 /** Bounds on every SMTP exchange, so that a mail server that hangs cannot hold a send (or a shutdown) forever. */
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
@@ -46,10 +48,17 @@ export class SmtpMailBackend implements MailBackend {
   constructor(url: string) {
     const parsed = new URL(url);
     const secure = parsed.protocol === 'smtps:';
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
     this.transport = nodemailer.createTransport({
-      host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+      host,
       port: parsed.port ? Number(parsed.port) : secure ? 465 : 587,
       secure,
+      // Reset links are bearer tokens and the URL may carry a password: over the network, STARTTLS is required,
+      // so that an attacker cannot strip it and read both. A relay on this very host is the one exception.
+      requireTLS: !secure && !LOOPBACK.has(host),
+      // A few connections, reused: a burst of messages does not open one connection each.
+      pool: true,
+      maxConnections: 3,
       ...(parsed.username
         ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } }
         : {}),
@@ -81,15 +90,22 @@ export class Mailer {
    * it may hold a reset link); the caller is not told, as the client must not be either.
    */
   send(message: MailMessage, about: Record<string, unknown> = {}): void {
-    const sending = this.backend
-      .send({ ...message, from: this.from })
+    this.defer(() => this.backend.send({ ...message, from: this.from }), { subject: message.subject, ...about });
+  }
+
+  /**
+   * Runs `task` in the background, tracked like a message (close() waits for it); a failure is logged with `about`.
+   * For work whose duration must not show in a response, such as finding whom to e-mail.
+   */
+  defer(task: () => Promise<void>, about: Record<string, unknown> = {}): void {
+    const running: Promise<void> = task()
       .catch((error: unknown) => {
-        this.logger.error({ err: error, subject: message.subject, ...about }, 'an e-mail could not be sent');
+        this.logger.error({ err: error, ...about }, 'an e-mail could not be sent');
       })
       .finally(() => {
-        this.pending.delete(sending);
+        this.pending.delete(running);
       });
-    this.pending.add(sending);
+    this.pending.add(running);
   }
 
   /** Resolves when every message queued so far has been handed over (or has failed). */

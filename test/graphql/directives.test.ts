@@ -97,6 +97,28 @@ describe('schema assembly', () => {
     ]);
   });
 
+  it('refuses a guard given twice across a definition and its extensions (merging would keep only the last)', () => {
+    expect(
+      problems(`
+        type Report @hasPerm(perm: "auth.view_user") { title: String, pay: Int @hasPerm(perm: "auth.view_user") }
+        extend type Report @hasPerm(perm: "auth.change_user")
+        extend type Report { pay: Int @hasPerm(perm: "auth.add_user") }
+        extend type Query { report: Report @public }
+      `),
+    ).toEqual([
+      'Report.pay: @hasPerm given 2 times (across its definition and extensions): the last would silently replace the others; write one (allOf / anyOf for several permissions)',
+      'Report: @hasPerm given 2 times (across its definition and extensions): the last would silently replace the others; write one (allOf / anyOf for several permissions)',
+    ]);
+  });
+
+  it('refuses object: RESULT on a mutation (it is checked after the resolver has run)', () => {
+    expect(
+      problems('extend type Mutation { wipe(id: ID!): User @hasPerm(perm: "auth.delete_user", object: RESULT) }'),
+    ).toEqual([
+      'Mutation.wipe: @hasPerm(object: RESULT) is checked after the resolver runs; use objectArg on a Mutation field',
+    ]);
+  });
+
   it('refuses @public on a field of a guarded type', () => {
     expect(
       problems('type Report @auth { title: String @public } extend type Query { report: Report @public }'),
@@ -324,6 +346,7 @@ describe('permissions named in the schema', () => {
            a: String @hasPerm(perm: "polls.view_pol")
            b: String @hasPerm(anyOf: ["auth.view_user", "polls.view_pol"])
            c: String @hasPerm(allOf: ["auth.view_user", "auht.add_user"])
+           d(id: ID!): String @hasPerm(perm: "polls.view_pol", objectArg: "id")
          }`,
       ],
     });
@@ -331,7 +354,7 @@ describe('permissions named in the schema', () => {
       name: 'SchemaGuardError',
       problems: [
         '"auht.add_user" (Query.c) is not a known permission',
-        '"polls.view_pol" (Query.a, Query.b) is not a known permission',
+        '"polls.view_pol" (Query.a, Query.b, Query.d) is not a known permission',
       ],
     });
   });

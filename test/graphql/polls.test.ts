@@ -27,6 +27,7 @@ describe('the polls example', () => {
   const clients = {} as Record<Kind, HttpClient>;
   const statements: string[] = [];
   let polls: number[] = [];
+  const choices: string[] = [];
 
   const em = () => app.database.orm.em.fork();
   const perm = (name: string) => {
@@ -150,12 +151,27 @@ describe('the polls example', () => {
       () => ['mutation ($id: ID!) { addChoice(pollId: $id, text: "C") { id } }', { id: polls[0] }],
       [U, F, 'ok', 'ok', 'ok', F, 'ok', U],
     ],
-    ['vote', () => ['mutation { vote(choiceId: "1") { votes } }', {}], [U, 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', U]],
+    [
+      'vote (granted object)',
+      () => ['mutation ($id: ID!) { vote(choiceId: $id) { votes } }', { id: choices[0] }],
+      [U, 'NOT_FOUND', 'ok', 'ok', 'ok', 'ok', 'ok', U],
+    ],
+    [
+      'vote (other object)',
+      () => ['mutation ($id: ID!) { vote(choiceId: $id) { votes } }', { id: choices[1] }],
+      [U, 'NOT_FOUND', 'ok', 'ok', 'ok', 'NOT_FOUND', 'ok', U],
+    ],
   ];
 
   it('answers every operation for every kind of user as the matrix says: 0 mismatches', async () => {
-    // A choice to vote for.
-    await clients.root.graphql(`mutation { addChoice(pollId: "${polls[1]}", text: "Yes") { id } }`);
+    // A choice to vote for in each poll.
+    for (const poll of polls) {
+      const { body } = await clients.root.graphql<{ addChoice: { id: string } }>(
+        'mutation ($id: ID!) { addChoice(pollId: $id, text: "Yes") { id } }',
+        { id: poll },
+      );
+      choices.push(body.data?.addChoice.id ?? '');
+    }
     const mismatches: string[] = [];
     for (const [name, make, expected] of operations) {
       for (const [index, kind] of KINDS.entries()) {
@@ -165,6 +181,15 @@ describe('the polls example', () => {
       }
     }
     expect(mismatches).toEqual([]);
+    // deletePoll took the object-level grants of the polls it deleted with them.
+    const orphans = await em()
+      .getConnection()
+      .execute<{ n: string }[]>(
+        `SELECT count(*) AS n FROM guardian_userobjectpermission o
+           JOIN django_content_type ct ON ct.id = o.content_type_id AND ct.app_label = 'polls' AND ct.model = 'poll'
+          WHERE NOT EXISTS (SELECT 1 FROM polls_poll p WHERE p.id::text = o.object_pk)`,
+      );
+    expect(orphans[0]?.n).toBe('0');
   });
 
   it('lists only the polls each user may view, in one filtering query', async () => {

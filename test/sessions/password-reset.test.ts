@@ -223,12 +223,24 @@ describe('who gets a reset e-mail', () => {
     await auth.users.createUser(em, { username: 'samantha', email: 'Shared@example.com', password: 'x-password-1' });
     await auth.users.createUser(em, { username: 'idle', email: 'idle@example.com', password: 'x', isActive: false });
     await auth.users.createUser(em, { username: 'sso', email: 'sso@example.com', password: null });
+    // Accounts without an e-mail (createsuperuser often leaves it blank).
+    await auth.users.createUser(em, { username: 'blank1', password: 'x-password-1' });
+    await auth.users.createUser(em, { username: 'blank2', password: 'x-password-1', isSuperuser: true });
   });
   afterAll(() => smtp.stop());
 
   it('every active account with a usable password at that address (any case), and nobody else', async () => {
     const answers = [];
-    for (const email of ['SHARED@example.com', 'idle@example.com', 'sso@example.com', 'nobody@example.com']) {
+    for (const email of [
+      'SHARED@example.com',
+      'idle@example.com',
+      'sso@example.com',
+      'nobody@example.com',
+      '',
+      '   ',
+      'not-an-address',
+      `${'a'.repeat(250)}@example.com`,
+    ]) {
       answers.push(await new HttpClient(app.url).graphql(REQUEST, { email }));
     }
     // Stopping the server waits for queued e-mails: after it, everything that will ever be sent has been.
@@ -236,8 +248,8 @@ describe('who gets a reset e-mail', () => {
     expect(smtp.received.map((mail) => mail.to).sort()).toEqual([['Shared@example.com'], ['shared@example.com']]);
     expect(smtp.received.map((mail) => /forgotten: (\w+)/.exec(mail.text)?.[1]).sort()).toEqual(['sam', 'samantha']);
 
-    // The same answer for an address with accounts, one with none, and one whose account cannot reset: status,
-    // body and headers (but the date). No session is started for any of them.
+    // The same answer for an address with accounts, one with none, one whose account cannot reset, and input that
+    // is no address at all: status, body and headers (but the date). No session is started for any of them.
     const shapes = answers.map(({ status, body, headers }) => ({
       status,
       body,

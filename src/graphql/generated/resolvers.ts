@@ -115,7 +115,7 @@ export type Mutation = {
   updatePoll: Poll;
   /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
   updateUser: User;
-  /** One more vote for a choice. */
+  /** One more vote for a choice, in a poll the user may view (NOT_FOUND otherwise, as for no such choice). */
   vote: Choice;
 };
 

@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { ValidationError } from '../../auth/errors.js';
 import { validatePassword } from '../../auth/password-validation.js';
-import { normalizeUsername, validateUsername } from '../../auth/users.js';
+import { codePoints } from '../../auth/text.js';
+import { EMAIL_MAX_LENGTH, normalizeUsername, validateUsername } from '../../auth/users.js';
 import { User } from '../../entities/user.js';
 import { SessionStoreError } from '../../http/request-auth.js';
 import { encodeUid, type ResetUser } from '../../auth/index.js';
@@ -20,6 +21,9 @@ async function withSessionStore<T>(logger: Logger, work: () => Promise<T>): Prom
     throw serviceUnavailable();
   }
 }
+
+/** Loose on purpose (the mail server is the judge): refuses what cannot be an address at all. */
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
 /** "3 days", "5 hours", "1 minute": the largest whole unit that fits. */
 function duration(seconds: number): string {
@@ -112,16 +116,26 @@ export const authResolvers: Resolvers = {
       await withSessionStore(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
       return user;
     },
-    async requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger }) {
+    requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger }) {
+      const address = email.trim();
+      // Django's EmailField: a blank or malformed address matches nobody (a blank one would match every account
+      // without an e-mail).
+      if (!address || codePoints(address) > EMAIL_MAX_LENGTH || !EMAIL.test(address)) return true;
       const reset = authCore.passwordReset;
-      for (const user of await reset.usersFor(em, email)) {
-        const link = config.passwordReset.urlTemplate
-          .replaceAll('{uid}', encodeURIComponent(encodeUid(user.id)))
-          .replaceAll('{token}', encodeURIComponent(reset.token(user)));
-        // Sent in the background: answering only after the mail server would tell who has an account.
-        mailer.send({ to: user.email, ...resetMessage(user, link, config) }, { userId: user.id });
-        logger.info({ userId: user.id }, 'password reset link sent');
-      }
+      // Found and sent in the background: the answer does not wait for the lookup, the tokens or the mail server,
+      // so how long it takes says nothing about whether the address has an account.
+      mailer.defer(
+        async () => {
+          for (const user of await reset.usersFor(em, address)) {
+            const link = config.passwordReset.urlTemplate
+              .replaceAll('{uid}', encodeURIComponent(encodeUid(user.id)))
+              .replaceAll('{token}', encodeURIComponent(reset.token(user)));
+            mailer.send({ to: user.email, ...resetMessage(user, link, config) }, { userId: user.id });
+            logger.info({ userId: user.id }, 'password reset link sent');
+          }
+        },
+        { subject: 'password reset' },
+      );
       // The same answer whether or not the address has an account (no account enumeration).
       return true;
     },
@@ -136,7 +150,11 @@ export const authResolvers: Resolvers = {
       if (!(await reset.setPassword(em, user.id, token, hash))) throw invalidToken();
       // The sessions would end on their next request anyway (their auth hash no longer matches); ending them now
       // also removes them from the store. A reset is what someone does when they fear their account is taken.
-      const ended = await withSessionStore(logger, () => auth.endSessionsOf(user.id));
+      // The password is set by now: a store failure here is logged, and the answer is still yes.
+      const ended = await auth.endSessionsOf(user.id).catch((error: unknown) => {
+        logger.error({ err: error, userId: user.id }, 'password reset: the sessions could not be ended now');
+        return 0;
+      });
       logger.info({ userId: user.id, sessionsEnded: ended }, 'password reset with a link');
       return true;
     },

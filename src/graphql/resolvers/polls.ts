@@ -4,7 +4,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { codePoints } from '../../auth/text.js';
-import { run } from '../../db/sql.js';
+import { run, selectOne } from '../../db/sql.js';
 import { Choice, Poll } from '../../entities/poll.js';
 import { badUserInput, notFound } from '../errors.js';
 import { idOf } from '../ids.js';
@@ -73,12 +73,16 @@ export const pollsResolvers: Resolvers = {
       await em.flush();
       return choice;
     },
-    async vote(_parent, { choiceId }, { em }) {
+    async vote(_parent, { choiceId }, { em, auth, objectPermissions }) {
       const id = idOf(choiceId, 'choiceId');
-      // One statement: concurrent votes are all counted (no read-modify-write).
-      if ((await run(em, 'UPDATE polls_choice SET votes = votes + 1 WHERE id = ?', [id])) === 0) {
+      const choice = await selectOne<{ poll_id: number }>(em, 'SELECT poll_id FROM polls_choice WHERE id = ?', [id]);
+      // One may vote in a poll one may see. Otherwise the answer is the same as for no such choice: choice ids are
+      // sequential, and "forbidden" would tell which exist.
+      if (!choice || !(await objectPermissions.hasPerm(await auth.requestUser(), 'polls.view_poll', choice.poll_id))) {
         throw notFound('choice');
       }
+      // One statement: concurrent votes are all counted (no read-modify-write).
+      await run(em, 'UPDATE polls_choice SET votes = votes + 1 WHERE id = ?', [id]);
       return em.findOneOrFail(Choice, id, { refresh: true });
     },
   },
