@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
 import type { GraphQLSchema } from 'graphql';
-import { SchemaGuardError, unknownPermissions } from './graphql/directives.js';
+import { SchemaGuardError, isGuarded, unknownPermissions } from './graphql/directives.js';
 import { createApolloServer } from './graphql/server.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
@@ -46,6 +46,9 @@ export async function startServer(
 ): Promise<RunningServer> {
   // Every permission the directives name must exist: a typo would otherwise deny (or, for a superuser, allow)
   // silently. Checked before anything opens or listens.
+  // A schema assembled some other way would carry the directives without enforcing them.
+  if (!isGuarded(schema))
+    throw new SchemaGuardError(['the schema was not assembled by buildSchema(): its directives would not be enforced']);
   const unknown = await unknownPermissions(database.orm.em.fork(), schema);
   if (unknown.length > 0) throw new SchemaGuardError(unknown);
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).

@@ -387,13 +387,21 @@ async function filterResult(perm: string, result: unknown, context: GraphQLConte
   return result;
 }
 
+/** Schemas whose directives are enforced (made by guardSchema): the server serves no other. */
+const guardedSchemas = new WeakSet<GraphQLSchema>();
+
+/** Whether `schema` came out of guardSchema (buildSchema does that). */
+export function isGuarded(schema: GraphQLSchema): boolean {
+  return guardedSchemas.has(schema);
+}
+
 /**
  * The schema with every guarded field's resolver wrapped by its check. Throws SchemaGuardError listing every
  * problem when the schema leaves a root field unguarded or misplaces a directive.
  */
 export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
   const requirements = readRequirements(schema);
-  return mapSchema(schema, {
+  const guarded = mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig: GraphQLFieldConfig<unknown, GraphQLContext>, fieldName, typeName) => {
       const needs = requirements.get(`${typeName}.${fieldName}`);
       if (!needs || needs.every((requirement) => requirement.kind === 'public')) return fieldConfig;
@@ -422,4 +430,6 @@ export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
       return guarded;
     },
   });
+  guardedSchemas.add(guarded);
+  return guarded;
 }

@@ -60,7 +60,9 @@ interface StoredSession {
 }
 
 export class RedisSessionStore extends SessionStore {
-  private readonly client: ReturnType<typeof createClient>;
+  private client: ReturnType<RedisSessionStore['newClient']>;
+  /** Whether a new connection is being opened to replace one that stopped answering. */
+  private replacing = false;
   /** Set once the first connection is up: from then on a lost connection is retried, never given up. */
   private connectedOnce = false;
   /** Whether an outage has been logged and its end not yet. */
@@ -74,8 +76,13 @@ export class RedisSessionStore extends SessionStore {
     private readonly logger: Logger,
   ) {
     super(timeouts, clock);
-    this.client = createClient({
-      url: options.url,
+    this.client = this.newClient();
+  }
+
+  /** A client with this store's options and listeners (also used to replace one that stopped answering). */
+  private newClient() {
+    const client = createClient({
+      url: this.options.url,
       // While Redis is away, commands fail at once (SERVICE_UNAVAILABLE, no cookie) instead of waiting in a queue
       // until it returns, holding every request open.
       disableOfflineQueue: true,
@@ -88,18 +95,38 @@ export class RedisSessionStore extends SessionStore {
       },
     });
     // Always listened to: an 'error' event without a listener is thrown, and would crash the whole process.
-    this.client.on('error', (error: unknown) => {
+    client.on('error', (error: unknown) => {
       // Start-up failures are reported by `open`, as one line; only an outage of a running server is logged here.
       if (!this.connectedOnce || this.down) return;
       this.down = true;
       this.logger.error({ err: error }, 'the Redis session store is unreachable: reconnecting');
     });
-    this.client.on('ready', () => {
+    client.on('ready', () => {
       this.connectedOnce = true;
       if (!this.down) return;
       this.down = false;
       this.logger.info('the Redis session store is reachable again');
     });
+    return client;
+  }
+
+  /**
+   * Redis did not answer on a connection node-redis still believes open (a half-open connection: a firewall or NAT
+   * that forgot it). node-redis would wait for the kernel to notice, which takes minutes: open a new connection now.
+   */
+  private replaceClient(): void {
+    if (this.replacing || this.closed) return;
+    this.replacing = true;
+    this.logger.error('the Redis session store did not answer in time: opening a new connection');
+    const stale = this.client;
+    this.client = this.newClient();
+    stale.destroy();
+    this.client
+      .connect()
+      .catch(() => undefined) // reported by the 'error' listener; reconnection goes on by itself
+      .finally(() => {
+        this.replacing = false;
+      });
   }
 
   private sessionKey(sid: string): string {
@@ -124,7 +151,8 @@ export class RedisSessionStore extends SessionStore {
     try {
       await withTimeout(this.client.ping(), PING_TIMEOUT_MS, 'PING timed out');
       return true;
-    } catch {
+    } catch (error) {
+      if (error instanceof CommandTimeoutError) this.replaceClient();
       return false;
     }
   }
@@ -147,7 +175,12 @@ export class RedisSessionStore extends SessionStore {
     // node-redis refuses single commands while offline, but queues a MULTI until its next connection attempt (up
     // to 2 s away): refuse everything here, so that no request waits on an outage.
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
-    return withTimeout(operation(), COMMAND_TIMEOUT_MS, `Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`);
+    return withTimeout(operation(), COMMAND_TIMEOUT_MS, `Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`).catch(
+      (error: unknown) => {
+        if (error instanceof CommandTimeoutError) this.replaceClient();
+        throw error;
+      },
+    );
   }
 
   override get(sid: string, callback: Callback<SessionData | null>): void {
@@ -262,12 +295,20 @@ export class RedisSessionStore extends SessionStore {
   }
 }
 
+/** Redis did not answer in time. */
+class CommandTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandTimeoutError';
+  }
+}
+
 /** Races `promise` against a timer; the loser's outcome is ignored (never an unhandled rejection). */
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      reject(new Error(message));
+      reject(new CommandTimeoutError(message));
     }, ms);
   });
   promise.catch(() => undefined);

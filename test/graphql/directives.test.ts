@@ -9,7 +9,9 @@ import { Group } from '../../src/entities/group.js';
 import { Permission } from '../../src/entities/permission.js';
 import { User } from '../../src/entities/user.js';
 import { SchemaGuardError, permissionManifest } from '../../src/graphql/directives.js';
-import { buildSchema } from '../../src/graphql/schema.js';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { resolvers } from '../../src/graphql/resolvers/index.js';
+import { buildSchema, loadTypeDefs } from '../../src/graphql/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
@@ -144,6 +146,7 @@ describe('directives over HTTP', () => {
            salary: Int @hasPerm(perm: "auth.change_user")
          }
          type Wrapper { report: Report!, note: String }
+         type Diary @auth { entry: String }
          extend type Query {
            open: String @public
            mine: String @auth
@@ -152,6 +155,7 @@ describe('directives over HTTP', () => {
            canViewOrAdd: String @hasPerm(anyOf: ["auth.view_user", "auth.add_user"])
            report: Report @public
            wrapper: Wrapper @public
+           diary: Diary @public
          }
          extend type Mutation {
            sideEffect: Boolean @hasPerm(perm: "auth.delete_user")
@@ -168,6 +172,7 @@ describe('directives over HTTP', () => {
             canViewOrAdd: () => 'view or add',
             report: () => ({ title: 'Q4', salary: 100 }),
             wrapper: () => ({ report: { title: 'Q4', salary: 100 }, note: 'kept' }),
+            diary: () => ({ entry: 'dear diary' }),
           },
           Mutation: { sideEffect: count('sideEffect'), loggedInEffect: count('loggedInEffect') },
         },
@@ -233,6 +238,15 @@ describe('directives over HTTP', () => {
       ['report.salary', 'UNAUTHENTICATED'],
       ['report.title', 'UNAUTHENTICATED'],
     ]);
+  });
+
+  it('applies @auth on a type to every field of it', async () => {
+    const anonymous = (await (await as(null)).graphql('{ diary { entry } }')).body;
+    expect(anonymous.data).toEqual({ diary: { entry: null } });
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await (await as('nobody')).graphql('{ diary { entry } }')).body).toEqual({
+      data: { diary: { entry: 'dear diary' } },
+    });
   });
 
   it('keeps the rest of the response when a non-null guarded field is denied', async () => {
@@ -335,6 +349,19 @@ describe('the cost of guarded lists', () => {
     const thousand = await run(1000);
     expect(thousand.permissions).toBe(1);
     expect(thousand).toEqual(ten);
+  });
+});
+
+describe('a schema assembled without buildSchema', () => {
+  it('is refused by the server: its directives would not be enforced', async () => {
+    const schema = makeExecutableSchema({
+      typeDefs: [...loadTypeDefs()],
+      resolvers: [...resolvers],
+    });
+    await expect(createTestApp({ schema })).rejects.toMatchObject({
+      name: 'SchemaGuardError',
+      problems: ['the schema was not assembled by buildSchema(): its directives would not be enforced'],
+    });
   });
 });
 

@@ -230,4 +230,16 @@ describeWithRedis(`a Redis outage${skipped}`, () => {
     const alice = await app.database.orm.em.fork().findOneOrFail(User, { username: 'alice' });
     expect(await app.sessions.count({ userId: alice.id })).toBe(2);
   });
+
+  it('opens a new connection when the open one goes silent (half-open), instead of waiting minutes for TCP', async () => {
+    const browser = await loggedInClient(app.url, 'alice', 'wonderland-42');
+    proxy.freeze(); // the connection stays open, and nothing comes back on it
+    const started = performance.now();
+    const stuck = await browser.graphql('{ me { username } }');
+    expect(stuck.status).toBe(503); // bounded by the command timeout, not by TCP's
+    expect(performance.now() - started).toBeLessThan(5000);
+    // The store has opened a new connection (new connections pass the proxy): back within seconds.
+    expect(await readyWithin(10_000)).toBe(true);
+    expect(await whoAmI(browser)).toBe('alice');
+  });
 });

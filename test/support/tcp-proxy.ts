@@ -10,6 +10,11 @@ export interface TcpProxy {
   readonly port: number;
   /** 'close' (the default) accepts new connections and closes them; 'refuse' stops listening. */
   cut(mode?: 'close' | 'refuse'): void;
+  /**
+   * Stops forwarding on the connections open now, without closing them (a half-open connection: a NAT or firewall
+   * that forgot it). New connections are forwarded as usual.
+   */
+  freeze(): void;
   /** Forwards again, listening again on the same port if it was refusing. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -18,6 +23,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let cut = false;
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<[client: net.Socket, upstream: net.Socket]>();
   const server = net.createServer((client) => {
     if (cut) {
       client.destroy();
@@ -33,6 +39,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       });
     }
     client.pipe(upstream).pipe(client);
+    pairs.add([client, upstream]);
+    client.on('close', () => {
+      for (const pair of pairs) if (pair[0] === client) pairs.delete(pair);
+    });
   });
   const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   await listen(0);
@@ -46,6 +56,18 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     cut(mode = 'close') {
       cutAll();
       if (mode === 'refuse' && server.listening) server.close();
+    },
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        // Whatever arrives from now on is swallowed: neither side hears from the other again.
+        client.removeAllListeners('data');
+        upstream.removeAllListeners('data');
+        client.on('data', () => undefined);
+        upstream.on('data', () => undefined);
+      }
+      pairs.clear();
     },
     async restore() {
       if (!server.listening) await listen(port);
