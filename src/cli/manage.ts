@@ -3,6 +3,7 @@
  *
  *   permissions   print every operation and what it requires (the manifest committed as schema/permissions.txt)
  *   seed-demo     create demo users, groups and polls for exploring in Sandbox (not in production)
+ *   clearsessions delete the sessions that are over (schedule it: see README)
  *
  * Exit 0 on success, 1 on failure with a one-line reason, 2 for a usage error.
  */
@@ -14,13 +15,18 @@ import { SchemaGuardError, permissionManifest } from '../graphql/directives.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createLogger } from '../logger.js';
 import { seedDemo } from './seed-demo.js';
+import { systemClock } from '../auth/clock.js';
+import { createSessionStore } from '../http/create-session-store.js';
+import { RedisUnreachableError } from '../http/redis-session-store.js';
 
 const HELP = `Usage: npm run manage -- <command>
 
 Commands:
   permissions   print every GraphQL operation (and guarded field) and what it requires, one per line
   seed-demo     create the demo groups (Editors, Viewers), users (admin, editor, viewer) and polls;
-                idempotent; refused when NODE_ENV=production`;
+                idempotent; refused when NODE_ENV=production
+  clearsessions delete the sessions that are over (idle or absolute timeout) from the session store
+                (SESSION_STORE) and print how many; run it daily`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -32,6 +38,31 @@ const commands: Record<string, Command> = {
     }
     process.stdout.write(permissionManifest(buildSchema()));
     return Promise.resolve(0);
+  },
+  async clearsessions(argv) {
+    if (argv.length > 0) {
+      console.error(`error: clearsessions takes no arguments (got ${argv.join(' ')})`);
+      return 2;
+    }
+    loadEnvFile();
+    const config = loadConfig();
+    const logger = createLogger('warn');
+    const database = await openDatabase(config.database, logger, { migrate: false });
+    const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+    try {
+      await store.open();
+      const cleared = await store.clearExpired();
+      console.log(`${cleared} expired session(s) deleted (${config.session.store.kind} store)`);
+      return 0;
+    } catch (error) {
+      // 42P01, undefined_table: a database that was never migrated.
+      if ((error as { code?: unknown }).code !== '42P01') throw error;
+      console.error('error: the database has no session table: run `npm run migrate` first');
+      return 1;
+    } finally {
+      await store.close();
+      await database.close();
+    }
   },
   async 'seed-demo'(argv) {
     if (argv.length > 0) {
@@ -79,7 +110,8 @@ main(process.argv.slice(2)).then(
     else if (
       error instanceof SchemaGuardError ||
       error instanceof DatabaseUnreachableError ||
-      error instanceof DataDirLockedError
+      error instanceof DataDirLockedError ||
+      error instanceof RedisUnreachableError
     )
       console.error(`error: ${error.message}`);
     else console.error(`error: ${error instanceof Error ? error.message : String(error)}`);

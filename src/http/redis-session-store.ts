@@ -277,6 +277,34 @@ export class RedisSessionStore extends SessionStore {
     await this.call(() => transaction.exec());
   }
 
+  /**
+   * Redis drops expired keys itself; this deletes those the server's clock says are over (its own clock may run
+   * ahead of Redis's TTLs) and prunes the ids of vanished sessions from the users' sets. SCAN, never KEYS: Redis is
+   * not blocked however many sessions there are.
+   */
+  async clearExpired(): Promise<number> {
+    const now = this.clock.now().getTime();
+    let cleared = 0;
+    for await (const keys of this.client.scanIterator({ MATCH: `${this.options.keyPrefix}session:*`, COUNT: 500 })) {
+      for (const key of keys) {
+        const raw = await this.call(() => this.client.get(key));
+        if (raw === null) continue;
+        const stored = JSON.parse(raw) as StoredSession;
+        if (stored.expiresAt > now) continue;
+        await this.remove(key.slice(`${this.options.keyPrefix}session:`.length), stored.data.userId);
+        cleared += 1;
+      }
+    }
+    for await (const keys of this.client.scanIterator({ MATCH: `${this.options.keyPrefix}user:*`, COUNT: 500 })) {
+      for (const userKey of keys) {
+        const userId = Number(userKey.slice(`${this.options.keyPrefix}user:`.length));
+        const gone = await this.staleIds(userId);
+        if (gone.length > 0) await this.call(() => this.client.sRem(userKey, gone));
+      }
+    }
+    return cleared;
+  }
+
   async destroyForUser(userId: number, exceptSid?: string): Promise<number> {
     const userKey = this.userKey(userId);
     // A session of this user started after this read is not ended: it began after the call. (After a password

@@ -55,6 +55,12 @@ export abstract class SessionStore extends session.Store {
   /** Ends every session of a user but `exceptSid`; returns how many there really were. */
   abstract destroyForUser(userId: number, exceptSid?: string): Promise<number>;
 
+  /**
+   * Django's `clearsessions`: deletes the sessions that are over by the server's clock (they would be refused, and
+   * deleted, when next presented; most never are). Returns how many.
+   */
+  abstract clearExpired(): Promise<number>;
+
   /** Connects, at start-up, before the server listens; throws when the store cannot be reached. */
   open(): Promise<void> {
     return Promise.resolve();
@@ -141,6 +147,10 @@ export class PostgresSessionStore extends SessionStore {
       () => callback?.(),
       (error: unknown) => callback?.(error),
     );
+  }
+
+  clearExpired(): Promise<number> {
+    return run(this.em(), 'DELETE FROM gqlauth_session WHERE expires_at <= ?', [this.clock.now()]);
   }
 
   destroyForUser(userId: number, exceptSid?: string): Promise<number> {
