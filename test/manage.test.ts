@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEMO_GROUPS, DEMO_USERS, seedDemo } from '../src/cli/seed-demo.js';
 import { Poll } from '../src/entities/poll.js';
-import { createAuthFixture, type AuthFixture } from './support/auth.js';
+import { CHEAP_HASHING, createAuthFixture, type AuthFixture } from './support/auth.js';
 import { scratchDir } from './support/database.js';
 import { spawnServer, timeExit } from './support/process.js';
 
@@ -55,5 +55,83 @@ describe('seed-demo', () => {
     );
     expect((await timeExit(production)).code).toBe(1);
     expect(production.stderr.filter(Boolean)).toEqual(['error: seed-demo refuses to run with NODE_ENV=production']);
+  });
+});
+
+describe('createsuperuser and changepassword', () => {
+  const dataDir = () => path.join(scratchDir('accounts'), 'data');
+  let env: Record<string, string>;
+  const manage = (args: string[], input?: string, extra: Record<string, string> = {}) =>
+    spawnServer({ ...env, ...extra }, { entry: 'src/cli/manage.ts', args, ...(input === undefined ? {} : { input }) });
+  const run = async (args: string[], input?: string, extra: Record<string, string> = {}) => {
+    const cli = manage(args, input, extra);
+    const { code } = await timeExit(cli);
+    return { code, out: cli.stdout.join('\n'), err: cli.stderr.filter(Boolean) };
+  };
+
+  beforeAll(() => {
+    env = { DATA_DIR: dataDir(), ...CHEAP_HASHING };
+  });
+
+  it('creates a superuser from piped answers, retrying a mismatch and a weak password', async () => {
+    const answers = [
+      'root',
+      'root@example.com',
+      'one-password',
+      'another-one',
+      '1234',
+      '1234',
+      'a-strong-secret-9',
+      'a-strong-secret-9',
+      '',
+    ];
+    const result = await run(['createsuperuser'], answers.join('\n'));
+    expect(result.err).toEqual([
+      "Error: Your passwords didn't match.",
+      'Error: This password is too short. It must contain at least 8 characters.',
+      'Error: This password is too common.',
+      'Error: This password is entirely numeric.',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('Superuser created successfully.');
+    const again = await run(['createsuperuser', '--username', 'root'], '');
+    expect(again).toMatchObject({ code: 1, err: ['Error: That username is already taken.'] });
+  });
+
+  it('gives up after three failed tries, creating nothing', async () => {
+    const result = await run(['createsuperuser', '--username', 'quitter', '--email', ''], 'a\nb\nc\nd\ne\nf\n');
+    expect(result.code).toBe(1);
+    expect(result.err.at(-1)).toBe('error: no superuser created');
+    expect((await run(['changepassword', 'quitter'], '')).err).toEqual(["error: user 'quitter' does not exist"]);
+  });
+
+  it('--no-input reads SUPERUSER_*, validates, and refuses an existing username', async () => {
+    const ok = await run(['createsuperuser', '--no-input'], undefined, {
+      SUPERUSER_USERNAME: 'ci-admin',
+      SUPERUSER_EMAIL: 'ci@example.com',
+      SUPERUSER_PASSWORD: 'ci-admin-secret-77',
+    });
+    expect(ok.code).toBe(0);
+    const taken = await run(['createsuperuser', '--no-input'], undefined, { SUPERUSER_USERNAME: 'ci-admin' });
+    expect(taken).toMatchObject({ code: 1, err: ['Error: That username is already taken.'] });
+    const weak = await run(['createsuperuser', '--no-input'], undefined, {
+      SUPERUSER_USERNAME: 'weak',
+      SUPERUSER_PASSWORD: 'password',
+    });
+    expect(weak).toMatchObject({ code: 1, err: ['Error: This password is too common.'] });
+    expect((await run(['createsuperuser', '--no-input'], undefined, {})).err).toEqual([
+      'error: --no-input needs SUPERUSER_USERNAME',
+    ]);
+  });
+
+  it('changepassword asks twice, validates, and the new password is the one that works', async () => {
+    const result = await run(['changepassword', 'ci-admin'], 'x\ny\nnew-admin-secret-88\nnew-admin-secret-88\n');
+    expect(result.err).toEqual(["Error: Your passwords didn't match."]);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain("Password changed successfully for user 'ci-admin' (0 session(s) ended).");
+    const failed = await run(['changepassword', 'ci-admin'], 'a\nb\nc\nd\ne\nf\n');
+    expect(failed.code).toBe(1);
+    expect(failed.err.at(-1)).toBe("error: aborting password change for user 'ci-admin' after 3 attempts");
+    expect((await run(['changepassword'], '')).code).toBe(2);
   });
 });

@@ -4,6 +4,7 @@
  *   permissions   print every operation and what it requires (the manifest committed as schema/permissions.txt)
  *   seed-demo     create demo users, groups and polls for exploring in Sandbox (not in production)
  *   clearsessions delete the sessions that are over (schedule it: see README)
+ *   createsuperuser, changepassword   as Django's (see account-commands.ts)
  *
  * Exit 0 on success, 1 on failure with a one-line reason, 2 for a usage error.
  */
@@ -15,6 +16,15 @@ import { SchemaGuardError, permissionManifest } from '../graphql/directives.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createLogger } from '../logger.js';
 import { seedDemo } from './seed-demo.js';
+import {
+  CHANGEPASSWORD_HELP,
+  CREATESUPERUSER_HELP,
+  changePassword,
+  createSuperuser,
+  type AccountCommandDeps,
+} from './account-commands.js';
+import { createPrompter } from './prompt.js';
+import type { SessionStore } from '../http/session-store.js';
 import { systemClock } from '../auth/clock.js';
 import { createSessionStore } from '../http/create-session-store.js';
 import { RedisUnreachableError } from '../http/redis-session-store.js';
@@ -26,7 +36,11 @@ Commands:
   seed-demo     create the demo groups (Editors, Viewers), users (admin, editor, viewer) and polls;
                 idempotent; refused when NODE_ENV=production
   clearsessions delete the sessions that are over (idle or absolute timeout) from the session store
-                (SESSION_STORE) and print how many; run it daily`;
+                (SESSION_STORE) and print how many; run it daily
+  createsuperuser [--username NAME] [--email ADDRESS] [--no-input]
+                create a superuser (asks for what is not given; --no-input reads SUPERUSER_*)
+  changepassword USERNAME
+                set a user's password (asked twice, validated) and end their sessions`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -64,6 +78,20 @@ const commands: Record<string, Command> = {
       await database.close();
     }
   },
+  async createsuperuser(argv) {
+    if (argv.includes('--help')) {
+      console.log(CREATESUPERUSER_HELP);
+      return 0;
+    }
+    return withAccounts(async (deps) => createSuperuser(argv, deps));
+  },
+  async changepassword(argv) {
+    if (argv.includes('--help')) {
+      console.log(CHANGEPASSWORD_HELP);
+      return 0;
+    }
+    return withAccounts(async (deps, store) => changePassword(argv, { ...deps, store }));
+  },
   async 'seed-demo'(argv) {
     if (argv.length > 0) {
       console.error(`error: seed-demo takes no arguments (got ${argv.join(' ')})`);
@@ -87,6 +115,39 @@ const commands: Record<string, Command> = {
     }
   },
 };
+
+/** Opens the database (migrated) and the session store around an account command, with a prompter. */
+async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore) => Promise<number>): Promise<number> {
+  loadEnvFile();
+  const config = loadConfig();
+  const logger = createLogger('warn');
+  const database = await openDatabase(config.database, logger, { migrate: true });
+  const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+  const prompter = createPrompter();
+  try {
+    await store.open();
+    return await run(
+      {
+        em: database.orm.em.fork(),
+        auth: createAuth(config),
+        config,
+        prompter,
+        env: process.env,
+        out: (line) => {
+          console.log(line);
+        },
+        err: (line) => {
+          console.error(line);
+        },
+      },
+      store,
+    );
+  } finally {
+    prompter.close();
+    await store.close();
+    await database.close();
+  }
+}
 
 async function main([name, ...rest]: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

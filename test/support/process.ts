@@ -2,7 +2,8 @@
  * Runs the server as users do, in its own process (`node --import tsx src/main.ts`, what `npm start` runs),
  * and watches its output and exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,6 +27,8 @@ export interface SpawnOptions {
   args?: string[];
   /** Run `npm start` instead, exactly as a user or a process manager would. */
   viaNpmStart?: boolean;
+  /** Written to the process's standard input (a pipe, as a script would), which is then closed. */
+  input?: string;
 }
 
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
@@ -46,8 +49,9 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
     },
     // Its own process group, so a test can signal the group as a terminal's Ctrl-C does.
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+  if (options.input !== undefined) child.stdin?.end(options.input);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const listeners = new Set<() => void>();

@@ -1,0 +1,184 @@
+/**
+ * `createsuperuser` and `changepassword`, as Django's: prompts (passwords hidden on a terminal, asked twice,
+ * validators run, three tries), or `--no-input` for createsuperuser, reading SUPERUSER_USERNAME, SUPERUSER_EMAIL
+ * and SUPERUSER_PASSWORD. Messages go to stderr, prompts and results to stdout; 0 on success, 1 on failure,
+ * 2 on a usage error.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ValidationError, type Auth } from '../auth/index.js';
+import { validatePassword, type UserAttributes } from '../auth/password-validation.js';
+import { normalizeUsername, validateUsername } from '../auth/users.js';
+import type { Config } from '../config/index.js';
+import { User } from '../entities/user.js';
+import type { SessionStore } from '../http/session-store.js';
+import type { Prompter } from './prompt.js';
+
+/** Django's changepassword gives up after three; so do both commands, for each question. */
+const MAX_TRIES = 3;
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+
+export interface AccountCommandDeps {
+  em: EntityManager;
+  auth: Auth;
+  config: Config;
+  prompter: Prompter;
+  /** For SUPERUSER_* in --no-input mode. */
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/**
+ * A new password, asked twice and validated against `user`; null after MAX_TRIES failures or at the end of input.
+ */
+async function askNewPassword(deps: AccountCommandDeps, user: UserAttributes): Promise<string | null> {
+  for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+    const first = await deps.prompter.askHidden('Password: ');
+    if (first === null) return null;
+    const second = await deps.prompter.askHidden('Password (again): ');
+    if (second === null) return null;
+    if (first !== second) {
+      deps.err("Error: Your passwords didn't match.");
+      continue;
+    }
+    if (first === '') {
+      deps.err("Error: Blank passwords aren't allowed.");
+      continue;
+    }
+    const issues = validatePassword(first, deps.config.passwords, user);
+    if (issues.length === 0) return first;
+    for (const issue of issues) deps.err(`Error: ${issue.message}`);
+  }
+  return null;
+}
+
+async function usernameProblem(em: EntityManager, raw: string): Promise<string | undefined> {
+  const username = normalizeUsername(raw.trim());
+  if (!username) return 'Error: This field cannot be blank.';
+  const [issue] = validateUsername(username);
+  if (issue) return `Error: ${issue.message}`;
+  if ((await em.count(User, { username })) > 0) return 'Error: That username is already taken.';
+  return undefined;
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const inline = argv.find((arg) => arg.startsWith(`${name}=`));
+  if (inline) return inline.slice(name.length + 1);
+  const index = argv.indexOf(name);
+  return index >= 0 ? argv[index + 1] : undefined;
+}
+
+export const CREATESUPERUSER_HELP = `Usage: npm run manage -- createsuperuser [--username NAME] [--email ADDRESS] [--no-input]
+
+Creates a superuser. Asks for what is not given: username, e-mail (may be blank), password (twice, hidden, checked
+by PASSWORD_VALIDATORS; three tries each).
+  --no-input   ask nothing: SUPERUSER_USERNAME (required), SUPERUSER_EMAIL and SUPERUSER_PASSWORD from the
+               environment; without a password the account gets an unusable one (log in some other way)`;
+
+export async function createSuperuser(argv: string[], deps: AccountCommandDeps): Promise<number> {
+  const known = new Set(['--no-input', '--username', '--email']);
+  const unknown = argv.filter((arg) => arg.startsWith('--') && !known.has(arg.split('=')[0] ?? ''));
+  if (unknown.length > 0) {
+    deps.err(`error: unknown option ${unknown.join(' ')}\n\n${CREATESUPERUSER_HELP}`);
+    return 2;
+  }
+  const noInput = argv.includes('--no-input');
+  let username = option(argv, '--username') ?? (noInput ? deps.env.SUPERUSER_USERNAME : undefined);
+  let email = option(argv, '--email') ?? (noInput ? (deps.env.SUPERUSER_EMAIL ?? '') : undefined);
+  let password: string | null = noInput ? (deps.env.SUPERUSER_PASSWORD ?? null) : null;
+
+  if (username !== undefined) {
+    const problem = await usernameProblem(deps.em, username);
+    if (problem) {
+      deps.err(problem);
+      return 1;
+    }
+  } else if (noInput) {
+    deps.err('error: --no-input needs SUPERUSER_USERNAME');
+    return 1;
+  } else {
+    for (let attempt = 0; attempt < MAX_TRIES && username === undefined; attempt += 1) {
+      const answer = await deps.prompter.ask('Username: ');
+      if (answer === null) break;
+      const problem = await usernameProblem(deps.em, answer);
+      if (problem) deps.err(problem);
+      else username = answer.trim();
+    }
+    if (username === undefined) {
+      deps.err('error: no superuser created');
+      return 1;
+    }
+  }
+
+  if (email === undefined) {
+    for (let attempt = 0; attempt < MAX_TRIES && email === undefined; attempt += 1) {
+      const answer = await deps.prompter.ask('Email address: ');
+      if (answer === null) break;
+      if (answer.trim() === '' || EMAIL.test(answer.trim())) email = answer.trim();
+      else deps.err('Error: Enter a valid email address.');
+    }
+    if (email === undefined) {
+      deps.err('error: no superuser created');
+      return 1;
+    }
+  } else if (email !== '' && !EMAIL.test(email)) {
+    deps.err('Error: Enter a valid email address.');
+    return 1;
+  }
+
+  if (noInput) {
+    const issues = password === null ? [] : validatePassword(password, deps.config.passwords, { username, email });
+    if (issues.length > 0) {
+      for (const issue of issues) deps.err(`Error: ${issue.message}`);
+      return 1;
+    }
+  } else {
+    password = await askNewPassword(deps, { username, email });
+    if (password === null) {
+      deps.err('error: no superuser created');
+      return 1;
+    }
+  }
+
+  try {
+    await deps.auth.users.createSuperuser(deps.em, { username, email, password });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const issue of error.issues) deps.err(`Error: ${issue.message}`);
+    return 1;
+  }
+  deps.out('Superuser created successfully.');
+  return 0;
+}
+
+export const CHANGEPASSWORD_HELP = `Usage: npm run manage -- changepassword USERNAME
+
+Sets USERNAME's password: asked twice, hidden, checked by PASSWORD_VALIDATORS, three tries. Ends every session of
+the user.`;
+
+export async function changePassword(
+  argv: string[],
+  deps: AccountCommandDeps & { store: SessionStore },
+): Promise<number> {
+  if (argv.length !== 1 || argv[0]?.startsWith('-')) {
+    deps.err(`error: give exactly one username\n\n${CHANGEPASSWORD_HELP}`);
+    return 2;
+  }
+  const username = argv[0] ?? '';
+  const user = await deps.em.findOne(User, { username: normalizeUsername(username) });
+  if (!user) {
+    deps.err(`error: user '${username}' does not exist`);
+    return 1;
+  }
+  deps.out(`Changing password for user '${user.username}'`);
+  const password = await askNewPassword(deps, user);
+  if (password === null) {
+    deps.err(`error: aborting password change for user '${user.username}' after ${MAX_TRIES} attempts`);
+    return 1;
+  }
+  await deps.em.nativeUpdate(User, { id: user.id }, { password: await deps.auth.hashers.make(password) });
+  // Whoever is logged in as this user now is logged out: a changed password is often a taken-back account.
+  const ended = await deps.store.destroyForUser(user.id);
+  deps.out(`Password changed successfully for user '${user.username}' (${ended} session(s) ended).`);
+  return 0;
+}
