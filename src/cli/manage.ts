@@ -1,6 +1,7 @@
 /**
  * `npm run manage -- <command>`: the server's administrative commands (Django's manage.py).
  *
+ *   migrate       as `npm run migrate`
  *   permissions   print every operation and what it requires (the manifest committed as schema/permissions.txt)
  *   seed-demo     create demo users, groups and polls for exploring in Sandbox (not in production)
  *   clearsessions delete the sessions that are over (schedule it: see README)
@@ -23,6 +24,7 @@ import {
   createSuperuser,
   type AccountCommandDeps,
 } from './account-commands.js';
+import { migrateCommand } from './migrate-command.js';
 import { createPrompter } from './prompt.js';
 import type { SessionStore } from '../http/session-store.js';
 import { systemClock } from '../auth/clock.js';
@@ -32,6 +34,7 @@ import { RedisUnreachableError } from '../http/redis-session-store.js';
 const HELP = `Usage: npm run manage -- <command>
 
 Commands:
+  migrate       apply pending migrations, sync content types and permissions (-- --list: only list them)
   permissions   print every GraphQL operation (and guarded field) and what it requires, one per line
   seed-demo     create the demo groups (Editors, Viewers), users (admin, editor, viewer) and polls;
                 idempotent; refused when NODE_ENV=production
@@ -45,6 +48,7 @@ Commands:
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
+  migrate: migrateCommand,
   permissions(argv) {
     if (argv.length > 0) {
       console.error(`error: permissions takes no arguments (got ${argv.join(' ')})`);
