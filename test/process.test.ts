@@ -9,10 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { createTestDatabase, scratchDir, usingServer, type TestDatabase } from './support/database.js';
-import { redisUrl } from './support/env.js';
 import { HttpClient } from './support/http-client.js';
 import { spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
-import { connectRedis, keysMatching, redisStoreEnv, requireRedisUrl } from './support/session-stores.js';
+import {
+  connectRedis,
+  describeWithRedis,
+  keysMatching,
+  redisStoreEnv,
+  requireRedisUrl,
+} from './support/session-stores.js';
 
 const running = new Set<ServerProcess>();
 function start(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
@@ -148,8 +153,7 @@ describe('start-up failures of the Redis session store: exit 1, one line naming 
   });
 });
 
-const withRedis = redisUrl() ? describe : describe.skip;
-withRedis(`the server with SESSION_STORE=redis${redisUrl() ? '' : ' [skipped: TEST_REDIS_URL is not set]'}`, () => {
+describeWithRedis('the server with SESSION_STORE=redis', () => {
   let testDatabase: TestDatabase;
   beforeAll(async () => {
     testDatabase = await createTestDatabase();

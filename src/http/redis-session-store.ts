@@ -183,18 +183,7 @@ export class RedisSessionStore extends SessionStore {
     );
   }
 
-  override get(sid: string, callback: Callback<SessionData | null>): void {
-    this.read(sid).then(
-      (data) => {
-        callback(null, data);
-      },
-      (error: unknown) => {
-        callback(error);
-      },
-    );
-  }
-
-  private async read(sid: string): Promise<SessionData | null> {
+  protected override async read(sid: string): Promise<SessionData | null> {
     const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
     if (raw === null) return null;
     const stored = JSON.parse(raw) as StoredSession;

@@ -52,6 +52,21 @@ export abstract class SessionStore extends session.Store {
     return this.insertable.delete(sid);
   }
 
+  /** express-session's callback form, over `read`. */
+  override get(sid: string, callback: Callback<SessionData | null>): void {
+    this.read(sid).then(
+      (data) => {
+        callback(null, data);
+      },
+      (error: unknown) => {
+        callback(error);
+      },
+    );
+  }
+
+  /** The session's data, or null when there is none or it is over (and then it is deleted). */
+  protected abstract read(sid: string): Promise<SessionData | null>;
+
   /** Ends every session of a user but `exceptSid`; returns how many there really were. */
   abstract destroyForUser(userId: number, exceptSid?: string): Promise<number>;
 
@@ -99,18 +114,7 @@ export class PostgresSessionStore extends SessionStore {
     return this.database.orm.em.fork();
   }
 
-  override get(sid: string, callback: Callback<SessionData | null>): void {
-    this.read(sid).then(
-      (data) => {
-        callback(null, data);
-      },
-      (error: unknown) => {
-        callback(error);
-      },
-    );
-  }
-
-  private async read(sid: string): Promise<SessionData | null> {
+  protected override async read(sid: string): Promise<SessionData | null> {
     const em = this.em();
     const row = await selectOne<{ data: SessionData; expires_at: Date }>(
       em,

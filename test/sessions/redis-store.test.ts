@@ -3,20 +3,16 @@
  * keys and their TTLs, the per-user set behind logoutOtherSessions, and a Redis outage (through a TCP proxy the
  * test cuts) answered with SERVICE_UNAVAILABLE and healed without a restart.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { createAuth } from '../../src/auth/index.js';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
-import { connectRedis, requireRedisUrl, type RedisClient } from '../support/session-stores.js';
+import { connectRedis, describeWithRedis, requireRedisUrl, type RedisClient } from '../support/session-stores.js';
 import { loggedInClient, sessionIdOf, whoAmI } from '../support/sessions.js';
-import { redisUrl } from '../support/env.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { TestClock } from '../support/clock.js';
-
-const describeWithRedis = redisUrl() ? describe : describe.skip;
-const skipped = redisUrl() ? '' : ' [skipped: TEST_REDIS_URL is not set]';
 
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
 const FAST = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
@@ -26,7 +22,7 @@ interface Stored {
   data: SessionData;
 }
 
-describeWithRedis(`the Redis session store${skipped}`, () => {
+describeWithRedis('the Redis session store', () => {
   let app: TestApp;
   let redis: RedisClient;
   let prefix: string;
@@ -163,7 +159,7 @@ describeWithRedis(`the Redis session store${skipped}`, () => {
   });
 });
 
-describeWithRedis(`a Redis outage${skipped}`, () => {
+describeWithRedis('a Redis outage', () => {
   let proxy: TcpProxy;
   let app: TestApp;
 
