@@ -1,6 +1,6 @@
 /**
  * The Express application, in the order a request meets it:
- * proxy trust → health probes → session → body parsing (bounded) → /graphql → JSON errors.
+ * proxy trust → request id and log → health probes → session → body parsing (bounded) → /graphql → JSON errors.
  */
 import express, { type Express } from 'express';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -14,6 +14,7 @@ import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
 import { RequestAuth } from './http/request-auth.js';
+import { requestIdOf, requestLogging } from './http/request-log.js';
 import { sessionMiddleware } from './http/session.js';
 import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
@@ -51,6 +52,8 @@ export function createApp({
   // Which hops may set X-Forwarded-*: decides req.ip, req.protocol and so whether a request counts as https.
   app.set('trust proxy', config.trustProxy);
 
+  // First: every later line of the request's log, and every error it answers, carries its id.
+  app.use(requestLogging(logger, config.trustProxy));
   app.use(healthRoutes(database, store, lifecycle));
 
   app.use(
@@ -75,8 +78,10 @@ export function createApp({
     }),
   );
 
-  app.use((_req, res) => {
-    res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+  app.use((req, res) => {
+    res
+      .status(404)
+      .json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND', requestId: requestIdOf(req) } }] });
   });
   app.use(errorHandler(logger));
   return app;

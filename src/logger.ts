@@ -1,16 +1,37 @@
 /**
  * The server's structured logger (pino): one JSON object per line on stdout.
+ *
+ * Every line written while a request is served carries that request's id (`reqId`), wherever in the code it is
+ * written: the id lives in an AsyncLocalStorage entered once per request (`runWithRequestId`), and pino's mixin
+ * reads it. The same id is in the X-Request-Id response header and in every error a client receives.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/index.js';
 
 export type { Logger };
+
+const requestIds = new AsyncLocalStorage<string>();
+
+/** Runs `fn` (and everything it starts, awaited or not) as part of the request `id`. */
+export function runWithRequestId<T>(id: string, fn: () => T): T {
+  return requestIds.run(id, fn);
+}
+
+/** The id of the request being served, or undefined outside any request (start-up, commands). */
+export function currentRequestId(): string | undefined {
+  return requestIds.getStore();
+}
 
 /** `destination` is stdout unless given (tests pass a stream to read the lines). */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { pid: process.pid },
+    mixin() {
+      const reqId = requestIds.getStore();
+      return reqId === undefined ? {} : { reqId };
+    },
     // Defence in depth: these never belong in a log line, whichever object carries them.
     redact: {
       paths: ['password', '*.password', 'newPassword', '*.newPassword', 'oldPassword', '*.oldPassword'],

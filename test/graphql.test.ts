@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildSchema } from '../src/graphql/schema.js';
+import { createLogger } from '../src/logger.js';
 import { version } from '../src/version.js';
 import { createTestApp, type TestApp } from './support/app.js';
 
@@ -53,7 +54,7 @@ describe('GraphQL over HTTP (development)', () => {
     expect(response.status).toBe(400);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({
-      errors: [{ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } }],
+      errors: [{ message: expect.any(String), extensions: { code: 'BAD_REQUEST', requestId: expect.any(String) } }],
     });
     expect(text).not.toMatch(/\bat .+:\d+:\d+/);
   });
@@ -66,7 +67,9 @@ describe('GraphQL over HTTP (development)', () => {
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({
-      errors: [{ message: expect.any(String), extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+      errors: [
+        { message: expect.any(String), extensions: { code: 'PAYLOAD_TOO_LARGE', requestId: expect.any(String) } },
+      ],
     });
   });
 
@@ -99,7 +102,11 @@ describe('GraphQL over HTTP (development)', () => {
   it('answers unknown paths with a JSON 404', async () => {
     const response = await app.client.fetch('/nothing-here');
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+    expect(await response.json()).toEqual({
+      errors: [
+        { message: 'Not found', extensions: { code: 'NOT_FOUND', requestId: response.headers.get('x-request-id') } },
+      ],
+    });
   });
 });
 
@@ -158,9 +165,71 @@ describe('an unexpected error in a resolver', () => {
           message: 'Internal server error',
           locations: [{ line: 1, column: 3 }],
           path: ['broken'],
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+          extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) },
         },
       ],
     });
+  });
+});
+
+describe('request ids', () => {
+  const lines: Record<string, unknown>[] = [];
+  let app: TestApp;
+  let proxied: TestApp;
+  beforeAll(async () => {
+    const logger = createLogger('debug', {
+      write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    });
+    const schema = buildSchema({
+      typeDefs: ['extend type Query { broken: String @public }'],
+      resolvers: [
+        {
+          Query: {
+            broken: () => {
+              throw new Error('connection reset by peer');
+            },
+          },
+        },
+      ],
+    });
+    app = await createTestApp({ schema, logger });
+    proxied = await createTestApp({ env: { TRUST_PROXY: '1' } });
+  });
+  afterAll(async () => {
+    await app.stop();
+    await proxied.stop();
+  });
+
+  it('are a fresh UUID in each response, on the log lines of that request, and in its errors', async () => {
+    const first = await app.client.graphql('{ broken }');
+    const second = await app.client.graphql('{ __typename }');
+    const id = first.headers.get('x-request-id') ?? '';
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(second.headers.get('x-request-id')).not.toBe(id);
+    expect(first.body.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: id });
+    const ofFirst = lines.filter((line) => line.reqId === id);
+    // The masked error, an SQL statement of the request, and pino-http's line for the finished request.
+    expect(ofFirst.map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['unexpected error (masked in the response)', 'request completed']),
+    );
+    expect(ofFirst.find((line) => line.msg === 'request completed')).toMatchObject({
+      req: { method: 'POST', path: '/graphql' },
+      res: { statusCode: 200 },
+    });
+    // Never the headers, so never the cookie.
+    expect(JSON.stringify(ofFirst)).not.toMatch(/cookie/i);
+  });
+
+  it('take a proxy’s X-Request-Id only with TRUST_PROXY, and only a well-formed one', async () => {
+    const sent = (client: TestApp['client'], id: string) =>
+      client.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': id },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+    expect((await sent(app.client, 'from-the-proxy-1')).headers.get('x-request-id')).not.toBe('from-the-proxy-1');
+    expect((await sent(proxied.client, 'from-the-proxy-1')).headers.get('x-request-id')).toBe('from-the-proxy-1');
+    const forged = (await sent(proxied.client, 'x {"level":60}')).headers.get('x-request-id');
+    expect(forged).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -54,7 +54,7 @@ describe('formatError', () => {
     const { formatted, error } = fromResolver(
       new GraphQLError('You must be logged in', { extensions: { code: 'UNAUTHENTICATED' } }),
     );
-    expect(formatError(formatted, error)).toBe(formatted);
+    expect(formatError(formatted, error)).toEqual(formatted);
     expect(lines).toEqual([]);
   });
 

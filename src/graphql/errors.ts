@@ -7,7 +7,7 @@ import type { ApolloServerOptions } from '@apollo/server';
 import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationIssue } from '../auth/errors.js';
-import type { Logger } from '../logger.js';
+import { currentRequestId, type Logger } from '../logger.js';
 
 export const INTERNAL_MESSAGE = 'Internal server error';
 
@@ -68,17 +68,28 @@ function isDeliberate(error: unknown): boolean {
 }
 
 export function createFormatError(logger: Logger): NonNullable<ApolloServerOptions<never>['formatError']> {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = formatted.extensions?.code;
-    if (code !== ApolloServerErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-    const original = unwrapResolverError(error);
-    if (isDeliberate(original)) return formatted;
-    logger.error({ err: original, path: formatted.path }, 'unexpected error (masked in the response)');
-    return {
-      message: INTERNAL_MESSAGE,
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code },
-    };
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
+    withRequestId(mask(formatted, error, logger));
+}
+
+/** An unexpected error's text, SQL or stack go to the log; the client gets a fixed message. */
+function mask(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if (code !== ApolloServerErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+  const original = unwrapResolverError(error);
+  if (isDeliberate(original)) return formatted;
+  logger.error({ err: original, path: formatted.path }, 'unexpected error (masked in the response)');
+  return {
+    message: INTERNAL_MESSAGE,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code },
   };
+}
+
+/** Every error a client sees names its request, the key to the log lines about it. */
+function withRequestId(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const requestId = currentRequestId();
+  if (requestId === undefined) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, requestId } };
 }

@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../logger.js';
+import { requestIdOf } from './request-log.js';
 
 interface HttpError {
   status?: number;
@@ -36,14 +37,19 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else logger.error({ err: error, path: req.path }, 'request failed');
     if (httpStatus === 503 && code) {
       // Something the server needs is down (and may come back): a retry may work, unlike after a 500.
-      res.status(503).json({ errors: [{ message: 'Service unavailable', extensions: { code } }] });
+      res
+        .status(503)
+        .json({ errors: [{ message: 'Service unavailable', extensions: { code, requestId: requestIdOf(req) } }] });
       return;
     }
     res.status(clientError ? httpStatus : 500).json({
       errors: [
         {
           message: clientError && expose !== false ? errorMessage(error) : 'Internal server error',
-          extensions: { code: clientError ? (codes[type ?? ''] ?? 'BAD_REQUEST') : 'INTERNAL_SERVER_ERROR' },
+          extensions: {
+            code: clientError ? (codes[type ?? ''] ?? 'BAD_REQUEST') : 'INTERNAL_SERVER_ERROR',
+            requestId: requestIdOf(req),
+          },
         },
       ],
     });

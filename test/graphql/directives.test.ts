@@ -228,7 +228,12 @@ describe('directives over HTTP', () => {
     const viewer = await as('viewer');
     expect((await viewer.graphql(query)).body).toEqual({
       data: { report: { title: 'Q4', salary: null } },
-      errors: [expect.objectContaining({ path: ['report', 'salary'], extensions: { code: 'FORBIDDEN' } })],
+      errors: [
+        expect.objectContaining({
+          path: ['report', 'salary'],
+          extensions: { code: 'FORBIDDEN', requestId: expect.any(String) },
+        }),
+      ],
     });
     expect((await (await as('root')).graphql(query)).body).toEqual({ data: { report: { title: 'Q4', salary: 100 } } });
     const anonymous = (await (await as(null)).graphql(query)).body;

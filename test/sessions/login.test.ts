@@ -138,7 +138,8 @@ describeEachStore('login, me, logout', (sessionStore) => {
           message: 'Please enter a correct username and password.',
           locations: [{ line: 1, column: 53 }],
           path: ['login'],
-          extensions: { code: 'INVALID_CREDENTIALS' },
+          // The request's id, as in its X-Request-Id header: what a user quotes to find the log lines.
+          extensions: { code: 'INVALID_CREDENTIALS', requestId: response.headers.get('x-request-id') },
         },
       ],
     });

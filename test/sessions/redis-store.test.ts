@@ -206,7 +206,9 @@ describeWithRedis('a Redis outage', () => {
     const me = await browser.graphql('{ me { username } }');
     expect(me.status).toBe(503);
     expect(me.body).toEqual({
-      errors: [{ message: 'Service unavailable', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+      errors: [
+        { message: 'Service unavailable', extensions: { code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String) } },
+      ],
     });
     // Anonymous traffic never touches the store.
     expect((await new HttpClient(app.url).graphql('{ me { username } }')).body).toEqual({ data: { me: null } });
