@@ -1,14 +1,15 @@
 /**
  * The Express application, in the order a request meets it:
- * proxy trust → request id and log → health probes → session → body parsing (bounded) → /graphql → JSON errors.
+ * proxy trust → request id and log → health probes → CORS → session → body parsing (bounded) → /graphql → JSON errors.
  */
-import express, { type Express } from 'express';
+import cors from 'cors';
+import express, { type Express, type RequestHandler } from 'express';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
 import type { Auth } from './auth/index.js';
 import { ObjectPermissionChecker } from './auth/object-permissions.js';
 import type { Clock } from './auth/clock.js';
-import type { Config } from './config/index.js';
+import type { Config, CorsConfig } from './config/index.js';
 import type { Database } from './db/database.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
@@ -36,6 +37,13 @@ export interface AppParts {
   mailer: Mailer;
 }
 
+/** Cross-origin access to /graphql for the origins CORS_ORIGINS lists (Apollo's CSRF prevention stays on). */
+function corsMiddleware({ origins, credentials }: CorsConfig): RequestHandler {
+  // With credentials and '*', browsers refuse the answer: `check --deploy` reports it (security.E009). The
+  // origin is never reflected instead: that would let every site act with the visitor's session.
+  return cors({ origin: origins === '*' ? '*' : [...origins], credentials, maxAge: 600 });
+}
+
 export function createApp({
   config,
   auth,
@@ -58,6 +66,8 @@ export function createApp({
 
   app.use(
     '/graphql',
+    // Before the session: a preflight is answered here and never touches the store.
+    ...(config.cors ? [corsMiddleware(config.cors)] : []),
     sessionMiddleware(config.session, store),
     express.json({ limit: BODY_LIMIT }),
     expressMiddleware(apollo, {

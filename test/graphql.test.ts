@@ -233,3 +233,40 @@ describe('request ids', () => {
     expect(forged).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('CORS', () => {
+  let app: TestApp;
+  let closed: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+    closed = await createTestApp();
+  });
+  afterAll(async () => {
+    await app.stop();
+    await closed.stop();
+  });
+
+  const preflight = (target: TestApp, origin: string) =>
+    target.client.fetch('/graphql', {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+
+  it('lets a listed origin call with credentials, and no other', async () => {
+    const allowed = await preflight(app, 'https://app.example.com');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await preflight(app, 'https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('answers no cross-origin headers at all when CORS_ORIGINS is unset', async () => {
+    const response = await preflight(closed, 'https://app.example.com');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

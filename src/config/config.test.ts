@@ -51,6 +51,8 @@ describe('loadConfig', () => {
         urlTemplate: 'http://localhost:4000/reset-password?uid={uid}&token={token}',
       },
       mail: { backend: 'console', from: 'webmaster@localhost' },
+      graphql: { introspection: true, landingPage: true },
+      cors: undefined,
     });
   });
 
@@ -93,6 +95,10 @@ describe('loadConfig', () => {
         PASSWORD_RESET_URL: 'https://app.example.com/reset/{uid}/{token}/',
         SMTP_URL: 'smtps://mailer:pw@smtp.example.com:465',
         MAIL_FROM: 'Example <no-reply@example.com>',
+        GRAPHQL_INTROSPECTION: 'true',
+        GRAPHQL_LANDING_PAGE: 'false',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+        CORS_CREDENTIALS: 'false',
       },
       '/srv/app',
     );
@@ -140,8 +146,35 @@ describe('loadConfig', () => {
         from: 'Example <no-reply@example.com>',
         smtpUrl: 'smtps://mailer:pw@smtp.example.com:465',
       },
+      graphql: { introspection: true, landingPage: false },
+      cors: { origins: ['https://app.example.com', 'http://localhost:5173'], credentials: false },
     });
   });
+
+  it('turns introspection and the landing page off in production unless asked', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40) };
+    expect(loadConfig(production).graphql).toEqual({ introspection: false, landingPage: false });
+    expect(loadConfig({ ...production, GRAPHQL_LANDING_PAGE: 'on' }).graphql).toEqual({
+      introspection: false,
+      landingPage: true,
+    });
+  });
+
+  it.each([
+    ['*', { origins: '*', credentials: true }],
+    ['https://a.example.com:8443', { origins: ['https://a.example.com:8443'], credentials: true }],
+  ])('reads CORS_ORIGINS=%s', (value, expected) => {
+    expect(loadConfig({ CORS_ORIGINS: value }).cors).toEqual(expected);
+  });
+
+  it.each(['https://app.example.com/', 'app.example.com', 'https://app.example.com/path', ','])(
+    'refuses CORS_ORIGINS=%s, which no browser sends as an Origin',
+    (value) => {
+      expect(problems({ CORS_ORIGINS: value })).toEqual([
+        expect.stringMatching(/^CORS_ORIGINS=.* is not \* or a list of origins like https:\/\/app\.example\.com/),
+      ]);
+    },
+  );
 
   it('returns a frozen object', () => {
     const config = loadConfig({}, '/srv/app');

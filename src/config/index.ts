@@ -37,6 +37,23 @@ export interface Config {
   readonly registrationOpen: boolean;
   readonly passwordReset: PasswordResetConfig;
   readonly mail: MailConfig;
+  readonly graphql: GraphQLConfig;
+  /** Cross-origin access to /graphql; undefined: none (browsers allow only the server's own origin). */
+  readonly cors: CorsConfig | undefined;
+}
+
+export interface GraphQLConfig {
+  /** Whether `__schema` queries are answered (they tell an attacker every operation). */
+  readonly introspection: boolean;
+  /** Whether GET /graphql in a browser shows Apollo Sandbox. */
+  readonly landingPage: boolean;
+}
+
+export interface CorsConfig {
+  /** The origins allowed to call /graphql from a browser, or '*' for any. */
+  readonly origins: '*' | readonly string[];
+  /** Whether those origins may send the session cookie (Access-Control-Allow-Credentials). */
+  readonly credentials: boolean;
 }
 
 export interface PasswordResetConfig {
@@ -281,6 +298,24 @@ function nameList<const T extends string>(allowed: readonly T[]) {
   });
 }
 
+/** `*`, or a comma-separated list of origins (`scheme://host[:port]`, nothing after), kept as browsers send them. */
+const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
+  if (value.trim() === '*') return '*';
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const bad = entries.filter((entry) => !URL.canParse(entry) || new URL(entry).origin !== entry);
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is not * or a list of origins like https://app.example.com (bad: ${bad.join(', ') || 'empty'})`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 const secretList = z.string().transform((value, ctx) => {
   const secrets = value
     .split(',')
@@ -374,6 +409,10 @@ export const variables = {
     'Example <no-reply@example.com>',
     'webmaster@localhost',
   ),
+  GRAPHQL_INTROSPECTION: variable(booleanFlag, 'false', '(true outside production)'),
+  GRAPHQL_LANDING_PAGE: variable(booleanFlag, 'false', '(true outside production)'),
+  CORS_ORIGINS: variable(corsOrigins, 'https://app.example.com', '(unset: no cross-origin access)'),
+  CORS_CREDENTIALS: variable(booleanFlag, 'true', 'true'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -521,6 +560,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       urlTemplate: parsed.PASSWORD_RESET_URL ?? `${publicUrl}/reset-password?uid={uid}&token={token}`,
     }),
     mail: Object.freeze(mail),
+    graphql: Object.freeze({
+      introspection: parsed.GRAPHQL_INTROSPECTION ?? !isProduction,
+      landingPage: parsed.GRAPHQL_LANDING_PAGE ?? !isProduction,
+    }),
+    cors: parsed.CORS_ORIGINS
+      ? Object.freeze({
+          origins: parsed.CORS_ORIGINS === '*' ? '*' : Object.freeze([...parsed.CORS_ORIGINS]),
+          credentials: parsed.CORS_CREDENTIALS ?? true,
+        })
+      : undefined,
   });
 }
 

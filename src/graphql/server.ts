@@ -21,7 +21,7 @@ export function createApolloServer(
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // On stop(): stop accepting, let in-flight requests finish, cut what is left after the grace period.
     ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
-    config.isProduction
+    !config.graphql.landingPage
       ? ApolloServerPluginLandingPageDisabled()
       : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
         ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
@@ -29,7 +29,7 @@ export function createApolloServer(
   return new ApolloServer<GraphQLContext>({
     schema,
     plugins,
-    introspection: !config.isProduction,
+    introspection: config.graphql.introspection,
     // Stack traces stay in the logs; responses never carry them.
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
