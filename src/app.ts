@@ -39,7 +39,7 @@ export interface AppParts {
 
 /** Cross-origin access to /graphql for the origins CORS_ORIGINS lists (Apollo's CSRF prevention stays on). */
 function corsMiddleware({ origins, credentials }: CorsConfig): RequestHandler {
-  // With credentials and '*', browsers refuse the answer: `check --deploy` reports it (security.E009). The
+  // With credentials and '*', browsers refuse the answer: `check` reports it (security.E015). The
   // origin is never reflected instead: that would let every site act with the visitor's session.
   return cors({ origin: origins === '*' ? '*' : [...origins], credentials, maxAge: 600 });
 }

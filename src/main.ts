@@ -3,7 +3,8 @@
  * graceful stop.
  * Every failure at start-up is one line on stderr and exit code 1: no stack dump for an operator to read.
  */
-import { ConfigError, configWarnings, loadConfig, loadEnvFile, type Config } from './config/index.js';
+import { configChecks } from './checks/config.js';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
 import { DatabaseUnreachableError, openDatabase, type Database } from './db/database.js';
 import { DataDirLockedError } from './db/embedded.js';
 import { SchemaGuardError } from './graphql/directives.js';
@@ -27,7 +28,10 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-for (const warning of configWarnings(config)) logger.warn(warning);
+// Settings that break logins (anywhere) or are unsafe (in production): logged, with the id `check` reports them by.
+for (const { id, level, message, hint } of configChecks(config, process.env, { deploy: config.isProduction })) {
+  logger[level === 'error' ? 'error' : 'warn']({ check: id, hint }, `${id}: ${message}`);
+}
 
 /**
  * A terminal's Ctrl-C reaches every process of its group, and `npm start` forwards it as well: the server gets

@@ -132,6 +132,56 @@ describe('createsuperuser and changepassword', () => {
     const failed = await run(['changepassword', 'ci-admin'], 'a\nb\nc\nd\ne\nf\n');
     expect(failed.code).toBe(1);
     expect(failed.err.at(-1)).toBe("error: aborting password change for user 'ci-admin' after 3 attempts");
-    expect((await run(['changepassword'], '')).code).toBe(2);
+    const usage = await run(['changepassword'], '');
+    expect(usage.code).toBe(1);
+    expect(usage.err.slice(0, 2)).toEqual([
+      'error: give exactly one username',
+      'Usage: npm run manage -- changepassword USERNAME',
+    ]);
+  });
+});
+
+describe('every command', () => {
+  const COMMANDS = [
+    'check',
+    'migrate',
+    'createsuperuser',
+    'changepassword',
+    'clearsessions',
+    'permissions',
+    'seed-demo',
+  ];
+  const manage = async (args: string[]) => {
+    const cli = spawnServer({}, { entry: 'src/cli/manage.ts', args });
+    const { code } = await timeExit(cli);
+    return { code, out: cli.stdout.filter(Boolean), err: cli.stderr.filter(Boolean) };
+  };
+
+  it('is listed by --help, and without a command the list goes to stderr with exit 1', async () => {
+    const help = await manage(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out.filter((line) => /^ {2}\S/.test(line)).map((line) => line.trim().split(/\s+/)[0])).toEqual(
+      COMMANDS,
+    );
+    expect(await manage([])).toMatchObject({ code: 1, out: [], err: expect.arrayContaining([help.out[0]]) });
+  });
+
+  it.each(COMMANDS)('%s: --help prints its usage and exits 0, touching nothing', async (name) => {
+    const { code, out } = await manage([name, '--help']);
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(new RegExp(`^Usage: npm run (manage -- ${name}|migrate)\\b`));
+  });
+
+  it.each([
+    ['createsuperuser', '--usernam=x', "error: Unknown option '--usernam'"],
+    ['clearsessions', 'now', 'error: this command takes no arguments (got now)'],
+    ['permissions', '--all', 'error: this command takes no arguments (got --all)'],
+    ['migrate', '--lsit', 'error: unknown argument --lsit'],
+    ['check', '--fail-level=info', 'error: --fail-level must be error or warning (got info)'],
+  ])('%s refuses %s with exit 1, the reason and its usage', async (name, argument, reason) => {
+    const { code, err } = await manage([name, argument]);
+    expect(code).toBe(1);
+    expect(err[0]).toMatch(new RegExp(`^${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(err[1]).toMatch(/^Usage: /);
   });
 });

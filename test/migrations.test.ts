@@ -8,7 +8,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { migrations } from '../src/db/migrations/index.js';
-import { createEmptyDatabase, type TestDatabase } from './support/database.js';
+import { createEmptyDatabase, databaseEnv, type TestDatabase } from './support/database.js';
 import { serverUrl, testLogger } from './support/env.js';
 import { spawnServer } from './support/process.js';
 
@@ -137,10 +137,7 @@ describe('npm run migrate', () => {
 
   it('migrates the configured database and says so', async () => {
     testDatabase = await createEmptyDatabase();
-    const env: Record<string, string> =
-      testDatabase.config.kind === 'server'
-        ? { DATABASE_URL: testDatabase.config.url }
-        : { DATA_DIR: testDatabase.config.dataDir };
+    const env = databaseEnv(testDatabase);
     const run = spawnServer(env, { entry: 'src/cli/migrate.ts' });
     expect(await run.exited).toBe(0);
     expect(run.stdout.filter(Boolean).at(-1)).toMatch(

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createTestDatabase, scratchDir, usingServer, type TestDatabase } from './support/database.js';
+import { createTestDatabase, databaseEnv, scratchDir, usingServer, type TestDatabase } from './support/database.js';
 import { HttpClient } from './support/http-client.js';
 import { spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
 import {
@@ -192,13 +192,6 @@ describeWithRedis('the server with SESSION_STORE=redis', () => {
     }
   });
 });
-
-/** The environment that points a server process at a test database. */
-function databaseEnv(testDatabase: TestDatabase): Record<string, string> {
-  return testDatabase.config.kind === 'server'
-    ? { DATABASE_URL: testDatabase.config.url }
-    : { DATA_DIR: testDatabase.config.dataDir };
-}
 
 describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded database'}`, () => {
   let restartDatabase: TestDatabase | undefined;

@@ -1,8 +1,8 @@
 /**
  * `createsuperuser` and `changepassword`, as Django's: prompts (passwords hidden on a terminal, asked twice,
  * validators run, three tries), or `--no-input` for createsuperuser, reading SUPERUSER_USERNAME, SUPERUSER_EMAIL
- * and SUPERUSER_PASSWORD. Messages go to stderr, prompts and results to stdout; 0 on success, 1 on failure,
- * 2 on a usage error.
+ * and SUPERUSER_PASSWORD. Messages go to stderr, prompts and results to stdout; 0 on success, 1 on failure.
+ * Their arguments are parsed (and refused) in manage.ts, before anything is opened.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ValidationError, type Auth } from '../auth/index.js';
@@ -61,13 +61,6 @@ async function usernameProblem(em: EntityManager, raw: string): Promise<string |
   return undefined;
 }
 
-function option(argv: string[], name: string): string | undefined {
-  const inline = argv.find((arg) => arg.startsWith(`${name}=`));
-  if (inline) return inline.slice(name.length + 1);
-  const index = argv.indexOf(name);
-  return index >= 0 ? argv[index + 1] : undefined;
-}
-
 export const CREATESUPERUSER_HELP = `Usage: npm run manage -- createsuperuser [--username NAME] [--email ADDRESS] [--no-input]
 
 Creates a superuser. Asks for what is not given: username, e-mail (may be blank), password (twice, hidden, checked
@@ -75,16 +68,16 @@ by PASSWORD_VALIDATORS; three tries each).
   --no-input   ask nothing: SUPERUSER_USERNAME (required), SUPERUSER_EMAIL and SUPERUSER_PASSWORD from the
                environment; without a password the account gets an unusable one (log in some other way)`;
 
-export async function createSuperuser(argv: string[], deps: AccountCommandDeps): Promise<number> {
-  const known = new Set(['--no-input', '--username', '--email']);
-  const unknown = argv.filter((arg) => arg.startsWith('--') && !known.has(arg.split('=')[0] ?? ''));
-  if (unknown.length > 0) {
-    deps.err(`error: unknown option ${unknown.join(' ')}\n\n${CREATESUPERUSER_HELP}`);
-    return 2;
-  }
-  const noInput = argv.includes('--no-input');
-  let username = option(argv, '--username') ?? (noInput ? deps.env.SUPERUSER_USERNAME : undefined);
-  let email = option(argv, '--email') ?? (noInput ? (deps.env.SUPERUSER_EMAIL ?? '') : undefined);
+export interface CreateSuperuserOptions {
+  username?: string | undefined;
+  email?: string | undefined;
+  noInput: boolean;
+}
+
+export async function createSuperuser(options: CreateSuperuserOptions, deps: AccountCommandDeps): Promise<number> {
+  const { noInput } = options;
+  let username = options.username ?? (noInput ? deps.env.SUPERUSER_USERNAME : undefined);
+  let email = options.email ?? (noInput ? (deps.env.SUPERUSER_EMAIL ?? '') : undefined);
   let password: string | null = noInput ? (deps.env.SUPERUSER_PASSWORD ?? null) : null;
 
   if (username !== undefined) {
@@ -157,14 +150,9 @@ Sets USERNAME's password: asked twice, hidden, checked by PASSWORD_VALIDATORS, t
 the user.`;
 
 export async function changePassword(
-  argv: string[],
+  username: string,
   deps: AccountCommandDeps & { store: SessionStore },
 ): Promise<number> {
-  if (argv.length !== 1 || argv[0]?.startsWith('-')) {
-    deps.err(`error: give exactly one username\n\n${CHANGEPASSWORD_HELP}`);
-    return 2;
-  }
-  const username = argv[0] ?? '';
   const user = await deps.em.findOne(User, { username: normalizeUsername(username) });
   if (!user) {
     deps.err(`error: user '${username}' does not exist`);

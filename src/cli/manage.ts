@@ -1,22 +1,18 @@
 /**
- * `npm run manage -- <command>`: the server's administrative commands (Django's manage.py).
- *
- *   migrate       as `npm run migrate`
- *   permissions   print every operation and what it requires (the manifest committed as schema/permissions.txt)
- *   seed-demo     create demo users, groups and polls for exploring in Sandbox (not in production)
- *   clearsessions delete the sessions that are over (schedule it: see README)
- *   createsuperuser, changepassword   as Django's (see account-commands.ts)
- *
- * Exit 0 on success, 1 on failure with a one-line reason, 2 for a usage error.
+ * `npm run manage -- <command>` (or `gqlauth-manage <command>` where the package is installed): the server's
+ * administrative commands, Django's manage.py. Each command has a --help; each exits 0 on success and 1 on failure
+ * (bad arguments included) with a one-line reason on stderr.
  */
+import { parseArgs } from 'node:util';
 import { createAuth } from '../auth/index.js';
-import { ConfigError, loadConfig, loadEnvFile } from '../config/index.js';
-import { DatabaseUnreachableError, openDatabase } from '../db/database.js';
-import { DataDirLockedError } from '../db/embedded.js';
-import { SchemaGuardError, permissionManifest } from '../graphql/directives.js';
+import { systemClock } from '../auth/clock.js';
+import { loadConfig, loadEnvFile } from '../config/index.js';
+import { openDatabase } from '../db/database.js';
+import { permissionManifest } from '../graphql/directives.js';
 import { buildSchema } from '../graphql/schema.js';
+import { createSessionStore } from '../http/create-session-store.js';
+import type { SessionStore } from '../http/session-store.js';
 import { createLogger } from '../logger.js';
-import { seedDemo } from './seed-demo.js';
 import {
   CHANGEPASSWORD_HELP,
   CREATESUPERUSER_HELP,
@@ -24,101 +20,129 @@ import {
   createSuperuser,
   type AccountCommandDeps,
 } from './account-commands.js';
+import { checkCommand } from './check-command.js';
+import { UsageError, noArguments, type Command } from './command.js';
 import { migrateCommand } from './migrate-command.js';
 import { createPrompter } from './prompt.js';
-import type { SessionStore } from '../http/session-store.js';
-import { systemClock } from '../auth/clock.js';
-import { createSessionStore } from '../http/create-session-store.js';
-import { RedisUnreachableError } from '../http/redis-session-store.js';
-
-const HELP = `Usage: npm run manage -- <command>
-
-Commands:
-  migrate       apply pending migrations, sync content types and permissions (-- --list: only list them)
-  permissions   print every GraphQL operation (and guarded field) and what it requires, one per line
-  seed-demo     create the demo groups (Editors, Viewers), users (admin, editor, viewer) and polls;
-                idempotent; refused when NODE_ENV=production
-  clearsessions delete the sessions that are over (idle or absolute timeout) from the session store
-                (SESSION_STORE) and print how many; run it daily
-  createsuperuser [--username NAME] [--email ADDRESS] [--no-input]
-                create a superuser (asks for what is not given; --no-input reads SUPERUSER_*)
-  changepassword USERNAME
-                set a user's password (asked twice, validated) and end their sessions`;
-
-type Command = (argv: string[]) => Promise<number>;
+import { runCommand } from './run-command.js';
+import { seedDemo } from './seed-demo.js';
 
 const commands: Record<string, Command> = {
+  check: checkCommand,
   migrate: migrateCommand,
-  permissions(argv) {
-    if (argv.length > 0) {
-      console.error(`error: permissions takes no arguments (got ${argv.join(' ')})`);
-      return Promise.resolve(2);
-    }
-    process.stdout.write(permissionManifest(buildSchema()));
-    return Promise.resolve(0);
+  createsuperuser: {
+    summary: 'create a superuser (asks for what is not given; --no-input reads SUPERUSER_*)',
+    help: CREATESUPERUSER_HELP,
+    run(argv) {
+      const { values } = parseOptions(argv, {
+        username: { type: 'string' },
+        email: { type: 'string' },
+        'no-input': { type: 'boolean' },
+      });
+      const options = { username: values.username, email: values.email, noInput: values['no-input'] === true };
+      return withAccounts((deps) => createSuperuser(options, deps));
+    },
   },
-  async clearsessions(argv) {
-    if (argv.length > 0) {
-      console.error(`error: clearsessions takes no arguments (got ${argv.join(' ')})`);
-      return 2;
-    }
-    loadEnvFile();
-    const config = loadConfig();
-    const logger = createLogger('warn');
-    const database = await openDatabase(config.database, logger, { migrate: false });
-    const store = createSessionStore(config.session, { database, clock: systemClock, logger });
-    try {
-      await store.open();
-      const cleared = await store.clearExpired();
-      console.log(`${cleared} expired session(s) deleted (${config.session.store.kind} store)`);
-      return 0;
-    } catch (error) {
-      // 42P01, undefined_table: a database that was never migrated.
-      if ((error as { code?: unknown }).code !== '42P01') throw error;
-      console.error('error: the database has no session table: run `npm run migrate` first');
-      return 1;
-    } finally {
-      await store.close();
-      await database.close();
-    }
+  changepassword: {
+    summary: "set a user's password (asked twice, validated) and end their sessions",
+    help: CHANGEPASSWORD_HELP,
+    run(argv) {
+      const { positionals } = parseOptions(argv, {}, true);
+      const [username, ...extra] = positionals;
+      if (username === undefined || extra.length > 0) throw new UsageError('give exactly one username');
+      return withAccounts((deps, store) => changePassword(username, { ...deps, store }));
+    },
   },
-  async createsuperuser(argv) {
-    if (argv.includes('--help')) {
-      console.log(CREATESUPERUSER_HELP);
-      return 0;
-    }
-    return withAccounts(async (deps) => createSuperuser(argv, deps));
+  clearsessions: {
+    summary: 'delete the sessions that are over and print how many (schedule it daily)',
+    help: `Usage: npm run manage -- clearsessions
+
+Deletes the sessions past their idle or absolute timeout from the session store (SESSION_STORE) and prints
+how many. Run it daily, e.g. from cron:  17 3 * * *  cd /srv/app && npm run -s manage -- clearsessions
+(Redis expires its keys by itself; the command then only tidies the per-user index.)`,
+    async run(argv) {
+      noArguments(argv);
+      loadEnvFile();
+      const config = loadConfig();
+      const logger = createLogger('warn');
+      const database = await openDatabase(config.database, logger, { migrate: false });
+      const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+      try {
+        await store.open();
+        const cleared = await store.clearExpired();
+        console.log(`${cleared} expired session(s) deleted (${config.session.store.kind} store)`);
+        return 0;
+      } catch (error) {
+        // 42P01, undefined_table: a database that was never migrated.
+        if ((error as { code?: unknown }).code !== '42P01') throw error;
+        console.error('error: the database has no session table: run `npm run migrate` first');
+        return 1;
+      } finally {
+        await store.close();
+        await database.close();
+      }
+    },
   },
-  async changepassword(argv) {
-    if (argv.includes('--help')) {
-      console.log(CHANGEPASSWORD_HELP);
-      return 0;
-    }
-    return withAccounts(async (deps, store) => changePassword(argv, { ...deps, store }));
+  permissions: {
+    summary: 'print every GraphQL operation (and guarded field) and what it requires',
+    help: `Usage: npm run manage -- permissions
+
+Prints every GraphQL operation, and every guarded field, with what it requires (public, login, permissions),
+one per line: the manifest committed as schema/permissions.txt (regenerate it with
+npm run -s manage -- permissions > schema/permissions.txt).`,
+    run(argv) {
+      noArguments(argv);
+      process.stdout.write(permissionManifest(buildSchema()));
+      return Promise.resolve(0);
+    },
   },
-  async 'seed-demo'(argv) {
-    if (argv.length > 0) {
-      console.error(`error: seed-demo takes no arguments (got ${argv.join(' ')})`);
-      return 2;
-    }
-    loadEnvFile();
-    const config = loadConfig();
-    if (config.isProduction) {
-      // Demo users have passwords printed in the README: never in production.
-      console.error('error: seed-demo refuses to run with NODE_ENV=production');
-      return 1;
-    }
-    const database = await openDatabase(config.database, createLogger('warn'), { migrate: true });
-    try {
-      const created = await seedDemo(database.orm.em.fork(), createAuth(config));
-      for (const line of created) console.log(`created ${line}`);
-      console.log(created.length > 0 ? `demo data ready (${database.location})` : 'demo data already there');
-      return 0;
-    } finally {
-      await database.close();
-    }
+  'seed-demo': {
+    summary: 'create demo groups, users and polls for exploring in Sandbox (not in production)',
+    help: `Usage: npm run manage -- seed-demo
+
+Creates the demo groups (Editors, Viewers), users (admin, editor, viewer; passwords in the README) and polls,
+migrating the database first. Idempotent. Refused when NODE_ENV=production.`,
+    async run(argv) {
+      noArguments(argv);
+      loadEnvFile();
+      const config = loadConfig();
+      if (config.isProduction) {
+        // Demo users have passwords printed in the README: never in production.
+        console.error('error: seed-demo refuses to run with NODE_ENV=production');
+        return 1;
+      }
+      const database = await openDatabase(config.database, createLogger('warn'), { migrate: true });
+      try {
+        const created = await seedDemo(database.orm.em.fork(), createAuth(config));
+        for (const line of created) console.log(`created ${line}`);
+        console.log(created.length > 0 ? `demo data ready (${database.location})` : 'demo data already there');
+        return 0;
+      } finally {
+        await database.close();
+      }
+    },
   },
 };
+
+const HELP = `Usage: npm run manage -- <command> [options]     (installed: gqlauth-manage <command> [options])
+
+Commands:
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(16)}${command.summary}`)
+  .join('\n')}
+
+npm run manage -- <command> --help   tells more about one.`;
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+function parseOptions<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (error) {
+    // node:util's messages name the option: "Unknown option '--usernmae'".
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 /** Opens the database (migrated) and the session store around an account command, with a prompter. */
 async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore) => Promise<number>): Promise<number> {
@@ -155,31 +179,18 @@ async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore)
 
 async function main([name, ...rest]: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(HELP);
-    return name === undefined ? 2 : 0;
+    if (name === undefined) console.error(HELP);
+    else console.log(HELP);
+    return name === undefined ? 1 : 0;
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     console.error(`error: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
-    return 2;
+    return 1;
   }
-  return command(rest);
+  return runCommand(command, rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`error: ${error.problems.join('\nerror: ')}`);
-    else if (
-      error instanceof SchemaGuardError ||
-      error instanceof DatabaseUnreachableError ||
-      error instanceof DataDirLockedError ||
-      error instanceof RedisUnreachableError
-    )
-      console.error(`error: ${error.message}`);
-    else console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -5,8 +5,9 @@
 import { loadConfig, loadEnvFile } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
 import { createLogger } from '../logger.js';
+import { UsageError, type Command } from './command.js';
 
-export const MIGRATE_HELP = `Usage: npm run migrate [-- --list]
+const MIGRATE_HELP = `Usage: npm run migrate [-- --list]     (or: npm run manage -- migrate [--list])
 
 Applies pending migrations to the database named by DATABASE_URL, or to the embedded
 database in DATA_DIR (default .data/) when DATABASE_URL is unset.
@@ -14,16 +15,15 @@ database in DATA_DIR (default .data/) when DATABASE_URL is unset.
   --list   print applied and pending migrations, change nothing
   --help   show this help`;
 
-export async function migrateCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(MIGRATE_HELP);
-    return 0;
-  }
+export const migrateCommand: Command = {
+  summary: 'apply pending migrations, sync content types and permissions (--list: only list them)',
+  help: MIGRATE_HELP,
+  run: migrate,
+};
+
+async function migrate(argv: string[]): Promise<number> {
   const unknown = argv.filter((arg) => arg !== '--list');
-  if (unknown.length > 0) {
-    console.error(`error: unknown argument ${unknown.join(' ')}\n\n${MIGRATE_HELP}`);
-    return 1;
-  }
+  if (unknown.length > 0) throw new UsageError(`unknown argument ${unknown.join(' ')}`);
   loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DEVELOPMENT_SESSION_SECRET, configWarnings, loadConfig, variables } from './index.js';
+import { ConfigError, DEVELOPMENT_SESSION_SECRET, loadConfig, variables } from './index.js';
 
 /** The problems loadConfig reports for an environment, or [] when it accepts it. */
 function problems(env: Record<string, string>): readonly string[] {
@@ -315,24 +315,6 @@ describe('loadConfig', () => {
     expect(problems({ PASSWORD_RESET_URL: value })).toEqual([
       `PASSWORD_RESET_URL="${value}" ${message} (example: PASSWORD_RESET_URL=https://app.example.com/reset/{uid}/{token})`,
     ]);
-  });
-
-  it('warns, in production only, of a console mail backend and a default reset link', () => {
-    const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32) };
-    expect(configWarnings(loadConfig(production))).toEqual([
-      expect.stringMatching(/^MAIL_BACKEND is console in production/),
-      expect.stringMatching(/^PASSWORD_RESET_URL is the default/),
-    ]);
-    expect(
-      configWarnings(
-        loadConfig({
-          ...production,
-          SMTP_URL: 'smtps://mail.example.com',
-          PASSWORD_RESET_URL: 'https://app.example.com/r/{uid}/{token}',
-        }),
-      ),
-    ).toEqual([]);
-    expect(configWarnings(loadConfig({}))).toEqual([]);
   });
 
   it('makes session cookies Secure in production unless told otherwise', () => {

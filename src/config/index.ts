@@ -419,7 +419,12 @@ export type VariableName = keyof typeof variables;
 type Parsed = { -readonly [K in VariableName]?: z.output<(typeof variables)[K]['schema']> };
 
 /** Minimum length of a production session secret: 32 bytes. */
-const MIN_SECRET_LENGTH = 32;
+export const MIN_SECRET_LENGTH = 32;
+
+/** Too short to resist guessing, or published (the development default). */
+export function isWeakSecret(secret: string): boolean {
+  return Buffer.byteLength(secret, 'utf8') < MIN_SECRET_LENGTH || secret === DEVELOPMENT_SESSION_SECRET;
+}
 
 /**
  * Adds the variables of a `.env` file, if there is one, to the environment. Variables already set in the
@@ -434,11 +439,23 @@ export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): void {
     throw new ConfigError([`ENV_FILE="${file}" does not exist (example: ENV_FILE=.env)`]);
 }
 
+export interface LoadConfigOptions {
+  /**
+   * Accept a missing or weak SESSION_SECRET in production (the development default stands in for a missing one).
+   * Only for `check --deploy`, which reports it with the other deployment problems; the server refuses it.
+   */
+  forChecks?: boolean;
+}
+
 /**
  * Reads and validates the environment. Pure: pass an object to test it; defaults to `process.env`.
  * `cwd` resolves a relative DATA_DIR.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  { forChecks = false }: LoadConfigOptions = {},
+): Config {
   const problems: string[] = [];
   const parsed: Parsed = {};
   for (const name of Object.keys(variables) as VariableName[]) {
@@ -458,16 +475,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const port = parsed.PORT ?? 4000;
 
   let sessionSecrets = parsed.SESSION_SECRET;
-  if (isProduction) {
+  if (isProduction && !forChecks) {
     if (!sessionSecrets) {
       problems.push(
         `SESSION_SECRET is required when NODE_ENV=production (example: SESSION_SECRET=${variables.SESSION_SECRET.example})`,
       );
     } else {
       // A short or well-known secret lets anyone forge session cookies.
-      const weak = sessionSecrets.filter(
-        (secret) => secret.length < MIN_SECRET_LENGTH || secret === DEVELOPMENT_SESSION_SECRET,
-      );
+      const weak = sessionSecrets.filter(isWeakSecret);
       if (weak.length > 0) {
         problems.push(
           `SESSION_SECRET has ${weak.length} secret(s) shorter than ${MIN_SECRET_LENGTH} characters or equal to the development default (example: SESSION_SECRET=$(openssl rand -base64 48))`,
@@ -571,26 +586,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         })
       : undefined,
   });
-}
-
-/**
- * Settings that are valid but probably wrong for where the server runs: one line each, logged as warnings at
- * start-up (the server still starts).
- */
-export function configWarnings(config: Config): string[] {
-  if (!config.isProduction) return [];
-  const warnings: string[] = [];
-  if (config.mail.backend === 'console') {
-    warnings.push(
-      'MAIL_BACKEND is console in production: e-mails, password reset links included, go to the log and reach nobody (set SMTP_URL)',
-    );
-  }
-  if (config.passwordReset.urlTemplate.startsWith(`${config.publicUrl}/reset-password?`)) {
-    warnings.push(
-      "PASSWORD_RESET_URL is the default, a page this API server does not serve: set it to your front-end's reset page",
-    );
-  }
-  return warnings;
 }
 
 function describe(name: string, raw: string, problem: string, example: string): string {

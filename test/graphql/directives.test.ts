@@ -419,12 +419,12 @@ describe('the permissions manifest', () => {
     expect(coordinates).toEqual([...coordinates].sort());
   });
 
-  it('is what `npm run manage -- permissions` prints; an unknown command exits 2 with the usage', async () => {
+  it('is what `npm run manage -- permissions` prints; an unknown command exits 1 with the usage', async () => {
     const cli = spawnServer({}, { entry: 'src/cli/manage.ts', args: ['permissions'] });
     expect(await cli.exited).toBe(0);
     expect(`${cli.stdout.join('\n')}\n`).toBe(permissionManifest(buildSchema()));
     const wrong = spawnServer({}, { entry: 'src/cli/manage.ts', args: ['permisions'] });
-    expect(await wrong.exited).toBe(2);
+    expect(await wrong.exited).toBe(1);
     expect(wrong.stderr[0]).toBe('error: unknown command "permisions"');
   });
 });

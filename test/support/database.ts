@@ -23,6 +23,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** The environment that points a server process (or a command) at a test database. */
+export function databaseEnv(testDatabase: TestDatabase): Record<string, string> {
+  return testDatabase.config.kind === 'server'
+    ? { DATABASE_URL: testDatabase.config.url }
+    : { DATA_DIR: testDatabase.config.dataDir };
+}
+
 export function usingServer(): boolean {
   return serverUrl() !== undefined;
 }

@@ -1,0 +1,281 @@
+/**
+ * Checks of the settings alone, each drawn from a way logins fail in real deployments ("login succeeds, then I am
+ * logged out", "works locally, not behind the load balancer") or from a way they become unsafe.
+ *
+ * Those tagged `deploy` judge the settings as production settings: `check --deploy` runs them whatever NODE_ENV
+ * says (security.W001 says when it is not production), and the server logs them at start-up in production. The
+ * others break logins in any environment and always run.
+ */
+import { isIP } from 'node:net';
+import {
+  DEVELOPMENT_SESSION_SECRET,
+  MIN_SECRET_LENGTH,
+  isWeakSecret,
+  type Config,
+  type HasherAlgorithm,
+} from '../config/index.js';
+import { error, warning, type CheckResult } from './index.js';
+
+interface ConfigCheck {
+  /** Run only for `check --deploy` (and logged at start-up in production). */
+  readonly deploy: boolean;
+  run(config: Config, env: NodeJS.ProcessEnv): CheckResult | CheckResult[] | undefined;
+}
+
+/**
+ * OWASP's argon2id minimums (Password Storage Cheat Sheet): any one of these memory (KiB) and pass pairs, with
+ * one lane. More memory with fewer passes, or the reverse, resists GPU cracking about equally.
+ */
+export const OWASP_ARGON2_MINIMUMS: readonly { memoryKiB: number; timeCost: number }[] = [
+  { memoryKiB: 47_104, timeCost: 1 },
+  { memoryKiB: 19_456, timeCost: 2 },
+  { memoryKiB: 12_288, timeCost: 3 },
+  { memoryKiB: 9_216, timeCost: 4 },
+  { memoryKiB: 7_168, timeCost: 5 },
+];
+
+/** OWASP's minimums for the other hashers new passwords may be hashed with. */
+const OWASP_OTHER_MINIMUMS: Partial<Record<HasherAlgorithm, (config: Config) => string | undefined>> = {
+  pbkdf2_sha256: ({ passwords }) =>
+    passwords.pbkdf2Iterations < 600_000
+      ? `PBKDF2_ITERATIONS=${passwords.pbkdf2Iterations} (at least 600000)`
+      : undefined,
+  pbkdf2_sha1: ({ passwords }) =>
+    passwords.pbkdf2Iterations < 1_300_000
+      ? `PBKDF2_ITERATIONS=${passwords.pbkdf2Iterations} (at least 1300000 with SHA-1)`
+      : undefined,
+  bcrypt: ({ passwords }) =>
+    passwords.bcryptRounds < 10 ? `BCRYPT_ROUNDS=${passwords.bcryptRounds} (at least 10)` : undefined,
+  bcrypt_sha256: ({ passwords }) =>
+    passwords.bcryptRounds < 10 ? `BCRYPT_ROUNDS=${passwords.bcryptRounds} (at least 10)` : undefined,
+};
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function publicUrlOf(config: Config): URL {
+  return new URL(config.publicUrl);
+}
+
+/** RFC 6265's domain-match: the host is the domain, or ends with "." and the domain; never for an IP address. */
+export function domainMatches(host: string, cookieDomain: string): boolean {
+  const domain = cookieDomain.replace(/^\./, '').toLowerCase();
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (name === domain) return true;
+  return isIP(name) === 0 && name.endsWith(`.${domain}`);
+}
+
+const checks: readonly ConfigCheck[] = [
+  {
+    deploy: true,
+    run: (config) =>
+      config.isProduction
+        ? undefined
+        : warning(
+            'security.W001',
+            `NODE_ENV is ${config.nodeEnv}: the checks below judge these settings as if it were production.`,
+            'Set NODE_ENV=production where the server is deployed (it turns Secure cookies on and Sandbox off).',
+          ),
+  },
+  {
+    deploy: true,
+    run: (config, env) => {
+      if (!env.SESSION_SECRET?.trim())
+        return error(
+          'security.E002',
+          'SESSION_SECRET is not set: production refuses to start without it.',
+          'Set SESSION_SECRET to a random value of 32 bytes or more, e.g. $(openssl rand -base64 48).',
+        );
+      const results: CheckResult[] = [];
+      // Published in this project's source: anyone could sign a session cookie for any user.
+      if (config.session.secrets.includes(DEVELOPMENT_SESSION_SECRET))
+        results.push(
+          error(
+            'security.E003',
+            'SESSION_SECRET is the development default, which is published: anyone can forge session cookies.',
+            'Set SESSION_SECRET to a random value of 32 bytes or more, e.g. $(openssl rand -base64 48).',
+          ),
+        );
+      const short = config.session.secrets.filter(
+        (secret) => secret !== DEVELOPMENT_SESSION_SECRET && isWeakSecret(secret),
+      );
+      if (short.length > 0)
+        results.push(
+          error(
+            'security.E004',
+            `SESSION_SECRET has ${short.length} secret(s) shorter than ${MIN_SECRET_LENGTH} bytes: short secrets can be guessed offline from one cookie.`,
+            'Use random secrets of 32 bytes or more, e.g. $(openssl rand -base64 48); keep the old one after it, comma-separated, while rotating.',
+          ),
+        );
+      return results;
+    },
+  },
+  {
+    deploy: true,
+    run: (config) =>
+      config.session.cookieSecure
+        ? undefined
+        : error(
+            'security.E005',
+            'SESSION_COOKIE_SECURE is off: the session cookie also travels over plain HTTP, where anyone on the path can read it.',
+            'Remove SESSION_COOKIE_SECURE=false (production defaults to true); behind a TLS-terminating proxy set TRUST_PROXY as well.',
+          ),
+  },
+  {
+    deploy: false,
+    run: (config) =>
+      config.session.sameSite === 'none' && !config.session.cookieSecure
+        ? error(
+            'security.E006',
+            'SESSION_COOKIE_SAMESITE=none without Secure: browsers reject the cookie, so every login is forgotten at once.',
+            'Set SESSION_COOKIE_SECURE=true (and serve over HTTPS), or use SESSION_COOKIE_SAMESITE=lax.',
+          )
+        : undefined,
+  },
+  {
+    deploy: false,
+    run: (config) => {
+      const domain = config.session.cookieDomain;
+      const host = publicUrlOf(config).hostname;
+      if (domain === undefined || domainMatches(host, domain)) return undefined;
+      return error(
+        'security.E007',
+        `SESSION_COOKIE_DOMAIN=${domain} does not match ${host}, the host of PUBLIC_URL: browsers reject the cookie, so every login is forgotten at once.`,
+        `Unset SESSION_COOKIE_DOMAIN (the cookie then belongs to ${host}), or set it to ${host} or a parent domain of it; check PUBLIC_URL too.`,
+      );
+    },
+  },
+  {
+    deploy: false,
+    run: (config) => {
+      const url = publicUrlOf(config);
+      if (url.protocol !== 'https:' || (config.trustProxy !== false && config.trustProxy !== 0)) return undefined;
+      // This server speaks plain HTTP only: an https PUBLIC_URL means a proxy terminates TLS in front of it.
+      return error(
+        'security.E008',
+        `PUBLIC_URL is https (${url.origin}) but TRUST_PROXY is unset: the server believes every request is plain HTTP, so it sends no Secure cookie and logins do not stick.`,
+        'Set TRUST_PROXY to the number of proxies in front of the server (TRUST_PROXY=1 for one load balancer), or to their addresses.',
+      );
+    },
+  },
+  {
+    deploy: false,
+    run: (config) => {
+      const url = publicUrlOf(config);
+      if (!config.session.cookieSecure || url.protocol !== 'http:' || LOOPBACK_HOSTS.has(url.hostname))
+        return undefined;
+      return error(
+        'security.E009',
+        `Session cookies are Secure but PUBLIC_URL is plain HTTP (${url.origin}): browsers do not keep the cookie, so logins do not stick.`,
+        'Serve the API over HTTPS and set PUBLIC_URL=https://...; for a local test over HTTP, SESSION_COOKIE_SECURE=false.',
+      );
+    },
+  },
+  {
+    deploy: false,
+    run: (config) => {
+      const { cookieName, cookieSecure, cookiePath, cookieDomain } = config.session;
+      // Browsers drop a prefixed cookie that breaks its prefix's rules (RFC 6265bis, cookie prefixes).
+      const hostPrefixBroken =
+        cookieName.startsWith('__Host-') && (!cookieSecure || cookiePath !== '/' || cookieDomain !== undefined);
+      const securePrefixBroken = cookieName.startsWith('__Secure-') && !cookieSecure;
+      if (!hostPrefixBroken && !securePrefixBroken) return undefined;
+      return error(
+        'security.E010',
+        `SESSION_COOKIE_NAME=${cookieName} has a prefix whose rules the cookie breaks: browsers reject it.`,
+        cookieName.startsWith('__Host-')
+          ? '__Host- cookies need SESSION_COOKIE_SECURE=true, SESSION_COOKIE_PATH=/ and no SESSION_COOKIE_DOMAIN.'
+          : '__Secure- cookies need SESSION_COOKIE_SECURE=true.',
+      );
+    },
+  },
+  {
+    deploy: true,
+    run: ({ graphql }) => [
+      ...(graphql.introspection
+        ? [
+            warning(
+              'security.W011',
+              'Introspection is on: anyone can list every operation and field of the API.',
+              'Set GRAPHQL_INTROSPECTION=false (the default in production).',
+            ),
+          ]
+        : []),
+      ...(graphql.landingPage
+        ? [
+            warning(
+              'security.W012',
+              'The landing page (Apollo Sandbox) is on: /graphql serves an explorer to anyone.',
+              'Set GRAPHQL_LANDING_PAGE=false (the default in production).',
+            ),
+          ]
+        : []),
+    ],
+  },
+  {
+    deploy: true,
+    run: (config) => {
+      const [preferred] = config.passwords.hashers;
+      if (preferred !== 'argon2') {
+        const weak = preferred === undefined ? undefined : OWASP_OTHER_MINIMUMS[preferred]?.(config);
+        return weak === undefined
+          ? undefined
+          : warning(
+              'security.W014',
+              `New passwords are hashed with ${preferred} at ${weak}, below OWASP's minimum.`,
+              'Put argon2 first in PASSWORD_HASHERS, or raise the cost to at least the minimum.',
+            );
+      }
+      const { memoryCost, timeCost } = config.passwords.argon2;
+      const enough = OWASP_ARGON2_MINIMUMS.some((pair) => memoryCost >= pair.memoryKiB && timeCost >= pair.timeCost);
+      if (enough) return undefined;
+      return error(
+        'security.E013',
+        `argon2 runs with ARGON2_MEMORY_KIB=${memoryCost} and ARGON2_TIME_COST=${timeCost}, below OWASP's minimum: stolen hashes crack faster.`,
+        "Use one of OWASP's pairs, e.g. the default ARGON2_MEMORY_KIB=19456 with ARGON2_TIME_COST=2, or 47104 with 1.",
+      );
+    },
+  },
+  {
+    deploy: false,
+    run: ({ cors }) =>
+      cors?.origins === '*' && cors.credentials
+        ? error(
+            'security.E015',
+            'CORS_ORIGINS=* with CORS_CREDENTIALS on: browsers refuse credentialed answers to any origin, so cross-origin logins fail; reflecting the origin instead would let every site act as the logged-in user.',
+            'List the front-end origins in CORS_ORIGINS (https://app.example.com,...), or set CORS_CREDENTIALS=false.',
+          )
+        : undefined,
+  },
+  {
+    deploy: true,
+    run: ({ mail }) =>
+      mail.backend === 'console'
+        ? warning(
+            'mail.W001',
+            'MAIL_BACKEND is console: e-mails, password reset links included, go to the log and reach nobody.',
+            'Set SMTP_URL to your mail relay.',
+          )
+        : undefined,
+  },
+  {
+    deploy: true,
+    run: ({ passwordReset, publicUrl }) =>
+      passwordReset.urlTemplate.startsWith(`${publicUrl}/reset-password?`)
+        ? warning(
+            'mail.W002',
+            'PASSWORD_RESET_URL is the default, a page this API server does not serve: reset links lead nowhere.',
+            "Set PASSWORD_RESET_URL to your front-end's reset page, with {uid} and {token} in it.",
+          )
+        : undefined,
+  },
+];
+
+/** The settings' problems: the always-run checks, plus the production ones when `deploy`. */
+export function configChecks(config: Config, env: NodeJS.ProcessEnv, { deploy }: { deploy: boolean }): CheckResult[] {
+  return checks
+    .filter((check) => deploy || !check.deploy)
+    .flatMap((check) => {
+      const result = check.run(config, env);
+      return result === undefined ? [] : Array.isArray(result) ? result : [result];
+    });
+}

@@ -1,0 +1,141 @@
+/**
+ * Checks of what the settings point to: the schema (every field guarded, every permission known), the database
+ * (reachable, migrated) and the session store (reachable). With `deploy`, also: a superuser exists.
+ *
+ * Nothing is changed: the database is opened without migrating, and closed again.
+ */
+import type { GraphQLSchema } from 'graphql';
+import { systemClock } from '../auth/clock.js';
+import type { Config } from '../config/index.js';
+import { DatabaseUnreachableError, openDatabase, type Database } from '../db/database.js';
+import { DataDirLockedError } from '../db/embedded.js';
+import { selectOne } from '../db/sql.js';
+import { SchemaGuardError, unknownPermissions } from '../graphql/directives.js';
+import { buildSchema } from '../graphql/schema.js';
+import { createSessionStore } from '../http/create-session-store.js';
+import type { Logger } from '../logger.js';
+import { error, warning, type CheckResult } from './index.js';
+
+export interface SystemCheckOptions {
+  deploy: boolean;
+  logger: Logger;
+  /** The schema to check instead of the project's (tests). */
+  buildSchema?: () => GraphQLSchema;
+}
+
+export async function systemChecks(config: Config, options: SystemCheckOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  let schema: GraphQLSchema | undefined;
+  try {
+    schema = (options.buildSchema ?? buildSchema)();
+  } catch (problem) {
+    if (!(problem instanceof SchemaGuardError)) throw problem;
+    results.push(
+      error(
+        'schema.E001',
+        `The schema cannot be served: ${problem.problems.join('; ')}.`,
+        'Give every field of the root types (and every field of a type that needs one) @auth, @hasPerm or @public, once.',
+      ),
+    );
+  }
+
+  let database: Database;
+  try {
+    database = await openDatabase(config.database, options.logger, { migrate: false });
+  } catch (problem) {
+    if (!(problem instanceof DatabaseUnreachableError || problem instanceof DataDirLockedError)) throw problem;
+    results.push(
+      error(
+        'database.E001',
+        `The database cannot be used: ${problem.message}.`,
+        problem instanceof DataDirLockedError
+          ? 'Stop the server that has DATA_DIR open before running commands on it, or run them against DATABASE_URL.'
+          : 'Start PostgreSQL, or fix DATABASE_URL (host, port, credentials, database name).',
+      ),
+    );
+    return results;
+  }
+  try {
+    results.push(...(await databaseChecks(config, database, schema, options.deploy)));
+    results.push(...(await sessionStoreChecks(config, database, options.logger)));
+  } finally {
+    await database.close();
+  }
+  return results;
+}
+
+async function databaseChecks(
+  config: Config,
+  database: Database,
+  schema: GraphQLSchema | undefined,
+  deploy: boolean,
+): Promise<CheckResult[]> {
+  const pending = (await database.orm.migrator.getPending()).map((migration) => migration.name);
+  if (pending.length > 0) {
+    const names = pending.join(', ');
+    // Until they run, the permissions and tables the other checks look at may not exist yet.
+    return [
+      config.database.migrateOnStart
+        ? warning(
+            'database.W003',
+            `${pending.length} migration(s) are not applied yet (${names}); the server applies them when it starts (MIGRATE_ON_START=true).`,
+            'Nothing to do, or run `npm run migrate` now to apply them first.',
+          )
+        : error(
+            'database.E002',
+            `${pending.length} migration(s) are not applied (${names}) and MIGRATE_ON_START=false: the server would run against tables it does not expect.`,
+            'Run `npm run migrate` (a deployment step) before starting the server.',
+          ),
+    ];
+  }
+  const results: CheckResult[] = [];
+  if (schema) {
+    const unknown = await unknownPermissions(database.orm.em.fork(), schema);
+    if (unknown.length > 0)
+      results.push(
+        error(
+          'schema.E002',
+          `The schema names permissions that do not exist: ${unknown.join('; ')}.`,
+          'Fix the typo in @hasPerm, or add the model that defines the permission and run `npm run migrate`.',
+        ),
+      );
+  }
+  if (deploy) {
+    const superusers = await selectOne<{ count: string }>(
+      database.orm.em.fork(),
+      'SELECT count(*) AS count FROM auth_user WHERE is_superuser AND is_active',
+    );
+    if (Number(superusers?.count ?? 0) === 0)
+      results.push(
+        warning(
+          'auth.W001',
+          'No active superuser exists: nobody can manage users, groups or permissions through the admin API.',
+          'Run `npm run manage -- createsuperuser` (or with --no-input and SUPERUSER_* in the environment).',
+        ),
+      );
+  }
+  return results;
+}
+
+async function sessionStoreChecks(config: Config, database: Database, logger: Logger): Promise<CheckResult[]> {
+  // The PostgreSQL store lives in the database just checked; only Redis is somewhere else.
+  if (config.session.store.kind !== 'redis') return [];
+  const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+  try {
+    await store.open();
+    if (await store.ping()) return [];
+    return [storeDown('it did not answer PING in time')];
+  } catch (problem) {
+    return [storeDown(problem instanceof Error ? problem.message : String(problem))];
+  } finally {
+    await store.close();
+  }
+}
+
+function storeDown(reason: string): CheckResult {
+  return error(
+    'sessions.E001',
+    `The session store cannot be used: ${reason}. Every request with a session cookie would get 503.`,
+    'Start Redis or fix REDIS_URL; or keep sessions in PostgreSQL with SESSION_STORE=postgres.',
+  );
+}
