@@ -68,7 +68,7 @@ export function createApp({
     '/graphql',
     // Before the session: a preflight is answered here and never touches the store.
     ...(config.cors ? [corsMiddleware(config.cors)] : []),
-    sessionMiddleware(config.session, store),
+    sessionMiddleware(config.session, store, logger),
     express.json({ limit: BODY_LIMIT }),
     expressMiddleware(apollo, {
       context: ({ req }) => {

@@ -65,6 +65,13 @@ export async function startServer(
       logger.error({ err: error, event }, 'an auth event listener failed');
     },
   });
+  // Why a login failed, for whoever reads the logs at debug level (the client is told only that it failed).
+  auth.events.on('userLoginFailed', ({ credentials, reasons }) => {
+    logger.debug(
+      { credentials, reasons },
+      `login failed: ${reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join(', ') || 'no backend'}`,
+    );
+  });
   httpServer.on(
     'request',
     createApp({ config, auth, clock, logger, database, sessionStore: store, apollo, lifecycle, mailer }),

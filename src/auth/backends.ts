@@ -14,11 +14,30 @@ import { normalizeUsername } from './users.js';
 
 export type Credentials = Record<string, unknown>;
 
+/**
+ * Why a backend said no: for the operator's debug log only. A client is never told (that would tell an attacker
+ * which usernames exist and which passwords are right).
+ */
+export type LoginFailureReason =
+  | 'not_applicable' // the credentials are not this backend's kind (no username, say)
+  | 'unknown_user'
+  | 'ambiguous_email' // several accounts share the address: nobody logs in with it
+  | 'unusable_password' // the account has no password (set_unusable_password)
+  | 'wrong_password'
+  | 'inactive' // the right password, on an inactive account
+  | 'permission_denied'; // the backend stopped the chain
+
+/** Called by a backend, at most once per call, with the reason it returned null. */
+export type ReportFailure = (reason: LoginFailureReason) => void;
+
 export interface AuthenticationBackend {
   /** Recorded with the login, so the session can ask the same backend for the user later. */
   readonly name: string;
-  /** The user these credentials prove, or null. May throw PermissionDenied to stop the chain. */
-  authenticate(em: EntityManager, credentials: Credentials): Promise<User | null>;
+  /**
+   * The user these credentials prove, or null (telling `report` why, if it can). May throw PermissionDenied to
+   * stop the chain.
+   */
+  authenticate(em: EntityManager, credentials: Credentials, report?: ReportFailure): Promise<User | null>;
   /** The user a session names, or null if it may no longer be used. */
   getUser(em: EntityManager, userId: number): Promise<User | null>;
 }
@@ -36,14 +55,17 @@ export class ModelBackend implements AuthenticationBackend {
 
   constructor(protected readonly passwords: Passwords) {}
 
-  async authenticate(em: EntityManager, credentials: Credentials): Promise<User | null> {
+  async authenticate(em: EntityManager, credentials: Credentials, report?: ReportFailure): Promise<User | null> {
     const { username, password } = credentials;
-    if (typeof username !== 'string' || typeof password !== 'string') return null;
+    if (typeof username !== 'string' || typeof password !== 'string') {
+      report?.('not_applicable');
+      return null;
+    }
     // Django's login form NFKC-normalizes the username before ModelBackend sees it; we have no form, so here.
     const row = await selectOne<LoginRow>(em, 'SELECT id, password, is_active FROM auth_user WHERE username = ?', [
       normalizeUsername(username),
     ]);
-    return this.check(em, row, password);
+    return this.check(em, row, password, report);
   }
 
   async getUser(em: EntityManager, userId: number): Promise<User | null> {
@@ -52,16 +74,30 @@ export class ModelBackend implements AuthenticationBackend {
     return user?.isActive ? user : null;
   }
 
-  protected async check(em: EntityManager, row: LoginRow | undefined, password: string): Promise<User | null> {
+  protected async check(
+    em: EntityManager,
+    row: LoginRow | undefined,
+    password: string,
+    report: ReportFailure | undefined,
+    missing: LoginFailureReason = 'unknown_user',
+  ): Promise<User | null> {
     if (!row) {
       // Run the default password hasher once to reduce the timing difference between an existing and a
       // nonexistent user (Django #20760).
       await this.passwords.hashers.runDummy(password);
+      report?.(missing);
       return null;
     }
     // The password is checked even for an inactive user, so that timing does not tell who is inactive.
     const valid = await this.passwords.checkStored(em, row.id, row.password, password);
-    if (!valid || !row.is_active) return null;
+    if (!valid) {
+      report?.(this.passwords.hashers.isUsable(row.password) ? 'wrong_password' : 'unusable_password');
+      return null;
+    }
+    if (!row.is_active) {
+      report?.('inactive');
+      return null;
+    }
     return em.findOne(User, { id: row.id });
   }
 }
@@ -73,14 +109,27 @@ export class ModelBackend implements AuthenticationBackend {
 export class EmailBackend extends ModelBackend {
   override readonly name = 'email';
 
-  override async authenticate(em: EntityManager, credentials: Credentials): Promise<User | null> {
+  override async authenticate(
+    em: EntityManager,
+    credentials: Credentials,
+    report?: ReportFailure,
+  ): Promise<User | null> {
     const { email, password } = credentials;
-    if (typeof email !== 'string' || typeof password !== 'string' || email.trim().length === 0) return null;
+    if (typeof email !== 'string' || typeof password !== 'string' || email.trim().length === 0) {
+      report?.('not_applicable');
+      return null;
+    }
     const rows = await selectAll<LoginRow>(
       em,
       'SELECT id, password, is_active FROM auth_user WHERE upper(email) = upper(?) LIMIT 2',
       [email.trim()],
     );
-    return this.check(em, rows.length === 1 ? rows[0] : undefined, password);
+    return this.check(
+      em,
+      rows.length === 1 ? rows[0] : undefined,
+      password,
+      report,
+      rows.length > 1 ? 'ambiguous_email' : 'unknown_user',
+    );
   }
 }

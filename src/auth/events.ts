@@ -3,12 +3,19 @@
  * metrics. Listeners run after the fact and cannot change the outcome; one that throws is logged, not propagated.
  */
 import type { User } from '../entities/user.js';
+import type { LoginFailureReason } from './backends.js';
 
 export interface AuthEvents {
   userLoggedIn: { user: User; backend: string };
   userLoggedOut: { user: User | null };
-  /** `credentials` are scrubbed: any field that looks secret is replaced by asterisks (Django's _clean_credentials). */
-  userLoginFailed: { credentials: Record<string, unknown> };
+  /**
+   * `credentials` are scrubbed: any field that looks secret is replaced by asterisks (Django's _clean_credentials).
+   * `reasons`: why each backend tried said no, in order ('unknown' from a backend that does not say).
+   */
+  userLoginFailed: {
+    credentials: Record<string, unknown>;
+    reasons: readonly { backend: string; reason: LoginFailureReason | 'unknown' }[];
+  };
 }
 
 type Listener<K extends keyof AuthEvents> = (event: AuthEvents[K]) => void | Promise<void>;

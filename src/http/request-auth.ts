@@ -138,14 +138,26 @@ export class RequestAuth {
     const now = this.deps.clock.now().getTime();
     const { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds, secrets } = this.deps.config;
     const expired =
-      loginAt === undefined ||
-      lastActivityAt === undefined ||
-      now >= loginAt + absoluteTimeoutSeconds * 1000 ||
-      now >= lastActivityAt + idleTimeoutSeconds * 1000;
+      loginAt === undefined || lastActivityAt === undefined
+        ? 'it carries no login time'
+        : now >= loginAt + absoluteTimeoutSeconds * 1000
+          ? 'SESSION_ABSOLUTE_TIMEOUT passed since login'
+          : now >= lastActivityAt + idleTimeoutSeconds * 1000
+            ? 'SESSION_IDLE_TIMEOUT passed without activity'
+            : undefined;
     const backend = this.deps.auth.backends.find((candidate) => candidate.name === backendName);
     const user = expired || !backend ? null : await backend.getUser(this.em, userId);
     const passwordHash = user ? await storedHash(this.em, user.id) : undefined;
     if (!user || passwordHash === undefined || !authHash || !sessionAuthHashMatches(passwordHash, authHash, secrets)) {
+      // "Sessions expire too fast" / "logged out for no reason": the debug log says which rule ended it.
+      const why =
+        expired ??
+        (!backend
+          ? `its backend ${JSON.stringify(backendName)} is no longer in AUTHENTICATION_BACKENDS`
+          : !user
+            ? 'the user is gone or inactive'
+            : 'the password changed since login (or SESSION_SECRET no longer holds the secret it was made with)');
+      this.deps.logger.debug({ userId }, `session ended: ${why}`);
       await this.flush();
       return null;
     }

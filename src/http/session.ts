@@ -4,9 +4,12 @@
  * anonymous visitors; an unchanged session never rewritten. A session that cannot be loaded because the store
  * is down answers 503 SERVICE_UNAVAILABLE.
  */
+import crypto from 'node:crypto';
 import session from 'express-session';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { timingSafeEqualStrings } from '../auth/hashers/compare.js';
 import type { SessionConfig } from '../config/index.js';
+import type { Logger } from '../logger.js';
 
 /** The session store failed while express-session loaded or saved a session: the service is unavailable. */
 export class SessionLoadError extends Error {
@@ -19,7 +22,7 @@ export class SessionLoadError extends Error {
   }
 }
 
-export function sessionMiddleware(config: SessionConfig, store: session.Store): RequestHandler {
+export function sessionMiddleware(config: SessionConfig, store: session.Store, logger: Logger): RequestHandler {
   const middleware = session({
     name: config.cookieName,
     secret: [...config.secrets],
@@ -47,8 +50,64 @@ export function sessionMiddleware(config: SessionConfig, store: session.Store): 
   return (req, res, next) => {
     middleware(req, res, (error?: unknown) => {
       // A request that presents a session cookie while the store is down: neither a crash nor an anonymous answer.
-      if (error === undefined) next();
-      else next(new SessionLoadError(error));
+      if (error !== undefined) {
+        next(new SessionLoadError(error));
+        return;
+      }
+      if (logger.isLevelEnabled('debug')) explainUnusedCookie(req, config, logger);
+      next();
     });
   };
+}
+
+/**
+ * "me is null although the browser sends a cookie": says at debug level why the cookie did not name a session.
+ * Never logs the cookie or the session id (either would let a reader of the logs take over the session).
+ */
+function explainUnusedCookie(req: Request, config: SessionConfig, logger: Logger): void {
+  const signed = cookieValue(req, config.cookieName);
+  if (signed === undefined) return;
+  const id = unsign(signed, config.secrets);
+  if (id === undefined) {
+    logger.debug(
+      'the session cookie has a bad signature, so it was ignored: it was signed with another SESSION_SECRET ' +
+        '(replicas with different secrets, or a rotated secret dropped from the list) or altered',
+    );
+  } else if (id !== req.sessionID) {
+    logger.debug(
+      'the session cookie names a session that does not exist (any more): it ended (logout, ' +
+        'SESSION_IDLE_TIMEOUT or SESSION_ABSOLUTE_TIMEOUT, a password change, clearsessions) or the session store ' +
+        'lost it (a Redis flush or eviction, another database)',
+    );
+  }
+}
+
+function cookieValue(req: Request, name: string): string | undefined {
+  for (const pair of (req.headers.cookie ?? '').split(';')) {
+    const separator = pair.indexOf('=');
+    if (separator > 0 && pair.slice(0, separator).trim() === name) {
+      try {
+        return decodeURIComponent(pair.slice(separator + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The session id in an express-session cookie (`s:<id>.<HMAC-SHA256, base64>`) if one of `secrets` signed it. */
+function unsign(value: string, secrets: readonly string[]): string | undefined {
+  if (!value.startsWith('s:')) return undefined;
+  const dot = value.lastIndexOf('.');
+  if (dot < 2) return undefined;
+  const id = value.slice(2, dot);
+  const signature = value.slice(dot + 1);
+  const valid = secrets.some((secret) =>
+    timingSafeEqualStrings(
+      crypto.createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, ''),
+      signature,
+    ),
+  );
+  return valid ? id : undefined;
 }

@@ -179,8 +179,26 @@ describe('authenticate', () => {
           apiToken: '********************',
           input: { newPassword: '********************', nested: [{ secretAnswer: '********************' }] },
         },
+        reasons: [
+          { backend: 'model', reason: 'wrong_password' },
+          { backend: 'email', reason: 'not_applicable' },
+        ],
       },
     ]);
+  });
+
+  it.each<[string, Record<string, string>, string[]]>([
+    ['an unknown e-mail', { email: 'mallory@example.com', password: 'x' }, ['not_applicable', 'unknown_user']],
+    ['a shared e-mail', { email: 'twin@example.com', password: 'twin-pass-1' }, ['not_applicable', 'ambiguous_email']],
+    ['an account without a password', { username: 'nopass', password: 'x' }, ['unusable_password', 'not_applicable']],
+  ])('tells listeners why each backend said no: %s', async (_, credentials, reasons) => {
+    const seen: unknown[] = [];
+    const off = fixture.auth.events.on('userLoginFailed', (event) => {
+      seen.push(event.reasons.map((entry) => entry.reason));
+    });
+    await fixture.auth.authenticate(fixture.em(), credentials);
+    off();
+    expect(seen).toEqual([reasons]);
   });
 });
 
@@ -213,8 +231,24 @@ describe('the backend chain', () => {
     expect({ backend: result?.backend, calls }).toEqual({ backend: 'second', calls: ['first', 'second'] });
   });
 
-  it('stops at a backend that raises PermissionDenied', async () => {
+  it('stops at a backend that raises PermissionDenied, and says so to listeners', async () => {
     const calls: string[] = [];
+    const events = new AuthEventBus();
+    const reasons: unknown[] = [];
+    events.on('userLoginFailed', (event) => {
+      reasons.push(...event.reasons);
+    });
+    const quiet = named('quiet', () => Promise.resolve(null));
+    await authenticate(
+      fixture.em(),
+      {},
+      [quiet, named('gate', () => Promise.reject(new PermissionDenied('no')))],
+      events,
+    );
+    expect(reasons).toEqual([
+      { backend: 'quiet', reason: 'unknown' },
+      { backend: 'gate', reason: 'permission_denied' },
+    ]);
     const result = await chain(
       named('gate', () => {
         calls.push('gate');
