@@ -1,10 +1,18 @@
 /**
- * `npm run manage -- seed-demo`: the demo data for Sandbox, made once, logged in with, refused in production.
+ * The management commands as an operator runs them (`npm run manage -- <command>`, or the installed
+ * `gqlauth-manage`): seed-demo, createsuperuser and changepassword through piped standard input and --no-input,
+ * every command's --help and refusal of bad arguments. `check` has its own file (checks.test.ts).
  */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEMO_GROUPS, DEMO_USERS, seedDemo } from '../src/cli/seed-demo.js';
 import { Poll } from '../src/entities/poll.js';
+import { permissionManifest } from '../src/graphql/directives.js';
+import { buildSchema } from '../src/graphql/schema.js';
 import { CHEAP_HASHING, createAuthFixture, type AuthFixture } from './support/auth.js';
 import { scratchDir } from './support/database.js';
 import { spawnServer, timeExit } from './support/process.js';
@@ -183,5 +191,19 @@ describe('every command', () => {
     expect(code).toBe(1);
     expect(err[0]).toMatch(new RegExp(`^${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     expect(err[1]).toMatch(/^Usage: /);
+  });
+});
+
+describe('the installed command, gqlauth-manage', () => {
+  it('is package.json’s bin, runs from any directory through its shebang, and prints what manage prints', async () => {
+    const root = fileURLToPath(new URL('../', import.meta.url));
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const bin = path.join(root, pkg.bin['gqlauth-manage'] ?? '');
+    // Executed as a file, as npm's link in node_modules/.bin is: the shebang and the mode bits must be right.
+    const { stdout } = await promisify(execFile)(bin, ['permissions'], {
+      cwd: scratchDir('installed'),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none' },
+    });
+    expect(stdout).toBe(permissionManifest(buildSchema()));
   });
 });
