@@ -15,7 +15,7 @@ import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import type { Clock } from '../auth/clock.js';
 import type { Logger } from '../logger.js';
-import { SessionStore, type Callback, type SessionTimeouts } from './session-store.js';
+import { CORRUPT, SessionStore, isSessionData, type Callback, type SessionTimeouts } from './session-store.js';
 import './session-data.js';
 
 /** Longest wait for Redis at start-up: the TCP connection, then its first answers. */
@@ -56,7 +56,27 @@ export class RedisOfflineError extends Error {
 interface StoredSession {
   /** When the session ends, by the server's clock (epoch ms). */
   readonly expiresAt: number;
-  readonly data: SessionData;
+  /** Checked by SessionStore.get (isSessionData) before anything uses it. */
+  readonly data: unknown;
+}
+
+/** A stored session, or undefined for a value that is not one (not JSON, another program's key). */
+function decode(raw: string): StoredSession | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { expiresAt, data } = parsed as Record<string, unknown>;
+  return typeof expiresAt === 'number' ? { expiresAt, data } : undefined;
+}
+
+/** The user a stored session belongs to, if it says so. */
+function userIdOf(stored: StoredSession | undefined): number | undefined {
+  const data = stored?.data;
+  return isSessionData(data) ? data.userId : undefined;
 }
 
 export class RedisSessionStore extends SessionStore {
@@ -183,13 +203,14 @@ export class RedisSessionStore extends SessionStore {
     );
   }
 
-  protected override async read(sid: string): Promise<SessionData | null> {
+  protected override async read(sid: string): Promise<unknown> {
     const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
     if (raw === null) return null;
-    const stored = JSON.parse(raw) as StoredSession;
+    const stored = decode(raw);
+    if (!stored) return CORRUPT;
     if (stored.expiresAt <= this.clock.now().getTime()) {
       // Over by the server's clock though Redis still holds it (clocks differ; tests move time): ended for good.
-      await this.remove(sid, stored.data.userId);
+      await this.remove(sid, userIdOf(stored));
       return null;
     }
     return stored.data;
@@ -255,8 +276,7 @@ export class RedisSessionStore extends SessionStore {
 
   private async end(sid: string): Promise<void> {
     const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
-    const userId = raw === null ? undefined : (JSON.parse(raw) as StoredSession).data.userId;
-    await this.remove(sid, userId);
+    await this.remove(sid, raw === null ? undefined : userIdOf(decode(raw)));
   }
 
   /** Deletes a session key and its id in the user's set, together. */
@@ -278,9 +298,10 @@ export class RedisSessionStore extends SessionStore {
       for (const key of keys) {
         const raw = await this.call(() => this.client.get(key));
         if (raw === null) continue;
-        const stored = JSON.parse(raw) as StoredSession;
-        if (stored.expiresAt > now) continue;
-        await this.remove(key.slice(`${this.options.keyPrefix}session:`.length), stored.data.userId);
+        const stored = decode(raw);
+        // Corrupt data is no session: cleared as well.
+        if (stored && stored.expiresAt > now) continue;
+        await this.remove(key.slice(`${this.options.keyPrefix}session:`.length), userIdOf(stored));
         cleared += 1;
       }
     }

@@ -16,6 +16,31 @@ import './session-data.js';
 
 export type Callback<T = void> = (error?: unknown, value?: T) => void;
 
+/** What `read` returns for stored data it cannot decode. */
+export const CORRUPT = Symbol('corrupt session data');
+
+/** The event a store emits when it meets corrupt session data (session.ts logs it). */
+export const CORRUPT_SESSION_EVENT = 'corruptSession';
+
+/**
+ * Whether stored data has the shape this server writes. express-session rebuilds its cookie from `cookie`, and
+ * RequestAuth trusts the types of the rest: anything else would crash the request, or worse.
+ */
+export function isSessionData(data: unknown): data is SessionData {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  const { cookie, userId, backend, authHash, loginAt, lastActivityAt } = data as Record<string, unknown>;
+  const optional = (value: unknown, type: 'number' | 'string') => value === undefined || typeof value === type;
+  return (
+    typeof cookie === 'object' &&
+    cookie !== null &&
+    optional(userId, 'number') &&
+    optional(backend, 'string') &&
+    optional(authHash, 'string') &&
+    optional(loginAt, 'number') &&
+    optional(lastActivityAt, 'number')
+  );
+}
+
 /** The timeouts a store needs to know when a session ends. */
 export type SessionTimeouts = Pick<SessionConfig, 'idleTimeoutSeconds' | 'absoluteTimeoutSeconds'>;
 
@@ -52,9 +77,12 @@ export abstract class SessionStore extends session.Store {
     return this.insertable.delete(sid);
   }
 
-  /** express-session's callback form, over `read`. */
+  /**
+   * express-session's callback form, over `read`. Data that is not a session (undecodable, or of another shape) is
+   * Django's "Session data corrupted": the session is deleted and the request goes on without one.
+   */
   override get(sid: string, callback: Callback<SessionData | null>): void {
-    this.read(sid).then(
+    this.readChecked(sid).then(
       (data) => {
         callback(null, data);
       },
@@ -64,8 +92,24 @@ export abstract class SessionStore extends session.Store {
     );
   }
 
-  /** The session's data, or null when there is none or it is over (and then it is deleted). */
-  protected abstract read(sid: string): Promise<SessionData | null>;
+  private async readChecked(sid: string): Promise<SessionData | null> {
+    const data = await this.read(sid);
+    if (data === null || isSessionData(data)) return data;
+    this.emit(CORRUPT_SESSION_EVENT);
+    await new Promise<void>((resolve, reject) => {
+      this.destroy(sid, (error) => {
+        if (error === undefined) resolve();
+        else reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+    return null;
+  }
+
+  /**
+   * The session's stored data, or null when there is none or it is over (and then it is deleted); CORRUPT when
+   * it cannot be decoded. `get` checks the shape.
+   */
+  protected abstract read(sid: string): Promise<unknown>;
 
   /** Ends every session of a user but `exceptSid`; returns how many there really were. */
   abstract destroyForUser(userId: number, exceptSid?: string): Promise<number>;
@@ -114,9 +158,9 @@ export class PostgresSessionStore extends SessionStore {
     return this.database.orm.em.fork();
   }
 
-  protected override async read(sid: string): Promise<SessionData | null> {
+  protected override async read(sid: string): Promise<unknown> {
     const em = this.em();
-    const row = await selectOne<{ data: SessionData; expires_at: Date }>(
+    const row = await selectOne<{ data: unknown; expires_at: Date }>(
       em,
       'SELECT data, expires_at FROM gqlauth_session WHERE sid = ?',
       [sid],

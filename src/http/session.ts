@@ -10,6 +10,7 @@ import type { Request, RequestHandler } from 'express';
 import { timingSafeEqualStrings } from '../auth/hashers/compare.js';
 import type { SessionConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
+import { CORRUPT_SESSION_EVENT } from './session-store.js';
 
 /** The session store failed while express-session loaded or saved a session: the service is unavailable. */
 export class SessionLoadError extends Error {
@@ -23,6 +24,13 @@ export class SessionLoadError extends Error {
 }
 
 export function sessionMiddleware(config: SessionConfig, store: session.Store, logger: Logger): RequestHandler {
+  // Emitted while a request loads its session: the line carries that request's id.
+  store.on(CORRUPT_SESSION_EVENT, () => {
+    logger.warn(
+      'session data corrupted: the stored session could not be read, so it was deleted and the request is ' +
+        'anonymous (another program writing to the same Redis prefix or table?)',
+    );
+  });
   const middleware = session({
     name: config.cookieName,
     secret: [...config.secrets],

@@ -1,6 +1,7 @@
 /**
  * What the debug log tells an operator about "login failed", "me is null despite a cookie" and "sessions expire
- * too fast" — and that none of it reaches the client.
+ * too fast" — and that none of it reaches the client; and corrupt session data, which ends the session, not the
+ * request.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
@@ -10,7 +11,8 @@ import { CHEAP_HASHING } from '../support/auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { TestClock } from '../support/clock.js';
 import { HttpClient } from '../support/http-client.js';
-import { loggedInClient, sessionCookieValue, whoAmI } from '../support/sessions.js';
+import { connectRedis, describeEachStore, requireRedisUrl } from '../support/session-stores.js';
+import { loggedInClient, sessionCookieValue, sessionIdOf, whoAmI } from '../support/sessions.js';
 
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { id } }';
 
@@ -116,4 +118,68 @@ describe('debug diagnostics', () => {
     expect(await whoAmI(third)).toBeNull();
     expect(lines.map((line) => line.msg)).toContain('session ended: the user is gone or inactive');
   });
+});
+
+describeEachStore('corrupt session data', (sessionStore) => {
+  const lines: Record<string, unknown>[] = [];
+  let app: TestApp;
+  beforeAll(async () => {
+    const logger = createLogger('warn', {
+      write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    });
+    app = await createTestApp({ env: CHEAP_HASHING, logger, sessionStore });
+    await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
+      username: 'dora',
+      password: 'dora-password-1',
+    });
+  });
+  afterAll(() => app.stop());
+
+  /** Overwrites what the store holds for `sid`, as another program sharing it might. */
+  async function overwrite(sid: string, raw: string): Promise<void> {
+    const { store } = app.config.session;
+    if (store.kind === 'postgres') {
+      await app.database.orm.em
+        .fork()
+        .getConnection()
+        .execute('UPDATE gqlauth_session SET data = ?::jsonb WHERE sid = ?', [raw, sid]);
+      return;
+    }
+    const redis = await connectRedis(requireRedisUrl());
+    try {
+      await redis.set(`${store.keyPrefix}session:${sid}`, raw, { KEEPTTL: true });
+    } finally {
+      await redis.close();
+    }
+  }
+
+  // Redis keeps { expiresAt, data } as text; the table keeps the data alone as jsonb (always JSON: only its shape).
+  it.each([
+    [
+      'of another shape',
+      JSON.stringify({ expiresAt: Date.now() + 600_000, data: { cookie: 5, userId: 'dora' } }),
+      JSON.stringify({ cookie: 5, userId: 'dora' }),
+    ],
+    ['that is not JSON (or not a session)', '{"expiresAt": 1, "data": {', JSON.stringify('not a session')],
+  ])(
+    '%s: the request goes on anonymous (no 503), the session is deleted, and a warning says so',
+    async (_, inRedis, inTable) => {
+      const client = await loggedInClient(app.url, 'dora', 'dora-password-1');
+      const sid = (await sessionIdOf(client, app.url)) ?? '';
+      const stored = sessionStore === 'redis' ? inRedis : inTable;
+      await overwrite(sid, stored);
+      lines.length = 0;
+      const response = await client.graphql('{ me { username } }');
+      expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: { data: { me: null } } });
+      expect(await app.sessions.exists(sid)).toBe(false);
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 40,
+          reqId: response.headers.get('x-request-id'),
+          msg: expect.stringMatching(/^session data corrupted/),
+        }),
+      ]);
+      expect(await whoAmI(await loggedInClient(app.url, 'dora', 'dora-password-1'))).toBe('dora');
+    },
+  );
 });

@@ -60,6 +60,7 @@ describeEachStore('changing a password', (sessionStore) => {
     const response = await client.graphql(CHANGE, { old: 'not-it', new: 'another-password-3' });
     expect(response.body.errors?.[0]?.extensions).toEqual({
       code: 'BAD_USER_INPUT',
+      requestId: response.headers.get('x-request-id'),
       validationErrors: [
         { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
       ],
