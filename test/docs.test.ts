@@ -42,3 +42,15 @@ describe('documentation of the configuration', () => {
     ).toEqual(['npm install && npm start', 'npm test']);
   });
 });
+
+describe('documentation of the system checks', () => {
+  const readme = read('README.md');
+  const source = ['src/checks/config.ts', 'src/checks/system.ts', 'src/cli/check-command.ts'].map(read).join('\n');
+  const inSource = [...new Set([...source.matchAll(/'([a-z]+\.[EW]\d{3})'/g)].map((match) => match[1]))].sort();
+  const inReadme = [...readme.matchAll(/^\| +`([a-z]+\.[EW]\d{3})` +\|/gm)].map((match) => match[1]).sort();
+
+  it('lists every check id the code reports, and no other', () => {
+    expect(inSource.length).toBeGreaterThan(20);
+    expect(inReadme).toEqual(inSource);
+  });
+});

@@ -11,6 +11,7 @@ import { HttpClient } from '../support/http-client.js';
 import { describeEachStore, type SessionStoreKind } from '../support/session-stores.js';
 
 const LOGIN = 'mutation { login(username: "alice", password: "wonderland-42") { id } }';
+const ME = '{ me { username } }';
 const PRODUCTION = { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(48) };
 
 /** The app the current test started; stopped after each test. */
@@ -61,22 +62,34 @@ describeEachStore('the session cookie', (sessionStore) => {
     });
   });
 
+  // The load-balancer incident: TLS ends at the balancer, which talks plain HTTP to the server and says
+  // X-Forwarded-Proto: https on every request. The browser's side is https, so its jar keeps Secure cookies.
+  const behindBalancer = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
+
   it('in production behind a proxy with TRUST_PROXY: Secure too, because X-Forwarded-Proto: https counts', async () => {
     const running = await start({ ...PRODUCTION, TRUST_PROXY: '1' });
-    expect(await loginCookie(running, { 'x-forwarded-proto': 'https' })).toEqual({
+    expect(await loginCookie(running, behindBalancer)).toEqual({
       name: 'sessionid',
       attributes: ['Expires', 'HttpOnly', 'Path', 'SameSite', 'Secure'],
     });
+    const browser = new HttpClient(running.url);
+    expect((await browser.graphql(LOGIN, undefined, behindBalancer)).body.errors).toBeUndefined();
+    expect((await browser.graphql(ME, undefined, behindBalancer)).body.data).toEqual({ me: { username: 'alice' } });
   });
 
-  it('in production behind a proxy without TRUST_PROXY: no cookie, and one loud warning naming TRUST_PROXY', async () => {
+  it('in production behind a proxy without TRUST_PROXY: no cookie, one loud warning naming TRUST_PROXY, `me` null', async () => {
     const logLines: Record<string, unknown>[] = [];
     const running = await start(PRODUCTION, logLines);
-    expect(await loginCookie(running, { 'x-forwarded-proto': 'https' })).toBeNull();
+    expect(await loginCookie(running, behindBalancer)).toBeNull();
     const warnings = logLines.filter((line) => String(line.msg).includes('no session cookie was sent'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, xForwardedProto: 'https', protocol: 'http' });
     expect(String(warnings[0]?.msg)).toContain('TRUST_PROXY');
+    // What the user sees: the login "worked", and the next request is anonymous.
+    const browser = new HttpClient(running.url);
+    const login = await browser.graphql(LOGIN, undefined, behindBalancer);
+    expect(login.body).toEqual({ data: { login: { id: expect.any(String) } } });
+    expect((await browser.graphql(ME, undefined, behindBalancer)).body.data).toEqual({ me: null });
   });
 
   it('takes its name, domain, path and SameSite from the configuration', async () => {
