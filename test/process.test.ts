@@ -374,3 +374,32 @@ describe('graceful shutdown', () => {
     expect(ms).toBeLessThan(8000);
   });
 });
+
+describe('settings problems at start-up', () => {
+  let testDatabase: TestDatabase;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+  });
+  afterAll(() => testDatabase.drop());
+
+  it('are logged with the ids `check` reports them by; the server still starts', async () => {
+    const server = start({
+      ...databaseEnv(testDatabase),
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'p'.repeat(48),
+      PUBLIC_URL: 'https://api.example.com',
+      CORS_ORIGINS: '*',
+    });
+    const url = await server.ready();
+    const logged = server.stdout
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { check?: string; level: number })
+      .filter((line) => line.check !== undefined)
+      .map(({ check, level }) => `${check ?? ''} ${level}`);
+    // Errors at level 50, warnings at 40: the deploy ones too, in production.
+    expect(logged.sort()).toEqual(['mail.W001 40', 'mail.W002 40', 'security.E008 50', 'security.E015 50']);
+    expect((await new HttpClient(url).fetch('/readyz')).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+});
