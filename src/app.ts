@@ -61,7 +61,7 @@ export function createApp({
   app.set('trust proxy', config.trustProxy);
 
   // First: every later line of the request's log, and every error it answers, carries its id.
-  app.use(requestLogging(logger, config.trustProxy));
+  app.use(requestLogging(logger));
   app.use(healthRoutes(database, store, lifecycle));
 
   app.use(

@@ -18,6 +18,14 @@ export function runWithRequestId<T>(id: string, fn: () => T): T {
   return requestIds.run(id, fn);
 }
 
+/**
+ * Runs `fn` outside any request: for what outlives the request that happened to start it (a new connection to
+ * Redis, whose later events would otherwise all be logged with that request's id).
+ */
+export function outsideRequest<T>(fn: () => T): T {
+  return requestIds.exit(fn);
+}
+
 /** The id of the request being served, or undefined outside any request (start-up, commands). */
 export function currentRequestId(): string | undefined {
   return requestIds.getStore();

@@ -46,7 +46,7 @@ const BAD_PRODUCTION_IDS = [
   'security.E005', // Secure off
   'security.E006', // SameSite=None without Secure
   'security.E007', // cookie domain is not PUBLIC_URL's
-  'security.E008', // https PUBLIC_URL, no TRUST_PROXY
+  'security.W016', // https PUBLIC_URL, no TRUST_PROXY (with Secure on, it would be security.E008)
   'security.W011', // introspection
   'security.W012', // landing page
   'security.E013', // argon2 below OWASP
@@ -76,12 +76,20 @@ describe('configChecks', () => {
     expect(idsFor({})).toEqual([]);
   });
 
+  it('without --deploy, still reports in production what the server would refuse to start with', () => {
+    const behindProxy = { NODE_ENV: 'production', PUBLIC_URL: 'https://api.example.com', TRUST_PROXY: '1' };
+    expect(idsOf(behindProxy, false)).toEqual(['security.E002']);
+    expect(idsOf({ ...behindProxy, SESSION_SECRET: 'changeme' }, false)).toEqual(['security.E004']);
+    expect(idsOf({ NODE_ENV: 'development' }, false)).toEqual([]);
+  });
+
   it('without --deploy, reports only what breaks logins in any environment', () => {
     expect(idsOf(BAD_PRODUCTION, false).sort()).toEqual([
+      'security.E004', // in production, as the server refuses it
       'security.E006',
       'security.E007',
-      'security.E008',
       'security.E015',
+      'security.W016',
     ]);
   });
 
@@ -107,7 +115,13 @@ describe('configChecks', () => {
     ['https with TRUST_PROXY=false', { TRUST_PROXY: 'false' }, ['security.E008']],
     ['https with a proxy subnet', { TRUST_PROXY: '10.0.0.0/8' }, []],
     ['a plain-HTTP PUBLIC_URL with Secure cookies', { PUBLIC_URL: 'http://api.example.com' }, ['security.E009']],
-    ['http://localhost with Secure cookies (browsers allow it)', { PUBLIC_URL: 'http://localhost:4000' }, []],
+    // express-session sends no Secure cookie on a plain-HTTP request, whatever browsers would accept.
+    ['http://localhost with Secure cookies', { PUBLIC_URL: 'http://localhost:4000' }, ['security.E009']],
+    [
+      'https without TRUST_PROXY, Secure off (the cookie is sent; client addresses are wrong)',
+      { TRUST_PROXY: undefined, SESSION_COOKIE_SECURE: 'false' },
+      ['security.E005', 'security.W016'],
+    ],
     ['a __Host- cookie kept to its rules', { SESSION_COOKIE_NAME: '__Host-session' }, []],
     [
       'a __Host- cookie with a domain',

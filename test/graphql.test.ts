@@ -2,6 +2,7 @@
  * GraphQL over HTTP, as clients meet it: the endpoint, the schema's scalars, errors with stable codes and no
  * internals, bounded bodies, CSRF prevention, and the landing page per environment.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildSchema } from '../src/graphql/schema.js';
 import { createLogger } from '../src/logger.js';
@@ -174,34 +175,44 @@ describe('an unexpected error in a resolver', () => {
 
 describe('request ids', () => {
   const lines: Record<string, unknown>[] = [];
+  const proxiedLines: Record<string, unknown>[] = [];
   let app: TestApp;
   let proxied: TestApp;
+  const capture = (target: Record<string, unknown>[]) =>
+    createLogger('debug', { write: (line: string) => target.push(JSON.parse(line) as Record<string, unknown>) });
   beforeAll(async () => {
-    const logger = createLogger('debug', {
-      write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
-    });
     const schema = buildSchema({
-      typeDefs: ['extend type Query { broken: String @public }'],
+      typeDefs: ['extend type Query { broken: String @public, slow: String @public }'],
       resolvers: [
         {
           Query: {
             broken: () => {
               throw new Error('connection reset by peer');
             },
+            slow: () => sleep(500).then(() => 'done'),
           },
         },
       ],
     });
-    app = await createTestApp({ schema, logger });
-    proxied = await createTestApp({ env: { TRUST_PROXY: '1' } });
+    app = await createTestApp({ schema, logger: capture(lines) });
+    proxied = await createTestApp({ env: { TRUST_PROXY: 'loopback' }, logger: capture(proxiedLines) });
   });
   afterAll(async () => {
     await app.stop();
     await proxied.stop();
   });
 
+  const post = (client: TestApp['client'], query: string, headers: Record<string, string> = {}) =>
+    client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query }),
+    });
+  const completed = (from: Record<string, unknown>[], response: Response) =>
+    from.find((line) => line.msg === 'request completed' && line.reqId === response.headers.get('x-request-id'));
+
   it('are a fresh UUID in each response, on the log lines of that request, and in its errors', async () => {
-    const first = await app.client.graphql('{ broken }');
+    const first = await app.client.graphql('{ broken }', undefined, { cookie: 'sessionid=s%3Aabc.def; theme=dark' });
     const second = await app.client.graphql('{ __typename }');
     const id = first.headers.get('x-request-id') ?? '';
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -212,25 +223,54 @@ describe('request ids', () => {
     expect(ofFirst.map((line) => line.msg)).toEqual(
       expect.arrayContaining(['unexpected error (masked in the response)', 'request completed']),
     );
-    expect(ofFirst.find((line) => line.msg === 'request completed')).toMatchObject({
-      req: { method: 'POST', path: '/graphql' },
-      res: { statusCode: 200 },
-    });
-    // Never the headers, so never the cookie.
-    expect(JSON.stringify(ofFirst)).not.toMatch(/cookie/i);
+    const line = ofFirst.find((candidate) => candidate.msg === 'request completed');
+    // Method and path only: never the headers, so never the cookie the request sent.
+    expect(line?.req).toEqual({ method: 'POST', path: '/graphql' });
+    expect(line?.res).toEqual({ statusCode: 200 });
+    expect(JSON.stringify(ofFirst)).not.toMatch(/s%3Aabc|s:abc|theme=dark|"headers"/);
   });
 
-  it('take a proxy’s X-Request-Id only with TRUST_PROXY, and only a well-formed one', async () => {
-    const sent = (client: TestApp['client'], id: string) =>
-      client.fetch('/graphql', {
+  it('are on the debug line of a malformed request, which never quotes its body', async () => {
+    const response = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"mutation { login(username: \\"eve\\", password: \\"hunter2-secret\\") { id } }"',
+    });
+    expect(response.status).toBe(400);
+    const ofIt = lines.filter((line) => line.reqId === response.headers.get('x-request-id'));
+    expect(ofIt.find((line) => line.msg === 'client error')).toMatchObject({
+      status: 400,
+      type: 'entity.parse.failed',
+    });
+    expect(JSON.stringify(lines)).not.toContain('hunter2-secret');
+  });
+
+  it('are on the line of a request whose client went away', async () => {
+    const before = new Set(lines);
+    await expect(
+      app.client.fetch('/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': id },
-        body: JSON.stringify({ query: '{ __typename }' }),
-      });
-    expect((await sent(app.client, 'from-the-proxy-1')).headers.get('x-request-id')).not.toBe('from-the-proxy-1');
-    expect((await sent(proxied.client, 'from-the-proxy-1')).headers.get('x-request-id')).toBe('from-the-proxy-1');
-    const forged = (await sent(proxied.client, 'x {"level":60}')).headers.get('x-request-id');
-    expect(forged).toMatch(/^[0-9a-f-]{36}$/);
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ slow }' }),
+        signal: AbortSignal.timeout(100),
+      }),
+    ).rejects.toThrow();
+    await sleep(700);
+    const aborted = lines.find((line) => !before.has(line) && line.msg === 'request aborted');
+    expect(aborted).toMatchObject({ reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), req: { path: '/graphql' } });
+  });
+
+  it('are never a client’s: a trusted proxy’s well-formed X-Request-Id is logged beside ours', async () => {
+    const direct = await post(app.client, '{ __typename }', { 'x-request-id': 'chosen-by-the-client' });
+    expect(direct.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(completed(lines, direct)).not.toHaveProperty('upstreamRequestId');
+
+    const viaProxy = await post(proxied.client, '{ __typename }', { 'x-request-id': 'lb-7f3a-01' });
+    expect(viaProxy.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(completed(proxiedLines, viaProxy)).toMatchObject({ upstreamRequestId: 'lb-7f3a-01' });
+
+    const forged = await post(proxied.client, '{ __typename }', { 'x-request-id': 'x {"level":60}' });
+    expect(completed(proxiedLines, forged)).not.toHaveProperty('upstreamRequestId');
   });
 });
 

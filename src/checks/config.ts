@@ -17,8 +17,11 @@ import {
 import { error, warning, type CheckResult } from './index.js';
 
 interface ConfigCheck {
-  /** Run only for `check --deploy` (and logged at start-up in production). */
-  readonly deploy: boolean;
+  /**
+   * Run only for `check --deploy` (and logged at start-up in production). 'production': also whenever NODE_ENV is
+   * production, for what the server itself refuses there (so that plain `check` does not pass what `start` fails).
+   */
+  readonly deploy: boolean | 'production';
   run(config: Config, env: NodeJS.ProcessEnv): CheckResult | CheckResult[] | undefined;
 }
 
@@ -50,8 +53,6 @@ const OWASP_OTHER_MINIMUMS: Partial<Record<HasherAlgorithm, (config: Config) => 
     passwords.bcryptRounds < 10 ? `BCRYPT_ROUNDS=${passwords.bcryptRounds} (at least 10)` : undefined,
 };
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 function publicUrlOf(config: Config): URL {
   return new URL(config.publicUrl);
 }
@@ -77,7 +78,7 @@ const checks: readonly ConfigCheck[] = [
           ),
   },
   {
-    deploy: true,
+    deploy: 'production',
     run: (config, env) => {
       if (!env.SESSION_SECRET?.trim())
         return error(
@@ -150,6 +151,12 @@ const checks: readonly ConfigCheck[] = [
       const url = publicUrlOf(config);
       if (url.protocol !== 'https:' || (config.trustProxy !== false && config.trustProxy !== 0)) return undefined;
       // This server speaks plain HTTP only: an https PUBLIC_URL means a proxy terminates TLS in front of it.
+      if (!config.session.cookieSecure)
+        return warning(
+          'security.W016',
+          `PUBLIC_URL is https (${url.origin}) but TRUST_PROXY is unset: every client has the proxy's address, and no request counts as https.`,
+          'Set TRUST_PROXY to the number of proxies in front of the server (TRUST_PROXY=1 for one load balancer), or to their addresses.',
+        );
       return error(
         'security.E008',
         `PUBLIC_URL is https (${url.origin}) but TRUST_PROXY is unset: the server believes every request is plain HTTP, so it sends no Secure cookie and logins do not stick.`,
@@ -161,12 +168,13 @@ const checks: readonly ConfigCheck[] = [
     deploy: false,
     run: (config) => {
       const url = publicUrlOf(config);
-      if (!config.session.cookieSecure || url.protocol !== 'http:' || LOOPBACK_HOSTS.has(url.hostname))
-        return undefined;
+      if (!config.session.cookieSecure || url.protocol !== 'http:') return undefined;
+      // express-session sends a Secure cookie only on a request it sees as https: on plain HTTP, localhost
+      // included, none is ever sent.
       return error(
         'security.E009',
-        `Session cookies are Secure but PUBLIC_URL is plain HTTP (${url.origin}): browsers do not keep the cookie, so logins do not stick.`,
-        'Serve the API over HTTPS and set PUBLIC_URL=https://...; for a local test over HTTP, SESSION_COOKIE_SECURE=false.',
+        `Session cookies are Secure but PUBLIC_URL is plain HTTP (${url.origin}): no session cookie is ever sent, so logins do not stick.`,
+        'Serve the API over HTTPS (behind a proxy: TRUST_PROXY) and set PUBLIC_URL=https://...; for a local test over HTTP, SESSION_COOKIE_SECURE=false.',
       );
     },
   },
@@ -273,7 +281,7 @@ const checks: readonly ConfigCheck[] = [
 /** The settings' problems: the always-run checks, plus the production ones when `deploy`. */
 export function configChecks(config: Config, env: NodeJS.ProcessEnv, { deploy }: { deploy: boolean }): CheckResult[] {
   return checks
-    .filter((check) => deploy || !check.deploy)
+    .filter((check) => deploy || !check.deploy || (check.deploy === 'production' && config.isProduction))
     .flatMap((check) => {
       const result = check.run(config, env);
       return result === undefined ? [] : Array.isArray(result) ? result : [result];

@@ -33,7 +33,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const { status, statusCode, type, expose, code } = (error ?? {}) as HttpError;
     const httpStatus = status ?? statusCode ?? 500;
     const clientError = httpStatus >= 400 && httpStatus < 500;
-    if (clientError) logger.debug({ err: error, path: req.path }, 'client error');
+    // Not the error object: body-parser attaches the raw body to it, and JSON.parse quotes the body in its
+    // message, so a malformed login would put its password in the log.
+    if (clientError) logger.debug({ status: httpStatus, type, path: req.path }, 'client error');
     else logger.error({ err: error, path: req.path }, 'request failed');
     if (httpStatus === 503 && code) {
       // Something the server needs is down (and may come back): a retry may work, unlike after a 500.

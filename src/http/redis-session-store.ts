@@ -14,7 +14,7 @@
 import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import type { Clock } from '../auth/clock.js';
-import type { Logger } from '../logger.js';
+import { outsideRequest, type Logger } from '../logger.js';
 import { CORRUPT, SessionStore, isSessionData, type Callback, type SessionTimeouts } from './session-store.js';
 import './session-data.js';
 
@@ -139,14 +139,17 @@ export class RedisSessionStore extends SessionStore {
     this.replacing = true;
     this.logger.error('the Redis session store did not answer in time: opening a new connection');
     const stale = this.client;
-    this.client = this.newClient();
-    stale.destroy();
-    this.client
-      .connect()
-      .catch(() => undefined) // reported by the 'error' listener; reconnection goes on by itself
-      .finally(() => {
-        this.replacing = false;
-      });
+    // The connection serves every later request: its events are no request's (outsideRequest).
+    outsideRequest(() => {
+      this.client = this.newClient();
+      stale.destroy();
+      this.client
+        .connect()
+        .catch(() => undefined) // reported by the 'error' listener; reconnection goes on by itself
+        .finally(() => {
+          this.replacing = false;
+        });
+    });
   }
 
   private sessionKey(sid: string): string {

@@ -5,13 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { TrustProxy } from '../config/index.js';
 import { runWithRequestId, type Logger } from '../logger.js';
 
 /** An id a proxy may hand us: short, and nothing that could forge a log line or a header. */
-const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const UPSTREAM_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Probes of orchestrators and load balancers: answered, never logged (one line per probe per second is noise). */
 const PROBES = new Set(['/healthz', '/readyz']);
@@ -22,22 +21,38 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof id === 'string' ? id : '';
 }
 
-export function requestLogging(logger: Logger, trustProxy: TrustProxy): RequestHandler[] {
-  // Only a trusted proxy may name the id (so its logs and ours share it); a client could otherwise make two
-  // requests look like one.
-  const trustIncoming = trustProxy !== false && trustProxy !== 0;
+/**
+ * The X-Request-Id a proxy in front of us sent, if the request came through one we trust (TRUST_PROXY) and it is
+ * well-formed: logged beside our own id to join the two logs. Never used as our id: most proxies pass a client's
+ * header through, and a client must not be able to make its requests share an id with someone else's.
+ */
+function upstreamIdOf(req: Request): string | undefined {
+  const header = req.headers['x-request-id'];
+  const trusted = req.app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  if (typeof header !== 'string' || !UPSTREAM_ID.test(header)) return undefined;
+  return trusted(req.socket.remoteAddress ?? '', 0) ? header : undefined;
+}
+
+export function requestLogging(logger: Logger): RequestHandler[] {
   const assignId: RequestHandler = (req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const id = trustIncoming && typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const id = randomUUID();
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
     runWithRequestId(id, next);
+  };
+  // The finished-request line is written from the response's 'finish' or 'close' event, which may fire outside
+  // the request's async context (a client that went away): it names its request itself.
+  const ids = (req: IncomingMessage) => {
+    const upstreamRequestId = upstreamIdOf(req as Request);
+    return { reqId: requestIdOf(req), ...(upstreamRequestId ? { upstreamRequestId } : {}) };
   };
   const logRequest = pinoHttp({
     logger,
     genReqId: (req) => requestIdOf(req),
     autoLogging: { ignore: (req) => PROBES.has((req.url ?? '').split('?')[0] ?? '') },
     customLogLevel: (_req, res, error) => (error !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessObject: (req, _res, value: object) => ({ ...value, ...ids(req) }),
+    customErrorObject: (req, _res, _error, value: object) => ({ ...value, ...ids(req) }),
     // The request id comes from the logger's mixin. Method, path and status only: the default serializers log
     // every header, cookies included.
     serializers: {
