@@ -21,9 +21,6 @@ import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/index.js';
 
-/** Largest request body accepted: a GraphQL operation is text, and a big one is an attack, not a query. */
-export const BODY_LIMIT = '100kb';
-
 export interface AppParts {
   config: Config;
   auth: Auth;
@@ -69,7 +66,9 @@ export function createApp({
     // Before the session: a preflight is answered here and never touches the store.
     ...(config.cors ? [corsMiddleware(config.cors)] : []),
     sessionMiddleware(config.session, store, logger),
-    express.json({ limit: BODY_LIMIT }),
+    // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
+    // before a byte is parsed, or as soon as a chunked body passes the limit.
+    express.json({ limit: config.graphql.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: ({ req }) => {
         const em = database.orm.em.fork();

@@ -51,7 +51,12 @@ describe('loadConfig', () => {
         urlTemplate: 'http://localhost:4000/reset-password?uid={uid}&token={token}',
       },
       mail: { backend: 'console', from: 'webmaster@localhost' },
-      graphql: { introspection: true, landingPage: true },
+      graphql: {
+        introspection: true,
+        landingPage: true,
+        limits: { depth: 8, aliases: 15, tokens: 1000, cost: 5000, directives: 50 },
+        maxBodyBytes: 102_400,
+      },
       cors: undefined,
     });
   });
@@ -97,6 +102,12 @@ describe('loadConfig', () => {
         MAIL_FROM: 'Example <no-reply@example.com>',
         GRAPHQL_INTROSPECTION: 'true',
         GRAPHQL_LANDING_PAGE: 'false',
+        GRAPHQL_MAX_DEPTH: '12',
+        GRAPHQL_MAX_ALIASES: '0',
+        GRAPHQL_MAX_TOKENS: '5000',
+        GRAPHQL_MAX_COST: '20000',
+        GRAPHQL_MAX_DIRECTIVES: '10',
+        MAX_BODY_BYTES: '1048576',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         CORS_CREDENTIALS: 'false',
       },
@@ -146,15 +157,20 @@ describe('loadConfig', () => {
         from: 'Example <no-reply@example.com>',
         smtpUrl: 'smtps://mailer:pw@smtp.example.com:465',
       },
-      graphql: { introspection: true, landingPage: false },
+      graphql: {
+        introspection: true,
+        landingPage: false,
+        limits: { depth: 12, aliases: 0, tokens: 5000, cost: 20_000, directives: 10 },
+        maxBodyBytes: 1_048_576,
+      },
       cors: { origins: ['https://app.example.com', 'http://localhost:5173'], credentials: false },
     });
   });
 
   it('turns introspection and the landing page off in production unless asked', () => {
     const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40) };
-    expect(loadConfig(production).graphql).toEqual({ introspection: false, landingPage: false });
-    expect(loadConfig({ ...production, GRAPHQL_LANDING_PAGE: 'on' }).graphql).toEqual({
+    expect(loadConfig(production).graphql).toMatchObject({ introspection: false, landingPage: false });
+    expect(loadConfig({ ...production, GRAPHQL_LANDING_PAGE: 'on' }).graphql).toMatchObject({
       introspection: false,
       landingPage: true,
     });

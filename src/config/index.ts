@@ -43,10 +43,23 @@ export interface Config {
 }
 
 export interface GraphQLConfig {
-  /** Whether `__schema` queries are answered (they tell an attacker every operation). */
+  /**
+   * Whether `__schema` queries are answered (they tell an attacker every operation); when off, validation errors
+   * make no "Did you mean ...?" suggestions either (they tell the same, one field at a time).
+   */
   readonly introspection: boolean;
   /** Whether GET /graphql in a browser shows Apollo Sandbox. */
   readonly landingPage: boolean;
+  /** Refused before execution when exceeded (graphql-armor). */
+  readonly limits: {
+    readonly depth: number;
+    readonly aliases: number;
+    readonly tokens: number;
+    readonly cost: number;
+    readonly directives: number;
+  };
+  /** Largest request body, in bytes: a bigger one gets 413 before it is parsed. */
+  readonly maxBodyBytes: number;
 }
 
 export interface CorsConfig {
@@ -413,6 +426,12 @@ export const variables = {
   GRAPHQL_LANDING_PAGE: variable(booleanFlag, 'false', '(true outside production)'),
   CORS_ORIGINS: variable(corsOrigins, 'https://app.example.com', '(unset: no cross-origin access)'),
   CORS_CREDENTIALS: variable(booleanFlag, 'true', 'true'),
+  GRAPHQL_MAX_DEPTH: variable(wholeNumber(1, 1000), '8', '8'),
+  GRAPHQL_MAX_ALIASES: variable(wholeNumber(0, 100_000), '15', '15'),
+  GRAPHQL_MAX_TOKENS: variable(wholeNumber(10, 10_000_000), '1000', '1000'),
+  GRAPHQL_MAX_COST: variable(wholeNumber(1, 1_000_000_000), '5000', '5000'),
+  GRAPHQL_MAX_DIRECTIVES: variable(wholeNumber(0, 100_000), '50', '50'),
+  MAX_BODY_BYTES: variable(wholeNumber(1024, 104_857_600), '102400', '102400'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -578,6 +597,14 @@ export function loadConfig(
     graphql: Object.freeze({
       introspection: parsed.GRAPHQL_INTROSPECTION ?? !isProduction,
       landingPage: parsed.GRAPHQL_LANDING_PAGE ?? !isProduction,
+      limits: Object.freeze({
+        depth: parsed.GRAPHQL_MAX_DEPTH ?? 8,
+        aliases: parsed.GRAPHQL_MAX_ALIASES ?? 15,
+        tokens: parsed.GRAPHQL_MAX_TOKENS ?? 1000,
+        cost: parsed.GRAPHQL_MAX_COST ?? 5000,
+        directives: parsed.GRAPHQL_MAX_DIRECTIVES ?? 50,
+      }),
+      maxBodyBytes: parsed.MAX_BODY_BYTES ?? 102_400,
     }),
     cors: parsed.CORS_ORIGINS
       ? Object.freeze({

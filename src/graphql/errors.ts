@@ -69,7 +69,16 @@ function isDeliberate(error: unknown): boolean {
 
 export function createFormatError(logger: Logger): NonNullable<ApolloServerOptions<never>['formatError']> {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    withRequestId(mask(formatted, error, logger));
+    withRequestId(mask(withoutLimits(formatted), error, logger));
+}
+
+/** What every limit reached says (graphql-armor's message, with exposeLimits off): the limits are not told. */
+export const LIMIT_MESSAGE = 'Syntax Error: Query validation error.';
+
+/** graphql-js's own token limit names the limit in its message; the others say LIMIT_MESSAGE already. */
+function withoutLimits(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const tokenLimit = /^Syntax Error: Document contains more tha[nt] \d+ tokens/.test(formatted.message);
+  return tokenLimit ? { ...formatted, message: LIMIT_MESSAGE } : formatted;
 }
 
 /** An unexpected error's text, SQL or stack go to the log; the client gets a fixed message. */

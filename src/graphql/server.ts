@@ -6,9 +6,11 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from '../config/index.js';
 import type { GraphQLContext } from './context.js';
 import { createFormatError } from './errors.js';
+import { onePerOperation } from './validation.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
 
@@ -26,10 +28,28 @@ export function createApolloServer(
       : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
         ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
   ];
+  const { limits, introspection } = config.graphql;
+  // Limits that refuse an abusive operation before it runs, with one generic message (the limits are not told).
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.depth, exposeLimits: false },
+    maxAliases: { n: limits.aliases, exposeLimits: false },
+    // graphql-armor's token limit re-parses in a plugin, and a plain syntax error there becomes a 500: graphql-js
+    // counts tokens itself while parsing (parseOptions below), as GRAPHQL_PARSE_FAILED.
+    maxTokens: { enabled: false },
+    costLimit: { maxCost: limits.cost, exposeLimits: false },
+    maxDirectives: { n: limits.directives, exposeLimits: false },
+    // "Did you mean ...?" would list the schema a field at a time: only where introspection lists it anyway.
+    blockFieldSuggestion: { enabled: !introspection },
+  }).protect();
   return new ApolloServer<GraphQLContext>({
     schema,
-    plugins,
-    introspection: config.graphql.introspection,
+    // graphql-armor's types name Apollo's CommonJS declarations, ours its ESM ones: the same plugin interface.
+    plugins: [...plugins, ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[])],
+    validationRules: [...armor.validationRules, onePerOperation],
+    parseOptions: { maxTokens: limits.tokens },
+    // One operation per request: an array of a thousand logins is refused whole (Apollo's default, kept explicit).
+    allowBatchedHttpRequests: false,
+    introspection,
     // Stack traces stay in the logs; responses never carry them.
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),

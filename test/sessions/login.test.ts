@@ -80,10 +80,13 @@ describeEachStore('login, me, logout', (sessionStore) => {
 
   it('logs in and out within one operation, and logs out after the server has already ended the session', async () => {
     const client = new HttpClient(app.url);
+    // One login per operation (a second is refused at validation, see abuse.test.ts); a logout after it is fine.
     const both = await client.graphql(
-      'mutation { a: login(username: "alice", password: "wonderland-42") { username } b: logout c: login(username: "alice", password: "wonderland-42") { username } }',
+      'mutation { a: login(username: "alice", password: "wonderland-42") { username } b: logout }',
     );
-    expect(both.body).toEqual({ data: { a: { username: 'alice' }, b: true, c: { username: 'alice' } } });
+    expect(both.body).toEqual({ data: { a: { username: 'alice' }, b: true } });
+    expect((await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me).toBeNull();
+    await client.graphql('mutation { login(username: "alice", password: "wonderland-42") { username } }');
     expect((await client.graphql<{ me: { username: string } | null }>(ME)).body.data?.me?.username).toBe('alice');
     // The session ends behind the browser's back (deleted), then it logs out: true, and the cookie is cleared.
     await app.sessions.clear();

@@ -496,6 +496,10 @@ export type HasPermDirectiveArgs = {
 
 export type HasPermDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = HasPermDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type OnePerOperationDirectiveArgs = { };
+
+export type OnePerOperationDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = OnePerOperationDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -627,5 +631,6 @@ export type Resolvers<ContextType = GraphQLContext> = {
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   auth?: AuthDirectiveResolver<any, any, ContextType>;
   hasPerm?: HasPermDirectiveResolver<any, any, ContextType>;
+  onePerOperation?: OnePerOperationDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
 };

@@ -1,0 +1,196 @@
+/**
+ * GraphQL-shaped attacks, refused before anything runs: many logins in one operation (aliases, fragments, inline
+ * fragments), batched arrays, and operations past the depth, alias, token, cost, directive and body limits. Every
+ * limit answers one generic message; no password is hashed and no resolver runs.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../../src/auth/index.js';
+import { LIMIT_MESSAGE } from '../../src/graphql/errors.js';
+import { buildSchema } from '../../src/graphql/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { CHEAP_HASHING } from '../support/auth.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { HttpClient } from '../support/http-client.js';
+
+/** The query every password check starts with (ModelBackend): counting it counts login attempts. */
+const LOGIN_LOOKUP = 'SELECT id, password, is_active FROM auth_user WHERE username = ?';
+
+const login = (alias: string, password = 'wrong-guess') =>
+  `${alias}: login(username: "alice", password: "${password}") { id }`;
+
+describe('credential fields: one per operation', () => {
+  const statements: string[] = [];
+  let app: TestApp;
+  beforeAll(async () => {
+    const logger = createLogger('debug', {
+      write(line: string) {
+        const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
+        if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
+      },
+    });
+    // The alias limit out of the way: this rule must hold on its own.
+    app = await createTestApp({
+      env: { ...CHEAP_HASHING, GRAPHQL_MAX_ALIASES: '100000', GRAPHQL_MAX_TOKENS: '100000' },
+      logger,
+    });
+    await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
+      username: 'alice',
+      password: 'wonderland-42',
+    });
+  });
+  afterAll(() => app.stop());
+  beforeEach(() => {
+    statements.length = 0;
+  });
+  const lookups = () => statements.filter((statement) => statement === LOGIN_LOOKUP).length;
+
+  it('refuses 1,000 aliased logins in one request at validation: 0 passwords checked', async () => {
+    const aliases = Array.from({ length: 1000 }, (_, index) => login(`guess${index}`, `guess-${index}`));
+    const response = await new HttpClient(app.url).graphql(`mutation { ${aliases.join(' ')} }`);
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/^An operation may run only one of .*login.*; it has 1000\./),
+        extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+      }),
+    ]);
+    expect(lookups()).toBe(0);
+  });
+
+  it.each([
+    [
+      'named fragments',
+      `mutation { ...A ...B } fragment A on Mutation { ${login('a')} } fragment B on Mutation { ${login('b')} }`,
+    ],
+    ['inline fragments', `mutation { ... on Mutation { ${login('a')} } ... { ${login('b')} } }`],
+    [
+      'a fragment inside a fragment',
+      `mutation { ${login('a')} ...A } fragment A on Mutation { ...B } fragment B on Mutation { ${login('b')} }`,
+    ],
+    ['login and changePassword', `mutation { ${login('a')} changePassword(oldPassword: "x", newPassword: "y") }`],
+    [
+      'register and requestPasswordReset',
+      'mutation { register(input: { username: "x", password: "y" }) { id } requestPasswordReset(email: "a@b.c") }',
+    ],
+  ])('refuses two through %s: 0 passwords checked', async (_, document) => {
+    const response = await new HttpClient(app.url).graphql(document);
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.map((error) => error.message)).toContainEqual(
+      expect.stringMatching(/^An operation may run only one of .*; it has 2\./),
+    );
+    expect(lookups()).toBe(0);
+  });
+
+  it('lets one login through, and the same field twice under one response key (executed once)', async () => {
+    const once = await new HttpClient(app.url).graphql(`mutation { ${login('a', 'wonderland-42')} }`);
+    expect(once.body.errors).toBeUndefined();
+    const merged = await new HttpClient(app.url).graphql(
+      `mutation { ${login('a', 'wonderland-42')} ...F } fragment F on Mutation { ${login('a', 'wonderland-42')} }`,
+    );
+    expect(merged.body.errors).toBeUndefined();
+    expect(lookups()).toBe(2);
+  });
+
+  it('refuses a batch (a JSON array of operations) whole: 0 passwords checked', async () => {
+    const batch = Array.from({ length: 50 }, () => ({ query: `mutation { ${login('a')} }` }));
+    const response = await new HttpClient(app.url).fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(batch),
+    });
+    expect(response.status).toBe(400);
+    expect(lookups()).toBe(0);
+  });
+});
+
+describe('limits on an operation', () => {
+  let resolved = 0;
+  let app: TestApp;
+  beforeAll(async () => {
+    // A recursive type, so that depth and cost can grow without bound; each resolver run is counted.
+    const schema = buildSchema({
+      typeDefs: ['type Node { child: Node, value: Int } extend type Query { tree: Node @public }'],
+      resolvers: [
+        {
+          Query: { tree: () => ((resolved += 1), {}) },
+          Node: { child: () => ((resolved += 1), {}), value: () => ((resolved += 1), 1) },
+        },
+      ],
+    });
+    app = await createTestApp({
+      schema,
+      env: {
+        GRAPHQL_MAX_DEPTH: '4',
+        GRAPHQL_MAX_ALIASES: '3',
+        GRAPHQL_MAX_TOKENS: '200',
+        GRAPHQL_MAX_COST: '60',
+        GRAPHQL_MAX_DIRECTIVES: '3',
+        MAX_BODY_BYTES: '2048',
+      },
+    });
+  });
+  afterAll(() => app.stop());
+  beforeEach(() => {
+    resolved = 0;
+  });
+
+  const nested = (levels: number) => `${'child { '.repeat(levels)}value${' }'.repeat(levels)}`;
+
+  it('runs an operation within every limit', async () => {
+    const response = await app.client.graphql(`{ tree { ${nested(2)} } }`);
+    expect(response.body).toEqual({ data: { tree: { child: { child: { value: 1 } } } } });
+    expect(resolved).toBe(4);
+  });
+
+  it.each([
+    ['depth', `{ tree { ${nested(5)} } }`],
+    ['aliases', '{ a: tree { value } b: tree { value } c: tree { value } d: tree { value } }'],
+    ['tokens', `{ tree { ${'value '.repeat(200)}} }`],
+    // graphql-armor's estimate: 2 + 1.5 × 12 × (2 + 1.5 × 1) = 65, past 60, at depth 3 and 50 tokens.
+    ['cost', `{ tree { ${'child { value } '.repeat(12)}} }`],
+    ['directives', '{ tree { value @include(if: true) @skip(if: false) @include(if: true) @skip(if: false) } }'],
+  ])('refuses one past the %s limit before any resolver runs, with the generic message', async (_, query) => {
+    const response = await app.client.graphql(query);
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors?.map((error) => error.message)).toContain(LIMIT_MESSAGE);
+    expect(JSON.stringify(response.body)).not.toMatch(/limit of|exceeded|\d+ tokens/i);
+    expect(resolved).toBe(0);
+  });
+
+  it('refuses a body past MAX_BODY_BYTES with 413 before parsing it', async () => {
+    const response = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ tree { value } } # ${'x'.repeat(4096)}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
+    expect(resolved).toBe(0);
+  });
+});
+
+describe('field suggestions', () => {
+  let development: TestApp;
+  let production: TestApp;
+  beforeAll(async () => {
+    development = await createTestApp();
+    production = await createTestApp({ env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(48) } });
+  });
+  afterAll(async () => {
+    await development.stop();
+    await production.stop();
+  });
+
+  it('say "Did you mean" only where introspection is on', async () => {
+    const message = async (target: TestApp) =>
+      (await target.client.graphql('{ mee { id } }')).body.errors?.[0]?.message ?? '';
+    expect(await message(development)).toMatch(/Did you mean "me"\?/);
+    const hidden = await message(production);
+    expect(hidden).toMatch(/^Cannot query field "mee" on type "Query"/);
+    expect(hidden).not.toMatch(/Did you mean/);
+  });
+});
