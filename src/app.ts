@@ -20,6 +20,7 @@ import { sessionMiddleware } from './http/session.js';
 import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/index.js';
+import type { Lockout } from './auth/lockout.js';
 
 export interface AppParts {
   config: Config;
@@ -32,6 +33,7 @@ export interface AppParts {
   apollo: ApolloServer<GraphQLContext>;
   lifecycle: Lifecycle;
   mailer: Mailer;
+  lockout: Lockout;
 }
 
 /** Cross-origin access to /graphql for the origins CORS_ORIGINS lists (Apollo's CSRF prevention stays on). */
@@ -51,6 +53,7 @@ export function createApp({
   apollo,
   lifecycle,
   mailer,
+  lockout,
 }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -82,6 +85,9 @@ export function createApp({
           objectPermissions: new ObjectPermissionChecker(em, permissions),
           config,
           mailer,
+          lockout,
+          // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
+          clientIp: req.ip ?? req.socket.remoteAddress ?? '',
         });
       },
     }),

@@ -14,6 +14,7 @@ import { SchemaGuardError, isGuarded, unknownPermissions } from './graphql/direc
 import { createApolloServer } from './graphql/server.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
+import { openLockout } from './http/create-lockout.js';
 import { createSessionStore } from './http/create-session-store.js';
 import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
@@ -54,6 +55,7 @@ export async function startServer(
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
   const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
   await store.open();
+  const lockout = openLockout(config, database, store, logger);
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const apollo = createApolloServer(config, logger, schema, httpServer);
@@ -74,7 +76,18 @@ export async function startServer(
   });
   httpServer.on(
     'request',
-    createApp({ config, auth, clock, logger, database, sessionStore: store, apollo, lifecycle, mailer }),
+    createApp({
+      config,
+      auth,
+      clock,
+      logger,
+      database,
+      sessionStore: store,
+      apollo,
+      lifecycle,
+      mailer,
+      lockout: lockout.lockout,
+    }),
   );
 
   try {
@@ -87,6 +100,7 @@ export async function startServer(
     });
   } catch (error) {
     await apollo.stop();
+    await lockout.close();
     await store.close();
     throw error;
   }
@@ -105,7 +119,8 @@ export async function startServer(
           // E-mails queued by the last requests still go out (each SMTP exchange is bounded).
           await mailer.close();
         } finally {
-          // After the requests that use it: then nothing can write a session any more.
+          // After the requests that use them: then nothing can write a session or a counter any more.
+          await lockout.close();
           await store.close();
           await database.close();
         }

@@ -152,6 +152,7 @@ describe('configChecks', () => {
     ['CORS * without credentials', { CORS_ORIGINS: '*', CORS_CREDENTIALS: 'false' }, []],
     ['CORS for listed origins with credentials', { CORS_ORIGINS: 'https://app.example.com' }, []],
     ['the console mail backend', { SMTP_URL: undefined }, ['mail.W001']],
+    ['the lockout off', { LOCKOUT_LIMIT: '0' }, ['security.W017']],
     ['the default reset link', { PASSWORD_RESET_URL: undefined }, ['mail.W002']],
     [
       'NODE_ENV=development, Secure on',

@@ -256,6 +256,17 @@ const checks: readonly ConfigCheck[] = [
   },
   {
     deploy: true,
+    run: ({ lockout }) =>
+      lockout.limit === 0
+        ? warning(
+            'security.W017',
+            'LOCKOUT_LIMIT=0: the brute-force lockout is off, and passwords may be guessed as fast as the server hashes.',
+            'Remove LOCKOUT_LIMIT (the default locks after 5 failures for LOCKOUT_COOLOFF=900 seconds).',
+          )
+        : undefined,
+  },
+  {
+    deploy: true,
     run: ({ mail }) =>
       mail.backend === 'console'
         ? warning(

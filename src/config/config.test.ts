@@ -57,6 +57,7 @@ describe('loadConfig', () => {
         limits: { depth: 8, aliases: 15, tokens: 1000, cost: 5000, directives: 50 },
         maxBodyBytes: 102_400,
       },
+      lockout: { limit: 5, cooloffSeconds: 900, by: 'username_ip' },
       cors: undefined,
     });
   });
@@ -108,6 +109,9 @@ describe('loadConfig', () => {
         GRAPHQL_MAX_COST: '20000',
         GRAPHQL_MAX_DIRECTIVES: '10',
         MAX_BODY_BYTES: '1048576',
+        LOCKOUT_LIMIT: '10',
+        LOCKOUT_COOLOFF: '3600',
+        LOCKOUT_BY: 'ip',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         CORS_CREDENTIALS: 'false',
       },
@@ -163,6 +167,7 @@ describe('loadConfig', () => {
         limits: { depth: 12, aliases: 0, tokens: 5000, cost: 20_000, directives: 10 },
         maxBodyBytes: 1_048_576,
       },
+      lockout: { limit: 10, cooloffSeconds: 3600, by: 'ip' },
       cors: { origins: ['https://app.example.com', 'http://localhost:5173'], credentials: false },
     });
   });

@@ -38,6 +38,7 @@ export interface Config {
   readonly passwordReset: PasswordResetConfig;
   readonly mail: MailConfig;
   readonly graphql: GraphQLConfig;
+  readonly lockout: LockoutConfig;
   /** Cross-origin access to /graphql; undefined: none (browsers allow only the server's own origin). */
   readonly cors: CorsConfig | undefined;
 }
@@ -60,6 +61,16 @@ export interface GraphQLConfig {
   };
   /** Largest request body, in bytes: a bigger one gets 413 before it is parsed. */
   readonly maxBodyBytes: number;
+}
+
+/** Brute-force lockout (django-axes): see src/auth/lockout.ts. */
+export interface LockoutConfig {
+  /** Failed attempts allowed within the cool-off; the next is refused. 0: no lockout. */
+  readonly limit: number;
+  /** How long a lockout lasts, and how long a failure is remembered, in seconds. */
+  readonly cooloffSeconds: number;
+  /** What failures are counted by. */
+  readonly by: 'username_ip' | 'username' | 'ip';
 }
 
 export interface CorsConfig {
@@ -432,6 +443,9 @@ export const variables = {
   GRAPHQL_MAX_COST: variable(wholeNumber(1, 1_000_000_000), '5000', '5000'),
   GRAPHQL_MAX_DIRECTIVES: variable(wholeNumber(0, 100_000), '50', '50'),
   MAX_BODY_BYTES: variable(wholeNumber(1024, 104_857_600), '102400', '102400'),
+  LOCKOUT_LIMIT: variable(wholeNumber(0, 1000), '5', '5'),
+  LOCKOUT_COOLOFF: variable(wholeNumber(1, 31_536_000), '900', '900'),
+  LOCKOUT_BY: variable(z.enum(['username_ip', 'username', 'ip']), 'username_ip', 'username_ip'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -605,6 +619,11 @@ export function loadConfig(
         directives: parsed.GRAPHQL_MAX_DIRECTIVES ?? 50,
       }),
       maxBodyBytes: parsed.MAX_BODY_BYTES ?? 102_400,
+    }),
+    lockout: Object.freeze({
+      limit: parsed.LOCKOUT_LIMIT ?? 5,
+      cooloffSeconds: parsed.LOCKOUT_COOLOFF ?? 900,
+      by: parsed.LOCKOUT_BY ?? 'username_ip',
     }),
     cors: parsed.CORS_ORIGINS
       ? Object.freeze({

@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/index.js';
+import type { Lockout } from '../auth/lockout.js';
 
 export interface GraphQLContext {
   /** An EntityManager forked for this request: its identity map is never shared between requests. */
@@ -25,4 +26,8 @@ export interface GraphQLContext {
   readonly config: Config;
   /** Sends e-mail in the background (console or SMTP). */
   readonly mailer: Mailer;
+  /** Failed-attempt counting and lockout (login, password change, password reset). */
+  readonly lockout: Lockout;
+  /** The client's address (TRUST_PROXY decides how far X-Forwarded-For is believed). */
+  readonly clientIp: string;
 }

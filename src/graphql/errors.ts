@@ -21,6 +21,7 @@ export const ErrorCode = {
   INVALID_TOKEN: 'INVALID_TOKEN',
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
+  TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
 } as const;
 
 /** A request that needs a logged-in user came from an anonymous one. */
@@ -52,6 +53,13 @@ export function badUserInput(issues: readonly ValidationIssue[]): GraphQLError {
 export function invalidToken(): GraphQLError {
   return new GraphQLError('The password reset link is invalid or has expired; ask for a new one.', {
     extensions: { code: ErrorCode.INVALID_TOKEN },
+  });
+}
+
+/** Locked out after too many failed attempts: how long to wait is said (django-axes does too). */
+export function tooManyAttempts(retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(`Too many failed attempts. Try again in ${retryAfterSeconds} seconds.`, {
+    extensions: { code: ErrorCode.TOO_MANY_ATTEMPTS, retryAfterSeconds },
   });
 }
 

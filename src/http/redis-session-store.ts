@@ -152,6 +152,11 @@ export class RedisSessionStore extends SessionStore {
     });
   }
 
+  /** Prepended to every key of this store (REDIS_KEY_PREFIX); others sharing the connection use it too. */
+  get keyPrefix(): string {
+    return this.options.keyPrefix;
+  }
+
   private sessionKey(sid: string): string {
     return `${this.options.keyPrefix}session:${sid}`;
   }
@@ -191,6 +196,43 @@ export class RedisSessionStore extends SessionStore {
       }
     })();
     return this.closed;
+  }
+
+  /**
+   * This store's connection, for what is kept beside the sessions (the lockout counters, through
+   * rate-limiter-flexible): always the current connection (a half-open one is replaced, see replaceClient), and
+   * every command, MULTI included, goes through `call`: refused at once while offline, bounded in time.
+   */
+  sharedClient(): RedisSessionStore['client'] {
+    const bounded = <T extends object>(target: () => T): T =>
+      new Proxy({} as T, {
+        get: (_shell, property) => {
+          const current = target();
+          const value: unknown = Reflect.get(current, property);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            const result: unknown = Reflect.apply(value, current, args);
+            if (property === 'multi') return chain(result as object);
+            return result instanceof Promise ? this.call(() => result) : result;
+          };
+        },
+      });
+    // A MULTI's builder: its commands chain (returning the builder) and only `exec` talks to Redis.
+    const chain = <T extends object>(builder: T): T => {
+      const proxy: T = new Proxy(builder, {
+        get: (target, property) => {
+          const value: unknown = Reflect.get(target, property);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (property === 'exec') return this.call(() => Reflect.apply(value, target, args) as Promise<unknown>);
+            const result: unknown = Reflect.apply(value, target, args);
+            return result === target ? proxy : result;
+          };
+        },
+      });
+      return proxy;
+    };
+    return bounded(() => this.client);
   }
 
   /** Runs one store operation: at once an error while disconnected, and bounded in time. */

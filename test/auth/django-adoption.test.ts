@@ -39,7 +39,7 @@ const PASSWORDS = DJANGO_PASSWORDS;
 function withoutBookkeeping(schema: SchemaSnapshot): SchemaSnapshot {
   // Tables a Django project without django-guardian does not have; with guardian, its tables are kept as they are.
   const ours = (line: string) =>
-    /(^|[ .])(mikro_orm_migrations|gqlauth_session|guardian_userobjectpermission|guardian_groupobjectpermission)\b/.test(
+    /(^|[ .])(mikro_orm_migrations|gqlauth_session|gqlauth_login_failure|guardian_userobjectpermission|guardian_groupobjectpermission)\b/.test(
       line,
     );
   return {

@@ -6,20 +6,48 @@ import { EMAIL_MAX_LENGTH, normalizeUsername, validateUsername } from '../../aut
 import { User } from '../../entities/user.js';
 import { SessionStoreError } from '../../http/request-auth.js';
 import { encodeUid, type ResetUser } from '../../auth/index.js';
-import { ErrorCode, badUserInput, invalidToken, serviceUnavailable, unauthenticated } from '../errors.js';
+import {
+  ErrorCode,
+  badUserInput,
+  invalidToken,
+  serviceUnavailable,
+  tooManyAttempts,
+  unauthenticated,
+} from '../errors.js';
+import { LockoutStoreError, type AttemptSource, type GuardedAction } from '../../auth/lockout.js';
+import type { GraphQLContext } from '../context.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../logger.js';
 import type { Resolvers } from '../generated/resolvers.js';
 
-/** Runs `work`; a session store failure is logged and becomes SERVICE_UNAVAILABLE. */
+/** Runs `work`; a failure of the session store or of the lockout counters is logged and becomes SERVICE_UNAVAILABLE. */
 async function withSessionStore<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (!(error instanceof SessionStoreError)) throw error;
-    logger.error({ err: error.cause }, 'the session store failed');
+    if (error instanceof SessionStoreError) logger.error({ err: error.cause }, 'the session store failed');
+    else if (error instanceof LockoutStoreError) logger.error({ err: error.cause }, 'the lockout counters failed');
+    else throw error;
     throw serviceUnavailable();
   }
+}
+
+/**
+ * Refuses the attempt while `source` is locked out of `action`: before any password is hashed or token checked, so
+ * that a locked attempt costs nothing and tells nothing, even with the right password.
+ */
+async function refuseIfLocked(
+  { lockout, logger }: Pick<GraphQLContext, 'lockout' | 'logger'>,
+  action: GuardedAction,
+  source: AttemptSource,
+): Promise<void> {
+  const wait = await withSessionStore(logger, () => lockout.secondsLocked(action, source));
+  if (wait === 0) return;
+  logger.debug(
+    { action, credentials: { username: source.username }, retryAfterSeconds: wait },
+    `${action} refused: locked`,
+  );
+  throw tooManyAttempts(wait);
 }
 
 /** Loose on purpose (the mail server is the judge): refuses what cannot be an address at all. */
@@ -65,21 +93,31 @@ export const authResolvers: Resolvers = {
     me: (_parent, _args, { auth }) => auth.user(),
   },
   Mutation: {
-    async login(_parent, { username, password }, { auth, logger }) {
+    async login(_parent, { username, password }, context) {
+      const { auth, logger, lockout, clientIp } = context;
+      const source = { username, ip: clientIp };
+      await refuseIfLocked(context, 'login', source);
       const user = await withSessionStore(logger, () => auth.login({ username, password }));
       // One answer for every kind of failure: which one it was is for the log, never for the client.
       if (!user) {
+        await withSessionStore(logger, () => lockout.failed('login', source));
         throw new GraphQLError('Please enter a correct username and password.', {
           extensions: { code: ErrorCode.INVALID_CREDENTIALS },
         });
       }
+      await withSessionStore(logger, () => lockout.succeeded('login', source));
       return user;
     },
     logout: (_parent, _args, { auth, logger }) => withSessionStore(logger, () => auth.logout()),
-    async changePassword(_parent, { oldPassword, newPassword }, { auth, authCore, em, logger, config }) {
+    async changePassword(_parent, { oldPassword, newPassword }, context) {
+      const { auth, authCore, em, logger, config, lockout, clientIp } = context;
       const user = await auth.user();
       if (!user) throw unauthenticated();
+      // A stolen session must not become a password oracle: wrong old passwords count as failed logins do.
+      const source = { username: user.username, ip: clientIp };
+      await refuseIfLocked(context, 'change_password', source);
       if (!(await authCore.passwords.checkPassword(em, user, oldPassword))) {
+        await withSessionStore(logger, () => lockout.failed('change_password', source));
         throw badUserInput([
           { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
         ]);
@@ -87,6 +125,7 @@ export const authResolvers: Resolvers = {
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       await em.nativeUpdate(User, { id: user.id }, { password: await authCore.hashers.make(newPassword) });
+      await withSessionStore(logger, () => lockout.succeeded('change_password', source));
       await withSessionStore(logger, () => auth.keepSessionAfterPasswordChange(user));
       return true;
     },
@@ -139,15 +178,23 @@ export const authResolvers: Resolvers = {
       // The same answer whether or not the address has an account (no account enumeration).
       return true;
     },
-    async resetPassword(_parent, { uid, token, newPassword }, { auth, authCore, em, config, logger }) {
+    async resetPassword(_parent, { uid, token, newPassword }, context) {
+      const { auth, authCore, em, config, logger, lockout, clientIp } = context;
       const reset = authCore.passwordReset;
+      // Tokens are guessed per account: the uid stands for the username.
+      const source = { username: uid, ip: clientIp };
+      await refuseIfLocked(context, 'reset_password', source);
       const user = await reset.userFor(em, uid, token);
-      if (!user) throw invalidToken();
+      if (!user) {
+        await withSessionStore(logger, () => lockout.failed('reset_password', source));
+        throw invalidToken();
+      }
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       // Hashed before the row is locked: the lock is held for a comparison and an UPDATE, not for argon2.
       const hash = await authCore.hashers.make(newPassword);
       if (!(await reset.setPassword(em, user.id, token, hash))) throw invalidToken();
+      await withSessionStore(logger, () => lockout.succeeded('reset_password', source));
       // The sessions would end on their next request anyway (their auth hash no longer matches); ending them now
       // also removes them from the store. A reset is what someone does when they fear their account is taken.
       // The password is set by now: a store failure here is logged, and the answer is still yes.
