@@ -7,8 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { createAuth } from '../../src/auth/index.js';
 import { LIMIT_MESSAGE } from '../../src/graphql/errors.js';
 import { buildSchema } from '../../src/graphql/schema.js';
-import { createLogger } from '../../src/logger.js';
 import { CHEAP_HASHING } from '../support/auth.js';
+import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
 
@@ -22,12 +22,7 @@ describe('credential fields: one per operation', () => {
   const statements: string[] = [];
   let app: TestApp;
   beforeAll(async () => {
-    const logger = createLogger('debug', {
-      write(line: string) {
-        const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
-        if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
-      },
-    });
+    const logger = sqlLogger(statements);
     // The alias limit out of the way: this rule must hold on its own.
     app = await createTestApp({
       env: { ...CHEAP_HASHING, GRAPHQL_MAX_ALIASES: '100000', GRAPHQL_MAX_TOKENS: '100000' },

@@ -12,7 +12,7 @@ import { SchemaGuardError, permissionManifest } from '../../src/graphql/directiv
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { resolvers } from '../../src/graphql/resolvers/index.js';
 import { buildSchema, loadTypeDefs } from '../../src/graphql/schema.js';
-import { createLogger } from '../../src/logger.js';
+import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { HttpClient } from '../support/http-client.js';
@@ -321,12 +321,7 @@ describe('the cost of guarded lists', () => {
         },
       ],
     });
-    const logger = createLogger('debug', {
-      write(line: string) {
-        const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
-        if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
-      },
-    });
+    const logger = sqlLogger(statements);
     app = await createTestApp({ schema, logger, env: CHEAP_HASHING });
     const em = app.database.orm.em.fork();
     const user = await createAuth(app.config).users.createUser(em, { username: 'viewer', password: 'viewer-pass-1' });

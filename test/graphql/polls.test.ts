@@ -11,7 +11,7 @@ import { Permission } from '../../src/entities/permission.js';
 import { Poll } from '../../src/entities/poll.js';
 import { User } from '../../src/entities/user.js';
 import { buildSchema } from '../../src/graphql/schema.js';
-import { createLogger } from '../../src/logger.js';
+import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { HttpClient } from '../support/http-client.js';
@@ -46,12 +46,7 @@ describe('the polls example', () => {
   };
 
   beforeAll(async () => {
-    const logger = createLogger('debug', {
-      write(line: string) {
-        const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
-        if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
-      },
-    });
+    const logger = sqlLogger(statements);
     // One field added to the example, guarded by a permission on the object it belongs to.
     const schema = buildSchema({
       typeDefs: ['extend type Poll { editNote: String @hasPerm(perm: "polls.change_poll", object: PARENT) }'],

@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { createAuth, encodeUid } from '../../src/auth/index.js';
 import { Lockout } from '../../src/auth/lockout.js';
-import { createLogger } from '../../src/logger.js';
 import { CHEAP_HASHING } from '../support/auth.js';
+import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
 import { describeEachStore } from '../support/session-stores.js';
@@ -42,12 +42,7 @@ describeEachStore('brute-force lockout', (sessionStore) => {
   const statements: string[] = [];
   let app: TestApp;
   beforeAll(async () => {
-    const logger = createLogger('debug', {
-      write(line: string) {
-        const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
-        if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
-      },
-    });
+    const logger = sqlLogger(statements);
     // The test is the TLS-terminating proxy: it says who the client is in X-Forwarded-For.
     app = await createTestApp({
       sessionStore,

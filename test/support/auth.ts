@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { Group } from '../../src/entities/group.js';
 import { Permission } from '../../src/entities/permission.js';
-import { createLogger, type Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/logger.js';
+import { sqlLogger } from './sql-log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const CHEAP_HASHING = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
@@ -32,12 +33,7 @@ export async function createAuthFixture(
 ): Promise<AuthFixture> {
   const testDatabase: TestDatabase = await createTestDatabase();
   const queries: string[] = [];
-  const logger: Logger = createLogger('debug', {
-    write(line: string) {
-      const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
-      if (parsed.namespace === 'query' && parsed.msg) queries.push(parsed.msg);
-    },
-  });
+  const logger: Logger = sqlLogger(queries);
   const database = await openDatabase(testDatabase.config, logger);
   const auth = createAuth(loadConfig({ ...CHEAP_HASHING, ...env }), options);
   const em = () => database.orm.em.fork();
