@@ -17,8 +17,6 @@ import {
   type ValidationContext,
 } from 'graphql';
 
-export const ONE_PER_OPERATION = 'ONE_PER_OPERATION';
-
 function isLimited(field: GraphQLField<unknown, unknown>): boolean {
   return field.astNode?.directives?.some((directive) => directive.name.value === 'onePerOperation') ?? false;
 }
@@ -56,7 +54,7 @@ export function onePerOperation(context: ValidationContext): ASTVisitor {
       context.reportError(
         new GraphQLError(
           `An operation may run only one of ${[...limited].sort().join(', ')}; it has ${found.size}. Send them as separate requests.`,
-          { nodes: [...found.values()], extensions: { code: ONE_PER_OPERATION } },
+          { nodes: [...found.values()] },
         ),
       );
     },

@@ -17,6 +17,9 @@ export interface LockoutHandle {
   close(): Promise<void>;
 }
 
+/** How often expired counters are deleted from PostgreSQL (Redis expires its keys itself). */
+const SWEEP_INTERVAL_MS = 5 * 60 * 1000;
+
 /** A lockout check is on the login path: a store that does not answer fails the attempt quickly. */
 const TIMEOUT_MS = 3000;
 
@@ -33,7 +36,9 @@ function unnamedStatements(pool: pg.Pool) {
 
 export function openLockout(config: Config, database: Database, store: SessionStore, logger: Logger): LockoutHandle {
   const { limit, cooloffSeconds } = config.lockout;
-  if (limit === 0) return { lockout: new Lockout(undefined, config.lockout), close: () => Promise.resolve() };
+  // Rotating SESSION_SECRET starts every count again: harmless, and no key outlives the secret that made it.
+  const keySecret = config.session.secrets[0] ?? '';
+  if (limit === 0) return { lockout: new Lockout(undefined, config.lockout, ''), close: () => Promise.resolve() };
   // Failures are remembered for the cool-off; `limit` of them within it locks.
   const counting = { points: limit, duration: cooloffSeconds };
   if (store instanceof RedisSessionStore) {
@@ -45,7 +50,7 @@ export function openLockout(config: Config, database: Database, store: SessionSt
       useRedisPackage: true,
       keyPrefix: `${store.keyPrefix}lockout`,
     });
-    return { lockout: new Lockout(limiter, config.lockout), close: () => Promise.resolve() };
+    return { lockout: new Lockout(limiter, config.lockout, keySecret), close: () => Promise.resolve() };
   }
   const connectionString = database.embeddedUrl ?? (config.database.kind === 'server' ? config.database.url : '');
   const pool = new pg.Pool({ connectionString, max: 2, connectionTimeoutMillis: TIMEOUT_MS });
@@ -57,9 +62,19 @@ export function openLockout(config: Config, database: Database, store: SessionSt
     storeClient: unnamedStatements(pool),
     storeType: 'pool',
     tableName: 'gqlauth_login_failure',
-    // Made by a migration. Rows expired for an hour are deleted every 5 minutes (an unref'd timer).
+    // Made by a migration; expired rows are deleted below, on a timer this server stops.
     tableCreated: true,
-    clearExpiredByTimeout: true,
+    clearExpiredByTimeout: false,
   });
-  return { lockout: new Lockout(limiter, config.lockout), close: () => pool.end() };
+  const sweep = setInterval(() => {
+    // A failed sweep is retried at the next one.
+    pool.query('DELETE FROM gqlauth_login_failure WHERE expire < $1', [Date.now()]).catch(() => undefined);
+  }, SWEEP_INTERVAL_MS).unref();
+  return {
+    lockout: new Lockout(limiter, config.lockout, keySecret),
+    close: () => {
+      clearInterval(sweep);
+      return pool.end();
+    },
+  };
 }

@@ -210,11 +210,10 @@ export class RedisSessionStore extends SessionStore {
           const current = target();
           const value: unknown = Reflect.get(current, property);
           if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            const result: unknown = Reflect.apply(value, current, args);
-            if (property === 'multi') return chain(result as object);
-            return result instanceof Promise ? this.call(() => result) : result;
-          };
+          if (property === 'multi') return (...args: unknown[]) => chain(Reflect.apply(value, current, args) as object);
+          // Sent only through `call`: while offline it refuses before the command exists, so no promise of
+          // node-redis's is left rejected with nobody listening (that would end the process).
+          return (...args: unknown[]) => this.call(() => Promise.resolve(Reflect.apply(value, current, args)));
         },
       });
     // A MULTI's builder: its commands chain (returning the builder) and only `exec` talks to Redis.

@@ -33,15 +33,29 @@ async function withSessionStore<T>(logger: Logger, work: () => Promise<T>): Prom
 }
 
 /**
- * Refuses the attempt while `source` is locked out of `action`: before any password is hashed or token checked, so
- * that a locked attempt costs nothing and tells nothing, even with the right password.
+ * After a success: the count starts again. Best effort: the action has happened (a session started, a password
+ * set), and a count left behind only shortens the next lockout's way.
+ */
+async function countAgain(
+  { lockout, logger }: Pick<GraphQLContext, 'lockout' | 'logger'>,
+  action: GuardedAction,
+  source: AttemptSource,
+): Promise<void> {
+  await lockout.succeeded(action, source).catch((error: unknown) => {
+    logger.error({ err: error, action }, 'the lockout counters failed (a success was not recorded)');
+  });
+}
+
+/**
+ * Counts the attempt, and refuses it while `source` is locked out of `action`: before any password is hashed or
+ * token checked, so that a locked attempt costs nothing and tells nothing, even with the right password.
  */
 async function refuseIfLocked(
   { lockout, logger }: Pick<GraphQLContext, 'lockout' | 'logger'>,
   action: GuardedAction,
   source: AttemptSource,
 ): Promise<void> {
-  const wait = await withSessionStore(logger, () => lockout.secondsLocked(action, source));
+  const wait = await withSessionStore(logger, () => lockout.begin(action, source));
   if (wait === 0) return;
   logger.debug(
     { action, credentials: { username: source.username }, retryAfterSeconds: wait },
@@ -105,7 +119,7 @@ export const authResolvers: Resolvers = {
           extensions: { code: ErrorCode.INVALID_CREDENTIALS },
         });
       }
-      await withSessionStore(logger, () => lockout.succeeded('login', source));
+      await countAgain(context, 'login', source);
       return user;
     },
     logout: (_parent, _args, { auth, logger }) => withSessionStore(logger, () => auth.logout()),
@@ -122,10 +136,11 @@ export const authResolvers: Resolvers = {
           { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
         ]);
       }
+      // The old password was right: what is guessed was not guessed, whatever becomes of the new one.
+      await countAgain(context, 'change_password', source);
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       await em.nativeUpdate(User, { id: user.id }, { password: await authCore.hashers.make(newPassword) });
-      await withSessionStore(logger, () => lockout.succeeded('change_password', source));
       await withSessionStore(logger, () => auth.keepSessionAfterPasswordChange(user));
       return true;
     },
@@ -189,12 +204,12 @@ export const authResolvers: Resolvers = {
         await withSessionStore(logger, () => lockout.failed('reset_password', source));
         throw invalidToken();
       }
+      await countAgain(context, 'reset_password', source);
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       // Hashed before the row is locked: the lock is held for a comparison and an UPDATE, not for argon2.
       const hash = await authCore.hashers.make(newPassword);
       if (!(await reset.setPassword(em, user.id, token, hash))) throw invalidToken();
-      await withSessionStore(logger, () => lockout.succeeded('reset_password', source));
       // The sessions would end on their next request anyway (their auth hash no longer matches); ending them now
       // also removes them from the store. A reset is what someone does when they fear their account is taken.
       // The password is set by now: a store failure here is logged, and the answer is still yes.
