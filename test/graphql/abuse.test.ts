@@ -23,9 +23,14 @@ describe('credential fields: one per operation', () => {
   let app: TestApp;
   beforeAll(async () => {
     const logger = sqlLogger(statements);
-    // The alias limit out of the way: this rule must hold on its own.
+    // The alias, token and body limits out of the way: this rule must hold on its own.
     app = await createTestApp({
-      env: { ...CHEAP_HASHING, GRAPHQL_MAX_ALIASES: '100000', GRAPHQL_MAX_TOKENS: '100000' },
+      env: {
+        ...CHEAP_HASHING,
+        GRAPHQL_MAX_ALIASES: '100000',
+        GRAPHQL_MAX_TOKENS: '100000',
+        MAX_BODY_BYTES: '1048576',
+      },
       logger,
     });
     await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
@@ -50,6 +55,20 @@ describe('credential fields: one per operation', () => {
         extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
       }),
     ]);
+    expect(lookups()).toBe(0);
+  });
+
+  it('refuses 1,000 logins spread through 1,000 fragments the same way: 0 passwords checked', async () => {
+    const spreads = Array.from({ length: 1000 }, (_, index) => `...F${index}`).join(' ');
+    const fragments = Array.from(
+      { length: 1000 },
+      (_, index) => `fragment F${index} on Mutation { ${login(`guess${index}`, `guess-${index}`)} }`,
+    ).join(' ');
+    const response = await new HttpClient(app.url).graphql(`mutation { ${spreads} } ${fragments}`);
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.map((error) => error.message)).toContainEqual(
+      expect.stringMatching(/^An operation may run only one of .*; it has 1000\./),
+    );
     expect(lookups()).toBe(0);
   });
 
