@@ -4,7 +4,6 @@
  * cool-off; other users and other addresses unaffected; X-Forwarded-For rotation gains nothing; password changes
  * and reset links throttled the same way.
  */
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -12,15 +11,13 @@ import { createAuth, encodeUid } from '../../src/auth/index.js';
 import { systemClock } from '../../src/auth/clock.js';
 import { Lockout, addressKey } from '../../src/auth/lockout.js';
 import { RedisSessionStore } from '../../src/http/redis-session-store.js';
-import { startServer } from '../../src/server.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient } from '../support/http-client.js';
 import { testLogger } from '../support/env.js';
 import { describeEachStore } from '../support/session-stores.js';
-import { scratchDir } from '../support/database.js';
-import { spawnServer } from '../support/process.js';
+import { startReplica } from '../support/replica.js';
 import { loggedInClient } from '../support/sessions.js';
 
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { username } }';
@@ -152,43 +149,13 @@ describeEachStore('brute-force lockout', (sessionStore) => {
     expect(answers.filter((answer) => codeOf(answer) === 'TOO_MANY_ATTEMPTS').length).toBeGreaterThanOrEqual(25);
   });
 
-  /**
-   * A second replica sharing the counters. A process of its own where it can reach them: with Redis (keeping its
-   * own database: the lock is decided before any user is looked up), and on a PostgreSQL server. The embedded
-   * database serves only the process that opened it: there the second server runs in this process, on the same
-   * database but with its own connections for the counters, as a second process would have.
-   */
-  async function secondReplica(): Promise<{ url: string; stop(): Promise<void> }> {
-    const { store } = app.config.session;
-    const processEnv: Record<string, string> | undefined =
-      store.kind === 'redis'
-        ? {
-            SESSION_STORE: 'redis',
-            REDIS_URL: store.url,
-            REDIS_KEY_PREFIX: store.keyPrefix,
-            DATA_DIR: path.join(scratchDir('replica'), 'data'),
-          }
-        : app.config.database.kind === 'server'
-          ? { DATABASE_URL: app.config.database.url, MIGRATE_ON_START: 'false' }
-          : undefined;
-    if (!processEnv) {
-      // Its stop must not close the database the first server still uses.
-      const running = await startServer(app.config, testLogger, { ...app.database, close: () => Promise.resolve() });
-      return running;
-    }
-    const other = spawnServer({ ...processEnv, ...CHEAP_HASHING, TRUST_PROXY: 'loopback', LOCKOUT_LIMIT: '5' });
-    const url = await other.ready();
-    return {
-      url,
-      async stop() {
-        other.child.kill('SIGTERM');
-        await other.exited;
-      },
-    };
-  }
-
   it('is shared by every server: failures on one lock the attempt on another', async () => {
-    const other = await secondReplica();
+    // With Redis, a process may keep its own database: the lock is decided before any user is looked up.
+    const other = await startReplica(
+      app,
+      { ...CHEAP_HASHING, TRUST_PROXY: 'loopback', LOCKOUT_LIMIT: '5' },
+      { ownDatabase: true },
+    );
     try {
       await failFiveTimes('grace', '203.0.113.13');
       const there = await new HttpClient(other.url).graphql(
