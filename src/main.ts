@@ -11,6 +11,8 @@ import { SchemaGuardError } from './graphql/directives.js';
 import { RedisUnreachableError } from './http/redis-session-store.js';
 import { createLogger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster.js';
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -29,8 +31,11 @@ try {
 
 const logger = createLogger(config.logLevel);
 // Settings that break logins (anywhere) or are unsafe (in production): logged, with the id `check` reports them by.
-for (const { id, level, message, hint } of configChecks(config, process.env, { deploy: config.isProduction })) {
-  logger[level === 'error' ? 'error' : 'warn']({ check: id, hint }, `${id}: ${message}`);
+// Once per machine: by the cluster's primary, not by each of its workers.
+if (!cluster.isWorker) {
+  for (const { id, level, message, hint } of configChecks(config, process.env, { deploy: config.isProduction })) {
+    logger[level === 'error' ? 'error' : 'warn']({ check: id, hint }, `${id}: ${message}`);
+  }
 }
 
 /**
@@ -41,73 +46,79 @@ const REPEAT_WINDOW_MS = 1000;
 /** Past the drain's own limit, closing the database gets this long before the process exits anyway. */
 const CLOSE_MARGIN_MS = 5000;
 
-let database: Database | undefined;
-let server: RunningServer | undefined;
-let firstSignalAt: number | undefined;
+/** One server in this process: alone (WEB_CONCURRENCY=1) or as a cluster's worker. */
+function runServer(): void {
+  let database: Database | undefined;
+  let server: RunningServer | undefined;
+  let firstSignalAt: number | undefined;
 
-async function stop(): Promise<void> {
-  // Bounds the whole shutdown: a pool waiting on a stuck query must not keep the process alive forever.
-  setTimeout(() => {
-    logger.error('shutdown did not finish in time: exiting');
-    process.exit(1);
-  }, config.shutdownTimeoutMs + CLOSE_MARGIN_MS).unref();
-  if (server) await server.stop();
-  else await database?.close();
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  const now = Date.now();
-  if (firstSignalAt !== undefined) {
-    if (now - firstSignalAt < REPEAT_WINDOW_MS) return; // the same Ctrl-C, delivered twice
-    logger.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  firstSignalAt = now;
-  logger.info({ signal }, 'shutting down: draining requests');
-  // During start-up, `starting` settles first: then whatever was opened is closed.
-  starting.then(stop).then(
-    () => {
-      logger.info('stopped');
-      process.exit(0);
-    },
-    (error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
+  async function stop(): Promise<void> {
+    // Bounds the whole shutdown: a pool waiting on a stuck query must not keep the process alive forever.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time: exiting');
       process.exit(1);
-    },
-  );
-}
-// Installed before anything opens, so that a signal during start-up still closes the embedded database cleanly.
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+    }, config.shutdownTimeoutMs + CLOSE_MARGIN_MS).unref();
+    if (server) await server.stop();
+    else await database?.close();
+  }
 
-async function start(): Promise<void> {
-  database = await openDatabase(config.database, logger);
-  logger.info(
-    // The embedded database's URL is logged so that psql can look inside while the server runs.
-    { database: database.location, ...(database.embeddedUrl ? { url: database.embeddedUrl } : {}) },
-    'database ready',
-  );
-  if (firstSignalAt !== undefined) return; // asked to stop while the database opened
-  server = await startServer(config, logger, database);
-  logger.info({ url: `${server.url}/graphql` }, `GraphQL at ${server.url}/graphql`);
-}
+  function onSignal(signal: NodeJS.Signals): void {
+    const now = Date.now();
+    if (firstSignalAt !== undefined) {
+      if (now - firstSignalAt < REPEAT_WINDOW_MS) return; // the same Ctrl-C, delivered twice
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    firstSignalAt = now;
+    logger.info({ signal }, 'shutting down: draining requests');
+    // During start-up, `starting` settles first: then whatever was opened is closed.
+    starting.then(stop).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  }
+  // Installed before anything opens, so that a signal during start-up still closes the embedded database cleanly.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 
-const starting = start().catch(async (error: unknown) => {
-  await database?.close().catch((closeError: unknown) => {
-    logger.error({ err: closeError }, 'closing the database failed');
+  async function start(): Promise<void> {
+    database = await openDatabase(config.database, logger);
+    logger.info(
+      // The embedded database's URL is logged so that psql can look inside while the server runs.
+      { database: database.location, ...(database.embeddedUrl ? { url: database.embeddedUrl } : {}) },
+      'database ready',
+    );
+    if (firstSignalAt !== undefined) return; // asked to stop while the database opened
+    server = await startServer(config, logger, database);
+    logger.info({ url: `${server.url}/graphql` }, `GraphQL at ${server.url}/graphql`);
+  }
+
+  const starting = start().catch(async (error: unknown) => {
+    await database?.close().catch((closeError: unknown) => {
+      logger.error({ err: closeError }, 'closing the database failed');
+    });
+    if (
+      error instanceof DatabaseUnreachableError ||
+      error instanceof DataDirLockedError ||
+      error instanceof RedisUnreachableError ||
+      // An unguarded root field, a misplaced directive, an unknown permission: every one listed, no stack.
+      error instanceof SchemaGuardError
+    ) {
+      fail(error.message);
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      fail(`PORT=${config.port} is already in use on ${config.host} (choose another, e.g. PORT=4001)`);
+    }
+    logger.fatal({ err: error }, 'start-up failed');
+    fail(error instanceof Error ? error.message : String(error));
   });
-  if (
-    error instanceof DatabaseUnreachableError ||
-    error instanceof DataDirLockedError ||
-    error instanceof RedisUnreachableError ||
-    // An unguarded root field, a misplaced directive, an unknown permission: every one listed, no stack.
-    error instanceof SchemaGuardError
-  ) {
-    fail(error.message);
-  }
-  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    fail(`PORT=${config.port} is already in use on ${config.host} (choose another, e.g. PORT=4001)`);
-  }
-  logger.fatal({ err: error }, 'start-up failed');
-  fail(error instanceof Error ? error.message : String(error));
-});
+}
+
+if (config.webConcurrency > 1 && cluster.isPrimary) runPrimary(config, logger, fail);
+else runServer();

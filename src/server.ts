@@ -55,7 +55,7 @@ export async function startServer(
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
   const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
   await store.open();
-  const lockout = openLockout(config, database, store, logger);
+  const lockout = openLockout(config, database, store);
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const apollo = createApolloServer(config, logger, schema, httpServer);

@@ -403,3 +403,56 @@ describe('settings problems at start-up', () => {
     expect(await server.exited).toBe(0);
   });
 });
+
+describe('cluster mode (WEB_CONCURRENCY)', () => {
+  it('refuses the embedded database, which serves one process', async () => {
+    const server = start({ DATA_DIR: path.join(scratchDir('cluster'), 'data'), WEB_CONCURRENCY: '2' });
+    expect((await timeExit(server)).code).toBe(1);
+    expect(server.stderr.filter(Boolean)).toEqual([
+      'error: WEB_CONCURRENCY=2 needs DATABASE_URL: the embedded database serves one process',
+    ]);
+  });
+
+  // Needs a PostgreSQL server every worker can reach: CI's second run has one (TEST_DATABASE_URL); a machine with
+  // only the embedded database skips it, saying so.
+  (usingServer() ? it : it.skip)(
+    `runs the workers on one port, replaces one that dies, and drains them all on SIGTERM${usingServer() ? '' : ' (skipped: needs TEST_DATABASE_URL)'}`,
+    async () => {
+      const testDatabase = await createTestDatabase();
+      try {
+        const server = start({ ...databaseEnv(testDatabase), WEB_CONCURRENCY: '2' });
+        const readyLines = async (count: number) => {
+          const deadline = Date.now() + 30_000;
+          for (;;) {
+            const lines = server.stdout
+              .filter((line) => line.includes('"GraphQL at '))
+              .map((line) => JSON.parse(line) as { pid: number; url: string });
+            if (lines.length >= count) return lines;
+            if (Date.now() > deadline) throw new Error(`${lines.length} of ${count} workers ready`);
+            await sleep(100);
+          }
+        };
+        const [first, second] = await readyLines(2);
+        expect(first?.pid).not.toBe(second?.pid);
+        expect(first?.url).toBe(second?.url); // one port, shared
+        const base = (first?.url ?? '').replace(/\/graphql$/, '');
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () => new HttpClient(base).graphql('{ __typename }')),
+        );
+        expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 20 }, () => 200));
+
+        process.kill(first?.pid ?? 0, 'SIGKILL');
+        await server.waitForLog(/^a worker exited: starting another$/);
+        const [, , third] = await readyLines(3);
+        expect([first?.pid, second?.pid]).not.toContain(third?.pid);
+        expect((await new HttpClient(base).graphql('{ __typename }')).status).toBe(200);
+
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+        expect(server.stdout.some((line) => line.includes('"cluster stopped"'))).toBe(true);
+      } finally {
+        await testDatabase.drop();
+      }
+    },
+  );
+});

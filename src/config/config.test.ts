@@ -36,6 +36,7 @@ describe('loadConfig', () => {
         store: { kind: 'postgres' },
       },
       shutdownTimeoutMs: 10_000,
+      webConcurrency: 1,
       passwords: {
         hashers: ['argon2', 'pbkdf2_sha256', 'pbkdf2_sha1', 'bcrypt_sha256', 'bcrypt', 'scrypt'],
         argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
@@ -84,6 +85,7 @@ describe('loadConfig', () => {
         SESSION_ABSOLUTE_TIMEOUT: '86400',
         SESSION_TOUCH_INTERVAL: '30',
         SHUTDOWN_TIMEOUT_MS: '5000',
+        WEB_CONCURRENCY: '4',
         PASSWORD_HASHERS: 'pbkdf2_sha256, argon2',
         ARGON2_MEMORY_KIB: '65536',
         ARGON2_TIME_COST: '3',
@@ -145,6 +147,7 @@ describe('loadConfig', () => {
         store: { kind: 'redis', url: 'rediss://:pw@cache.internal:6380/2', keyPrefix: 'app:' },
       },
       shutdownTimeoutMs: 5000,
+      webConcurrency: 4,
       passwords: {
         hashers: ['pbkdf2_sha256', 'argon2'],
         argon2: { memoryCost: 65_536, timeCost: 3, parallelism: 4 },

@@ -30,6 +30,8 @@ export interface Config {
   readonly session: SessionConfig;
   /** How long in-flight requests may run after SIGTERM/SIGINT before their connections are cut. */
   readonly shutdownTimeoutMs: number;
+  /** Server processes on this machine (node:cluster): 1 runs the server in this process. */
+  readonly webConcurrency: number;
   readonly passwords: PasswordConfig;
   /** Authentication backends, tried in this order. */
   readonly authenticationBackends: readonly AuthenticationBackendName[];
@@ -383,6 +385,7 @@ export const variables = {
     '(development only: a fixed insecure value)',
   ),
   SHUTDOWN_TIMEOUT_MS: variable(wholeNumber(0, 600_000), '10000', '10000'),
+  WEB_CONCURRENCY: variable(wholeNumber(1, 1024), '4', '1'),
   SESSION_COOKIE_NAME: variable(
     z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a cookie name of letters, digits and ._-'),
     'sessionid',
@@ -589,6 +592,7 @@ export function loadConfig(
       store: Object.freeze(store),
     }),
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    webConcurrency: parsed.WEB_CONCURRENCY ?? 1,
     passwords: Object.freeze({
       hashers: Object.freeze(parsed.PASSWORD_HASHERS ?? [...HASHER_ALGORITHMS]),
       argon2: Object.freeze({

@@ -1,14 +1,13 @@
 /**
- * The lockout's counters, where the sessions are: PostgreSQL (table gqlauth_login_failure, through a small pool of
- * its own) or Redis (the session store's connection, under REDIS_KEY_PREFIX). Opened at start-up, after the session
+ * The lockout's counters, where the sessions are: PostgreSQL (table gqlauth_login_failure, through the app's pool)
+ * or Redis (the session store's connection, under REDIS_KEY_PREFIX). Opened at start-up, after the session
  * store; closed after the HTTP server has drained.
  */
-import pg from 'pg';
 import { RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
 import { Lockout } from '../auth/lockout.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/database.js';
-import type { Logger } from '../logger.js';
+import { selectAll } from '../db/sql.js';
 import { RedisSessionStore } from './redis-session-store.js';
 import type { SessionStore } from './session-store.js';
 
@@ -20,21 +19,27 @@ export interface LockoutHandle {
 /** How often expired counters are deleted from PostgreSQL (Redis expires its keys itself). */
 const SWEEP_INTERVAL_MS = 5 * 60 * 1000;
 
-/** A lockout check is on the login path: a store that does not answer fails the attempt quickly. */
-const TIMEOUT_MS = 3000;
-
 /**
- * The pool as rate-limiter-flexible uses it (`query`), with its queries sent unnamed. It names them (prepared
- * statements); the embedded database serves every connection from one backend, where a second connection
- * preparing the same name fails ("prepared statement ... already exists").
+ * The app's own connection pool, in the shape rate-limiter-flexible's PostgreSQL store uses (`query`). Its SQL
+ * numbers its parameters ($1, $4 twice ...); the ORM takes `?` in order. Through the ORM's pool, not a pool of its
+ * own: the embedded database serves every connection from one backend, and two pg pools interleaving their
+ * statements there fail ("prepared statement ... does not exist").
  */
-function unnamedStatements(pool: pg.Pool) {
+function ormClient(database: Database) {
   return {
-    query: (query: { text: string; values?: unknown[] }) => pool.query({ text: query.text, values: query.values }),
+    async query({ text, values = [] }: { text: string; values?: unknown[] }) {
+      const params: unknown[] = [];
+      const sql = text.replace(/\$(\d+)/g, (_match, index: string) => {
+        params.push(values[Number(index) - 1]);
+        return '?';
+      });
+      const rows = await selectAll<Record<string, unknown>>(database.orm.em.fork(), sql, params);
+      return { rows, rowCount: rows.length };
+    },
   };
 }
 
-export function openLockout(config: Config, database: Database, store: SessionStore, logger: Logger): LockoutHandle {
+export function openLockout(config: Config, database: Database, store: SessionStore): LockoutHandle {
   const { limit, cooloffSeconds } = config.lockout;
   // Rotating SESSION_SECRET starts every count again: harmless, and no key outlives the secret that made it.
   const keySecret = config.session.secrets[0] ?? '';
@@ -52,14 +57,10 @@ export function openLockout(config: Config, database: Database, store: SessionSt
     });
     return { lockout: new Lockout(limiter, config.lockout, keySecret), close: () => Promise.resolve() };
   }
-  const connectionString = database.embeddedUrl ?? (config.database.kind === 'server' ? config.database.url : '');
-  const pool = new pg.Pool({ connectionString, max: 2, connectionTimeoutMillis: TIMEOUT_MS });
-  pool.on('error', (error) => {
-    logger.debug({ err: error }, 'the lockout counters (PostgreSQL): idle connection error');
-  });
+  const client = ormClient(database);
   const limiter = new RateLimiterPostgres({
     ...counting,
-    storeClient: unnamedStatements(pool),
+    storeClient: client,
     storeType: 'pool',
     tableName: 'gqlauth_login_failure',
     // Made by a migration; expired rows are deleted below, on a timer this server stops.
@@ -68,13 +69,15 @@ export function openLockout(config: Config, database: Database, store: SessionSt
   });
   const sweep = setInterval(() => {
     // A failed sweep is retried at the next one.
-    pool.query('DELETE FROM gqlauth_login_failure WHERE expire < $1', [Date.now()]).catch(() => undefined);
+    client
+      .query({ text: 'DELETE FROM gqlauth_login_failure WHERE expire < $1', values: [Date.now()] })
+      .catch(() => undefined);
   }, SWEEP_INTERVAL_MS).unref();
   return {
     lockout: new Lockout(limiter, config.lockout, keySecret),
     close: () => {
       clearInterval(sweep);
-      return pool.end();
+      return Promise.resolve();
     },
   };
 }
