@@ -13,7 +13,7 @@ import { User } from '../src/entities/user.js';
 import { buildSchema } from '../src/graphql/schema.js';
 import { createEmptyDatabase, createTestDatabase, databaseEnv, type TestDatabase } from './support/database.js';
 import { testLogger } from './support/env.js';
-import { spawnServer, timeExit } from './support/process.js';
+import { runManage, spawnServer, timeExit } from './support/process.js';
 import { describeWithRedis, redisStoreEnv } from './support/session-stores.js';
 
 /** A production configuration with nothing to report: TLS ends at one proxy, mail goes out, secrets are strong. */
@@ -292,12 +292,8 @@ describe('manage check, as an operator runs it', () => {
   afterAll(() => testDatabase.drop());
 
   const check = async (env: Record<string, string>, args: string[]) => {
-    const cli = spawnServer(
-      { ...databaseEnv(testDatabase), ...env },
-      { entry: 'src/cli/manage.ts', args: ['check', ...args] },
-    );
-    const { code } = await timeExit(cli);
-    return { code, out: cli.stdout.join('\n'), err: cli.stderr.filter(Boolean) };
+    const { code, out, err } = await runManage(['check', ...args], { ...databaseEnv(testDatabase), ...env });
+    return { code, out, err };
   };
 
   it('--deploy reports each expected id of a bad production configuration, and exits 1', async () => {

@@ -15,7 +15,7 @@ import { permissionManifest } from '../src/graphql/directives.js';
 import { buildSchema } from '../src/graphql/schema.js';
 import { CHEAP_HASHING, createAuthFixture, type AuthFixture } from './support/auth.js';
 import { scratchDir } from './support/database.js';
-import { spawnServer, timeExit } from './support/process.js';
+import { runManage, spawnServer, timeExit } from './support/process.js';
 
 describe('seed-demo', () => {
   let fixture: AuthFixture;
@@ -69,13 +69,8 @@ describe('seed-demo', () => {
 describe('createsuperuser and changepassword', () => {
   const dataDir = () => path.join(scratchDir('accounts'), 'data');
   let env: Record<string, string>;
-  const manage = (args: string[], input?: string, extra: Record<string, string> = {}) =>
-    spawnServer({ ...env, ...extra }, { entry: 'src/cli/manage.ts', args, ...(input === undefined ? {} : { input }) });
-  const run = async (args: string[], input?: string, extra: Record<string, string> = {}) => {
-    const cli = manage(args, input, extra);
-    const { code } = await timeExit(cli);
-    return { code, out: cli.stdout.join('\n'), err: cli.stderr.filter(Boolean) };
-  };
+  const run = (args: string[], input?: string, extra: Record<string, string> = {}) =>
+    runManage(args, { ...env, ...extra }, input);
 
   beforeAll(() => {
     env = { DATA_DIR: dataDir(), ...CHEAP_HASHING };
@@ -160,9 +155,8 @@ describe('every command', () => {
     'seed-demo',
   ];
   const manage = async (args: string[]) => {
-    const cli = spawnServer({}, { entry: 'src/cli/manage.ts', args });
-    const { code } = await timeExit(cli);
-    return { code, out: cli.stdout.filter(Boolean), err: cli.stderr.filter(Boolean) };
+    const { code, lines, err } = await runManage(args);
+    return { code, out: lines, err };
   };
 
   it('is listed by --help, and without a command the list goes to stderr with exit 1', async () => {

@@ -126,6 +126,28 @@ function parseLogLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
+/** What a management command did, once it has exited. */
+export interface CommandResult {
+  readonly code: number | string;
+  /** Standard output, whole. */
+  readonly out: string;
+  /** Its non-empty lines. */
+  readonly lines: string[];
+  /** Standard error's non-empty lines. */
+  readonly err: string[];
+}
+
+/** Runs `npm run manage -- <args>` as an operator would (standard input piped when `input` is given). */
+export async function runManage(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<CommandResult> {
+  const cli = spawnServer(env, { entry: 'src/cli/manage.ts', args, ...(input === undefined ? {} : { input }) });
+  const { code } = await timeExit(cli);
+  return { code, out: cli.stdout.join('\n'), lines: cli.stdout.filter(Boolean), err: cli.stderr.filter(Boolean) };
+}
+
 /** Milliseconds from now until the process exits, with its exit code. */
 export async function timeExit(server: ServerProcess): Promise<{ code: number | string; ms: number }> {
   const started = performance.now();

@@ -21,7 +21,7 @@ import type { Logger } from '../../logger.js';
 import type { Resolvers } from '../generated/resolvers.js';
 
 /** Runs `work`; a failure of the session store or of the lockout counters is logged and becomes SERVICE_UNAVAILABLE. */
-async function withSessionStore<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+async function withStores<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -55,7 +55,7 @@ async function refuseIfLocked(
   action: GuardedAction,
   source: AttemptSource,
 ): Promise<void> {
-  const wait = await withSessionStore(logger, () => lockout.begin(action, source));
+  const wait = await withStores(logger, () => lockout.begin(action, source));
   if (wait === 0) return;
   logger.debug(
     { action, credentials: { username: source.username }, retryAfterSeconds: wait },
@@ -111,10 +111,10 @@ export const authResolvers: Resolvers = {
       const { auth, logger, lockout, clientIp } = context;
       const source = { username, ip: clientIp };
       await refuseIfLocked(context, 'login', source);
-      const user = await withSessionStore(logger, () => auth.login({ username, password }));
+      const user = await withStores(logger, () => auth.login({ username, password }));
       // One answer for every kind of failure: which one it was is for the log, never for the client.
       if (!user) {
-        await withSessionStore(logger, () => lockout.failed('login', source));
+        await withStores(logger, () => lockout.failed('login', source));
         throw new GraphQLError('Please enter a correct username and password.', {
           extensions: { code: ErrorCode.INVALID_CREDENTIALS },
         });
@@ -122,7 +122,7 @@ export const authResolvers: Resolvers = {
       await countAgain(context, 'login', source);
       return user;
     },
-    logout: (_parent, _args, { auth, logger }) => withSessionStore(logger, () => auth.logout()),
+    logout: (_parent, _args, { auth, logger }) => withStores(logger, () => auth.logout()),
     async changePassword(_parent, { oldPassword, newPassword }, context) {
       const { auth, authCore, em, logger, config, lockout, clientIp } = context;
       const user = await auth.user();
@@ -131,7 +131,7 @@ export const authResolvers: Resolvers = {
       const source = { username: user.username, ip: clientIp };
       await refuseIfLocked(context, 'change_password', source);
       if (!(await authCore.passwords.checkPassword(em, user, oldPassword))) {
-        await withSessionStore(logger, () => lockout.failed('change_password', source));
+        await withStores(logger, () => lockout.failed('change_password', source));
         throw badUserInput([
           { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
         ]);
@@ -141,7 +141,7 @@ export const authResolvers: Resolvers = {
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       await em.nativeUpdate(User, { id: user.id }, { password: await authCore.hashers.make(newPassword) });
-      await withSessionStore(logger, () => auth.keepSessionAfterPasswordChange(user));
+      await withStores(logger, () => auth.keepSessionAfterPasswordChange(user));
       return true;
     },
     async register(_parent, { input }, { auth, authCore, em, logger, config }) {
@@ -167,7 +167,7 @@ export const authResolvers: Resolvers = {
         throw badUserInput([...usernameIssues, ...error.issues]);
       }
       // Logged in through the first configured backend, the one that will be asked for the user later.
-      await withSessionStore(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
+      await withStores(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
       return user;
     },
     requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger }) {
@@ -201,7 +201,7 @@ export const authResolvers: Resolvers = {
       await refuseIfLocked(context, 'reset_password', source);
       const user = await reset.userFor(em, uid, token);
       if (!user) {
-        await withSessionStore(logger, () => lockout.failed('reset_password', source));
+        await withStores(logger, () => lockout.failed('reset_password', source));
         throw invalidToken();
       }
       await countAgain(context, 'reset_password', source);
