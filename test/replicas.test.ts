@@ -1,7 +1,8 @@
 /**
  * Two servers behind one load balancer, sharing PostgreSQL (and Redis for sessions): whatever one does, the other
- * sees at its next request. Nothing about sessions, passwords or permissions is cached across requests, so there
- * is nothing to invalidate; these tests are what would catch a cache that forgot to. On each session store.
+ * sees at its next request. Sessions and passwords are read per request; users' groups and permissions are kept
+ * between requests under the authorization version (src/auth/authorization-cache.ts): these tests prove that a
+ * change through one server, or straight in the database, reaches a warm cache in the other. On each session store.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createAuth } from '../src/auth/index.js';
@@ -74,5 +75,38 @@ describeEachStore('two replicas', (sessionStore) => {
     expect((await create()).body.errors).toBeUndefined();
     expect((await grant('revokePermission')).body).toEqual({ data: { revokePermission: true } });
     expect((await create()).body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
+
+  it('takes a user out of a group straight in the database (as Django’s admin would), and both see it', async () => {
+    const em = a.database.orm.em.fork();
+    const dave = await createAuth(a.config).users.createUser(em, { username: 'dave', password: 'dave-pass-1' });
+    const group = await a.database.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: number }[]>("INSERT INTO auth_group (name) VALUES ('pollsters') RETURNING id");
+    const groupId = group[0]?.id;
+    await em.getConnection().execute(
+      `INSERT INTO auth_group_permissions (group_id, permission_id) SELECT ?, p.id FROM auth_permission p
+         JOIN django_content_type ct ON ct.id = p.content_type_id WHERE ct.app_label = 'polls' AND p.codename = 'add_poll'`,
+      [groupId],
+    );
+    await em
+      .getConnection()
+      .execute('INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?)', [dave.id, groupId]);
+    const onA = await loggedInClient(a.url, 'dave', 'dave-pass-1');
+    const daveOnB = await onB(onA);
+    const holds = async (client: HttpClient) =>
+      (
+        await client.graphql<{ me: { groups: { name: string }[]; permissions: string[] } }>(
+          '{ me { groups { name } permissions } }',
+        )
+      ).body.data?.me;
+    // Twice each: the second answer comes from each server's cache.
+    for (let round = 0; round < 2; round++) {
+      for (const client of [onA, daveOnB])
+        expect(await holds(client)).toEqual({ groups: [{ name: 'pollsters' }], permissions: ['polls.add_poll'] });
+    }
+    await em.getConnection().execute('DELETE FROM auth_user_groups WHERE user_id = ?', [dave.id]);
+    for (const client of [onA, daveOnB]) expect(await holds(client)).toEqual({ groups: [], permissions: [] });
   });
 });

@@ -10,6 +10,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectAll, selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
 import type { Passwords } from './passwords.js';
+import { loadUserRow, sessionUserOf, type SessionUser, type UserRow } from './user-row.js';
 import { normalizeUsername } from './users.js';
 
 export type Credentials = Record<string, unknown>;
@@ -38,8 +39,11 @@ export interface AuthenticationBackend {
    * stop the chain.
    */
   authenticate(em: EntityManager, credentials: Credentials, report?: ReportFailure): Promise<User | null>;
-  /** The user a session names, or null if it may no longer be used. */
-  getUser(em: EntityManager, userId: number): Promise<User | null>;
+  /**
+   * Django's `get_user`: the user a session names, with their password hash, or null if the session may no longer
+   * be used. `row` is that user's row when the session store read it along with the session (then no statement).
+   */
+  getUser(em: EntityManager, userId: number, row?: UserRow): Promise<SessionUser | null>;
 }
 
 /** What a password check needs of a user, read in one query. */
@@ -68,10 +72,12 @@ export class ModelBackend implements AuthenticationBackend {
     return this.check(em, row, password, report);
   }
 
-  async getUser(em: EntityManager, userId: number): Promise<User | null> {
-    const user = await em.findOne(User, { id: userId });
+  async getUser(em: EntityManager, userId: number, row?: UserRow): Promise<SessionUser | null> {
+    const found = row?.id === userId ? row : await loadUserRow(em, userId);
+    if (!found) return null;
+    const loaded = sessionUserOf(em, found);
     // Django's `user_can_authenticate`: inactive users are refused.
-    return user?.isActive ? user : null;
+    return loaded.user.isActive ? loaded : null;
   }
 
   protected async check(

@@ -9,6 +9,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config/index.js';
+import { AuthorizationCache } from './authorization-cache.js';
 import { authenticate, type Authenticated } from './authenticate.js';
 import { EmailBackend, ModelBackend, type AuthenticationBackend, type Credentials } from './backends.js';
 import { systemClock, type Clock } from './clock.js';
@@ -63,6 +64,8 @@ export function createAuth(
   const random = options.random ?? secureRandom;
   const hashers = options.hashers ?? createPasswordHashers(config.passwords, random);
   const passwords = new Passwords(hashers);
+  // Shared by this process's requests (each checker still loads at most once per request).
+  const authorizations = new AuthorizationCache();
   const events = new AuthEventBus(options.onListenerError);
   const available: Record<Config['authenticationBackends'][number], () => AuthenticationBackend> = {
     model: () => new ModelBackend(passwords),
@@ -81,6 +84,6 @@ export function createAuth(
       hashers,
     ),
     authenticate: (em, credentials) => authenticate(em, credentials, backends, events),
-    permissions: (em) => new PermissionChecker(em),
+    permissions: (em) => new PermissionChecker(em, authorizations),
   };
 }

@@ -2,48 +2,72 @@
  * Django's permission checks (ModelBackend and PermissionsMixin): permissions held directly and through groups
  * add up; an active superuser has every permission; an inactive or anonymous user has none.
  *
- * One checker per request: a user's permissions are loaded with one query, the first time they are needed, and
- * kept for the rest of the request (Django's `_perm_cache`).
+ * One checker per request: a user's permissions, and the groups they come through, are loaded with one query the
+ * first time either is needed, and kept for the rest of the request (Django's `_perm_cache`). A mutation that
+ * changes who holds what calls `forget()`, so that what it answers is read again.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectAll } from '../db/sql.js';
+import { Group } from '../entities/group.js';
+import type { User } from '../entities/user.js';
+import { authzVersionOf, type Authorization, type AuthorizationCache } from './authorization-cache.js';
 import { isAuthenticated, type RequestUser } from './anonymous.js';
 
 type PermissionRow = { app_label: string; codename: string };
+
+/** A row of the one query: a group of the user (id and name) or a permission (perm), never both. */
+type AuthorizationRow = { group_id: number | null; group_name: string | null; perm: string | null };
 
 const ALL = `SELECT ct.app_label, p.codename
   FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id`;
 const DIRECT = `SELECT uup.permission_id FROM auth_user_user_permissions uup WHERE uup.user_id = ?`;
 const VIA_GROUPS = `SELECT gp.permission_id FROM auth_group_permissions gp
   JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = ?`;
+const GROUPS = `SELECT g.id AS group_id, g.name AS group_name, NULL::text AS perm
+  FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ?`;
+const PERMS = (where: string) => `SELECT NULL::integer, NULL::text, ct.app_label || '.' || p.codename
+  FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id ${where}`;
 
 export class PermissionChecker {
-  private readonly cache = new Map<number, Promise<ReadonlySet<string>>>();
+  private readonly cache = new Map<number, Promise<Authorization>>();
+  /** False once this request changed grants: the version its users were read with is then out of date. */
+  private versionsHold = true;
 
-  constructor(private readonly em: EntityManager) {}
+  /** `shared`: what other requests of this process loaded, each under the authorization version it was read at. */
+  constructor(
+    private readonly em: EntityManager,
+    private readonly shared?: AuthorizationCache,
+  ) {}
+
+  /**
+   * Drops what was loaded: the next check reads the database again (after a change of grants or groups). For the
+   * rest of the request, the database is asked, never the shared cache.
+   */
+  forget(): void {
+    this.cache.clear();
+    this.versionsHold = false;
+  }
+
+  /** The user's groups, by name (from the same query as their permissions). */
+  async getGroups(user: RequestUser): Promise<Group[]> {
+    if (!isAuthenticated(user)) return [];
+    return (await this.load(user)).groups.map((group) => this.em.map(Group, group));
+  }
 
   /** Permissions granted to the user directly, as `app_label.codename`. */
   getUserPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
-    return this.query(user, DIRECT, 1);
+    return this.queryIds(user, DIRECT, 1);
   }
 
   /** Permissions the user holds through groups. */
   getGroupPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
-    return this.query(user, VIA_GROUPS, 1);
+    return this.queryIds(user, VIA_GROUPS, 1);
   }
 
   /** Everything the user holds, directly or through groups: one query, cached for this checker's lifetime. */
-  getAllPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
-    if (!isAuthenticated(user) || !user.isActive) return Promise.resolve(new Set());
-    let cached = this.cache.get(user.id);
-    if (!cached) {
-      const loading = this.query(user, `${DIRECT} UNION ${VIA_GROUPS}`, 2);
-      // A failure (a dropped connection) is not remembered: the next check asks again.
-      loading.catch(() => this.cache.delete(user.id));
-      cached = loading;
-      this.cache.set(user.id, cached);
-    }
-    return cached;
+  async getAllPermissions(user: RequestUser | null): Promise<ReadonlySet<string>> {
+    if (!isAuthenticated(user) || !user.isActive) return new Set();
+    return (await this.load(user)).permissions;
   }
 
   /**
@@ -70,7 +94,49 @@ export class PermissionChecker {
     return [...(await this.getAllPermissions(user))].some((perm) => perm.startsWith(`${appLabel}.`));
   }
 
-  private async query(user: RequestUser | null, ids: string, idParams: number): Promise<ReadonlySet<string>> {
+  /** The user's groups and permissions, in one query, once. */
+  private load(user: User): Promise<Authorization> {
+    let cached = this.cache.get(user.id);
+    if (!cached) {
+      const loading = this.loadNow(user);
+      // A failure (a dropped connection) is not remembered: the next check asks again.
+      loading.catch(() => this.cache.delete(user.id));
+      cached = loading;
+      this.cache.set(user.id, cached);
+    }
+    return cached;
+  }
+
+  private async loadNow(user: User): Promise<Authorization> {
+    // Inside a transaction, what is read may include its uncommitted changes (and roll back): never shared.
+    const version = this.versionsHold && !this.em.isInTransaction() ? authzVersionOf(user) : undefined;
+    const cached = version === undefined ? undefined : this.shared?.get(user, version);
+    if (cached) return cached;
+    const loaded = await this.query(user);
+    if (version !== undefined) this.shared?.set(user, version, loaded);
+    return loaded;
+  }
+
+  private async query(user: User): Promise<Authorization> {
+    // An inactive user holds nothing, but is still in their groups.
+    const perms = !user.isActive
+      ? ''
+      : user.isSuperuser
+        ? ` UNION ALL ${PERMS('')}`
+        : ` UNION ALL ${PERMS(`WHERE p.id IN (${DIRECT} UNION ${VIA_GROUPS})`)}`;
+    const params = !user.isActive || user.isSuperuser ? [user.id] : [user.id, user.id, user.id];
+    const rows = await selectAll<AuthorizationRow>(this.em, `${GROUPS}${perms}`, params);
+    const groups: { id: number; name: string }[] = [];
+    const permissions = new Set<string>();
+    for (const { group_id: id, group_name: name, perm } of rows) {
+      if (perm !== null) permissions.add(perm);
+      else if (id !== null && name !== null) groups.push({ id, name });
+    }
+    groups.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { groups, permissions };
+  }
+
+  private async queryIds(user: RequestUser | null, ids: string, idParams: number): Promise<ReadonlySet<string>> {
     if (!isAuthenticated(user) || !user.isActive) return new Set();
     // Inside the request's transaction when there is one: it sees its own uncommitted grants.
     const rows = user.isSuperuser

@@ -8,12 +8,17 @@ import { timingSafeEqualStrings } from './hashers/compare.js';
 
 const KEY_SALT = 'django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash';
 
+/** Derived keys by secret: every authenticated request needs one, and deriving it (and wrapping it as a KeyObject,
+ * which HMAC would otherwise do again from the bytes on each call) costs more than the HMAC itself. */
+const keys = new Map<string, crypto.KeyObject>();
+
 /** Django's `salted_hmac(KEY_SALT, passwordHash, secret, algorithm='sha256').hexdigest()`. */
 export function sessionAuthHash(passwordHash: string, secret: string): string {
-  const key = crypto
-    .createHash('sha256')
-    .update(KEY_SALT + secret)
-    .digest();
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.createSecretKey(crypto.hash('sha256', KEY_SALT + secret, 'buffer'));
+    keys.set(secret, key);
+  }
   return crypto.createHmac('sha256', key).update(passwordHash).digest('hex');
 }
 

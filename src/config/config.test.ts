@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, DEVELOPMENT_SESSION_SECRET, loadConfig, variables } from './index.js';
 
@@ -42,6 +43,8 @@ describe('loadConfig', () => {
         argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
         pbkdf2Iterations: 1_000_000,
         bcryptRounds: 12,
+        // One core is left to the event loop.
+        hashingConcurrency: Math.max(1, os.availableParallelism() - 1),
         validators: ['similarity', 'min_length', 'common', 'numeric'],
         minLength: 8,
       },
@@ -92,6 +95,7 @@ describe('loadConfig', () => {
         ARGON2_PARALLELISM: '4',
         PBKDF2_ITERATIONS: '870000',
         BCRYPT_ROUNDS: '13',
+        PASSWORD_HASHING_CONCURRENCY: '3',
         AUTHENTICATION_BACKENDS: 'email,model',
         PASSWORD_VALIDATORS: 'min_length,common',
         PASSWORD_MIN_LENGTH: '12',
@@ -153,6 +157,7 @@ describe('loadConfig', () => {
         argon2: { memoryCost: 65_536, timeCost: 3, parallelism: 4 },
         pbkdf2Iterations: 870_000,
         bcryptRounds: 13,
+        hashingConcurrency: 3,
         validators: ['min_length', 'common'],
         minLength: 12,
       },
@@ -250,6 +255,7 @@ describe('loadConfig', () => {
     ],
     ['PASSWORD_HASHERS', 'argon2,argon2', 'PASSWORD_HASHERS="argon2,argon2" names one twice'],
     ['BCRYPT_ROUNDS', '3', 'BCRYPT_ROUNDS="3" is not a whole number between 4 and 31'],
+    ['PASSWORD_HASHING_CONCURRENCY', '0', 'PASSWORD_HASHING_CONCURRENCY="0" is not a whole number between 1 and 1024'],
     ['AUTHENTICATION_BACKENDS', 'ldap', 'AUTHENTICATION_BACKENDS="ldap" names unknown ldap; choose from model, email'],
   ])('refuses %s=%s with one line naming it', (name, value, expected) => {
     const found = problems({ [name]: value });

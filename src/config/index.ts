@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { z } from 'zod';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -144,6 +145,11 @@ export interface PasswordConfig {
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly pbkdf2Iterations: number;
   readonly bcryptRounds: number;
+  /**
+   * How many password hashes may run at once. Each takes a core for tens of milliseconds; with one per core, a burst
+   * of logins would leave none for the event loop and every other request would wait.
+   */
+  readonly hashingConcurrency: number;
   /** Django's AUTH_PASSWORD_VALIDATORS, in order; a maximum length is always checked first. */
   readonly validators: readonly PasswordValidatorName[];
   readonly minLength: number;
@@ -420,6 +426,7 @@ export const variables = {
   ARGON2_PARALLELISM: variable(wholeNumber(1, 64), '1', '1'),
   PBKDF2_ITERATIONS: variable(wholeNumber(1, 100_000_000), '1000000', '1000000'),
   BCRYPT_ROUNDS: variable(wholeNumber(4, 31), '12', '12'),
+  PASSWORD_HASHING_CONCURRENCY: variable(wholeNumber(1, 1024), '1', '(CPU cores - 1, at least 1)'),
   AUTHENTICATION_BACKENDS: variable(nameList(AUTHENTICATION_BACKENDS), 'model,email', 'model'),
   PASSWORD_VALIDATORS: variable(nameList(PASSWORD_VALIDATORS), 'min_length,common', PASSWORD_VALIDATORS.join(',')),
   PASSWORD_MIN_LENGTH: variable(wholeNumber(1, 4096), '12', '8'),
@@ -602,6 +609,7 @@ export function loadConfig(
       }),
       pbkdf2Iterations: parsed.PBKDF2_ITERATIONS ?? 1_000_000,
       bcryptRounds: parsed.BCRYPT_ROUNDS ?? 12,
+      hashingConcurrency: parsed.PASSWORD_HASHING_CONCURRENCY ?? Math.max(1, os.availableParallelism() - 1),
       validators: Object.freeze(parsed.PASSWORD_VALIDATORS ?? [...PASSWORD_VALIDATORS]),
       minLength: parsed.PASSWORD_MIN_LENGTH ?? 8,
     }),

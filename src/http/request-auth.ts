@@ -146,15 +146,16 @@ export class RequestAuth {
             ? 'SESSION_IDLE_TIMEOUT passed without activity'
             : undefined;
     const backend = this.deps.auth.backends.find((candidate) => candidate.name === backendName);
-    const user = expired || !backend ? null : await backend.getUser(this.em, userId);
-    const passwordHash = user ? await storedHash(this.em, user.id) : undefined;
-    if (!user || passwordHash === undefined || !authHash || !sessionAuthHashMatches(passwordHash, authHash, secrets)) {
+    // The PostgreSQL store read the user's row with the session: then this costs no statement.
+    const found =
+      expired || !backend ? null : await backend.getUser(this.em, userId, this.deps.store.takeUserRow(this.req));
+    if (!found || !authHash || !sessionAuthHashMatches(found.passwordHash, authHash, secrets)) {
       // "Sessions expire too fast" / "logged out for no reason": the debug log says which rule ended it.
       const why =
         expired ??
         (!backend
           ? `its backend ${JSON.stringify(backendName)} is no longer in AUTHENTICATION_BACKENDS`
-          : !user
+          : !found
             ? 'the user is gone or inactive'
             : 'the password changed since login (or SESSION_SECRET no longer holds the secret it was made with)');
       this.deps.logger.debug({ userId }, `session ended: ${why}`);
@@ -163,7 +164,7 @@ export class RequestAuth {
     }
     // Activity is recorded at most once per interval: one write, not one per request.
     if (now - (lastActivityAt ?? 0) >= touchIntervalSeconds * 1000) session.lastActivityAt = now;
-    return user;
+    return found.user;
   }
 
   /** Django's `session.flush()`: delete the session, send no cookie for it, and tell the browser to drop it. */

@@ -34,12 +34,13 @@ const CREATED_TABLES = [...DJANGO_TABLES.slice(0, 7), 'polls_poll', 'polls_choic
 const PASSWORDS = DJANGO_PASSWORDS;
 /**
  * A schema without the tables that `migrate` adds to a Django database: MikroORM's migration tracking and this
- * server's own session table. Everything else must be exactly as Django left it.
+ * server's own tables (sessions, lockout counters, the authorization version). Everything else must be exactly as
+ * Django left it (the version's triggers on auth tables add no column, constraint or index).
  */
 function withoutBookkeeping(schema: SchemaSnapshot): SchemaSnapshot {
   // Tables a Django project without django-guardian does not have; with guardian, its tables are kept as they are.
   const ours = (line: string) =>
-    /(^|[ .])(mikro_orm_migrations|gqlauth_session|gqlauth_login_failure|guardian_userobjectpermission|guardian_groupobjectpermission)\b/.test(
+    /(^|[ .])(mikro_orm_migrations|gqlauth_session|gqlauth_login_failure|gqlauth_authz_version|guardian_userobjectpermission|guardian_groupobjectpermission)\b/.test(
       line,
     );
   return {

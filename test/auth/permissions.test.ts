@@ -143,16 +143,22 @@ describe('permissions', () => {
     expect(await checker.hasPerm(users.superuser ?? null, 'auth.add_user', { id: 1 })).toBe(true);
   });
 
-  it("loads a user's permissions with one query, once per checker, however many checks follow", async () => {
+  it("loads a user's permissions and groups with one query, once per checker, however many checks follow", async () => {
     const checker = fixture.auth.permissions(fixture.em());
-    const user = users.twoGroups ?? null;
+    const user = users.twoGroups;
+    if (!user) throw new Error('fixture user missing');
     const before = fixture.queries.length;
     for (const perm of everyPermissionOfAuth) await checker.hasPerm(user, perm);
     await checker.getAllPermissions(user);
     await checker.hasModulePerms(user, 'auth');
-    expect(fixture.queries.slice(before)).toEqual([expect.stringMatching(/^SELECT ct\.app_label, p\.codename/)]);
-    // A new checker (a new request) asks again.
+    const groups = await checker.getGroups(user);
+    expect(fixture.queries.slice(before)).toEqual([expect.stringMatching(/auth_user_groups.*auth_permission/s)]);
+    expect(groups.map((group) => group.name)).toEqual(['editors', 'viewers']);
+    // A new checker (a new request) asks again; so does this one once told to forget (after a change of grants).
     await fixture.auth.permissions(fixture.em()).hasPerm(user, 'auth.add_user');
     expect(fixture.queries.length - before).toBe(2);
+    checker.forget();
+    await checker.hasPerm(user, 'auth.add_user');
+    expect(fixture.queries.length - before).toBe(3);
   });
 });

@@ -333,7 +333,7 @@ describe('the cost of guarded lists', () => {
   });
   afterAll(() => app.stop());
 
-  it('loads the permissions once per request, whether the list has 10 items or 1,000', async () => {
+  it('loads the permissions at most once per request, whether the list has 10 items or 1,000', async () => {
     const client = await loggedInClient(app.url, 'viewer', 'viewer-pass-1');
     const run = async (count: number) => {
       statements.length = 0;
@@ -345,10 +345,11 @@ describe('the cost of guarded lists', () => {
       expect(body.data?.items).toHaveLength(count);
       return { total: statements.length, permissions: statements.filter((sql) => /auth_permission/.test(sql)).length };
     };
+    // The first request loads them; the next finds them in the process's cache (same authorization version).
     const ten = await run(10);
     const thousand = await run(1000);
-    expect(thousand.permissions).toBe(1);
-    expect(thousand).toEqual(ten);
+    expect(ten.permissions).toBe(1);
+    expect(thousand).toEqual({ total: ten.total - 1, permissions: 0 });
   });
 });
 

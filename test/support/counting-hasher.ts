@@ -5,6 +5,9 @@ export class CountingHasher implements PasswordHasher {
   encodes = 0;
   verifies = 0;
   hardens = 0;
+  /** Runs started and not finished yet, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
 
   constructor(private readonly inner: PasswordHasher) {}
 
@@ -23,12 +26,12 @@ export class CountingHasher implements PasswordHasher {
 
   encode(password: string): Promise<string> {
     this.encodes++;
-    return this.inner.encode(password);
+    return this.track(() => this.inner.encode(password));
   }
 
   verify(password: string, encoded: string): Promise<boolean> {
     this.verifies++;
-    return this.inner.verify(password, encoded);
+    return this.track(() => this.inner.verify(password, encoded));
   }
 
   mustUpdate(encoded: string): boolean {
@@ -37,6 +40,16 @@ export class CountingHasher implements PasswordHasher {
 
   hardenRuntime(password: string, encoded: string): Promise<void> {
     this.hardens++;
-    return this.inner.hardenRuntime(password, encoded);
+    return this.track(() => this.inner.hardenRuntime(password, encoded));
+  }
+
+  private async track<T>(run: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      return await run();
+    } finally {
+      this.inFlight--;
+    }
   }
 }

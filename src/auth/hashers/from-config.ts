@@ -20,5 +20,6 @@ export function createPasswordHashers(config: PasswordConfig, random: RandomSour
   return new PasswordHashers(
     config.hashers.map((name) => make[name]()),
     random,
+    config.hashingConcurrency,
   );
 }

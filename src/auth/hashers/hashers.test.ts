@@ -171,6 +171,37 @@ describe('mustUpdate', () => {
 });
 
 describe('PasswordHashers', () => {
+  describe('with PASSWORD_HASHING_CONCURRENCY', () => {
+    /** Twelve hashing runs at once: made, checked right, checked wrong, and dummy runs for unknown users. */
+    async function burst(concurrency?: number) {
+      const preferred = new Counting(new Pbkdf2Hasher({ digest: 'sha256', iterations: 20_000 }));
+      const hashers = new PasswordHashers([preferred], undefined, concurrency);
+      const stored = await hashers.make('right-password');
+      const outcomes = await Promise.all(
+        Array.from({ length: 3 }, () => [
+          hashers.make('another').then((made) => made.startsWith('pbkdf2_sha256$')),
+          hashers.verify('right-password', stored).then(({ valid }) => valid),
+          hashers.verify('wrong-password', stored).then(({ valid }) => !valid),
+          hashers.runDummy('unknown-user').then(() => true),
+        ]).flat(),
+      );
+      return { outcomes, maxInFlight: preferred.maxInFlight, runs: preferred.runs };
+    }
+
+    it('runs at most that many hashes at once; the others wait their turn, and all finish', async () => {
+      for (const concurrency of [1, 2]) {
+        const { outcomes, maxInFlight, runs } = await burst(concurrency);
+        expect(outcomes).toEqual(Array<boolean>(12).fill(true));
+        expect(runs).toBe(13);
+        expect(maxInFlight).toBe(concurrency);
+      }
+    });
+
+    it('runs them all at once without a limit', async () => {
+      expect((await burst()).maxInFlight).toBe(12);
+    });
+  });
+
   function setUp() {
     const preferred = new Counting(new Pbkdf2Hasher({ digest: 'sha256', iterations: 2000 }));
     const legacy = new Counting(new Pbkdf2Hasher({ digest: 'sha1', iterations: 1000 }));

@@ -3,6 +3,7 @@
  * preferred for new hashes, every one able to verify; hashes in Django's own formats; upgrade on login through
  * `mustUpdate`; and no timing difference between a missing user, an unusable password and a wrong one.
  */
+import pLimit, { type LimitFunction } from 'p-limit';
 import { randomString, secureRandom, type RandomSource } from '../random.js';
 import type { PasswordHasher } from './hasher.js';
 
@@ -39,21 +40,28 @@ export class PasswordHashers {
   readonly preferred: PasswordHasher;
   private readonly byAlgorithm: ReadonlyMap<string, PasswordHasher>;
 
+  /** Runs one hash when a slot is free (PASSWORD_HASHING_CONCURRENCY slots); the others wait their turn. */
+  private readonly slot: LimitFunction;
+
   constructor(
     readonly hashers: readonly PasswordHasher[],
     private readonly random: RandomSource = secureRandom,
+    concurrency = Number.POSITIVE_INFINITY,
   ) {
     const [preferred] = hashers;
     if (!preferred) throw new Error('PASSWORD_HASHERS is empty: at least one hasher is required');
     this.preferred = preferred;
     this.byAlgorithm = new Map(hashers.map((hasher) => [hasher.algorithm, hasher]));
+    // A hash holds a core for tens of milliseconds (in libuv's threads: the event loop itself never hashes). With a
+    // hash running on every core, a burst of logins would starve the event loop and every other request with it.
+    this.slot = pLimit(concurrency);
   }
 
   /** Django's `make_password`: a hash by the preferred hasher, or an unusable password when there is none. */
   async make(password: string | null | undefined): Promise<string> {
     if (password === null || password === undefined) return this.makeUnusable();
     if (password.length > MAX_PASSWORD_LENGTH) throw new PasswordTooLongError();
-    return this.preferred.encode(password);
+    return this.slot(() => this.preferred.encode(password));
   }
 
   /** `!` and 40 random characters, as Django's `make_password(None)`: never verifies, and cannot be guessed. */
@@ -87,8 +95,8 @@ export class PasswordHashers {
     }
     const hasherChanged = hasher !== this.preferred;
     const mustUpdate = hasherChanged || this.preferred.mustUpdate(encoded);
-    const valid = await hasher.verify(password, encoded);
-    if (!valid && !hasherChanged && mustUpdate) await hasher.hardenRuntime(password, encoded);
+    const valid = await this.slot(() => hasher.verify(password, encoded));
+    if (!valid && !hasherChanged && mustUpdate) await this.slot(() => hasher.hardenRuntime(password, encoded));
     return { valid, mustUpdate };
   }
 
@@ -97,6 +105,6 @@ export class PasswordHashers {
    * there is nothing to check, so that timing does not tell whether a user exists (Django #20760).
    */
   async runDummy(password: string): Promise<void> {
-    await this.preferred.encode(password.slice(0, MAX_PASSWORD_LENGTH));
+    await this.slot(() => this.preferred.encode(password.slice(0, MAX_PASSWORD_LENGTH)));
   }
 }

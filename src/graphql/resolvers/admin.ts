@@ -197,6 +197,8 @@ export const adminResolvers: Resolvers = {
       if (given(input.isStaff)) target.isStaff = input.isStaff;
       if (given(input.isSuperuser)) target.isSuperuser = input.isSuperuser;
       await em.flush();
+      // isActive and isSuperuser decide what a user holds: the rest of the request reads it again.
+      context.permissions.forget();
       return target;
     },
     async setUserPassword(_parent, { id, password }, context) {
@@ -251,13 +253,14 @@ export const adminResolvers: Resolvers = {
       await em.flush();
       return group;
     },
-    async deleteGroup(_parent, { id }, { em }) {
+    async deleteGroup(_parent, { id }, { em, permissions }) {
       const group = await groupOr404(em, id);
       await em.transactional(async (tx) => {
         await run(tx, 'DELETE FROM auth_group_permissions WHERE group_id = ?', [group.id]);
         await run(tx, 'DELETE FROM auth_user_groups WHERE group_id = ?', [group.id]);
         await run(tx, 'DELETE FROM auth_group WHERE id = ?', [group.id]);
       });
+      permissions.forget();
       return true;
     },
     async addUserToGroup(_parent, { userId, groupId }, context) {
@@ -272,6 +275,8 @@ export const adminResolvers: Resolvers = {
         'INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT (user_id, group_id) DO NOTHING',
         [target.id, group.id],
       );
+      // What the rest of the request (and this answer's groups and permissions) reads must include the group.
+      context.permissions.forget();
       return target;
     },
     async removeUserFromGroup(_parent, { userId, groupId }, context) {
@@ -280,6 +285,7 @@ export const adminResolvers: Resolvers = {
       const [target, group] = [await userOr404(em, userId, 'userId'), await groupOr404(em, groupId, 'groupId')];
       guardSuperuserTarget(caller, target);
       await run(em, 'DELETE FROM auth_user_groups WHERE user_id = ? AND group_id = ?', [target.id, group.id]);
+      context.permissions.forget();
       return target;
     },
     grantPermission: (_parent, args, context) => changeGrant('grant', args, context),
@@ -324,6 +330,8 @@ async function changeGrant(action: 'grant' | 'revoke', args: GrantArgs, context:
   // Nobody hands out (or takes away) more than they hold themselves.
   if (!caller.isSuperuser) await requireHeld(context, caller, [key]);
   const grantee = target ? { userId: target.id } : { groupId: group?.id ?? 0 };
+  // A later field of the same operation must see the change, not what was loaded before it.
+  permissions.forget();
   if (given(args.objectId)) {
     if (action === 'grant') await grantObjectPermission(em, key, grantee, args.objectId);
     return action === 'grant' ? true : revokeObjectPermission(em, key, grantee, args.objectId);

@@ -228,10 +228,9 @@ export const authResolvers: Resolvers = {
   },
   User: {
     id: (user) => String(user.id),
-    groups: async (user, _args, { em }) => {
-      await em.populate(user, ['groups']);
-      return user.groups.getItems();
-    },
+    // With the permissions, in one query (unless already loaded with the user): `me` costs one statement less.
+    groups: (user, _args, { permissions }) =>
+      user.groups.isInitialized() ? user.groups.getItems() : permissions.getGroups(user),
     permissions: async (user, _args, { permissions }) => [...(await permissions.getAllPermissions(user))].sort(),
   },
   Group: {

@@ -1,0 +1,18 @@
+/** What the bench asks a probed server process (probe.ts) over IPC, and what it answers. */
+export interface ProbeRequest {
+  id: number;
+  /** reset: zero the counters and the delay histogram; read: report them; memory: collect garbage, then report. */
+  type: 'reset' | 'read' | 'memory';
+}
+
+export interface ProbeReply {
+  id: number;
+  /** SQL statements sent since the last reset. */
+  statements: number;
+  /** Of those, the ones that wrote the session table (INSERT, UPDATE or DELETE). */
+  sessionWrites: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** The event loop's delay since the last reset (a loop blocked by hashing would show here). */
+  loopDelayMs: { p50: number; p99: number; max: number };
+}

@@ -1,0 +1,506 @@
+/**
+ * `npm run bench`: the real server against a real PostgreSQL, measured on loopback with autocannon, against the
+ * ceiling of a bare Apollo Server on the same Node. Prints one table, writes JSON, checks the budgets and exits 1
+ * when one is missed.
+ *
+ *   npm run bench                      the full run (about two minutes)
+ *   npm run bench -- --quick           a smoke run: small amounts; only the budgets that do not depend on time
+ *   npm run bench -- --json out.json   where the JSON goes (default .bench/latest.json)
+ *   npm run bench -- --profile         also write a CPU profile of each server to .bench/profiles
+ *
+ * The database: DATABASE_URL's server, or the local one (postgres://postgres@127.0.0.1:5432/postgres). A scratch
+ * database gqlauth_bench is created there, and dropped at the end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import { once } from 'node:events';
+import fs from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createAuth } from '../../src/auth/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
+import { seed, PASSWORD, type Seeded } from './seed.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PROBE = pathToFileURL(path.join(ROOT, 'test/bench/probe.ts')).href;
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string', default: '.bench/latest.json' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const QUICK = options.quick;
+
+/** How much of each scenario is run; the full amounts are the ones the budgets are stated for. */
+const AMOUNTS = QUICK
+  ? { users: 50, warmup: 500, ceiling: 2_000, meEarly: 1_000, meTotal: 3_000, polls: 200, seconds: 2 }
+  : { users: 1_000, warmup: 10_000, ceiling: 50_000, meEarly: 10_000, meTotal: 100_000, polls: 1_000, seconds: 10 };
+/** Throughput runs: enough connections to keep one server process busy. */
+const CONNECTIONS = 10;
+/** `me` next to the logins is sent at a fixed rate, the same quiet and loaded, so only the logins differ. */
+const PROBE_RATE = 200;
+
+const ME = '{ me { id username groups { name } permissions } }';
+const POLLS = '{ polls { id question choices { text } } }';
+const LOGIN =
+  'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { id } }';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes
+
+class ProbedServer {
+  private nextId = 0;
+  private readonly waiting = new Map<number, (reply: ProbeReply) => void>();
+  private readonly stderr: string[] = [];
+
+  private constructor(
+    readonly url: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.on('message', (reply: ProbeReply) => {
+      this.waiting.get(reply.id)?.(reply);
+      this.waiting.delete(reply.id);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString()));
+  }
+
+  /** Spawns `entry` with the probe loaded, and waits until /readyz answers 200. */
+  static async start(entry: string, env: Record<string, string>): Promise<ProbedServer> {
+    const port = await freePort();
+    // --profile: a V8 CPU profile of each server, written to .bench/profiles when it stops (open it in Chrome DevTools).
+    const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench/profiles'] : [];
+    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', '--import', PROBE, entry], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env, PORT: String(port) },
+      // The server's log goes nowhere: writing it is part of the cost measured, reading it is not.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const server = new ProbedServer(`http://127.0.0.1:${port}`, child);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`${entry} exited at start-up: ${server.stderr.join('')}`);
+      const ready = await fetch(`${server.url}/readyz`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ready) return server;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    child.kill();
+    throw new Error(`${entry} was not ready within 60 s: ${server.stderr.join('')}`);
+  }
+
+  ask(type: ProbeRequest['type']): Promise<ProbeReply> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.child.send({ id, type } satisfies ProbeRequest);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.kill('SIGTERM');
+    await once(this.child, 'exit');
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+    server.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load
+
+interface Measured {
+  scenario: string;
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** SQL statements per request (every statement the server process sent, divided by the requests). */
+  sqlPerRequest: number | null;
+  sessionWritesPerRequest: number | null;
+}
+
+const HEADERS = {
+  'content-type': 'application/json',
+  // As from a TLS-terminating proxy on this host (TRUST_PROXY=loopback): the session cookie is Secure.
+  'x-forwarded-proto': 'https',
+};
+
+/** One autocannon run; any error, timeout, non-2xx answer or failed `check` makes the whole bench fail. */
+async function load(
+  url: string,
+  options: Partial<autocannon.Options> & { body?: string; check?: (body: string) => boolean },
+  requests?: autocannon.Request[],
+): Promise<autocannon.Result> {
+  const { body, check, ...rest } = options;
+  let failed = 0;
+  let sample = '';
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    connections: CONNECTIONS,
+    method: 'POST',
+    headers: HEADERS,
+    ...(body === undefined ? {} : { body }),
+    ...rest,
+    requests: (requests ?? [{}]).map((request) => ({
+      ...request,
+      onResponse: (status: number, responseBody: string, context: object, headers: IncomingHttpHeaders | undefined) => {
+        if (check && !check(responseBody)) {
+          failed += 1;
+          sample ||= responseBody.slice(0, 300);
+        }
+        if (typeof request.onResponse === 'function') request.onResponse(status, responseBody, context, headers);
+      },
+    })),
+  });
+  const bad = result.errors + result.timeouts + result.non2xx + failed;
+  if (bad > 0) {
+    throw new Error(
+      `${bad} failed requests (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, ` +
+        `wrong answers ${failed}${sample ? `: ${sample}` : ''})`,
+    );
+  }
+  return result;
+}
+
+async function measure(
+  scenario: string,
+  server: ProbedServer,
+  run: () => Promise<autocannon.Result>,
+  counts = true,
+): Promise<Measured> {
+  await server.ask('reset');
+  const started = performance.now();
+  const result = await run();
+  const seconds = (performance.now() - started) / 1000;
+  const probe = await server.ask('read');
+  const requests = result.requests.total;
+  return {
+    scenario,
+    requests,
+    // autocannon's own duration is in whole seconds: too coarse for short runs.
+    reqPerSec: requests / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    sqlPerRequest: counts ? probe.statements / requests : null,
+    sessionWritesPerRequest: counts ? probe.sessionWrites / requests : null,
+  };
+}
+
+/** A request that sends a different session cookie each time, round robin over `cookies`. */
+function rotatingCookies(cookies: readonly string[]): autocannon.Request {
+  let next = 0;
+  return {
+    setupRequest: (request) => {
+      const cookie = cookies[next++ % cookies.length] ?? '';
+      return { ...request, headers: { ...request.headers, cookie } };
+    },
+  };
+}
+
+/** Logins of the seeded users, round robin; each session cookie received is kept in `cookies[user]`. */
+function rotatingLogins(seeded: Seeded, cookies: string[]): autocannon.Request {
+  let next = 0;
+  return {
+    setupRequest: (request, context: { user?: number }) => {
+      const user = next++ % seeded.usernames.length;
+      context.user = user;
+      const variables = { username: seeded.usernames[user], password: PASSWORD };
+      return { ...request, body: JSON.stringify({ query: LOGIN, variables }) };
+    },
+    onResponse: (_status, _body, context: { user?: number }, headers) => {
+      // Raw header names, as the server wrote them.
+      const name = Object.keys(headers ?? {}).find((key) => key.toLowerCase() === 'set-cookie');
+      const setCookie = [(name === undefined ? undefined : headers?.[name]) ?? []].flat()[0];
+      if (setCookie !== undefined) cookies[context.user ?? 0] = setCookie.split(';')[0] ?? '';
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const benchUrl = new URL(adminUrl);
+benchUrl.pathname = '/gqlauth_bench';
+
+const secret = crypto.randomBytes(32).toString('hex');
+const serverEnv: Record<string, string> = {
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  DATABASE_URL: benchUrl.href,
+  SESSION_SECRET: secret,
+  TRUST_PROXY: 'loopback',
+  PUBLIC_URL: 'https://bench.example',
+  LOG_LEVEL: 'info',
+  // The whole run happens inside one touch interval: a session write during it would be a bug.
+  SESSION_TOUCH_INTERVAL: '3600',
+};
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<number> {
+  await withAdmin(async (client) => {
+    await client.query('DROP DATABASE IF EXISTS gqlauth_bench WITH (FORCE)');
+    await client.query('CREATE DATABASE gqlauth_bench');
+  });
+  const postgresVersion = await withAdmin(
+    async (client) => (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version,
+  );
+  const results: Measured[] = [];
+  let memory: { rss10k: number; rss100k: number; heap10k: number; heap100k: number } | undefined;
+  let loopDuringLogins: ProbeReply['loopDelayMs'] | undefined;
+
+  log('ceiling: bare Apollo Server');
+  const ceiling = await ProbedServer.start('test/bench/ceiling.ts', { NODE_ENV: 'production' });
+  try {
+    const body = JSON.stringify({ query: '{ me { id } }' });
+    const check = (text: string) => text.includes('"id":"1"');
+    // Cookies it ignores, shaped like real session cookies: the load generator (on the same cores) does the same
+    // work per request as for the real server, so the ratio compares the servers, not the generator's share.
+    const cookies = Array.from(
+      { length: AMOUNTS.users },
+      () =>
+        `sessionid=s%3A${crypto.randomBytes(24).toString('base64url')}.${crypto.randomBytes(32).toString('base64url')}`,
+    );
+    await load(ceiling.url, { body, check, amount: AMOUNTS.warmup }, [rotatingCookies(cookies)]);
+    results.push(
+      await measure('ceiling: bare Apollo, { me { id } }', ceiling, () =>
+        load(ceiling.url, { body, check, amount: AMOUNTS.ceiling }, [rotatingCookies(cookies)]),
+      ),
+    );
+  } finally {
+    await ceiling.stop();
+  }
+
+  log('server: starting (migrations run on the scratch database)');
+  const server = await ProbedServer.start('src/main.ts', serverEnv);
+  try {
+    const config = loadConfig({ ...serverEnv, ENV_FILE: 'none' });
+    log(`seeding ${AMOUNTS.users} users, 100 granted polls`);
+    const seeded = await seed(benchUrl.href, createAuth(config), AMOUNTS.users);
+
+    log(`login: ${AMOUNTS.users} logins with the default hasher (${config.passwords.hashers.join(', ')})`);
+    const cookies: string[] = [];
+    const loggedIn = (text: string) => text.includes('"login":{"id"');
+    results.push(
+      await measure('login (default argon2id)', server, () =>
+        load(server.url, { check: loggedIn, amount: AMOUNTS.users }, [rotatingLogins(seeded, cookies)]),
+      ),
+    );
+    const sessions = cookies.filter(Boolean);
+    if (sessions.length !== AMOUNTS.users) throw new Error(`${sessions.length} sessions of ${AMOUNTS.users} logins`);
+
+    log(`me: ${AMOUNTS.meTotal} requests over ${sessions.length} sessions`);
+    const meBody = JSON.stringify({ query: ME });
+    const meCheck = (text: string) => text.includes('"username":"bench-');
+    await load(server.url, { body: meBody, check: meCheck, amount: AMOUNTS.meEarly }, [rotatingCookies(sessions)]);
+    const early = await server.ask('memory');
+    const me = await measure(`me with groups and permissions, ${sessions.length} users`, server, () =>
+      load(server.url, { body: meBody, check: meCheck, amount: AMOUNTS.meTotal - AMOUNTS.meEarly }, [
+        rotatingCookies(sessions),
+      ]),
+    );
+    results.push(me);
+    const late = await server.ask('memory');
+    memory = {
+      rss10k: early.rssBytes,
+      rss100k: late.rssBytes,
+      heap10k: early.heapUsedBytes,
+      heap100k: late.heapUsedBytes,
+    };
+
+    log('polls: 100 polls granted one by one');
+    const pollsBody = JSON.stringify({ query: POLLS });
+    const pollsCheck = (text: string) => text.split('"question"').length - 1 === seeded.grantedPolls;
+    const pollster = [await loginCookie(server.url, seeded.pollster)];
+    await load(server.url, { body: pollsBody, check: pollsCheck, amount: AMOUNTS.polls / 10 }, [
+      rotatingCookies(pollster),
+    ]);
+    results.push(
+      await measure(`polls: ${seeded.grantedPolls} by object-level grants`, server, () =>
+        load(server.url, { body: pollsBody, check: pollsCheck, amount: AMOUNTS.polls }, [rotatingCookies(pollster)]),
+      ),
+    );
+
+    log(`me at ${PROBE_RATE}/s, quiet, then next to logins at full speed`);
+    const probeRun = () =>
+      load(
+        server.url,
+        {
+          body: meBody,
+          check: meCheck,
+          connections: 4,
+          overallRate: PROBE_RATE,
+          duration: AMOUNTS.seconds,
+        },
+        [rotatingCookies(sessions)],
+      );
+    const quiet = await measure(`me at ${PROBE_RATE}/s, quiet`, server, probeRun, false);
+    results.push(quiet);
+    const quietP99 = quiet.p99Ms;
+    await server.ask('reset');
+    const besideStarted = performance.now();
+    const [loginsBeside, loaded] = await Promise.all([
+      load(server.url, { check: loggedIn, duration: AMOUNTS.seconds }, [rotatingLogins(seeded, [])]),
+      probeRun(),
+    ]);
+    const besideSeconds = (performance.now() - besideStarted) / 1000;
+    loopDuringLogins = (await server.ask('read')).loopDelayMs;
+    results.push({
+      scenario: `me at ${PROBE_RATE}/s, next to logins at full speed`,
+      requests: loaded.requests.total,
+      reqPerSec: loaded.requests.total / besideSeconds,
+      p50Ms: loaded.latency.p50,
+      p99Ms: loaded.latency.p99,
+      sqlPerRequest: null,
+      sessionWritesPerRequest: null,
+    });
+    results.push({
+      scenario: '  the logins beside it',
+      requests: loginsBeside.requests.total,
+      reqPerSec: loginsBeside.requests.total / besideSeconds,
+      p50Ms: loginsBeside.latency.p50,
+      p99Ms: loginsBeside.latency.p99,
+      sqlPerRequest: null,
+      sessionWritesPerRequest: null,
+    });
+    const loadedP99 = loaded.latency.p99;
+
+    const ceilingRate = results[0]?.reqPerSec ?? 1;
+    const budgets = [
+      budget('me ≥ 50% of the ceiling (req/s)', me.reqPerSec / ceilingRate, '≥', 0.5, true),
+      budget('SQL statements per authenticated me', me.sqlPerRequest ?? Infinity, '≤', 2, false),
+      budget(
+        'session writes inside the touch interval',
+        (me.sessionWritesPerRequest ?? 1) * me.requests,
+        '≤',
+        0,
+        false,
+      ),
+      budget('me p99 next to logins ÷ quiet p99', loadedP99 / Math.max(quietP99, 1), '≤', 3, true),
+      budget('event loop delay during logins, max (ms)', loopDuringLogins.max, '≤', 50, true),
+      budget('RSS after 100,000 requests ÷ after 10,000', memory.rss100k / memory.rss10k, '≤', 1.1, true),
+    ];
+    const machine = {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.availableParallelism(),
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      os: `${os.type()} ${os.release()}`,
+      node: process.version,
+      postgres: postgresVersion ?? 'unknown',
+    };
+    printTable(results, ceilingRate);
+    log('');
+    for (const { name, measured, op, limit, ok, timed } of budgets) {
+      const verdict = ok ? 'ok  ' : QUICK && timed ? 'n/a ' : 'MISS';
+      log(`${verdict} ${name}: ${round(measured)} (budget ${op} ${limit})`);
+    }
+    log(
+      `memory: RSS ${mib(memory.rss10k)} → ${mib(memory.rss100k)} MiB, heap ${mib(memory.heap10k)} → ` +
+        `${mib(memory.heap100k)} MiB; event loop during logins: p99 ${round(loopDuringLogins.p99)} ms, max ` +
+        `${round(loopDuringLogins.max)} ms`,
+    );
+    log(
+      `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ` +
+        `${machine.node}, PostgreSQL ${machine.postgres}${QUICK ? ' (--quick: timing budgets not judged)' : ''}`,
+    );
+    await fs.mkdir(path.dirname(path.resolve(ROOT, options.json)), { recursive: true });
+    await fs.writeFile(
+      path.resolve(ROOT, options.json),
+      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopDuringLogins, budgets }, null, 2)}\n`,
+    );
+    log(`JSON: ${options.json}`);
+    const missed = budgets.filter(({ ok, timed }) => !ok && !(QUICK && timed));
+    return missed.length === 0 ? 0 : 1;
+  } finally {
+    await server.stop();
+    await withAdmin((client) => client.query('DROP DATABASE IF EXISTS gqlauth_bench WITH (FORCE)'));
+  }
+}
+
+async function loginCookie(url: string, username: string): Promise<string> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: HEADERS,
+    body: JSON.stringify({ query: LOGIN, variables: { username, password: PASSWORD } }),
+  });
+  const cookie = response.headers.get('set-cookie')?.split(';')[0];
+  if (!cookie) throw new Error(`login of ${username} failed: ${await response.text()}`);
+  return cookie;
+}
+
+function budget(name: string, measured: number, op: '≤' | '≥', limit: number, timed: boolean) {
+  return { name, measured, op, limit, ok: op === '≤' ? measured <= limit : measured >= limit, timed };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
+}
+
+function printTable(rows: Measured[], ceilingRate: number): void {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'SQL/req'];
+  const lines = rows.map((row) => [
+    row.scenario,
+    String(Math.round(row.reqPerSec)),
+    String(round(row.p50Ms)),
+    String(round(row.p99Ms)),
+    row.scenario.startsWith('me at') || row.scenario.startsWith(' ')
+      ? ''
+      : `${Math.round((row.reqPerSec / ceilingRate) * 100)}%`,
+    row.sqlPerRequest === null ? '' : String(round(row.sqlPerRequest)),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
+  );
+  const format = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  process.stdout.write(
+    [
+      format(header),
+      `|${widths.map((width, column) => (column === 0 ? `${'-'.repeat(width + 1)}-` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+      ...lines.map(format),
+    ].join('\n') + '\n',
+  );
+}
+
+process.exitCode = await main().catch((error: unknown) => {
+  log(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+});
