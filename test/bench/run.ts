@@ -362,7 +362,9 @@ async function main(): Promise<number> {
         {
           body: meBody,
           check: meCheck,
-          connections: 4,
+          // Many more connections than the rate needs: a stalled server delays requests already due, and those
+          // count, instead of the generator quietly waiting for a free connection (coordinated omission).
+          connections: 20,
           overallRate: PROBE_RATE,
           duration: AMOUNTS.seconds,
         },

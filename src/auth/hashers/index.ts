@@ -95,8 +95,12 @@ export class PasswordHashers {
     }
     const hasherChanged = hasher !== this.preferred;
     const mustUpdate = hasherChanged || this.preferred.mustUpdate(encoded);
-    const valid = await this.slot(() => hasher.verify(password, encoded));
-    if (!valid && !hasherChanged && mustUpdate) await this.slot(() => hasher.hardenRuntime(password, encoded));
+    // One slot for the check and its padding: waiting in the queue twice would itself be a timing difference.
+    const valid = await this.slot(async () => {
+      const matches = await hasher.verify(password, encoded);
+      if (!matches && !hasherChanged && mustUpdate) await hasher.hardenRuntime(password, encoded);
+      return matches;
+    });
     return { valid, mustUpdate };
   }
 

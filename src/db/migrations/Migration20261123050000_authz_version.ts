@@ -23,10 +23,16 @@ export class Migration20261123050000_authz_version extends Migration {
       one boolean PRIMARY KEY DEFAULT true CHECK (one),
       version bigint NOT NULL
     )`);
-    this.addSql('INSERT INTO gqlauth_authz_version (one, version) VALUES (true, 0)');
-    this.addSql(`CREATE FUNCTION gqlauth_bump_authz_version() RETURNS trigger LANGUAGE plpgsql AS $$
+    // A random start: a database recreated (or this migration undone and redone) under running servers never
+    // repeats a version their caches hold.
+    this.addSql('INSERT INTO gqlauth_authz_version (one, version) VALUES (true, floor(random() * 1e15)::bigint)');
+    // SECURITY DEFINER: a program writing the auth tables under another role (Django's, say) needs no rights on the
+    // counter; the fixed search_path keeps such a function from running objects another role planted.
+    // A row update, not a sequence: it commits with the change, so nobody reads the new version before the data.
+    this.addSql(`CREATE FUNCTION gqlauth_bump_authz_version() RETURNS trigger LANGUAGE plpgsql
+      SECURITY DEFINER SET search_path = pg_catalog, public AS $$
       BEGIN
-        UPDATE gqlauth_authz_version SET version = version + 1;
+        UPDATE public.gqlauth_authz_version SET version = version + 1;
         RETURN NULL;
       END
     $$`);

@@ -231,6 +231,7 @@ export const adminResolvers: Resolvers = {
         if (adminLog?.exists) await run(tx, 'DELETE FROM django_admin_log WHERE user_id = ?', [target.id]);
         await run(tx, 'DELETE FROM auth_user WHERE id = ?', [target.id]);
       });
+      context.permissions.forget();
       return true;
     },
     async createGroup(_parent, { name, permissions }, context) {
@@ -330,22 +331,35 @@ async function changeGrant(action: 'grant' | 'revoke', args: GrantArgs, context:
   // Nobody hands out (or takes away) more than they hold themselves.
   if (!caller.isSuperuser) await requireHeld(context, caller, [key]);
   const grantee = target ? { userId: target.id } : { groupId: group?.id ?? 0 };
-  // A later field of the same operation must see the change, not what was loaded before it.
-  permissions.forget();
   if (given(args.objectId)) {
     if (action === 'grant') await grantObjectPermission(em, key, grantee, args.objectId);
     return action === 'grant' ? true : revokeObjectPermission(em, key, grantee, args.objectId);
   }
+  // A later field of the same operation must see the change, not what was loaded before it.
+  try {
+    return await changeModelGrant(action, em, target, group, permission.id);
+  } finally {
+    permissions.forget();
+  }
+}
+
+async function changeModelGrant(
+  action: 'grant' | 'revoke',
+  em: GraphQLContext['em'],
+  target: User | undefined,
+  group: Group | undefined,
+  permissionId: number,
+): Promise<boolean> {
   const [table, column] = target ? ['auth_user_user_permissions', 'user_id'] : ['auth_group_permissions', 'group_id'];
   const granteeId = target ? target.id : (group?.id ?? 0);
   if (action === 'grant') {
     await run(em, `INSERT INTO ${table} (${column}, permission_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, [
       granteeId,
-      permission.id,
+      permissionId,
     ]);
     return true;
   }
   return (
-    (await run(em, `DELETE FROM ${table} WHERE ${column} = ? AND permission_id = ?`, [granteeId, permission.id])) > 0
+    (await run(em, `DELETE FROM ${table} WHERE ${column} = ? AND permission_id = ?`, [granteeId, permissionId])) > 0
   );
 }
