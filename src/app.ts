@@ -43,6 +43,15 @@ function corsMiddleware({ origins, credentials }: CorsConfig): RequestHandler {
   return cors({ origin: origins === '*' ? '*' : [...origins], credentials, maxAge: 600 });
 }
 
+/**
+ * Answers are per user (a `me`, a permission denied): no browser or proxy cache may keep one. Apollo's cache-control
+ * plugin sent the same header, after computing a cache hint for every field of every answer; it is disabled.
+ */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
 export function createApp({
   config,
   auth,
@@ -57,6 +66,8 @@ export function createApp({
 }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
+  // An answer depends on the session and is sent once: an ETag (a hash of every body) would never save a byte.
+  app.set('etag', false);
   // Which hops may set X-Forwarded-*: decides req.ip, req.protocol and so whether a request counts as https.
   app.set('trust proxy', config.trustProxy);
 
@@ -68,6 +79,7 @@ export function createApp({
     '/graphql',
     // Before the session: a preflight is answered here and never touches the store.
     ...(config.cors ? [corsMiddleware(config.cors)] : []),
+    noStore,
     sessionMiddleware(config.session, store, logger),
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.

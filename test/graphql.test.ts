@@ -134,6 +134,15 @@ describe('GraphQL over HTTP (production)', () => {
   it('still answers operations', async () => {
     expect((await app.client.graphql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
   });
+
+  it('lets no cache keep an answer, and sends no ETag', async () => {
+    const answered = await app.client.graphql('{ me { id } }');
+    const refused = await app.client.graphql('{ __schema { queryType { name } } }');
+    for (const { headers } of [answered, refused]) {
+      expect(headers.get('cache-control')).toBe('no-store');
+      expect(headers.get('etag')).toBeNull();
+    }
+  });
 });
 
 describe('an unexpected error in a resolver', () => {

@@ -7,10 +7,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { createTestDatabase, databaseEnv, scratchDir, usingServer, type TestDatabase } from './support/database.js';
 import { HttpClient } from './support/http-client.js';
 import { spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
+import { withSql } from './support/sql.js';
 import {
   connectRedis,
   describeWithRedis,
@@ -211,7 +211,7 @@ describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded datab
     const url = await first.ready(60_000);
     const databaseUrl = env.DATABASE_URL ?? String((await first.waitForLog(/^database ready$/)).url);
     expect((await new HttpClient(url).graphql('{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
-    await withClient(databaseUrl, async (client) => {
+    await withSql(databaseUrl, async (client) => {
       await client.query('CREATE TABLE kept (note text)');
       await client.query(`INSERT INTO kept VALUES ('written before the restart')`);
     });
@@ -221,7 +221,7 @@ describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded datab
     const second = start(env);
     await second.ready(60_000);
     const secondUrl = env.DATABASE_URL ?? String((await second.waitForLog(/^database ready$/)).url);
-    const rows = await withClient(
+    const rows = await withSql(
       secondUrl,
       async (client) => (await client.query<{ note: string }>('SELECT note FROM kept')).rows,
     );
@@ -230,16 +230,6 @@ describe(`restart on the ${usingServer() ? 'PostgreSQL server' : 'embedded datab
     expect(await second.exited).toBe(0);
   });
 });
-
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('the embedded data folder', () => {
   it('is locked against a second server, which exits 1 naming the holder', async () => {

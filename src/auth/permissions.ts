@@ -7,7 +7,7 @@
  * changes who holds what calls `forget()`, so that what it answers is read again.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { selectAll } from '../db/sql.js';
+import { managedFromRow, selectAll } from '../db/sql.js';
 import { Group } from '../entities/group.js';
 import type { User } from '../entities/user.js';
 import { authzVersionOf, type Authorization, type AuthorizationCache } from './authorization-cache.js';
@@ -51,7 +51,8 @@ export class PermissionChecker {
   /** The user's groups, by name (from the same query as their permissions). */
   async getGroups(user: RequestUser): Promise<Group[]> {
     if (!isAuthenticated(user)) return [];
-    return (await this.load(user)).groups.map((group) => this.em.map(Group, group));
+    // A copy of each row: the rows may be the shared cache's, and the identity map may keep or change what it is given.
+    return (await this.load(user)).groups.map((group) => managedFromRow(this.em, Group, { ...group }));
   }
 
   /** Permissions granted to the user directly, as `app_label.codename`. */

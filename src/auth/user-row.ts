@@ -4,14 +4,15 @@
  * too). The hash is handed over beside the entity, never put on it.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ReferenceKind } from '@mikro-orm/core';
-import { selectOne } from '../db/sql.js';
+import { ReferenceKind, type EntityMetadata } from '@mikro-orm/core';
+import { managedFromRow, selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
 import { rememberAuthzVersion } from './authorization-cache.js';
 
 /**
- * auth_user's columns as the database returns them, the password hash among them, and the authorization version
- * read with them (authorization-cache.ts).
+ * auth_user's columns as the database returns them, each under the entity's name for it (firstName, not
+ * first_name), the password hash among them, and the authorization version read with them
+ * (authorization-cache.ts).
  */
 export type UserRow = Record<string, unknown> & { id: number; password: string; gqlauth_authz_version: string };
 
@@ -21,19 +22,27 @@ export interface SessionUser {
   passwordHash: string;
 }
 
+/** SELECT lists by table alias, for each metadata (each ORM): built once, used by every authenticated request. */
+const selectLists = new WeakMap<EntityMetadata, Map<string, string>>();
+
 /**
- * The SELECT list of a UserRow: the user entity's columns (every scalar property, the lazy password included) and
- * the authorization version.
+ * The SELECT list of a UserRow: the user entity's columns (every scalar property, the lazy password included), each
+ * named as its property, and the authorization version.
  */
 export function userRowSelect(em: EntityManager, alias: string): string {
-  const columns = em
-    .getMetadata(User)
-    .props.filter((prop) => prop.kind === ReferenceKind.SCALAR)
-    .flatMap((prop) => prop.fieldNames);
-  return [
-    ...columns.map((column) => `${alias}.${column}`),
-    '(SELECT version FROM gqlauth_authz_version) AS gqlauth_authz_version',
-  ].join(', ');
+  const meta = em.getMetadata(User);
+  let byAlias = selectLists.get(meta);
+  if (!byAlias) selectLists.set(meta, (byAlias = new Map<string, string>()));
+  let select = byAlias.get(alias);
+  if (select === undefined) {
+    // Names from the entity's metadata, never from input: quoting them is enough.
+    const columns = meta.props
+      .filter((prop) => prop.kind === ReferenceKind.SCALAR)
+      .flatMap((prop) => prop.fieldNames.map((column) => `${alias}.${column} AS "${prop.name}"`));
+    select = [...columns, '(SELECT version FROM gqlauth_authz_version) AS gqlauth_authz_version'].join(', ');
+    byAlias.set(alias, select);
+  }
+  return select;
 }
 
 /** The user's row, or undefined when there is no such user. One statement. */
@@ -43,8 +52,8 @@ export function loadUserRow(em: EntityManager, userId: number): Promise<UserRow 
 
 /** The entity (managed by `em`, as if it had loaded it) and, apart, the hash. No statement. */
 export function sessionUserOf(em: EntityManager, row: UserRow): SessionUser {
-  const { password, gqlauth_authz_version: version, ...columns } = row;
-  const user = em.map(User, columns);
+  const { password, gqlauth_authz_version: version, ...properties } = row;
+  const user = managedFromRow(em, User, properties);
   rememberAuthzVersion(user, version);
   return { user, passwordHash: password };
 }

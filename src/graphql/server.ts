@@ -5,7 +5,10 @@ import type http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from '../config/index.js';
 import type { GraphQLContext } from './context.js';
@@ -27,6 +30,8 @@ export function createApolloServer(
       ? ApolloServerPluginLandingPageDisabled()
       : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
         ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
+    // Answers are per user and never cached by HTTP caches: no @cacheControl hints to compute on every field.
+    ApolloServerPluginCacheControlDisabled(),
   ];
   const { limits, introspection } = config.graphql;
   // Limits that refuse an abusive operation before it runs, with one generic message (the limits are not told).

@@ -182,8 +182,11 @@ export class PostgresSessionStore extends SessionStore {
     super(timeouts, clock);
   }
 
+  /** Raw SQL only goes through it, never an entity: one fork for the store's life, not one per statement. */
+  private sqlEm: EntityManager | undefined;
+
   private em(): EntityManager {
-    return this.database.orm.em.fork();
+    return (this.sqlEm ??= this.database.orm.em.fork());
   }
 
   /** The session, and its user's row with it (one statement for both: every authenticated request needs both). */

@@ -11,6 +11,8 @@ export interface ProbeReply {
   statements: number;
   /** Of those, the ones that wrote the session table (INSERT, UPDATE or DELETE). */
   sessionWrites: number;
+  /** CPU time the process used since the last reset (user + system, all its threads), in microseconds. */
+  cpuMicros: number;
   rssBytes: number;
   heapUsedBytes: number;
   /** The event loop's delay since the last reset (a loop blocked by hashing would show here). */

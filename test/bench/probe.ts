@@ -10,6 +10,7 @@ import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
 
 let statements = 0;
 let sessionWrites = 0;
+let cpuAtReset = process.cpuUsage();
 
 // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the client as `this`
 const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
@@ -34,14 +35,17 @@ process.on('message', (message: ProbeRequest) => {
     statements = 0;
     sessionWrites = 0;
     loopDelay.reset();
+    cpuAtReset = process.cpuUsage();
   }
   // Garbage is not a leak: collected first (the process runs with --expose-gc), so that what stays is what is kept.
   if (message.type === 'memory') gc?.();
   const { rss, heapUsed } = process.memoryUsage();
+  const cpu = process.cpuUsage(cpuAtReset);
   const reply: ProbeReply = {
     id: message.id,
     statements,
     sessionWrites,
+    cpuMicros: cpu.user + cpu.system,
     rssBytes: rss,
     heapUsedBytes: heapUsed,
     loopDelayMs: {

@@ -22,11 +22,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import type pg from 'pg';
 import { createAuth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
 import { seed, PASSWORD, type Seeded } from './seed.js';
+import { withSql } from '../support/sql.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROBE = pathToFileURL(path.join(ROOT, 'test/bench/probe.ts')).href;
@@ -135,6 +136,11 @@ interface Measured {
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * The server process's CPU time per request (user + system, hashing threads included), in microseconds: far
+   * steadier than req/s on a shared machine, and what a change to the request path moves first.
+   */
+  cpuMicrosPerRequest: number | null;
   /** SQL statements per request (every statement the server process sent, divided by the requests). */
   sqlPerRequest: number | null;
   sessionWritesPerRequest: number | null;
@@ -202,6 +208,7 @@ async function measure(
     reqPerSec: requests / seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    cpuMicrosPerRequest: probe.cpuMicros / requests,
     sqlPerRequest: counts ? probe.statements / requests : null,
     sessionWritesPerRequest: counts ? probe.sessionWrites / requests : null,
   };
@@ -257,14 +264,9 @@ const serverEnv: Record<string, string> = {
   SESSION_TOUCH_INTERVAL: '3600',
 };
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+/** A connection to the server's admin database (to create, inspect and drop the scratch one). */
+function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withSql(adminUrl, work);
 }
 
 function log(line: string): void {
@@ -387,6 +389,7 @@ async function main(): Promise<number> {
       reqPerSec: loaded.requests.total / besideSeconds,
       p50Ms: loaded.latency.p50,
       p99Ms: loaded.latency.p99,
+      cpuMicrosPerRequest: null,
       sqlPerRequest: null,
       sessionWritesPerRequest: null,
     });
@@ -396,6 +399,7 @@ async function main(): Promise<number> {
       reqPerSec: loginsBeside.requests.total / besideSeconds,
       p50Ms: loginsBeside.latency.p50,
       p99Ms: loginsBeside.latency.p99,
+      cpuMicrosPerRequest: null,
       sqlPerRequest: null,
       sessionWritesPerRequest: null,
     });
@@ -477,7 +481,7 @@ function mib(bytes: number): number {
 }
 
 function printTable(rows: Measured[], ceilingRate: number): void {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'SQL/req'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'CPU µs/req', 'SQL/req'];
   const lines = rows.map((row) => [
     row.scenario,
     String(Math.round(row.reqPerSec)),
@@ -486,6 +490,7 @@ function printTable(rows: Measured[], ceilingRate: number): void {
     row.scenario.startsWith('me at') || row.scenario.startsWith(' ')
       ? ''
       : `${Math.round((row.reqPerSec / ceilingRate) * 100)}%`,
+    row.cpuMicrosPerRequest === null ? '' : String(Math.round(row.cpuMicrosPerRequest)),
     row.sqlPerRequest === null ? '' : String(round(row.sqlPerRequest)),
   ]);
   const widths = header.map((title, column) =>

@@ -1,0 +1,72 @@
+/**
+ * The session's user as one row (src/auth/user-row.ts): the entity made from it is managed exactly as a loaded one
+ * is. A flush after it writes nothing unless something was changed, and then only that.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadUserRow, sessionUserOf } from '../../src/auth/user-row.js';
+import { User } from '../../src/entities/user.js';
+import { createAuthFixture, type AuthFixture } from '../support/auth.js';
+
+describe('the session user made from its row', () => {
+  let fixture: AuthFixture;
+  let userId: number;
+
+  beforeAll(async () => {
+    fixture = await createAuthFixture();
+    const em = fixture.em();
+    const user = await fixture.auth.users.createUser(em, { username: 'row-user', password: 'a-long-password-1' });
+    // Microseconds, as Django stores them: a round trip through a Date would lose them.
+    await em
+      .getConnection()
+      .execute("UPDATE auth_user SET last_login = '2026-01-02 03:04:05.678901+00' WHERE id = ?", [user.id]);
+    userId = user.id;
+  });
+  afterAll(() => fixture.close());
+
+  const changeSets = (em: ReturnType<AuthFixture['em']>) => {
+    const unitOfWork = em.getUnitOfWork();
+    unitOfWork.computeChangeSets();
+    return unitOfWork.getChangeSets().map((changeSet) => changeSet.payload);
+  };
+
+  it('has its columns under their property names, and the hash apart', async () => {
+    const em = fixture.em();
+    const row = await loadUserRow(em, userId);
+    if (!row) throw new Error('no row');
+    const { user, passwordHash } = sessionUserOf(em, row);
+    expect(user).toMatchObject({ id: userId, username: 'row-user', isActive: true, isSuperuser: false });
+    expect(user.lastLogin).toBeInstanceOf(Date);
+    expect(user.dateJoined).toBeInstanceOf(Date);
+    expect(passwordHash).toMatch(/^argon2\$/);
+    // Managed by the request's EntityManager, as if it had loaded it.
+    expect(em.getUnitOfWork().getById(User, userId)).toBe(user);
+  });
+
+  it('gives a flush nothing to write when unchanged, and only the change otherwise', async () => {
+    const em = fixture.em();
+    const row = await loadUserRow(em, userId);
+    if (!row) throw new Error('no row');
+    const { user } = sessionUserOf(em, row);
+    expect(changeSets(em)).toEqual([]);
+    user.firstName = 'Ada';
+    expect(changeSets(em)).toEqual([{ firstName: 'Ada' }]);
+    await em.flush();
+    const [stored] = await fixture
+      .em()
+      .getConnection()
+      .execute<{ first_name: string; last_login: string }[]>(
+        'SELECT first_name, last_login::text FROM auth_user WHERE id = ?',
+        [userId],
+      );
+    expect(stored).toEqual({ first_name: 'Ada', last_login: '2026-01-02 03:04:05.678901+00' });
+  });
+
+  it('merges into a user the request already loaded, and still writes nothing', async () => {
+    const em = fixture.em();
+    const loaded = await em.findOneOrFail(User, userId);
+    const row = await loadUserRow(em, userId);
+    if (!row) throw new Error('no row');
+    expect(sessionUserOf(em, row).user).toBe(loaded);
+    expect(changeSets(em)).toEqual([]);
+  });
+});
