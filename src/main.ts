@@ -2,15 +2,17 @@
  * The server's entry point: configuration → database (migrated) → session store → HTTP → wait for a signal →
  * graceful stop.
  * Every failure at start-up is one line on stderr and exit code 1: no stack dump for an operator to read.
+ *
+ * Only light modules are imported up front. The database layer is loaded when it is opened and the GraphQL server
+ * once the database answers: a bad setting or an unreachable database is reported without first loading Apollo,
+ * Express and Redis, which takes seconds on a busy machine (the start-up failures must end within 10 s).
  */
 import { configChecks } from './checks/config.js';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
-import { DatabaseUnreachableError, openDatabase, type Database } from './db/database.js';
-import { DataDirLockedError } from './db/embedded.js';
-import { SchemaGuardError } from './graphql/directives.js';
-import { RedisUnreachableError } from './http/redis-session-store.js';
+import type { Database } from './db/database.js';
 import { createLogger } from './logger.js';
-import { startServer, type RunningServer } from './server.js';
+import type { RunningServer } from './server.js';
+import { StartupError } from './startup-error.js';
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster.js';
 
@@ -88,6 +90,7 @@ function runServer(): void {
   process.on('SIGINT', onSignal);
 
   async function start(): Promise<void> {
+    const { openDatabase } = await import('./db/database.js');
     database = await openDatabase(config.database, logger);
     logger.info(
       // The embedded database's URL is logged so that psql can look inside while the server runs.
@@ -95,6 +98,7 @@ function runServer(): void {
       'database ready',
     );
     if (firstSignalAt !== undefined) return; // asked to stop while the database opened
+    const { startServer } = await import('./server.js');
     server = await startServer(config, logger, database);
     logger.info({ url: `${server.url}/graphql` }, `GraphQL at ${server.url}/graphql`);
   }
@@ -103,15 +107,9 @@ function runServer(): void {
     await database?.close().catch((closeError: unknown) => {
       logger.error({ err: closeError }, 'closing the database failed');
     });
-    if (
-      error instanceof DatabaseUnreachableError ||
-      error instanceof DataDirLockedError ||
-      error instanceof RedisUnreachableError ||
-      // An unguarded root field, a misplaced directive, an unknown permission: every one listed, no stack.
-      error instanceof SchemaGuardError
-    ) {
-      fail(error.message);
-    }
+    // An unreachable database or Redis, a locked data folder; an unguarded root field, a misplaced directive, an
+    // unknown permission (every one listed): the message, no stack.
+    if (error instanceof StartupError) fail(error.message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       fail(`PORT=${config.port} is already in use on ${config.host} (choose another, e.g. PORT=4001)`);
     }

@@ -12,7 +12,8 @@ import { ormOptions } from '../../mikro-orm.config.js';
 import { syncContentTypes } from '../auth/content-types.js';
 import { installedModels, type ModelDefinition } from '../auth/models.js';
 import { ormLogger } from './orm-logger.js';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import type { EmbeddedPostgres } from './embedded.js';
+import { StartupError } from '../startup-error.js';
 
 export interface Database {
   readonly orm: MikroORM<PostgreSqlDriver>;
@@ -29,7 +30,7 @@ export interface Database {
 }
 
 /** The database could not be reached at start-up. Its message is one line meant for an operator. */
-export class DatabaseUnreachableError extends Error {
+export class DatabaseUnreachableError extends StartupError {
   constructor(
     readonly location: string,
     readonly reason: string,
@@ -61,6 +62,8 @@ export async function openDatabase(
   let connectTimeoutMs: number;
   let location: string;
   if (config.kind === 'embedded') {
+    // Loaded only here: a server on DATABASE_URL has no use for PGlite, and loading it slows every start.
+    const { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } = await import('./embedded.js');
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
     });

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { StartupError } from '../startup-error.js';
 
 /** The ORM's pool on the embedded database. */
 export const EMBEDDED_POOL_SIZE = 8;
@@ -116,7 +117,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   return { url, connection, stop };
 }
 
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends StartupError {
   constructor(
     readonly dataDir: string,
     readonly pid: number,

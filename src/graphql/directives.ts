@@ -29,6 +29,7 @@ import { SessionStoreError } from '../http/request-auth.js';
 import { selectAll } from '../db/sql.js';
 import type { GraphQLContext } from './context.js';
 import { forbidden, serviceUnavailable, unauthenticated } from './errors.js';
+import { StartupError } from '../startup-error.js';
 
 /** Which object an object-level permission is asked about. */
 export type ObjectSource =
@@ -44,7 +45,7 @@ export type Requirement =
 /** A permission name as Django writes it: `app_label.codename`. */
 const PERMISSION_NAME = /^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_]+$/;
 
-export class SchemaGuardError extends Error {
+export class SchemaGuardError extends StartupError {
   constructor(readonly problems: readonly string[]) {
     super(`the schema cannot be served:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'SchemaGuardError';

@@ -17,6 +17,7 @@ import type { Clock } from '../auth/clock.js';
 import { outsideRequest, type Logger } from '../logger.js';
 import { CORRUPT, SessionStore, isSessionData, type Callback, type SessionTimeouts } from './session-store.js';
 import './session-data.js';
+import { StartupError } from '../startup-error.js';
 
 /** Longest wait for Redis at start-up: the TCP connection, then its first answers. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -35,7 +36,7 @@ export interface RedisStoreOptions {
 }
 
 /** Redis could not be reached at start-up. Its message is one line meant for an operator. */
-export class RedisUnreachableError extends Error {
+export class RedisUnreachableError extends StartupError {
   constructor(
     readonly location: string,
     readonly reason: string,
