@@ -15,6 +15,10 @@ export interface ProbeReply {
   cpuMicros: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** What V8 has reserved for the heap (used or not): RSS grows with it without anything being kept. */
+  heapTotalBytes: number;
+  /** Memory outside the JS heap that JS objects hold (Buffers among it). */
+  externalBytes: number;
   /** The event loop's delay since the last reset (a loop blocked by hashing would show here). */
   loopDelayMs: { p50: number; p99: number; max: number };
 }

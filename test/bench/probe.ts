@@ -39,7 +39,7 @@ process.on('message', (message: ProbeRequest) => {
   }
   // Garbage is not a leak: collected first (the process runs with --expose-gc), so that what stays is what is kept.
   if (message.type === 'memory') gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
   const cpu = process.cpuUsage(cpuAtReset);
   const reply: ProbeReply = {
     id: message.id,
@@ -48,6 +48,8 @@ process.on('message', (message: ProbeRequest) => {
     cpuMicros: cpu.user + cpu.system,
     rssBytes: rss,
     heapUsedBytes: heapUsed,
+    heapTotalBytes: heapTotal,
+    externalBytes: external,
     loopDelayMs: {
       p50: loopDelay.percentile(50) / 1e6,
       p99: loopDelay.percentile(99) / 1e6,

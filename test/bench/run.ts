@@ -282,7 +282,7 @@ async function main(): Promise<number> {
     async (client) => (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version,
   );
   const results: Measured[] = [];
-  let memory: { rss10k: number; rss100k: number; heap10k: number; heap100k: number } | undefined;
+  let memory: Record<`${'rss' | 'heap' | 'heapTotal' | 'external'}${'10k' | '100k'}`, number> | undefined;
   let loopDuringLogins: ProbeReply['loopDelayMs'] | undefined;
 
   log('ceiling: bare Apollo Server');
@@ -342,7 +342,33 @@ async function main(): Promise<number> {
       rss100k: late.rssBytes,
       heap10k: early.heapUsedBytes,
       heap100k: late.heapUsedBytes,
+      heapTotal10k: early.heapTotalBytes,
+      heapTotal100k: late.heapTotalBytes,
+      external10k: early.externalBytes,
+      external100k: late.externalBytes,
     };
+
+    log('floor: the same sessions through express-session, one SELECT and a request log, no auth layer');
+    // The real server sits idle meanwhile: its sessions, in its database, are what the floor reads.
+    const floor = await ProbedServer.start('test/bench/floor.ts', {
+      NODE_ENV: 'production',
+      DATABASE_URL: benchUrl.href,
+      SESSION_SECRET: secret,
+    });
+    try {
+      const floorBody = JSON.stringify({ query: '{ me { id } }' });
+      const floorCheck = (text: string) => /"me":\{"id":"\d+"\}/.test(text);
+      await load(floor.url, { body: floorBody, check: floorCheck, amount: AMOUNTS.warmup }, [
+        rotatingCookies(sessions),
+      ]);
+      results.push(
+        await measure('floor: + session, 1 SELECT, request log', floor, () =>
+          load(floor.url, { body: floorBody, check: floorCheck, amount: AMOUNTS.ceiling }, [rotatingCookies(sessions)]),
+        ),
+      );
+    } finally {
+      await floor.stop();
+    }
 
     log('polls: 100 polls granted one by one');
     const pollsBody = JSON.stringify({ query: POLLS });
@@ -435,8 +461,9 @@ async function main(): Promise<number> {
       log(`${verdict} ${name}: ${round(measured)} (budget ${op} ${limit})`);
     }
     log(
-      `memory: RSS ${mib(memory.rss10k)} → ${mib(memory.rss100k)} MiB, heap ${mib(memory.heap10k)} → ` +
-        `${mib(memory.heap100k)} MiB; event loop during logins: p99 ${round(loopDuringLogins.p99)} ms, max ` +
+      `memory: RSS ${mib(memory.rss10k)} → ${mib(memory.rss100k)} MiB, heap used ${mib(memory.heap10k)} → ` +
+        `${mib(memory.heap100k)} MiB (reserved ${mib(memory.heapTotal10k)} → ${mib(memory.heapTotal100k)}), ` +
+        `external ${mib(memory.external10k)} → ${mib(memory.external100k)} MiB; event loop during logins: p99 ${round(loopDuringLogins.p99)} ms, max ` +
         `${round(loopDuringLogins.max)} ms`,
     );
     log(

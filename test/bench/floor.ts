@@ -1,0 +1,77 @@
+/**
+ * The floor: what any GraphQL server on this stack pays for a logged-in request before authenticating anything.
+ * The ceiling (ceiling.ts) plus the parts an authenticated request cannot do without, each as its library ships it:
+ * a request log line (pino-http), express-session reading the signed cookie, one SELECT of the session row from
+ * PostgreSQL (the same table and sessions the real server wrote), and `{ me { id } }` answered from the session.
+ * No user row, no groups, no permissions: the gap between this and the real server is what the auth layer costs.
+ *
+ * Run by the bench with SESSION_SECRET and DATABASE_URL of the real server it is compared with.
+ */
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
+import { pino } from 'pino';
+import { pinoHttp } from 'pino-http';
+import pg from 'pg';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+
+const SELECT_SESSION = 'SELECT data FROM gqlauth_session WHERE sid = $1 AND expires_at > now()';
+
+/** Sessions as the real server stores them: one row per session, its data (express-session's cookie included) as JSON. */
+class SelectOneRowStore extends session.Store {
+  override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
+    pool.query<{ data: session.SessionData }>(SELECT_SESSION, [sid]).then(
+      ({ rows: [row] }) => {
+        callback(null, row?.data ?? null);
+      },
+      (error: unknown) => {
+        callback(error);
+      },
+    );
+  }
+  override set(_sid: string, _data: session.SessionData, callback?: (error?: unknown) => void): void {
+    callback?.(new Error('the floor never writes a session'));
+  }
+  override destroy(_sid: string, callback?: (error?: unknown) => void): void {
+    callback?.();
+  }
+}
+
+const apollo = new ApolloServer<{ userId: number | undefined }>({
+  typeDefs: 'type User { id: ID! } type Query { me: User }',
+  resolvers: { Query: { me: (_parent, _args, { userId }) => (userId === undefined ? null : { id: String(userId) }) } },
+});
+await apollo.start();
+
+const app = express();
+app.set('trust proxy', 'loopback');
+app.use(
+  pinoHttp({
+    logger: pino({ level: 'info' }),
+    genReqId: () => randomUUID(),
+    serializers: {
+      req: (req: { method?: string; url?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+  }),
+);
+app.get('/readyz', (_req, res) => {
+  res.json({ status: 'ready' });
+});
+app.use(
+  '/graphql',
+  session({
+    name: 'sessionid',
+    secret: process.env.SESSION_SECRET ?? '',
+    store: new SelectOneRowStore(),
+    saveUninitialized: false,
+    resave: false,
+    cookie: { httpOnly: true, secure: true, sameSite: 'lax' },
+  }),
+  express.json(),
+  expressMiddleware(apollo, { context: ({ req }) => Promise.resolve({ userId: req.session.userId }) }),
+);
+app.listen(Number(process.env.PORT), '127.0.0.1');
