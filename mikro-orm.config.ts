@@ -9,7 +9,6 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { loadConfig, loadEnvFile } from './src/config/index.js';
-import { startEmbeddedPostgres } from './src/db/embedded.js';
 import { entities } from './src/entities/index.js';
 import { migrations } from './src/db/migrations/index.js';
 
@@ -36,6 +35,8 @@ export default async function cliConfig(): Promise<Options> {
   if (database.kind === 'server') {
     return { ...ormOptions, clientUrl: database.url, pool: { min: 0, max: 1 } };
   }
+  // Loaded only here: the server imports ormOptions from this file, and PGlite is of no use to it on DATABASE_URL.
+  const { startEmbeddedPostgres } = await import('./src/db/embedded.js');
   const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, unrefOnIdle: true });
   const { host, port, user, database: dbName } = embedded.connection;
   return { ...ormOptions, host, port, user, dbName, pool: { min: 0, max: 2 } };

@@ -89,16 +89,22 @@ function runServer(): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // A function, not an inline test: the signal handler changes firstSignalAt across each await below.
+  const stopRequested = (): boolean => firstSignalAt !== undefined;
+
   async function start(): Promise<void> {
     const { openDatabase } = await import('./db/database.js');
+    if (stopRequested()) return; // asked to stop while the database layer loaded: nothing to close
     database = await openDatabase(config.database, logger);
     logger.info(
       // The embedded database's URL is logged so that psql can look inside while the server runs.
       { database: database.location, ...(database.embeddedUrl ? { url: database.embeddedUrl } : {}) },
       'database ready',
     );
-    if (firstSignalAt !== undefined) return; // asked to stop while the database opened
+    if (stopRequested()) return; // asked to stop while the database opened
     const { startServer } = await import('./server.js');
+    // Loading the server takes seconds on a busy machine: a process told to stop meanwhile must not start listening.
+    if (stopRequested()) return;
     server = await startServer(config, logger, database);
     logger.info({ url: `${server.url}/graphql` }, `GraphQL at ${server.url}/graphql`);
   }
