@@ -3,10 +3,7 @@
  * on stderr (no stack trace); sets the exit status (0 success, 1 failure).
  */
 import { ConfigError } from '../config/index.js';
-import { DatabaseUnreachableError } from '../db/database.js';
-import { DataDirLockedError } from '../db/embedded.js';
-import { SchemaGuardError } from '../graphql/directives.js';
-import { RedisUnreachableError } from '../http/redis-session-store.js';
+import { StartupError } from '../startup-error.js';
 import { UsageError, type Command } from './command.js';
 
 export async function runCommand(command: Command, argv: string[]): Promise<number> {
@@ -26,14 +23,8 @@ export async function runCommand(command: Command, argv: string[]): Promise<numb
 /** The failure in words an operator can act on. */
 function describe(error: unknown): string {
   if (error instanceof ConfigError) return error.problems.join('\nerror: ');
-  if (
-    error instanceof UsageError ||
-    error instanceof SchemaGuardError ||
-    error instanceof DatabaseUnreachableError ||
-    error instanceof DataDirLockedError ||
-    error instanceof RedisUnreachableError
-  )
-    return error.message;
+  // A usage error; an unreachable database or Redis, a locked data folder, a schema that cannot be served.
+  if (error instanceof UsageError || error instanceof StartupError) return error.message;
   return `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
 }
 
