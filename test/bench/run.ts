@@ -3,7 +3,7 @@
  * ceiling of a bare Apollo Server on the same Node. Prints one table, writes JSON, checks the budgets and exits 1
  * when one is missed.
  *
- *   npm run bench                      the full run (about two minutes)
+ *   npm run bench                      the full run (about six minutes)
  *   npm run bench -- --quick           a smoke run: small amounts; only the budgets that do not depend on time
  *   npm run bench -- --json out.json   where the JSON goes (default .bench/latest.json)
  *   npm run bench -- --profile         also write a CPU profile of each server to .bench/profiles
@@ -28,6 +28,7 @@ import { loadConfig } from '../../src/config/index.js';
 import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
 import { seed, PASSWORD, type Seeded } from './seed.js';
 import { withSql } from '../support/sql.js';
+import { startNodeOptions } from '../support/start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROBE = pathToFileURL(path.join(ROOT, 'test/bench/probe.ts')).href;
@@ -49,6 +50,20 @@ const AMOUNTS = QUICK
 const CONNECTIONS = 10;
 /** `me` next to the logins is sent at a fixed rate, the same quiet and loaded, so only the logins differ. */
 const PROBE_RATE = 200;
+
+/**
+ * The floor (floor.ts) whole, then its parts one at a time (FLOOR_PARTS), so that the table says what each costs.
+ * Without the `select` part the session rows are read once, in the warm-up, and then kept in memory.
+ */
+const FLOOR_PARTS = [
+  ['floor: + session, 1 SELECT, request log', 'log,session,select'],
+  ['  floor part: request log only', 'log'],
+  ['  floor part: session only, rows in memory', 'session'],
+  ['  floor part: session and 1 SELECT, no log', 'session,select'],
+] as const;
+
+/** Fixed-rate and side-by-side rows: a ratio to the ceiling's full-speed req/s would mean nothing for them. */
+const LOGINS_BESIDE = '  the logins beside it';
 
 const ME = '{ me { id username groups { name } permissions } }';
 const POLLS = '{ polls { id question choices { text } } }';
@@ -79,7 +94,9 @@ class ProbedServer {
     const port = await freePort();
     // --profile: a V8 CPU profile of each server, written to .bench/profiles when it stops (open it in Chrome DevTools).
     const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench/profiles'] : [];
-    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', '--import', PROBE, entry], {
+    // The real server runs as `npm start` runs it, and the ceiling and the floor on the same Node with the same options.
+    const nodeOptions = [...startNodeOptions(), ...profile, '--expose-gc'];
+    const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', '--import', PROBE, entry], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env, PORT: String(port) },
       // The server's log goes nowhere: writing it is part of the cost measured, reading it is not.
@@ -348,26 +365,33 @@ async function main(): Promise<number> {
       external100k: late.externalBytes,
     };
 
-    log('floor: the same sessions through express-session, one SELECT and a request log, no auth layer');
+    log(
+      'floor: the same sessions through express-session, one SELECT and a request log, no auth layer; each part alone',
+    );
     // The real server sits idle meanwhile: its sessions, in its database, are what the floor reads.
-    const floor = await ProbedServer.start('test/bench/floor.ts', {
-      NODE_ENV: 'production',
-      DATABASE_URL: benchUrl.href,
-      SESSION_SECRET: secret,
-    });
-    try {
-      const floorBody = JSON.stringify({ query: '{ me { id } }' });
-      const floorCheck = (text: string) => /"me":\{"id":"\d+"\}/.test(text);
-      await load(floor.url, { body: floorBody, check: floorCheck, amount: AMOUNTS.warmup }, [
-        rotatingCookies(sessions),
-      ]);
-      results.push(
-        await measure('floor: + session, 1 SELECT, request log', floor, () =>
-          load(floor.url, { body: floorBody, check: floorCheck, amount: AMOUNTS.ceiling }, [rotatingCookies(sessions)]),
-        ),
-      );
-    } finally {
-      await floor.stop();
+    for (const [scenario, parts] of FLOOR_PARTS) {
+      const floor = await ProbedServer.start('test/bench/floor.ts', {
+        NODE_ENV: 'production',
+        DATABASE_URL: benchUrl.href,
+        SESSION_SECRET: secret,
+        FLOOR_PARTS: parts,
+      });
+      try {
+        const floorBody = JSON.stringify({ query: '{ me { id } }' });
+        const floorCheck = (text: string) => /"me":\{"id":"\d+"\}/.test(text);
+        await load(floor.url, { body: floorBody, check: floorCheck, amount: AMOUNTS.warmup }, [
+          rotatingCookies(sessions),
+        ]);
+        results.push(
+          await measure(scenario, floor, () =>
+            load(floor.url, { body: floorBody, check: floorCheck, amount: AMOUNTS.ceiling }, [
+              rotatingCookies(sessions),
+            ]),
+          ),
+        );
+      } finally {
+        await floor.stop();
+      }
     }
 
     log('polls: 100 polls granted one by one');
@@ -420,7 +444,7 @@ async function main(): Promise<number> {
       sessionWritesPerRequest: null,
     });
     results.push({
-      scenario: '  the logins beside it',
+      scenario: LOGINS_BESIDE,
       requests: loginsBeside.requests.total,
       reqPerSec: loginsBeside.requests.total / besideSeconds,
       p50Ms: loginsBeside.latency.p50,
@@ -514,7 +538,7 @@ function printTable(rows: Measured[], ceilingRate: number): void {
     String(Math.round(row.reqPerSec)),
     String(round(row.p50Ms)),
     String(round(row.p99Ms)),
-    row.scenario.startsWith('me at') || row.scenario.startsWith(' ')
+    row.scenario.startsWith('me at') || row.scenario === LOGINS_BESIDE
       ? ''
       : `${Math.round((row.reqPerSec / ceilingRate) * 100)}%`,
     row.cpuMicrosPerRequest === null ? '' : String(Math.round(row.cpuMicrosPerRequest)),

@@ -1,10 +1,11 @@
 /**
- * Runs the server as users do, in its own process (`node --import tsx src/main.ts`, what `npm start` runs),
- * and watches its output and exit.
+ * Runs the server as users do, in its own process (`node [npm start's options] --import tsx src/main.ts`, what
+ * `npm start` runs), and watches its output and exit.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { startNodeOptions } from './start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -35,7 +36,7 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
   const { entry = 'src/main.ts', args = [], viaNpmStart = false } = options;
   const [command, commandArgs] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, ['--import', 'tsx', entry, ...args]];
+    : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', 'tsx', entry, ...args]];
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
     // Only what the test names, so the developer's own environment (and .env file) cannot leak in.
