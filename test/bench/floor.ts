@@ -21,6 +21,13 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 
 const parts = new Set((process.env.FLOOR_PARTS ?? 'log,session,select').split(','));
+// A misspelt part would be measured as absent without a word: refused instead.
+const unknown = [...parts].filter((part) => !['log', 'session', 'select'].includes(part));
+if (unknown.length > 0 || (parts.has('select') && !parts.has('session'))) {
+  throw new Error(
+    `FLOOR_PARTS=${process.env.FLOOR_PARTS ?? ''}: parts are log, session, select (select needs session)`,
+  );
+}
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 

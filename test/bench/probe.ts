@@ -1,8 +1,8 @@
 /**
- * Loaded into a benchmarked server process (`node --import tsx --import ./test/bench/probe.ts src/main.ts`):
- * counts the SQL statements the process sends (every query of every pg client, transactions' BEGIN/COMMIT
- * included), watches the event loop's delay, and answers the bench over the IPC channel. The server itself is
- * unchanged: this only observes it.
+ * Loaded into a benchmarked server process (`node [npm start's options] --import tsx --import
+ * ./test/bench/probe.ts src/main.ts`): counts the SQL statements the process sends (every query of every pg client,
+ * transactions' BEGIN/COMMIT included), watches the event loop's delay, and answers the bench over the IPC channel.
+ * The server itself is unchanged: this only observes it.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
