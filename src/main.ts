@@ -93,6 +93,10 @@ function runServer(): void {
   const stopRequested = (): boolean => firstSignalAt !== undefined;
 
   async function start(): Promise<void> {
+    // Before any login: hashing yields the cores to the event loop (thread-priority.ts).
+    const { lowerThreadPoolPriority } = await import('./auth/hashers/thread-priority.js');
+    const lowered = await lowerThreadPoolPriority(config.passwords.hashingNice);
+    if (lowered > 0) logger.debug({ threads: lowered, nice: config.passwords.hashingNice }, 'hashing threads lowered');
     const { openDatabase } = await import('./db/database.js');
     if (stopRequested()) return; // asked to stop while the database layer loaded: nothing to close
     database = await openDatabase(config.database, logger);

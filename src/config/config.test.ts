@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         bcryptRounds: 12,
         // One core is left to the event loop.
         hashingConcurrency: Math.max(1, os.availableParallelism() - 1),
+        hashingNice: 10,
         validators: ['similarity', 'min_length', 'common', 'numeric'],
         minLength: 8,
       },
@@ -96,6 +97,7 @@ describe('loadConfig', () => {
         PBKDF2_ITERATIONS: '870000',
         BCRYPT_ROUNDS: '13',
         PASSWORD_HASHING_CONCURRENCY: '3',
+        PASSWORD_HASHING_NICE: '0',
         AUTHENTICATION_BACKENDS: 'email,model',
         PASSWORD_VALIDATORS: 'min_length,common',
         PASSWORD_MIN_LENGTH: '12',
@@ -158,6 +160,7 @@ describe('loadConfig', () => {
         pbkdf2Iterations: 870_000,
         bcryptRounds: 13,
         hashingConcurrency: 3,
+        hashingNice: 0,
         validators: ['min_length', 'common'],
         minLength: 12,
       },
@@ -256,6 +259,7 @@ describe('loadConfig', () => {
     ['PASSWORD_HASHERS', 'argon2,argon2', 'PASSWORD_HASHERS="argon2,argon2" names one twice'],
     ['BCRYPT_ROUNDS', '3', 'BCRYPT_ROUNDS="3" is not a whole number between 4 and 31'],
     ['PASSWORD_HASHING_CONCURRENCY', '0', 'PASSWORD_HASHING_CONCURRENCY="0" is not a whole number between 1 and 1024'],
+    ['PASSWORD_HASHING_NICE', '20', 'PASSWORD_HASHING_NICE="20" is not a whole number between 0 and 19'],
     ['AUTHENTICATION_BACKENDS', 'ldap', 'AUTHENTICATION_BACKENDS="ldap" names unknown ldap; choose from model, email'],
   ])('refuses %s=%s with one line naming it', (name, value, expected) => {
     const found = problems({ [name]: value });

@@ -150,6 +150,8 @@ export interface PasswordConfig {
    * of logins would leave none for the event loop and every other request would wait.
    */
   readonly hashingConcurrency: number;
+  /** The nice value of libuv's pool threads, where hashes run (0: left alone). Linux only. */
+  readonly hashingNice: number;
   /** Django's AUTH_PASSWORD_VALIDATORS, in order; a maximum length is always checked first. */
   readonly validators: readonly PasswordValidatorName[];
   readonly minLength: number;
@@ -427,6 +429,7 @@ export const variables = {
   PBKDF2_ITERATIONS: variable(wholeNumber(1, 100_000_000), '1000000', '1000000'),
   BCRYPT_ROUNDS: variable(wholeNumber(4, 31), '12', '12'),
   PASSWORD_HASHING_CONCURRENCY: variable(wholeNumber(1, 1024), '1', '(CPU cores - 1, at least 1)'),
+  PASSWORD_HASHING_NICE: variable(wholeNumber(0, 19), '10', '10'),
   AUTHENTICATION_BACKENDS: variable(nameList(AUTHENTICATION_BACKENDS), 'model,email', 'model'),
   PASSWORD_VALIDATORS: variable(nameList(PASSWORD_VALIDATORS), 'min_length,common', PASSWORD_VALIDATORS.join(',')),
   PASSWORD_MIN_LENGTH: variable(wholeNumber(1, 4096), '12', '8'),
@@ -610,6 +613,7 @@ export function loadConfig(
       pbkdf2Iterations: parsed.PBKDF2_ITERATIONS ?? 1_000_000,
       bcryptRounds: parsed.BCRYPT_ROUNDS ?? 12,
       hashingConcurrency: parsed.PASSWORD_HASHING_CONCURRENCY ?? Math.max(1, os.availableParallelism() - 1),
+      hashingNice: parsed.PASSWORD_HASHING_NICE ?? 10,
       validators: Object.freeze(parsed.PASSWORD_VALIDATORS ?? [...PASSWORD_VALIDATORS]),
       minLength: parsed.PASSWORD_MIN_LENGTH ?? 8,
     }),

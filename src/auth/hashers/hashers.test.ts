@@ -3,7 +3,9 @@
  * test/fixtures/make-django-hashes.py, and the shared Django fixture's users), and PasswordHashers' rules:
  * rehash only on success, the same cost for every kind of failure.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import util from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import {
   Argon2Hasher,
@@ -297,5 +299,40 @@ describe('PasswordHashers', () => {
     ]);
     expect(await hashers.verify('password', encoded)).toEqual({ valid: false, mustUpdate: false });
     expect({ encodes: preferred.encodes, verifies: preferred.verifies }).toEqual({ encodes: 1, verifies: 0 });
+  });
+});
+
+describe('hashing and the event loop', () => {
+  /**
+   * The share of `work`'s time the event loop spent running JavaScript rather than waiting for events. Waiting is
+   * what a loop does while a hash runs in libuv's threads, however busy the machine; a hash on the loop's own
+   * thread keeps it running from start to end. Unlike a count of turns, this does not shrink when other processes
+   * take the CPU.
+   */
+  async function loopBusyDuring(work: () => Promise<unknown>): Promise<number> {
+    const before = performance.eventLoopUtilization();
+    await work();
+    return performance.eventLoopUtilization(before).utilization;
+  }
+
+  it('tells a hash run on the event loop from one run beside it', async () => {
+    const password = 'correct horse battery staple';
+    const onTheLoop = () => Promise.resolve(crypto.pbkdf2Sync(password, 'salt', 600_000, 32, 'sha256'));
+    const besideIt = () => util.promisify(crypto.pbkdf2)(password, 'salt', 600_000, 32, 'sha256');
+    await besideIt(); // a worker's first hash shares the loop with start-up work still running
+    expect(await loopBusyDuring(besideIt)).toBeLessThan(0.5);
+    expect(await loopBusyDuring(onTheLoop)).toBeGreaterThan(0.9);
+  });
+
+  // Each at its default cost (tens to hundreds of milliseconds of CPU), making a hash and checking it.
+  it.each([
+    ['argon2', new Argon2Hasher()],
+    ['bcrypt_sha256', new BcryptHasher({ sha256: true })],
+    ['pbkdf2_sha256', new Pbkdf2Hasher({ digest: 'sha256' })],
+    ['scrypt', new ScryptHasher()],
+  ] as const)('%s hashes outside the event loop, which waits meanwhile', async (_name, hasher) => {
+    const encoded = await hasher.encode('correct horse battery staple');
+    expect(await loopBusyDuring(() => hasher.encode('correct horse battery staple'))).toBeLessThan(0.5);
+    expect(await loopBusyDuring(() => hasher.verify('correct horse battery staple', encoded))).toBeLessThan(0.5);
   });
 });
