@@ -15,6 +15,7 @@ import { createApolloServer } from './graphql/server.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
 import { openLockout } from './http/create-lockout.js';
+import { InFlightRequests } from './http/in-flight.js';
 import { createSessionStore } from './http/create-session-store.js';
 import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
@@ -58,7 +59,8 @@ export async function startServer(
   const lockout = openLockout(config, database, store);
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const apollo = createApolloServer(config, logger, schema, httpServer);
+  const inFlight = new InFlightRequests();
+  const apollo = createApolloServer(config, logger, schema, httpServer, inFlight);
   const mailer = createMailer(config.mail, logger);
   await apollo.start();
   const auth = createAuth(config, {
@@ -74,21 +76,22 @@ export async function startServer(
       `login failed: ${reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join(', ') || 'no backend'}`,
     );
   });
-  httpServer.on(
-    'request',
-    createApp({
-      config,
-      auth,
-      clock,
-      logger,
-      database,
-      sessionStore: store,
-      apollo,
-      lifecycle,
-      mailer,
-      lockout: lockout.lockout,
-    }),
-  );
+  const app = createApp({
+    config,
+    auth,
+    clock,
+    logger,
+    database,
+    sessionStore: store,
+    apollo,
+    lifecycle,
+    mailer,
+    lockout: lockout.lockout,
+  });
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight.track(res);
+    app(req, res);
+  });
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -114,7 +117,7 @@ export async function startServer(
       stopped ??= (async () => {
         lifecycle.shuttingDown = true;
         try {
-          // Drains the HTTP server (ApolloServerPluginDrainHttpServer) before Apollo itself stops.
+          // Drains the HTTP server and the requests still running (graphql/server.ts) before Apollo itself stops.
           await apollo.stop();
           // E-mails queued by the last requests still go out (each SMTP exchange is bounded).
           await mailer.close();

@@ -4,12 +4,13 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, databaseEnv, scratchDir, usingServer, type TestDatabase } from './support/database.js';
 import { HttpClient } from './support/http-client.js';
-import { spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
+import { runManage, spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
 import { withSql } from './support/sql.js';
 import {
   connectRedis,
@@ -29,6 +30,38 @@ function start(env: Record<string, string>, options: SpawnOptions = {}): ServerP
 afterAll(() => {
   for (const server of running) server.child.kill('SIGKILL');
 });
+
+interface LogLine {
+  level: number;
+  msg: string;
+}
+
+/**
+ * How many sessions a user has in the database of `env`, read once its server has exited: straight from the
+ * PostgreSQL server, or from the embedded database through a second server on the same folder.
+ */
+/** How many sessions a user has in the database at `databaseUrl`. */
+function countSessions(databaseUrl: string, username: string): Promise<number> {
+  return withSql(databaseUrl, async (client) => {
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM gqlauth_session s JOIN auth_user u ON u.id = s.user_id WHERE u.username = $1',
+      [username],
+    );
+    return rows[0]?.n ?? 0;
+  });
+}
+
+async function sessionsOf(username: string, env: Record<string, string>): Promise<number> {
+  if (env.DATABASE_URL) return countSessions(env.DATABASE_URL, username);
+  const reader = start(env);
+  await reader.ready(60_000);
+  try {
+    return await countSessions(String((await reader.waitForLog(/^database ready$/)).url), username);
+  } finally {
+    reader.child.kill('SIGTERM');
+    await reader.exited;
+  }
+}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -345,6 +378,61 @@ describe('graceful shutdown', () => {
     expect(messages).not.toContain('second signal: exiting now');
   });
 
+  it('on SIGTERM, finishes the logins whose client went away before it closes the database', async () => {
+    // Slow hashes, one at a time: four logins take a good second, and most of them are still waiting their turn to
+    // hash when the signal comes, with nobody left to answer.
+    const env: Record<string, string> = {
+      ...databaseEnv(testDatabase),
+      ARGON2_TIME_COST: '12',
+      PASSWORD_HASHING_CONCURRENCY: '1',
+      LOG_LEVEL: 'info',
+    };
+    const password = 'walker-secret-1234';
+    const made = await runManage(['createsuperuser', '--no-input'], {
+      ...env,
+      SUPERUSER_USERNAME: 'walker',
+      SUPERUSER_PASSWORD: password,
+    });
+    expect(made.code).toBe(0);
+    const server = start(env);
+    const url = await server.ready();
+    const databaseUrl = env.DATABASE_URL ?? String((await server.waitForLog(/^database ready$/)).url);
+    const { hostname, port } = new URL(url);
+    const body = JSON.stringify({
+      query: 'mutation ($password: String!) { login(username: "walker", password: $password) { id } }',
+      variables: { password },
+    });
+    const sockets = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const socket = net.connect(Number(port), hostname);
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        socket.write(
+          `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+        return socket;
+      }),
+    );
+    // The first login has hashed and stored its session: the others were read while it hashed, and wait their turn.
+    // Then every client gives up without an answer.
+    let stored = 0;
+    while (stored === 0) {
+      await sleep(20);
+      stored = await countSessions(databaseUrl, 'walker');
+    }
+    for (const socket of sockets) socket.destroy();
+    server.child.kill('SIGTERM');
+    // Some logins were still running at the signal, or the test would prove nothing.
+    expect(stored).toBeLessThan(4);
+
+    expect(await server.exited).toBe(0);
+    const logged = server.stdout.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
+    // Without the wait, the logins were lost, or failed with "driver has already been destroyed".
+    expect(logged.filter(({ level }) => level >= 50).map(({ msg }) => msg)).toEqual([]);
+    expect(logged.map(({ msg }) => msg)).toEqual(expect.arrayContaining(['stopped']));
+    expect(await sessionsOf('walker', env)).toBe(4);
+  });
+
   it('cuts a request still running after SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
     const server = start({ ...databaseEnv(testDatabase), SHUTDOWN_TIMEOUT_MS: '1000' });
     const url = await server.ready();
@@ -363,6 +451,46 @@ describe('graceful shutdown', () => {
     expect(ms).toBeGreaterThanOrEqual(900);
     expect(ms).toBeLessThan(8000);
   });
+});
+
+describe('the threads where hashes run', () => {
+  let testDatabase: TestDatabase;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+  });
+  afterAll(() => testDatabase.drop());
+
+  /** The nice value of each thread of process `pid` named `name` (Linux's /proc). */
+  function niceOf(pid: number, name: string): number[] {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+      if (fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) return [];
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // After the command name (in parentheses, and it may hold spaces): the state is field 3, the nice value 19.
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    });
+  }
+
+  // A thread's own nice value exists on Linux only; elsewhere the server leaves the pool alone.
+  (process.platform === 'linux' ? it : it.skip)(
+    'run at PASSWORD_HASHING_NICE (10 by default), and the event loop at the nice value it started with',
+    async () => {
+      const started = os.getPriority();
+      for (const [env, expected] of [
+        [{}, Math.max(started, 10)],
+        [{ PASSWORD_HASHING_NICE: '0' }, started],
+      ] as const) {
+        const server = start({ ...databaseEnv(testDatabase), ...env });
+        await server.ready();
+        const pid = Number((await server.waitForLog(/^GraphQL at /)).pid);
+        const pool = niceOf(pid, 'libuv-worker');
+        expect(pool.length).toBeGreaterThan(0);
+        expect(pool).toEqual(pool.map(() => expected));
+        expect(niceOf(pid, 'MainThread')).toEqual([started]);
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      }
+    },
+  );
 });
 
 describe('settings problems at start-up', () => {

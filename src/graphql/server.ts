@@ -11,6 +11,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from '../config/index.js';
+import type { InFlightRequests } from '../http/in-flight.js';
 import type { GraphQLContext } from './context.js';
 import { createFormatError } from './errors.js';
 import { onePerOperation } from './validation.js';
@@ -22,10 +23,28 @@ export function createApolloServer(
   logger: Logger,
   schema: GraphQLSchema,
   httpServer: http.Server,
+  inFlight: InFlightRequests,
 ): ApolloServer<GraphQLContext> {
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // On stop(): stop accepting, let in-flight requests finish, cut what is left after the grace period.
     ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
+    // Beside it, for the same time: the handlers whose client went away, which the HTTP drain does not see (a login
+    // waiting its turn to hash). While drains run Apollo still executes operations; once they end it refuses them,
+    // and the session store and the database close after it.
+    {
+      serverWillStart() {
+        return Promise.resolve({
+          async drainServer() {
+            if (!(await inFlight.settled(config.shutdownTimeoutMs))) {
+              logger.warn(
+                { requests: inFlight.size },
+                'requests still running after SHUTDOWN_TIMEOUT_MS: the database closes under them',
+              );
+            }
+          },
+        });
+      },
+    },
     !config.graphql.landingPage
       ? ApolloServerPluginLandingPageDisabled()
       : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.

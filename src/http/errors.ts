@@ -25,9 +25,15 @@ const codes: Record<string, string> = {
 };
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
+  return (error: unknown, req, res, _next) => {
     if (res.headersSent) {
-      next(error);
+      // The answer has begun and cannot turn into an error: the connection is cut (as Express's own handler does),
+      // so the client sees a broken answer, not a complete-looking one. Logged here rather than printed to stderr,
+      // and ended, so that shutdown does not wait for it (in-flight.ts).
+      logger.error({ err: error, path: req.path }, 'request failed after its answer began');
+      req.socket.destroy();
+      res.end();
       return;
     }
     const { status, statusCode, type, expose, code } = (error ?? {}) as HttpError;
