@@ -26,6 +26,7 @@ import type pg from 'pg';
 import { createAuth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
+import { openLoop, percentile, type OpenLoopResult } from './open-loop.js';
 import { seed, PASSWORD, type Seeded } from './seed.js';
 import { withSql } from '../support/sql.js';
 import { startNodeOptions } from '../support/start-command.js';
@@ -61,6 +62,9 @@ const FLOOR_PARTS = [
   ['  floor part: session only, rows in memory', 'session'],
   ['  floor part: session and 1 SELECT, no log', 'session,select'],
 ] as const;
+
+/** Quiet and loaded fixed-rate runs, in turns. */
+const BESIDE_ROUNDS = QUICK ? 1 : 3;
 
 /** Fixed-rate and side-by-side rows: a ratio to the ceiling's full-speed req/s would mean nothing for them. */
 const LOGINS_BESIDE = '  the logins beside it';
@@ -301,6 +305,7 @@ async function main(): Promise<number> {
   const results: Measured[] = [];
   let memory: Record<`${'rss' | 'heap' | 'heapTotal' | 'external'}${'10k' | '100k'}`, number> | undefined;
   let loopDuringLogins: ProbeReply['loopDelayMs'] | undefined;
+  let loopQuiet: ProbeReply['loopDelayMs'] | undefined;
 
   log('ceiling: bare Apollo Server');
   const ceiling = await ProbedServer.start('test/bench/ceiling.ts', { NODE_ENV: 'production' });
@@ -407,53 +412,78 @@ async function main(): Promise<number> {
       ),
     );
 
-    log(`me at ${PROBE_RATE}/s, quiet, then next to logins at full speed`);
+    log(`me at ${PROBE_RATE}/s, quiet and next to logins at full speed, in turns (${BESIDE_ROUNDS} of each)`);
+    // Evenly spaced, open loop (open-loop.ts): autocannon's rate limit sends in bursts at the top of each second.
     const probeRun = () =>
-      load(
-        server.url,
-        {
-          body: meBody,
-          check: meCheck,
-          // Many more connections than the rate needs: a stalled server delays requests already due, and those
-          // count, instead of the generator quietly waiting for a free connection (coordinated omission).
-          connections: 20,
-          overallRate: PROBE_RATE,
-          duration: AMOUNTS.seconds,
-        },
-        [rotatingCookies(sessions)],
-      );
-    const quiet = await measure(`me at ${PROBE_RATE}/s, quiet`, server, probeRun, false);
-    results.push(quiet);
-    const quietP99 = quiet.p99Ms;
-    await server.ask('reset');
-    const besideStarted = performance.now();
-    const [loginsBeside, loaded] = await Promise.all([
-      load(server.url, { check: loggedIn, duration: AMOUNTS.seconds }, [rotatingLogins(seeded, [])]),
-      probeRun(),
-    ]);
-    const besideSeconds = (performance.now() - besideStarted) / 1000;
-    loopDuringLogins = (await server.ask('read')).loopDelayMs;
-    results.push({
-      scenario: `me at ${PROBE_RATE}/s, next to logins at full speed`,
-      requests: loaded.requests.total,
-      reqPerSec: loaded.requests.total / besideSeconds,
-      p50Ms: loaded.latency.p50,
-      p99Ms: loaded.latency.p99,
-      cpuMicrosPerRequest: null,
-      sqlPerRequest: null,
-      sessionWritesPerRequest: null,
-    });
+      openLoop(`${server.url}/graphql`, {
+        rate: PROBE_RATE,
+        seconds: AMOUNTS.seconds,
+        // Many more sockets than the rate needs: a request due while all are busy waits, and its wait counts.
+        connections: 20,
+        headers: HEADERS,
+        body: meBody,
+        cookies: sessions,
+        check: meCheck,
+      });
+    // Quiet and loaded in turns, each side's latencies pooled: the p99 of one 10 s run (its 20 slowest requests)
+    // moves by a factor of two or more from run to run on a shared machine, and a drift of the machine during the
+    // bench would otherwise fall on one side only.
+    const quietRuns: OpenLoopResult[] = [];
+    const loadedRuns: OpenLoopResult[] = [];
+    const loginRuns: { result: autocannon.Result; seconds: number }[] = [];
+    const quietLoops: ProbeReply['loopDelayMs'][] = [];
+    const loadedLoops: ProbeReply['loopDelayMs'][] = [];
+    for (let round = 0; round < BESIDE_ROUNDS; round++) {
+      await server.ask('reset');
+      quietRuns.push(await probeRun());
+      quietLoops.push((await server.ask('read')).loopDelayMs);
+      await server.ask('reset');
+      const started = performance.now();
+      const [logins, loaded] = await Promise.all([
+        load(server.url, { check: loggedIn, duration: AMOUNTS.seconds }, [rotatingLogins(seeded, [])]),
+        probeRun(),
+      ]);
+      loginRuns.push({ result: logins, seconds: (performance.now() - started) / 1000 });
+      loadedRuns.push(loaded);
+      loadedLoops.push((await server.ask('read')).loopDelayMs);
+    }
+    loopQuiet = worstLoop(quietLoops);
+    loopDuringLogins = worstLoop(loadedLoops);
+    const quiet = pooled(quietRuns);
+    const loaded = pooled(loadedRuns);
+    for (const [scenario, run] of [
+      [`me at ${PROBE_RATE}/s, quiet`, quiet],
+      [`me at ${PROBE_RATE}/s, next to logins at full speed`, loaded],
+    ] as const) {
+      results.push({
+        scenario,
+        requests: run.requests,
+        reqPerSec: run.reqPerSec,
+        p50Ms: run.p50Ms,
+        p99Ms: run.p99Ms,
+        // Not comparable with the full-speed rows: at a fixed rate the process's idle work is shared by fewer requests.
+        cpuMicrosPerRequest: null,
+        sqlPerRequest: null,
+        sessionWritesPerRequest: null,
+      });
+    }
+    const loginRequests = loginRuns.reduce((sum, { result }) => sum + result.requests.total, 0);
     results.push({
       scenario: LOGINS_BESIDE,
-      requests: loginsBeside.requests.total,
-      reqPerSec: loginsBeside.requests.total / besideSeconds,
-      p50Ms: loginsBeside.latency.p50,
-      p99Ms: loginsBeside.latency.p99,
+      requests: loginRequests,
+      reqPerSec: loginRequests / loginRuns.reduce((sum, { seconds }) => sum + seconds, 0),
+      // autocannon's histograms cannot be pooled: the median round's p50, and the worst round's p99.
+      p50Ms: percentile(
+        loginRuns.map(({ result }) => result.latency.p50).sort((a, b) => a - b),
+        0.5,
+      ),
+      p99Ms: Math.max(...loginRuns.map(({ result }) => result.latency.p99)),
       cpuMicrosPerRequest: null,
       sqlPerRequest: null,
       sessionWritesPerRequest: null,
     });
-    const loadedP99 = loaded.latency.p99;
+    const quietP99 = quiet.p99Ms;
+    const loadedP99 = loaded.p99Ms;
 
     const ceilingRate = results[0]?.reqPerSec ?? 1;
     const budgets = [
@@ -466,8 +496,14 @@ async function main(): Promise<number> {
         0,
         false,
       ),
-      budget('me p99 next to logins ÷ quiet p99', loadedP99 / Math.max(quietP99, 1), '≤', 3, true),
-      budget('event loop delay during logins, max (ms)', loopDuringLogins.max, '≤', 50, true),
+      budget(
+        'me p99 next to logins ÷ quiet p99',
+        // Below a millisecond, the load generator's own timers are most of what is measured.
+        loadedP99 / Math.max(quietP99, 1),
+        '≤',
+        3,
+        true,
+      ),
       budget('RSS after 100,000 requests ÷ after 10,000', memory.rss100k / memory.rss10k, '≤', 1.1, true),
     ];
     const machine = {
@@ -487,9 +523,16 @@ async function main(): Promise<number> {
     log(
       `memory: RSS ${mib(memory.rss10k)} → ${mib(memory.rss100k)} MiB, heap used ${mib(memory.heap10k)} → ` +
         `${mib(memory.heap100k)} MiB (reserved ${mib(memory.heapTotal10k)} → ${mib(memory.heapTotal100k)}), ` +
-        `external ${mib(memory.external10k)} → ${mib(memory.external100k)} MiB; event loop during logins: p99 ${round(loopDuringLogins.p99)} ms, max ` +
-        `${round(loopDuringLogins.max)} ms`,
+        `external ${mib(memory.external10k)} → ${mib(memory.external100k)} MiB`,
     );
+    // Not a budget: on a shared machine the loop's longest stall is the scheduler's and the garbage collector's, with
+    // or without logins. That hashing never holds the loop is shown by test (hashers.test.ts); this is for context.
+    log(
+      `event loop delay: quiet p99 ${round(loopQuiet.p99)} ms, max ${round(loopQuiet.max)} ms; during logins ` +
+        `p99 ${round(loopDuringLogins.p99)} ms, max ${round(loopDuringLogins.max)} ms`,
+    );
+    const floorRate = results.find(({ scenario }) => scenario === FLOOR_PARTS[0][0])?.reqPerSec;
+    if (floorRate !== undefined) log(`me ÷ floor (req/s): ${Math.round((me.reqPerSec / floorRate) * 100)}%`);
     log(
       `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ` +
         `${machine.node}, PostgreSQL ${machine.postgres}${QUICK ? ' (--quick: timing budgets not judged)' : ''}`,
@@ -497,7 +540,7 @@ async function main(): Promise<number> {
     await fs.mkdir(path.dirname(path.resolve(ROOT, options.json)), { recursive: true });
     await fs.writeFile(
       path.resolve(ROOT, options.json),
-      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopDuringLogins, budgets }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopQuiet, loopDuringLogins, budgets }, null, 2)}\n`,
     );
     log(`JSON: ${options.json}`);
     const missed = budgets.filter(({ ok, timed }) => !ok && !(QUICK && timed));
@@ -517,6 +560,32 @@ async function loginCookie(url: string, username: string): Promise<string> {
   const cookie = response.headers.get('set-cookie')?.split(';')[0];
   if (!cookie) throw new Error(`login of ${username} failed: ${await response.text()}`);
   return cookie;
+}
+
+/** The latencies of several fixed-rate runs as one sample. */
+function pooled(runs: readonly OpenLoopResult[]): {
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+} {
+  const latencies = runs.flatMap(({ latencies: each }) => each).sort((a, b) => a - b);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  return {
+    requests: latencies.length,
+    reqPerSec: latencies.length / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+  };
+}
+
+/** Event-loop delay over several runs: the worst run's p99 and max (histograms cannot be pooled). */
+function worstLoop(runs: readonly ProbeReply['loopDelayMs'][]): ProbeReply['loopDelayMs'] {
+  return {
+    p50: Math.max(...runs.map(({ p50 }) => p50)),
+    p99: Math.max(...runs.map(({ p99 }) => p99)),
+    max: Math.max(...runs.map(({ max }) => max)),
+  };
 }
 
 function budget(name: string, measured: number, op: '≤' | '≥', limit: number, timed: boolean) {
