@@ -93,10 +93,15 @@ function runServer(): void {
   const stopRequested = (): boolean => firstSignalAt !== undefined;
 
   async function start(): Promise<void> {
-    // Before any login: hashing yields the cores to the event loop (thread-priority.ts).
+    // Before any login: hashing weighs less than the event loop when both want a core (thread-priority.ts).
     const { lowerThreadPoolPriority } = await import('./auth/hashers/thread-priority.js');
-    const lowered = await lowerThreadPoolPriority(config.passwords.hashingNice);
-    if (lowered > 0) logger.debug({ threads: lowered, nice: config.passwords.hashingNice }, 'hashing threads lowered');
+    const nice = config.passwords.hashingNice;
+    const pool = await lowerThreadPoolPriority(nice);
+    if (pool && (pool.threads === 0 || pool.atNice < pool.threads)) {
+      logger.warn({ ...pool, nice }, 'PASSWORD_HASHING_NICE: some hashing threads keep their priority');
+    } else if (pool) {
+      logger.debug({ ...pool, nice }, 'hashing threads at a lower priority');
+    }
     const { openDatabase } = await import('./db/database.js');
     if (stopRequested()) return; // asked to stop while the database layer loaded: nothing to close
     database = await openDatabase(config.database, logger);

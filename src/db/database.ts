@@ -81,6 +81,7 @@ export async function openDatabase(
   }
 
   let orm: MikroORM<PostgreSqlDriver> | undefined;
+  logger.debug({ database: location }, 'connecting to the database');
   try {
     orm = await PostgreSqlMikroORM.init({
       ...ormOptions,

@@ -28,12 +28,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) {
-      // The answer has begun and cannot turn into an error: the connection is cut (as Express's own handler does),
-      // so the client sees a broken answer, not a complete-looking one. Logged here rather than printed to stderr,
-      // and ended, so that shutdown does not wait for it (in-flight.ts).
+      // Logged here rather than printed to stderr. Reached mostly by express-session's save failing after the
+      // answer was already sent whole: the client has it, and the connection stays.
       logger.error({ err: error, path: req.path }, 'request failed after its answer began');
-      req.socket.destroy();
-      res.end();
+      if (!res.writableEnded) {
+        // Half sent, it cannot turn into an error: the connection is cut (as Express's own handler does), so the
+        // client sees a broken answer, not a complete-looking one; and ended, so that shutdown does not wait for it
+        // (in-flight.ts).
+        req.socket.destroy();
+        res.end();
+      }
       return;
     }
     const { status, statusCode, type, expose, code } = (error ?? {}) as HttpError;

@@ -40,8 +40,9 @@ describe('InFlightRequests', () => {
     await request();
     expect(inFlight.size).toBe(2);
 
+    const closed = new Promise((resolve) => responses[0]?.once('close', resolve));
     gone.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await closed; // the server has seen its client go
     expect(inFlight.size).toBe(2);
     const settled = inFlight.settled(5_000);
     responses[0]?.end('late');

@@ -167,6 +167,7 @@ export class RedisSessionStore extends SessionStore {
   }
 
   override async open(): Promise<void> {
+    this.logger.debug({ redis: describeRedisUrl(this.options.url) }, 'connecting to Redis');
     try {
       await withTimeout(this.client.connect(), CONNECT_TIMEOUT_MS, `no answer within ${CONNECT_TIMEOUT_MS} ms`);
     } catch (error) {
