@@ -11,6 +11,7 @@ import { ObjectPermissionChecker } from './auth/object-permissions.js';
 import type { Clock } from './auth/clock.js';
 import type { Config, CorsConfig } from './config/index.js';
 import type { Database } from './db/database.js';
+import { RequestAuthorization } from './graphql/authorization.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
@@ -88,13 +89,16 @@ export function createApp({
       context: ({ req }) => {
         const em = database.orm.em.fork();
         const permissions = auth.permissions(em);
+        const requestAuth = new RequestAuth(req, em, { auth, clock, config: config.session, store, logger });
+        const objectPermissions = new ObjectPermissionChecker(em, permissions);
         return Promise.resolve({
           em,
           logger,
           authCore: auth,
-          auth: new RequestAuth(req, em, { auth, clock, config: config.session, store, logger }),
+          auth: requestAuth,
           permissions,
-          objectPermissions: new ObjectPermissionChecker(em, permissions),
+          objectPermissions,
+          authorization: new RequestAuthorization(requestAuth, permissions, objectPermissions, logger),
           config,
           mailer,
           lockout,

@@ -10,9 +10,9 @@ import { systemClock, type Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
 import type { Database } from './db/database.js';
 import type { GraphQLSchema } from 'graphql';
-import { SchemaGuardError, isGuarded, unknownPermissions } from './graphql/directives.js';
+import { SchemaGuardError } from './graphql/directives/index.js';
 import { createApolloServer } from './graphql/server.js';
-import { buildSchema } from './graphql/schema.js';
+import { buildSchema, permissionProblemsIn } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
 import { openLockout } from './http/create-lockout.js';
 import { InFlightRequests } from './http/in-flight.js';
@@ -46,13 +46,10 @@ export async function startServer(
   database: Database,
   { schema = buildSchema(), clock = systemClock, sessionStore }: StartOptions = {},
 ): Promise<RunningServer> {
-  // Every permission the directives name must exist: a typo would otherwise deny (or, for a superuser, allow)
-  // silently. Checked before anything opens or listens.
-  // A schema assembled some other way would carry the directives without enforcing them.
-  if (!isGuarded(schema))
-    throw new SchemaGuardError(['the schema was not assembled by buildSchema(): its directives would not be enforced']);
-  const unknown = await unknownPermissions(database.orm.em.fork(), schema);
-  if (unknown.length > 0) throw new SchemaGuardError(unknown);
+  // Every permission the directives name must exist, on the model it is asked about: a typo would otherwise deny
+  // (or, for a superuser, allow) silently. Checked before anything opens or listens.
+  const problems = await permissionProblemsIn(database.orm.em.fork(), schema);
+  if (problems.length > 0) throw new SchemaGuardError(problems);
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
   const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
   await store.open();

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEMO_GROUPS, DEMO_USERS, seedDemo } from '../src/cli/seed-demo.js';
 import { Poll } from '../src/entities/poll.js';
-import { permissionManifest } from '../src/graphql/directives.js';
-import { buildSchema } from '../src/graphql/schema.js';
+
+import { buildSchema, schemaManifest } from '../src/graphql/schema.js';
 import { CHEAP_HASHING, createAuthFixture, type AuthFixture } from './support/auth.js';
 import { scratchDir } from './support/database.js';
 import { runManage, spawnServer, timeExit } from './support/process.js';
@@ -198,6 +198,6 @@ describe('the installed command, gqlauth-manage', () => {
       cwd: scratchDir('installed'),
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none' },
     });
-    expect(stdout).toBe(permissionManifest(buildSchema()));
+    expect(stdout).toBe(schemaManifest(buildSchema()));
   });
 });

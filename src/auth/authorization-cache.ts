@@ -8,9 +8,15 @@ import { LRUCache } from 'lru-cache';
 import type { User } from '../entities/user.js';
 
 /** What one user holds: their groups, and every permission (direct, through groups, or all for a superuser). */
-export interface Authorization {
+export interface UserAuthorization {
   readonly groups: readonly { readonly id: number; readonly name: string }[];
+  /** As Django names them: `app_label.codename`. */
   readonly permissions: ReadonlySet<string>;
+  /**
+   * The same permissions with the model each belongs to, `app_label.model.codename` (`polls.poll.view_poll`): an
+   * object-level question is about one model's objects, and a permission of another model never answers it.
+   */
+  readonly onModels: ReadonlySet<string>;
 }
 
 interface Entry {
@@ -18,7 +24,7 @@ interface Entry {
   /** What the data depends on besides the tables the version covers: both come from the user's own row. */
   isSuperuser: boolean;
   isActive: boolean;
-  data: Authorization;
+  data: UserAuthorization;
 }
 
 /** The version read with each user entity (by sessionUserOf); users loaded any other way have none. */
@@ -40,14 +46,14 @@ export class AuthorizationCache {
     this.entries = new LRUCache({ max: maxUsers });
   }
 
-  get(user: User, version: string): Authorization | undefined {
+  get(user: User, version: string): UserAuthorization | undefined {
     const entry = this.entries.get(user.id);
     const fresh =
       entry?.version === version && entry.isSuperuser === user.isSuperuser && entry.isActive === user.isActive;
     return fresh ? entry.data : undefined;
   }
 
-  set(user: User, version: string, data: Authorization): void {
+  set(user: User, version: string, data: UserAuthorization): void {
     this.entries.set(user.id, { version, isSuperuser: user.isSuperuser, isActive: user.isActive, data });
   }
 }

@@ -3,7 +3,7 @@
  * post_migrate does: idempotent, never renames or deletes (a Django project's rows stay as they are).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { run } from '../db/sql.js';
+import { run, selectAll } from '../db/sql.js';
 import { permissionsOf, type ModelDefinition } from './models.js';
 
 /** Returns how many permissions were created. */
@@ -26,4 +26,13 @@ export async function syncContentTypes(em: EntityManager, models: readonly Model
     }
   }
   return created;
+}
+
+/** Every permission of the database, `app_label.codename`, with the model it belongs to (`app_label.model`). */
+export async function permissionCatalogue(em: EntityManager): Promise<{ perm: string; model: string }[]> {
+  return selectAll<{ perm: string; model: string }>(
+    em,
+    `SELECT ct.app_label || '.' || p.codename AS perm, ct.app_label || '.' || ct.model AS model
+       FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id`,
+  );
 }

@@ -10,26 +10,34 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { managedFromRow, selectAll } from '../db/sql.js';
 import { Group } from '../entities/group.js';
 import type { User } from '../entities/user.js';
-import { authzVersionOf, type Authorization, type AuthorizationCache } from './authorization-cache.js';
+import { authzVersionOf, type AuthorizationCache, type UserAuthorization } from './authorization-cache.js';
 import { isAuthenticated, type RequestUser } from './anonymous.js';
 
 type PermissionRow = { app_label: string; codename: string };
 
-/** A row of the one query: a group of the user (id and name) or a permission (perm), never both. */
-type AuthorizationRow = { group_id: number | null; group_name: string | null; perm: string | null };
+/**
+ * A row of the one query: a group of the user (id and name) or a permission (perm, `app_label.codename`, and the
+ * model it belongs to), never both.
+ */
+type AuthorizationRow = {
+  group_id: number | null;
+  group_name: string | null;
+  perm: string | null;
+  model: string | null;
+};
 
 const ALL = `SELECT ct.app_label, p.codename
   FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id`;
 const DIRECT = `SELECT uup.permission_id FROM auth_user_user_permissions uup WHERE uup.user_id = ?`;
 const VIA_GROUPS = `SELECT gp.permission_id FROM auth_group_permissions gp
   JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = ?`;
-const GROUPS = `SELECT g.id AS group_id, g.name AS group_name, NULL::text AS perm
+const GROUPS = `SELECT g.id AS group_id, g.name AS group_name, NULL::text AS perm, NULL::text AS model
   FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ?`;
-const PERMS = (where: string) => `SELECT NULL::integer, NULL::text, ct.app_label || '.' || p.codename
+const PERMS = (where: string) => `SELECT NULL::integer, NULL::text, ct.app_label || '.' || p.codename, ct.model
   FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id ${where}`;
 
 export class PermissionChecker {
-  private readonly cache = new Map<number, Promise<Authorization>>();
+  private readonly cache = new Map<number, Promise<UserAuthorization>>();
   /** False once this request changed grants: the version its users were read with is then out of date. */
   private versionsHold = true;
 
@@ -82,6 +90,21 @@ export class PermissionChecker {
     return (await this.getAllPermissions(user)).has(perm);
   }
 
+  /**
+   * `hasPerm` asked about the objects of one model (`polls.poll`): the permission must be one of that model's
+   * (guardian looks a codename up among the object's content type's permissions). `polls.view_poll` held at the
+   * model level covers every poll, and no choice. A model of another app never matches; an active superuser holds
+   * everything, as in `hasPerm`. `model` undefined: the permission's own model, whichever it is.
+   */
+  async hasPermOnModel(user: RequestUser | null, perm: string, model: string | undefined): Promise<boolean> {
+    if (model === undefined) return this.hasPerm(user, perm);
+    if (!isAuthenticated(user) || !user.isActive) return false;
+    if (user.isSuperuser) return true;
+    const { appLabel, codename } = splitPermission(perm);
+    if (!model.startsWith(`${appLabel}.`)) return false;
+    return (await this.load(user)).onModels.has(`${model}.${codename}`);
+  }
+
   /** All of `perms`. */
   async hasPerms(user: RequestUser | null, perms: readonly string[]): Promise<boolean> {
     for (const perm of perms) if (!(await this.hasPerm(user, perm))) return false;
@@ -96,7 +119,7 @@ export class PermissionChecker {
   }
 
   /** The user's groups and permissions, in one query, once. */
-  private load(user: User): Promise<Authorization> {
+  private load(user: User): Promise<UserAuthorization> {
     let cached = this.cache.get(user.id);
     if (!cached) {
       const loading = this.loadNow(user);
@@ -108,7 +131,7 @@ export class PermissionChecker {
     return cached;
   }
 
-  private async loadNow(user: User): Promise<Authorization> {
+  private async loadNow(user: User): Promise<UserAuthorization> {
     // Inside a transaction, what is read may include its uncommitted changes (and roll back): never shared.
     const version = this.versionsHold && !this.em.isInTransaction() ? authzVersionOf(user) : undefined;
     const cached = version === undefined ? undefined : this.shared?.get(user, version);
@@ -118,7 +141,7 @@ export class PermissionChecker {
     return loaded;
   }
 
-  private async query(user: User): Promise<Authorization> {
+  private async query(user: User): Promise<UserAuthorization> {
     // An inactive user holds nothing, but is still in their groups.
     const perms = !user.isActive
       ? ''
@@ -129,12 +152,16 @@ export class PermissionChecker {
     const rows = await selectAll<AuthorizationRow>(this.em, `${GROUPS}${perms}`, params);
     const groups: { id: number; name: string }[] = [];
     const permissions = new Set<string>();
-    for (const { group_id: id, group_name: name, perm } of rows) {
-      if (perm !== null) permissions.add(perm);
-      else if (id !== null && name !== null) groups.push({ id, name });
+    const onModels = new Set<string>();
+    for (const { group_id: id, group_name: name, perm, model } of rows) {
+      if (perm !== null) {
+        permissions.add(perm);
+        const { appLabel, codename } = splitPermission(perm);
+        onModels.add(`${appLabel}.${model ?? ''}.${codename}`);
+      } else if (id !== null && name !== null) groups.push({ id, name });
     }
     groups.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { groups, permissions };
+    return { groups, permissions, onModels };
   }
 
   private async queryIds(user: RequestUser | null, ids: string, idParams: number): Promise<ReadonlySet<string>> {
@@ -145,4 +172,10 @@ export class PermissionChecker {
       : await selectAll<PermissionRow>(this.em, `${ALL} WHERE p.id IN (${ids})`, Array<number>(idParams).fill(user.id));
     return new Set(rows.map((row) => `${row.app_label}.${row.codename}`));
   }
+}
+
+/** `polls.view_poll` as its app label and codename (the codename may itself hold dots: only the first splits). */
+export function splitPermission(perm: string): { appLabel: string; codename: string } {
+  const dot = perm.indexOf('.');
+  return dot < 0 ? { appLabel: '', codename: perm } : { appLabel: perm.slice(0, dot), codename: perm.slice(dot + 1) };
 }

@@ -1,5 +1,5 @@
 /**
- * Checks of what the settings point to: the schema (every field guarded, every permission known), the database
+ * Checks of what the settings point to: the schema (every field decided, every permission known), the database
  * (reachable, migrated) and the session store (reachable). With `deploy`, also: a superuser exists.
  *
  * Nothing is changed: the database is opened without migrating, and closed again.
@@ -10,8 +10,8 @@ import type { Config } from '../config/index.js';
 import { DatabaseUnreachableError, openDatabase, type Database } from '../db/database.js';
 import { DataDirLockedError } from '../db/embedded.js';
 import { selectOne } from '../db/sql.js';
-import { SchemaGuardError, unknownPermissions } from '../graphql/directives.js';
-import { buildSchema } from '../graphql/schema.js';
+import { SchemaGuardError } from '../graphql/directives/index.js';
+import { buildSchema, permissionProblemsIn } from '../graphql/schema.js';
 import { createSessionStore } from '../http/create-session-store.js';
 import type { Logger } from '../logger.js';
 import { error, warning, type CheckResult } from './index.js';
@@ -34,7 +34,7 @@ export async function systemChecks(config: Config, options: SystemCheckOptions):
       error(
         'schema.E001',
         `The schema cannot be served: ${problem.problems.join('; ')}.`,
-        'Give every field of the root types (and every field of a type that needs one) @auth, @hasPerm or @public, once.',
+        'Give every type reachable from Query, Mutation or Subscription a guard (@auth, @hasPerm, @policy or @public), or each of its fields one; name only registered policies.',
       ),
     );
   }
@@ -90,13 +90,13 @@ async function databaseChecks(
   }
   const results: CheckResult[] = [];
   if (schema) {
-    const unknown = await unknownPermissions(database.orm.em.fork(), schema);
+    const unknown = await permissionProblemsIn(database.orm.em.fork(), schema);
     if (unknown.length > 0)
       results.push(
         error(
           'schema.E002',
-          `The schema names permissions that do not exist: ${unknown.join('; ')}.`,
-          'Fix the typo in @hasPerm, or add the model that defines the permission and run `npm run migrate`.',
+          `The schema names permissions that do not exist, or asks them about another model's objects: ${unknown.join('; ')}.`,
+          "Fix the typo in @hasPerm, or add the model that defines the permission and run `npm run migrate`; ask a model's objects about its own permissions (a @policy for another rule).",
         ),
       );
   }

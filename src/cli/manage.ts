@@ -8,8 +8,8 @@ import { createAuth } from '../auth/index.js';
 import { systemClock } from '../auth/clock.js';
 import { loadConfig, loadEnvFile } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
-import { permissionManifest } from '../graphql/directives.js';
-import { buildSchema } from '../graphql/schema.js';
+
+import { buildSchema, schemaManifest } from '../graphql/schema.js';
 import { createSessionStore } from '../http/create-session-store.js';
 import type { SessionStore } from '../http/session-store.js';
 import { createLogger } from '../logger.js';
@@ -84,15 +84,15 @@ how many. Run it daily, e.g. from cron:  17 3 * * *  cd /srv/app && npm run -s m
     },
   },
   permissions: {
-    summary: 'print every GraphQL operation (and guarded field) and what it requires',
+    summary: 'print every field a client can reach and what it requires',
     help: `Usage: npm run manage -- permissions
 
-Prints every GraphQL operation, and every guarded field, with what it requires (public, login, permissions),
-one per line: the manifest committed as schema/permissions.txt (regenerate it with
-npm run -s manage -- permissions > schema/permissions.txt).`,
+Prints every field a client can reach (every operation, and every field of every type they return) with what it
+requires (public, login, permissions, object permissions, named policies), one per line: the manifest committed as
+schema/permissions.txt (regenerate it with npm run -s manage -- permissions > schema/permissions.txt).`,
     run(argv) {
       noArguments(argv);
-      process.stdout.write(permissionManifest(buildSchema()));
+      process.stdout.write(schemaManifest(buildSchema()));
       return Promise.resolve(0);
     },
   },

@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import type { RequestAuth } from '../http/request-auth.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/index.js';
+import type { RequestAuthorization } from './authorization.js';
 import type { Lockout } from '../auth/lockout.js';
 
 export interface GraphQLContext {
@@ -22,6 +23,8 @@ export interface GraphQLContext {
   readonly permissions: PermissionChecker;
   /** Object-level checks (model level included), batched and remembered for the request. */
   readonly objectPermissions: ObjectPermissionChecker;
+  /** What the directives and policies ask: the request's user and its permissions. */
+  readonly authorization: RequestAuthorization;
   /** The server's configuration (password validators, registration, ...). */
   readonly config: Config;
   /** Sends e-mail in the background (console or SMTP). */

@@ -30,8 +30,8 @@ export function unauthenticated(): GraphQLError {
 }
 
 /** A logged-in user without the permission a field requires. Which permission is not said. */
-export function forbidden(): GraphQLError {
-  return new GraphQLError('You do not have permission to do this.', { extensions: { code: ErrorCode.FORBIDDEN } });
+export function forbidden(message = 'You do not have permission to do this.'): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN } });
 }
 
 /** The object an operation names does not exist (said only to those allowed to act on every such object). */

@@ -13,6 +13,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from '../config/index.js';
 import type { InFlightRequests } from '../http/in-flight.js';
 import type { GraphQLContext } from './context.js';
+import { collapseDenialsPlugin } from './directives/index.js';
 import { createFormatError } from './errors.js';
 import { onePerOperation } from './validation.js';
 import type { GraphQLSchema } from 'graphql';
@@ -51,6 +52,8 @@ export function createApolloServer(
         ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
     // Answers are per user and never cached by HTTP caches: no @cacheControl hints to compute on every field.
     ApolloServerPluginCacheControlDisabled(),
+    // One error per denied field coordinate, however many items of a list it was denied in.
+    collapseDenialsPlugin<GraphQLContext>(),
   ];
   const { limits, introspection } = config.graphql;
   // Limits that refuse an abusive operation before it runs, with one generic message (the limits are not told).

@@ -27,7 +27,7 @@ import { createAuth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
 import { openLoop, percentile, type OpenLoopResult } from './open-loop.js';
-import { seed, PASSWORD, type Seeded } from './seed.js';
+import { seed, seedListedPolls, PASSWORD, type Seeded } from './seed.js';
 import { withSql } from '../support/sql.js';
 import { startNodeOptions } from '../support/start-command.js';
 
@@ -70,7 +70,11 @@ const BESIDE_ROUNDS = QUICK ? 1 : 3;
 const LOGINS_BESIDE = '  the logins beside it';
 
 const ME = '{ me { id username groups { name } permissions } }';
-const POLLS = '{ polls { id question choices { text } } }';
+const POLLS = '{ polls(first: 100) { edges { node { id question choices { text } } } } }';
+/** The first page of the polls a user may view, with how many there are: the object-level list budget. */
+const POLL_PAGE = '{ polls(first: 50) { totalCount edges { node { id question } } } }';
+/** The budget's world: 5,000 polls visible through object-level grants, among 10,000 and among 100,000. */
+const LISTED = { grants: 5_000, small: 10_000, large: 100_000 };
 const LOGIN =
   'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { id } }';
 
@@ -399,7 +403,7 @@ async function main(): Promise<number> {
       }
     }
 
-    log('polls: 100 polls granted one by one');
+    log('polls: 100 polls granted one by one, with their choices');
     const pollsBody = JSON.stringify({ query: POLLS });
     const pollsCheck = (text: string) => text.split('"question"').length - 1 === seeded.grantedPolls;
     const pollster = [await loginCookie(server.url, seeded.pollster)];
@@ -411,6 +415,25 @@ async function main(): Promise<number> {
         load(server.url, { body: pollsBody, check: pollsCheck, amount: AMOUNTS.polls }, [rotatingCookies(pollster)]),
       ),
     );
+
+    log(`polls page: 50 of ${LISTED.grants} visible, among ${LISTED.small} and ${LISTED.large} polls`);
+    const pageBody = JSON.stringify({ query: POLL_PAGE });
+    const pageCheck = (text: string) =>
+      text.includes(`"totalCount":${LISTED.grants}`) && text.split('"question"').length - 1 === 50;
+    const lister = [await loginCookie(server.url, seeded.lister)];
+    const pages: Measured[] = [];
+    for (const polls of [LISTED.small, LISTED.large]) {
+      await seedListedPolls(benchUrl.href, seeded.lister, polls, LISTED.grants);
+      // One connection: the time of one request (the database's share included), not a queue's.
+      const pageLoad = (amount: number) =>
+        load(server.url, { body: pageBody, check: pageCheck, amount, connections: 1 }, [rotatingCookies(lister)]);
+      await pageLoad(AMOUNTS.polls / 10);
+      pages.push(
+        await measure(`polls page: 50 of ${LISTED.grants} visible in ${polls}`, server, () => pageLoad(AMOUNTS.polls)),
+      );
+    }
+    results.push(...pages);
+    const [smallPage, largePage] = pages as [Measured, Measured];
 
     log(`me at ${PROBE_RATE}/s, quiet and next to logins at full speed, in turns (${BESIDE_ROUNDS} of each)`);
     // Evenly spaced, open loop (open-loop.ts): autocannon's rate limit sends in bursts at the top of each second.
@@ -505,6 +528,21 @@ async function main(): Promise<number> {
         true,
       ),
       budget('RSS after 100,000 requests ÷ after 10,000', memory.rss100k / memory.rss10k, '≤', 1.1, true),
+      budget(
+        `SQL statements per polls page (${LISTED.large} polls)`,
+        largePage.sqlPerRequest ?? Infinity,
+        '≤',
+        2,
+        false,
+      ),
+      budget(`polls page p50 ms (${LISTED.large} polls)`, largePage.p50Ms, '≤', 20, true),
+      budget(
+        `polls page p50 at ${LISTED.large} ÷ at ${LISTED.small} polls`,
+        largePage.p50Ms / Math.max(smallPage.p50Ms, 1),
+        '≤',
+        1.5,
+        true,
+      ),
     ];
     const machine = {
       cpu: os.cpus()[0]?.model ?? 'unknown',

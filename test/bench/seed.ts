@@ -12,6 +12,8 @@ export interface Seeded {
   usernames: string[];
   pollster: string;
   grantedPolls: number;
+  /** A user who sees polls through object-level grants only, set by `seedListedPolls`. */
+  lister: string;
 }
 
 const GROUPS = {
@@ -92,8 +94,47 @@ export async function seed(url: string, auth: Auth, users: number): Promise<Seed
          django_content_type ct WHERE ct.app_label = 'polls' AND ct.model = 'poll'`,
       [granted, await permissionId('polls.view_poll'), pollsterRows[0]?.id],
     );
+    const lister = 'bench-lister';
+    await client.query(
+      `INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
+         date_joined) VALUES ($1, false, $2, '', '', '', false, true, now())`,
+      [hash, lister],
+    );
     await client.query('COMMIT');
-    return { usernames, pollster, grantedPolls: granted.length };
+    return { usernames, pollster, grantedPolls: granted.length, lister };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Tops the polls table up to `polls` rows, and gives `lister` polls.view_poll on `grants` of them, spread evenly
+ * through the table (its previous grants go): the world of the object-level list budget.
+ */
+export async function seedListedPolls(url: string, lister: string, polls: number, grants: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO polls_poll (question, pub_date)
+       SELECT 'Listed ' || n, now() FROM generate_series(1, $1::int - (SELECT count(*) FROM polls_poll)::int) n`,
+      [polls],
+    );
+    const { rows } = await client.query<{ id: number }>('SELECT id FROM auth_user WHERE username = $1', [lister]);
+    const userId = rows[0]?.id;
+    await client.query('DELETE FROM guardian_userobjectpermission WHERE user_id = $1', [userId]);
+    await client.query(
+      `INSERT INTO guardian_userobjectpermission (object_pk, content_type_id, permission_id, user_id)
+       SELECT p.id::text, ct.id, perm.id, $1 FROM
+         (SELECT id, row_number() OVER (ORDER BY id) AS n FROM polls_poll) p,
+         django_content_type ct JOIN auth_permission perm ON perm.content_type_id = ct.id AND perm.codename = 'view_poll'
+        WHERE ct.app_label = 'polls' AND ct.model = 'poll' AND p.n % ($2::int / $3::int) = 0`,
+      [userId, polls, grants],
+    );
+    await client.query('COMMIT');
+    await client.query('ANALYZE polls_poll');
+    await client.query('ANALYZE guardian_userobjectpermission');
   } finally {
     await client.end();
   }

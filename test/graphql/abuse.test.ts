@@ -124,7 +124,7 @@ describe('limits on an operation', () => {
   beforeAll(async () => {
     // A recursive type, so that depth and cost can grow without bound; each resolver run is counted.
     const schema = buildSchema({
-      typeDefs: ['type Node { child: Node, value: Int } extend type Query { tree: Node @public }'],
+      typeDefs: ['type Node @public { child: Node, value: Int } extend type Query { tree: Node @public }'],
       resolvers: [
         {
           Query: { tree: () => ((resolved += 1), {}) },

@@ -7,13 +7,24 @@ import { createAuth } from '../../src/auth/index.js';
 import { grantObjectPermission } from '../../src/auth/object-permissions.js';
 import { Group } from '../../src/entities/group.js';
 import { Permission } from '../../src/entities/permission.js';
+import { Poll } from '../../src/entities/poll.js';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { HttpClient } from '../support/http-client.js';
 import { loggedInClient, whoAmI } from '../support/sessions.js';
 
-const KINDS = ['anonymous', 'nobody', 'direct', 'oneGroup', 'twoGroups', 'objectLevel', 'root', 'retired'] as const;
+const KINDS = [
+  'anonymous',
+  'nobody',
+  'direct',
+  'oneGroup',
+  'twoGroups',
+  'notStaff',
+  'objectLevel',
+  'root',
+  'retired',
+] as const;
 type Kind = (typeof KINDS)[number];
 const PASSWORD = 'admin-password-1';
 const USER_PERMS = ['auth.view_user', 'auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_permission'];
@@ -61,9 +72,11 @@ describe('the admin API', () => {
         email: `${kind}@example.com`,
         password: PASSWORD,
         isSuperuser: kind === 'root' || kind === 'retired',
+        // Django's admin lets in active staff only: every admin here is staff but notStaff, who holds the same.
+        isStaff: ['direct', 'oneGroup', 'twoGroups', 'objectLevel'].includes(kind),
       });
       const user = await manager.findOneOrFail(User, created.id, { populate: ['groups', 'userPermissions'] });
-      if (kind === 'direct')
+      if (kind === 'direct' || kind === 'notStaff')
         for (const name of [...USER_PERMS, ...GROUP_PERMS]) user.userPermissions.add(await perm(name));
       if (kind === 'oneGroup') user.groups.add(admins);
       if (kind === 'twoGroups') user.groups.add(userAdmins, groupAdmins);
@@ -83,7 +96,8 @@ describe('the admin API', () => {
     const { body } = await clients[kind].graphql(query, variables);
     return body.errors ? String(body.errors[0]?.extensions?.code) : 'ok';
   };
-  const allowedToAdmins = [U, F, 'ok', 'ok', 'ok', F, 'ok', U];
+  //                        anon nobody direct 1group 2groups notStaff object root retired
+  const allowedToAdmins = [U, F, 'ok', 'ok', 'ok', F, F, 'ok', U];
 
   const operations: [string, () => Promise<Operation> | Operation, string[]][] = [
     ['user', async () => ['query ($id: ID!) { user(id: $id) { id } }', { id: await idOf('nobody') }], allowedToAdmins],
@@ -210,7 +224,7 @@ describe('the admin API', () => {
         "setting a superuser's password",
         async () => [
           'mutation ($id: ID!) { setUserPassword(id: $id, password: "a-new-password-42") }',
-          { id: await idOf('root') },
+          { id: await newUser({ isSuperuser: true }) },
         ],
       ],
       [
@@ -260,9 +274,178 @@ describe('the admin API', () => {
     });
   });
 
+  describe('no escalation through object-level grants, and no takeover of an account that holds more', () => {
+    /** A staff member holding auth.change_user, auth.view_user and auth.delete_user only: the review's attacker. */
+    let changer: HttpClient;
+    let changerId: string;
+    const pollOf = async (question: string) => {
+      const manager = em();
+      const poll = manager.create(Poll, { question, pubDate: new Date() });
+      await manager.flush();
+      return poll.id;
+    };
+    const groupWithObjectGrants = async (pollId: number) => {
+      const id = await newGroup();
+      for (const name of ['polls.change_poll', 'polls.delete_poll'])
+        await grantObjectPermission(em(), name, { groupId: Number(id) }, pollId);
+      return id;
+    };
+    /** A user holding `perms` (model level) and `grants` (`perm key` on polls), made directly. */
+    const holder = async (perms: string[], grants: string[] = []) => {
+      const id = await newUser();
+      const manager = em();
+      const user = await manager.findOneOrFail(User, Number(id), { populate: ['userPermissions'] });
+      for (const name of perms) user.userPermissions.add(await perm(name));
+      await manager.flush();
+      for (const grant of grants) {
+        const [name = '', key = ''] = grant.split(' ');
+        await grantObjectPermission(em(), name, { userId: Number(id) }, key);
+      }
+      return id;
+    };
+
+    beforeAll(async () => {
+      const username = `changer${++counter}`;
+      const manager = em();
+      const created = await auth().users.createUser(manager, { username, password: PASSWORD, isStaff: true });
+      const user = await manager.findOneOrFail(User, created.id, { populate: ['userPermissions'] });
+      for (const name of ['auth.change_user', 'auth.view_user', 'auth.delete_user'])
+        user.userPermissions.add(await perm(name));
+      await manager.flush();
+      changerId = String(created.id);
+      changer = await loggedInClient(app.url, username, PASSWORD);
+    });
+
+    it('refuses joining a group that holds object-level grants one lacks (then deleting the poll): FORBIDDEN', async () => {
+      const pollId = await pollOf('Poll two');
+      const groupId = await groupWithObjectGrants(pollId);
+      const join = [
+        'mutation ($u: ID!, $g: ID!) { addUserToGroup(userId: $u, groupId: $g) { id } }',
+        { u: changerId, g: groupId },
+      ] as Operation;
+      expect(
+        await outcome('direct', [
+          'mutation ($u: ID!, $g: ID!) { addUserToGroup(userId: $u, groupId: $g) { id } }',
+          { u: await idOf('direct'), g: groupId },
+        ]),
+      ).toBe(F);
+      const { body } = await changer.graphql(join[0], join[1]);
+      expect(body.errors?.[0]?.extensions?.code).toBe(F);
+      const deleted = await changer.graphql('mutation ($id: ID!) { deletePoll(id: $id) }', { id: String(pollId) });
+      expect(deleted.body.errors?.[0]?.extensions?.code).toBe(F);
+      expect(await em().count(Poll, { id: pollId })).toBe(1);
+      expect(
+        await em()
+          .getConnection()
+          .execute('SELECT 1 FROM auth_user_groups WHERE user_id = ? AND group_id = ?', [
+            Number(changerId),
+            Number(groupId),
+          ]),
+      ).toEqual([]);
+      // Who holds those grants on that poll may hand them on; a superuser may too.
+      const grantee = await holder([], [`polls.change_poll ${pollId}`, `polls.delete_poll ${pollId}`]);
+      await em().nativeUpdate(User, { id: Number(grantee) }, { isStaff: true });
+      const manager = em();
+      const granteeUser = await manager.findOneOrFail(User, Number(grantee), { populate: ['userPermissions'] });
+      granteeUser.userPermissions.add(await perm('auth.change_user'));
+      await manager.flush();
+      const granteeClient = await loggedInClient(app.url, granteeUser.username, PASSWORD);
+      expect((await granteeClient.graphql(join[0], { u: grantee, g: groupId })).body.errors).toBeUndefined();
+      expect(await outcome('root', [join[0], { u: await newUser(), g: groupId }])).toBe('ok');
+    });
+
+    it.each<[string, (id: string) => Operation]>([
+      [
+        'setting its password',
+        (id) => ['mutation ($id: ID!) { setUserPassword(id: $id, password: "taken-over-42") }', { id }],
+      ],
+      [
+        'changing its e-mail',
+        (id) => ['mutation ($id: ID!) { updateUser(id: $id, input: { email: "me@evil.test" }) { id } }', { id }],
+      ],
+      [
+        'changing its username',
+        (id) => [
+          'mutation ($id: ID!, $name: String!) { updateUser(id: $id, input: { username: $name }) { id } }',
+          { id, name: `renamed${++counter}` },
+        ],
+      ],
+      [
+        'deactivating it',
+        (id) => ['mutation ($id: ID!) { updateUser(id: $id, input: { isActive: false }) { id } }', { id }],
+      ],
+      ['deleting it', (id) => ['mutation ($id: ID!) { deleteUser(id: $id) }', { id }]],
+      [
+        'taking a permission from it',
+        (id) => ['mutation ($id: ID!) { revokePermission(perm: "auth.view_user", userId: $id) }', { id }],
+      ],
+    ])(
+      'refuses %s when the account holds more than the caller (model or object level); allows it otherwise',
+      async (_name, make) => {
+        const richer = await holder(['auth.view_user', 'auth.add_group']);
+        const grantedMore = await holder(['auth.view_user'], ['polls.delete_poll 1']);
+        const poorer = await holder(['auth.view_user']);
+        const run = async (id: string) => {
+          const [query, variables] = make(id);
+          const { body } = await changer.graphql(query, variables);
+          return body.errors ? String(body.errors[0]?.extensions?.code) : 'ok';
+        };
+        expect([await run(richer), await run(grantedMore), await run(poorer)]).toEqual([F, F, 'ok']);
+        expect(await outcome('root', make(richer))).toBe('ok');
+      },
+    );
+
+    it('left the richer accounts as they were: their passwords still log in', async () => {
+      const id = await holder(['auth.add_group']);
+      const { username, email } = await em().findOneOrFail(User, Number(id));
+      await changer.graphql('mutation ($id: ID!) { setUserPassword(id: $id, password: "taken-over-42") }', { id });
+      await changer.graphql('mutation ($id: ID!) { updateUser(id: $id, input: { email: "me@evil.test" }) { id } }', {
+        id,
+      });
+      expect(await whoAmI(await loggedInClient(app.url, username, PASSWORD))).toBe(username);
+      expect((await em().findOneOrFail(User, Number(id))).email).toBe(email);
+    });
+
+    it("refuses one's own password through setUserPassword: changePassword asks for the current one", async () => {
+      const { body } = await changer.graphql(
+        'mutation ($id: ID!) { setUserPassword(id: $id, password: "no-old-one-needed-7") }',
+        { id: changerId },
+      );
+      expect(body.errors?.[0]?.extensions?.code).toBe(F);
+      expect(body.errors?.[0]?.message).toBe(
+        'Change your own password with changePassword, which asks for the current one.',
+      );
+      const self = await changer.graphql(
+        'mutation ($id: ID!) { setUserPassword(id: $id, password: "no-old-one-needed-7") }',
+        { id: await idOf('root') },
+      );
+      expect(self.body.errors?.[0]?.extensions?.code).toBe(F);
+    });
+
+    it('lets a holder of a permission on one object grant it on that object only', async () => {
+      const pollId = await pollOf('Delegated');
+      const delegate = await holder(['auth.change_user', 'auth.view_user'], [`polls.change_poll ${pollId}`]);
+      await em().nativeUpdate(User, { id: Number(delegate) }, { isStaff: true });
+      const { username } = await em().findOneOrFail(User, Number(delegate));
+      const client = await loggedInClient(app.url, username, PASSWORD);
+      const grant = (objectId: string) =>
+        client.graphql(
+          'mutation ($u: ID!, $o: ID!) { grantPermission(perm: "polls.change_poll", userId: $u, objectId: $o) }',
+          { u: changerId, o: objectId },
+        );
+      expect((await grant(String(pollId))).body.data).toEqual({ grantPermission: true });
+      expect((await grant(String(pollId + 1))).body.errors?.[0]?.extensions?.code).toBe(F);
+      const tooLong = await grant('x'.repeat(256));
+      expect(tooLong.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        validationErrors: [{ field: 'objectId' }],
+      });
+    });
+  });
+
   it('takes away a permission on the very next request of an open session (group membership removed)', async () => {
     const username = `member${++counter}`;
-    const id = String((await auth().users.createUser(em(), { username, password: PASSWORD })).id);
+    const id = String((await auth().users.createUser(em(), { username, password: PASSWORD, isStaff: true })).id);
     const viewers = await newGroup(['auth.view_user']);
     expect(
       await outcome('root', [

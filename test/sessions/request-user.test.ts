@@ -18,7 +18,7 @@ describe('request.user', () => {
   beforeAll(async () => {
     const schema = buildSchema({
       typeDefs: [
-        `type RequestUser { id: ID, username: String!, isAuthenticated: Boolean!, isAnonymous: Boolean!,
+        `type RequestUser @public { id: ID, username: String!, isAuthenticated: Boolean!, isAnonymous: Boolean!,
            isActive: Boolean!, isStaff: Boolean!, isSuperuser: Boolean!, canViewUsers: Boolean! }
          extend type Query { requestUser: RequestUser! @public }`,
       ],

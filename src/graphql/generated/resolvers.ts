@@ -22,7 +22,7 @@ export type Scalars = {
   EmailAddress: { input: string; output: string; }
 };
 
-/** One answer of a poll, and how many votes it has. */
+/** One answer of a poll, and how many votes it has: for those who may view its poll. */
 export type Choice = {
   __typename?: 'Choice';
   id: Scalars['ID']['output'];
@@ -237,6 +237,7 @@ export type MutationVoteArgs = {
   choiceId: Scalars['ID']['input'];
 };
 
+/** Where a page ends, and whether another follows: it says nothing of what the page holds. */
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -257,16 +258,34 @@ export type Permission = {
 export type PermissionObject =
   /** The object the field belongs to. */
   | 'PARENT'
-  /** The object the field returns; from a list, those the user may not see are left out. */
+  /** What the field returns: an object, each object of a list, or each object of a page. */
   | 'RESULT';
 
-/** A poll (the polls example: Django's tutorial app, on its tables). */
+/**
+ * A poll (the polls example: Django's tutorial app, on its tables). Every field is for those who may view the poll:
+ * polls.view_poll on the model, or on this poll.
+ */
 export type Poll = {
   __typename?: 'Poll';
   choices: Array<Choice>;
   id: Scalars['ID']['output'];
   pubDate: Scalars['DateTime']['output'];
   question: Scalars['String']['output'];
+};
+
+/** A page of the polls the user may view, in id order (Relay's connection shape). */
+export type PollConnection = {
+  __typename?: 'PollConnection';
+  edges: Array<PollEdge>;
+  pageInfo: PageInfo;
+  /** How many polls the user may view, in all pages (the others are not counted). */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type PollEdge = {
+  __typename?: 'PollEdge';
+  cursor: Scalars['String']['output'];
+  node: Poll;
 };
 
 export type Query = {
@@ -277,8 +296,11 @@ export type Query = {
   permissions: Array<Permission>;
   /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
   poll?: Maybe<Poll>;
-  /** The polls the user may view: every poll with polls.view_poll, else those granted to them one by one. */
-  polls: Array<Poll>;
+  /**
+   * The polls the user may view (every poll with polls.view_poll, else those granted one by one), `first` at a time
+   * (1 to 200), after the cursor `after`. Filtered in SQL: pages are full and the count counts only those.
+   */
+  polls: PollConnection;
   /** Facts about this server. */
   serverInfo: ServerInfo;
   user?: Maybe<User>;
@@ -289,6 +311,12 @@ export type Query = {
 
 export type QueryPollArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryPollsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -448,6 +476,8 @@ export type ResolversTypes = {
   Permission: ResolverTypeWrapper<PermissionEntity>;
   PermissionObject: PermissionObject;
   Poll: ResolverTypeWrapper<PollEntity>;
+  PollConnection: ResolverTypeWrapper<Omit<PollConnection, 'edges'> & { edges: Array<ResolversTypes['PollEdge']> }>;
+  PollEdge: ResolverTypeWrapper<Omit<PollEdge, 'node'> & { node: ResolversTypes['Poll'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: RegisterInput;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
@@ -472,6 +502,8 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Permission: PermissionEntity;
   Poll: PollEntity;
+  PollConnection: Omit<PollConnection, 'edges'> & { edges: Array<ResolversParentTypes['PollEdge']> };
+  PollEdge: Omit<PollEdge, 'node'> & { node: ResolversParentTypes['Poll'] };
   Query: Record<PropertyKey, never>;
   RegisterInput: RegisterInput;
   ServerInfo: ServerInfo;
@@ -496,9 +528,22 @@ export type HasPermDirectiveArgs = {
 
 export type HasPermDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = HasPermDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ModelDirectiveArgs = {
+  key?: Maybe<Scalars['String']['input']>;
+  name: Scalars['String']['input'];
+};
+
+export type ModelDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ModelDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type OnePerOperationDirectiveArgs = { };
 
 export type OnePerOperationDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = OnePerOperationDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PolicyDirectiveArgs = {
+  name: Scalars['String']['input'];
+};
+
+export type PolicyDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PolicyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type PublicDirectiveArgs = { };
 
@@ -570,12 +615,23 @@ export type PollResolvers<ContextType = GraphQLContext, ParentType extends Resol
   question?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type PollConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PollConnection'] = ResolversParentTypes['PollConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['PollEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PollEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PollEdge'] = ResolversParentTypes['PollEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Poll'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   poll?: Resolver<Maybe<ResolversTypes['Poll']>, ParentType, ContextType, RequireFields<QueryPollArgs, 'id'>>;
-  polls?: Resolver<Array<ResolversTypes['Poll']>, ParentType, ContextType>;
+  polls?: Resolver<ResolversTypes['PollConnection'], ParentType, ContextType, RequireFields<QueryPollsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
@@ -621,6 +677,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;
   Poll?: PollResolvers<ContextType>;
+  PollConnection?: PollConnectionResolvers<ContextType>;
+  PollEdge?: PollEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
@@ -631,6 +689,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   auth?: AuthDirectiveResolver<any, any, ContextType>;
   hasPerm?: HasPermDirectiveResolver<any, any, ContextType>;
+  model?: ModelDirectiveResolver<any, any, ContextType>;
   onePerOperation?: OnePerOperationDirectiveResolver<any, any, ContextType>;
+  policy?: PolicyDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
 };

@@ -1,15 +1,19 @@
 /**
  * The admin API (Django admin's user and group management, schema/admin.graphql). The directives decide who may
- * call each operation; these resolvers add the rules no directive can express, so that nobody raises privileges
- * through an input meant for something else:
- *  - isStaff and isSuperuser are set only by superusers, and only superusers change, re-password or delete a
- *    superuser (or the next password reset of that account would be theirs);
- *  - nobody grants a permission, or adds someone to a group, carrying more than they hold themselves.
+ * call each operation (an active staff member with Django's permission); these resolvers add the rules no directive
+ * can express, so that nobody raises privileges through an input meant for something else:
+ *  - isStaff and isSuperuser are set only by superusers, and only superusers act on a superuser's account;
+ *  - nobody changes, re-passwords, deletes or takes rights from an account that holds anything they do not (model
+ *    or object level, directly or through groups): setting its password or e-mail would let them log in as it;
+ *  - one's own password changes only through changePassword, which asks for the current one;
+ *  - nobody grants a permission, creates a group, or adds someone to a group, carrying more than they hold
+ *    themselves, object-level grants included.
  * Each mutation is one transaction.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isAuthenticated, type RequestUser } from '../../auth/anonymous.js';
 import { ValidationError, type ValidationIssue } from '../../auth/errors.js';
+import { heldBeyond } from '../../auth/escalation.js';
 import { grantObjectPermission, revokeObjectPermission } from '../../auth/object-permissions.js';
 import { validatePassword } from '../../auth/password-validation.js';
 import { normalizeEmail, normalizeUsername, validateUsername } from '../../auth/users.js';
@@ -54,6 +58,18 @@ async function groupOr404(em: EntityManager, id: string, field = 'id'): Promise<
 /** Only a superuser acts on a superuser's account: otherwise changing its e-mail would hand over the account. */
 function guardSuperuserTarget(caller: User, target: User): void {
   if (target.isSuperuser && !caller.isSuperuser) throw forbidden();
+}
+
+/**
+ * Acting on another account (its password, e-mail, username, active flag, groups, permissions, or deleting it) needs
+ * all it holds: whoever may set the password of an account that holds more could log in as it and use the rest.
+ */
+async function guardTarget({ em }: GraphQLContext, caller: User, target: User): Promise<void> {
+  guardSuperuserTarget(caller, target);
+  if (target.id === caller.id || caller.isSuperuser) return;
+  if ((await heldBeyond(em, caller, { userId: target.id })).length > 0) {
+    throw forbidden('This account holds permissions you do not: only someone who holds all of them may change it.');
+  }
 }
 
 const keyOf = (permission: Permission) => `${permission.contentType.appLabel}.${permission.codename}`;
@@ -174,7 +190,7 @@ export const adminResolvers: Resolvers = {
       const { em } = context;
       const caller = await callerOf(context);
       const target = await userOr404(em, id);
-      guardSuperuserTarget(caller, target);
+      await guardTarget(context, caller, target);
       if ((given(input.isStaff) || given(input.isSuperuser)) && !caller.isSuperuser) throw forbidden();
       const issues = [
         ...emailIssues(input.email),
@@ -205,20 +221,22 @@ export const adminResolvers: Resolvers = {
       const { em, authCore, config, auth } = context;
       const caller = await callerOf(context);
       const target = await userOr404(em, id);
-      guardSuperuserTarget(caller, target);
+      // One's own password changes with the current one (changePassword): a session left open is not a password.
+      if (target.id === caller.id)
+        throw forbidden('Change your own password with changePassword, which asks for the current one.');
+      await guardTarget(context, caller, target);
       const issues = validatePassword(password, config.passwords, target);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'password' })));
       await em.nativeUpdate(User, { id: target.id }, { password: await authCore.hashers.make(password) });
-      // Their sessions end: whoever was using them may be why the password is being set. One's own stays.
-      if (target.id === caller.id) await auth.keepSessionAfterPasswordChange(target);
-      else await auth.endSessionsOf(target.id);
+      // Their sessions end: whoever was using them may be why the password is being set.
+      await auth.endSessionsOf(target.id);
       return true;
     },
     async deleteUser(_parent, { id }, context) {
       const { em, auth } = context;
       const caller = await callerOf(context);
       const target = await userOr404(em, id);
-      guardSuperuserTarget(caller, target);
+      await guardTarget(context, caller, target);
       await auth.endSessionsOf(target.id);
       await em.transactional(async (tx) => {
         // Django deletes these rows itself (its foreign keys do not cascade).
@@ -269,8 +287,8 @@ export const adminResolvers: Resolvers = {
       const caller = await callerOf(context);
       const [target, group] = [await userOr404(em, userId, 'userId'), await groupOr404(em, groupId, 'groupId')];
       guardSuperuserTarget(caller, target);
-      // Membership hands out the group's permissions: the caller must hold them all.
-      if (!caller.isSuperuser) await requireHeld(context, caller, group.permissions.getItems().map(keyOf));
+      // Membership hands out the group's permissions, and its object-level grants: the caller must hold them all.
+      if ((await heldBeyond(em, caller, { groupId: group.id })).length > 0) throw forbidden();
       await run(
         em,
         'INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT (user_id, group_id) DO NOTHING',
@@ -284,7 +302,7 @@ export const adminResolvers: Resolvers = {
       const { em } = context;
       const caller = await callerOf(context);
       const [target, group] = [await userOr404(em, userId, 'userId'), await groupOr404(em, groupId, 'groupId')];
-      guardSuperuserTarget(caller, target);
+      await guardTarget(context, caller, target);
       await run(em, 'DELETE FROM auth_user_groups WHERE user_id = ? AND group_id = ?', [target.id, group.id]);
       context.permissions.forget();
       return target;
@@ -306,6 +324,14 @@ export const adminResolvers: Resolvers = {
   },
 };
 
+/** guardian's object_pk is a varchar(255): a longer or blank key names no object. */
+function objectIdOf(value: string): string {
+  if (value.length === 0 || value.length > 255) {
+    throw badUserInput([{ code: 'invalid_id', message: 'objectId is not the id of anything.', field: 'objectId' }]);
+  }
+  return value;
+}
+
 interface GrantArgs {
   perm: string;
   userId?: string | null;
@@ -325,15 +351,23 @@ async function changeGrant(action: 'grant' | 'revoke', args: GrantArgs, context:
   // Which kind of account is changed decides which permission that takes.
   const needed = given(args.userId) ? 'auth.change_user' : 'auth.change_group';
   if (!(await permissions.hasPerm(caller, needed))) throw forbidden();
+  const objectId = given(args.objectId) ? objectIdOf(args.objectId) : undefined;
   const target = given(args.userId) ? await userOr404(em, args.userId, 'userId') : undefined;
   const group = given(args.groupId) ? await groupOr404(em, args.groupId, 'groupId') : undefined;
-  if (target) guardSuperuserTarget(caller, target);
-  // Nobody hands out (or takes away) more than they hold themselves.
-  if (!caller.isSuperuser) await requireHeld(context, caller, [key]);
+  // Taking rights away is acting on the account: not on one that holds more than the caller.
+  if (target && action === 'revoke') await guardTarget(context, caller, target);
+  else if (target) guardSuperuserTarget(caller, target);
+  // Nobody hands out (or takes away) more than they hold themselves: on one object, the permission on the model
+  // or on that object (the object of the permission's own model).
+  const held =
+    objectId === undefined
+      ? await permissions.hasPerm(caller, key)
+      : (await context.objectPermissions.permittedKeys(caller, key, undefined, [objectId])).has(objectId);
+  if (!held) throw forbidden();
   const grantee = target ? { userId: target.id } : { groupId: group?.id ?? 0 };
-  if (given(args.objectId)) {
-    if (action === 'grant') await grantObjectPermission(em, key, grantee, args.objectId);
-    return action === 'grant' ? true : revokeObjectPermission(em, key, grantee, args.objectId);
+  if (objectId !== undefined) {
+    if (action === 'grant') await grantObjectPermission(em, key, grantee, objectId);
+    return action === 'grant' ? true : revokeObjectPermission(em, key, grantee, objectId);
   }
   // A later field of the same operation must see the change, not what was loaded before it.
   try {

@@ -1,0 +1,43 @@
+/**
+ * The server's answer to what the directives ask (directives/authorization.ts), for one request: the session's user,
+ * Django's permissions (loaded once per request) and guardian's object-level checks (batched).
+ */
+import { isAuthenticated, type RequestUser } from '../auth/anonymous.js';
+import type { ObjectPermissionChecker } from '../auth/object-permissions.js';
+import type { PermissionChecker } from '../auth/permissions.js';
+import type { User } from '../entities/user.js';
+import { SessionStoreError, type RequestAuth } from '../http/request-auth.js';
+import type { Logger } from '../logger.js';
+import type { Authorization, ObjectKey } from './directives/index.js';
+import { serviceUnavailable } from './errors.js';
+
+export class RequestAuthorization implements Authorization {
+  constructor(
+    private readonly auth: RequestAuth,
+    private readonly permissions: PermissionChecker,
+    private readonly objects: ObjectPermissionChecker,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The logged-in, active user; a session store that fails while resolving it is SERVICE_UNAVAILABLE. */
+  async user(): Promise<User | null> {
+    let user: RequestUser;
+    try {
+      user = await this.auth.requestUser();
+    } catch (error) {
+      if (!(error instanceof SessionStoreError)) throw error;
+      this.logger.error({ err: error.cause }, 'the session store failed');
+      throw serviceUnavailable();
+    }
+    // Only active users ever resolve from a session; asked again here so that no path skips it.
+    return isAuthenticated(user) && user.isActive ? user : null;
+  }
+
+  async hasPerm(perm: string): Promise<boolean> {
+    return this.permissions.hasPerm(await this.user(), perm);
+  }
+
+  async permittedKeys(perm: string, model: string | undefined, keys: readonly ObjectKey[]): Promise<Set<string>> {
+    return this.objects.permittedKeys(await this.user(), perm, model, keys);
+  }
+}
