@@ -21,7 +21,7 @@ import type { EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { keyColumnOf, keysetPage, type KeysetPage } from '../db/keyset-page.js';
-import { run, selectAll, selectOne, type SqlCondition } from '../db/sql.js';
+import { isStorableText, run, selectAll, type SqlCondition } from '../db/sql.js';
 import { isAuthenticated, type RequestUser } from './anonymous.js';
 import { splitPermission, type PermissionChecker } from './permissions.js';
 
@@ -148,7 +148,8 @@ export class ObjectPermissionChecker {
     model: string | undefined,
     keys: readonly ObjectKey[],
   ): Promise<Set<string>> {
-    const wanted = [...new Set(keys.map(String))];
+    // object_pk is a varchar(255) of storable text: a key that cannot be one names no object (and would fail the query).
+    const wanted = [...new Set(keys.map(String))].filter((key) => key.length <= 255 && isStorableText(key));
     if (!isAuthenticated(user) || !user.isActive || wanted.length === 0) return new Set();
     // The model level covers every object of its model (and an active superuser holds every permission).
     if (await this.models.hasPermOnModel(user, perm, model)) return new Set(wanted);
@@ -203,6 +204,11 @@ export class ObjectPermissionChecker {
       page.items.map((item) => (item as Record<string, ObjectKey>)[key] as ObjectKey),
     );
     return page;
+  }
+
+  /** Drops every answer: the next check reads the grants again (after this request changed them). */
+  forget(): void {
+    this.loaders.clear();
   }
 
   /** Records that the user holds `perm` on these objects (rows a scoped query just returned): no query asks again. */
@@ -294,8 +300,11 @@ export async function revokeObjectPermission(
 }
 
 export class UnknownPermissionError extends Error {
-  constructor(readonly perm: string) {
-    super(`${JSON.stringify(perm)} is not a known permission`);
+  constructor(
+    readonly perm: string,
+    why = 'is not a known permission',
+  ) {
+    super(`${JSON.stringify(perm)} ${why}`);
     this.name = 'UnknownPermissionError';
   }
 }
@@ -303,12 +312,15 @@ export class UnknownPermissionError extends Error {
 /** The permission's row and content type (the model its grants are about). */
 export async function permissionRow(em: EntityManager, perm: string): Promise<{ id: number; contentTypeId: number }> {
   const { appLabel, codename } = splitPermission(perm);
-  const row = await selectOne<{ id: number; content_type_id: number }>(
+  const rows = await selectAll<{ id: number; content_type_id: number }>(
     em,
     `SELECT p.id, p.content_type_id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
-      WHERE ct.app_label = ? AND p.codename = ? ORDER BY p.id`,
+      WHERE ct.app_label = ? AND p.codename = ? LIMIT 2`,
     [appLabel, codename],
   );
+  const [row] = rows;
   if (!row) throw new UnknownPermissionError(perm);
+  // One codename on two models of the app: which model's object the key names is not said. Refused, never guessed.
+  if (rows.length > 1) throw new UnknownPermissionError(perm, 'names permissions of several models');
   return { id: row.id, contentTypeId: row.content_type_id };
 }

@@ -12,6 +12,11 @@ export interface SqlCondition {
   readonly params: readonly unknown[];
 }
 
+/** Whether PostgreSQL can store the text: no NUL character (no text or jsonb value takes it), no unpaired surrogate. */
+export function isStorableText(text: string): boolean {
+  return text.isWellFormed() && !text.includes('\u0000');
+}
+
 /** Every row. Placeholders are `?`. */
 export function selectAll<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
   return em.getConnection().execute<T[]>(sql, params, 'all', em.getTransactionContext());

@@ -13,6 +13,7 @@ import { permissionCatalogue } from '../auth/content-types.js';
 import type { GraphQLContext } from './context.js';
 import {
   SchemaGuardError,
+  fieldsOutsidePublic,
   guardSchema,
   permissionManifest,
   permissionProblems,
@@ -53,7 +54,7 @@ export interface SchemaExtensions {
 export function buildSchema(extensions: SchemaExtensions = {}): GraphQLSchema {
   const typeDefs = [...loadTypeDefs(), ...(extensions.typeDefs ?? [])];
   // Checked before merging, which would keep only the last of two @hasPerm on one type or field.
-  const repeated = repeatedGuards(typeDefs);
+  const repeated = [...repeatedGuards(typeDefs), ...fieldsOutsidePublic(typeDefs)];
   const twice = Object.keys(extensions.policies ?? {}).filter((name) => name in serverPolicies);
   const problems = [...repeated, ...twice.map((name) => `policy ${JSON.stringify(name)} is registered twice`)];
   if (problems.length > 0) throw new SchemaGuardError(problems);

@@ -422,6 +422,47 @@ describe('the admin API', () => {
       expect(self.body.errors?.[0]?.extensions?.code).toBe(F);
     });
 
+    it("refuses changing one's own e-mail, username or active flag (the next password reset would follow)", async () => {
+      const update = (client: HttpClient, id: string, input: string) =>
+        client.graphql(`mutation ($id: ID!) { updateUser(id: $id, input: ${input}) { id } }`, { id });
+      const codes = async (input: string) =>
+        (await update(changer, changerId, input)).body.errors?.[0]?.extensions?.code;
+      expect(await codes('{ email: "me@evil.test" }')).toBe(F);
+      expect(await codes(`{ username: "self${++counter}" }`)).toBe(F);
+      expect(await codes('{ isActive: false }')).toBe(F);
+      expect(await codes('{ firstName: "Chang" }')).toBeUndefined();
+      const rootId = await idOf('root');
+      expect((await update(clients.root, rootId, '{ email: "root@example.com" }')).body.errors).toBeUndefined();
+    });
+
+    it('refuses deleting, or revoking from, a group that holds what the caller does not', async () => {
+      const richGroup = await newGroup(['auth.view_user', 'polls.delete_poll']);
+      const revoke = [
+        'mutation ($g: ID!) { revokePermission(perm: "auth.view_user", groupId: $g) }',
+        { g: richGroup },
+      ] as Operation;
+      const remove = ['mutation ($g: ID!) { deleteGroup(id: $g) }', { g: richGroup }] as Operation;
+      expect([await outcome('direct', revoke), await outcome('direct', remove)]).toEqual([F, F]);
+      const poorGroup = await newGroup(['auth.view_user']);
+      expect(await outcome('direct', [revoke[0], { g: poorGroup }])).toBe('ok');
+      expect(await outcome('direct', [remove[0], { g: poorGroup }])).toBe('ok');
+      expect([await outcome('root', revoke), await outcome('root', remove)]).toEqual(['ok', 'ok']);
+    });
+
+    it.each([' 1', '1 ', '1\t', ''])(
+      'refuses the object id %j: it names no object (BAD_USER_INPUT)',
+      async (objectId) => {
+        const { body } = await clients.root.graphql(
+          'mutation ($o: ID!) { grantPermission(perm: "polls.view_poll", userId: "1", objectId: $o) }',
+          { o: objectId },
+        );
+        expect(body.errors?.[0]?.extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          validationErrors: [{ field: 'objectId' }],
+        });
+      },
+    );
+
     it('lets a holder of a permission on one object grant it on that object only', async () => {
       const pollId = await pollOf('Delegated');
       const delegate = await holder(['auth.change_user', 'auth.view_user'], [`polls.change_poll ${pollId}`]);

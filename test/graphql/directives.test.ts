@@ -43,6 +43,13 @@ describe('schema assembly', () => {
     ]);
   });
 
+  it('refuses a field an extend type adds to a @public type without a guard of its own', () => {
+    expect(problems('extend type ServerInfo { adminNotes: String }')).toEqual([
+      'ServerInfo.adminNotes: declared apart from the @public on ServerInfo, which opens only the fields written beside it: mark it @public too if it is meant to be (or put it on another type)',
+    ]);
+    expect(problems('extend type ServerInfo { adminNotes: String @public }')).toEqual([]);
+  });
+
   it("knows the server's policies, and refuses a name it does not know or one registered twice", () => {
     expect(problems('extend type Query { x: String @policy(name: "staff") }')).toEqual([]);
     expect(problems('extend type Query { x: String @policy(name: "isAuthor") }')).toEqual([

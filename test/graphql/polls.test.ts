@@ -8,7 +8,7 @@ import { createAuth } from '../../src/auth/index.js';
 import { grantObjectPermission } from '../../src/auth/object-permissions.js';
 import { Group } from '../../src/entities/group.js';
 import { Permission } from '../../src/entities/permission.js';
-import { Poll } from '../../src/entities/poll.js';
+import { Choice, Poll } from '../../src/entities/poll.js';
 import { User } from '../../src/entities/user.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 import { sqlLogger } from '../support/sql-log.js';
@@ -296,6 +296,27 @@ describe('the polls example', () => {
     ).toEqual([[expect.stringMatching(/^polls\.edges\.\d+\.node\.editNote$/), F, nodes.length - 1]]);
     const everything = await clients.root.graphql('{ polls { edges { node { editNote } } } }');
     expect(everything.body.errors).toBeUndefined();
+  });
+
+  it('adds a choice only to a poll the user may view: NOT_FOUND otherwise, as for no such poll', async () => {
+    const manager = em();
+    const created = await createAuth(app.config).users.createUser(manager, { username: 'chooser', password: PASSWORD });
+    const user = await manager.findOneOrFail(User, created.id, { populate: ['userPermissions'] });
+    user.userPermissions.add(await perm('polls.add_choice'));
+    await manager.flush();
+    const seen = await newPoll('Seen by chooser');
+    await grantObjectPermission(em(), 'polls.view_poll', { userId: created.id }, seen);
+    const unseen = await newPoll('Not seen by chooser');
+    const chooser = await loggedInClient(app.url, 'chooser', PASSWORD);
+    const add = async (pollId: number | string) => {
+      const { body } = await chooser.graphql('mutation ($id: ID!) { addChoice(pollId: $id, text: "Maybe") { text } }', {
+        id: String(pollId),
+      });
+      return body.errors ? body.errors[0]?.extensions?.code : body.data;
+    };
+    expect(await add(seen)).toEqual({ addChoice: { text: 'Maybe' } });
+    expect([await add(unseen), await add(999_999)]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+    expect(await em().count(Choice, { poll: unseen })).toBe(0);
   });
 
   it('validates input: BAD_USER_INPUT naming the field, nothing written', async () => {

@@ -34,7 +34,17 @@ export function permissionProblems(
   const wrongModel = new Set<string>();
   for (const [coordinate, { onType, own }] of requirements) {
     for (const need of [...onType, ...own]) {
-      if (need.kind !== 'objectPerm' || !need.model || !known.has(need.perm)) continue;
+      if (need.kind !== 'objectPerm' || !known.has(need.perm)) continue;
+      if (!need.model) {
+        // An id argument is of the permission's model: one codename on two models of an app names no single one.
+        const several = modelsOf.get(need.perm) ?? [];
+        if (several.length > 1)
+          wrongModel.add(
+            `${coordinate}: ${JSON.stringify(need.perm)} is a permission of several models (${several.sort().join(', ')}): ` +
+              'objectArg cannot tell which one its id is of',
+          );
+        continue;
+      }
       const models = modelsOf.get(need.perm) ?? [];
       if (models.includes(need.model.name)) continue;
       // Once per type for a type's guard, however many fields it has.

@@ -7,6 +7,9 @@
  *     authorization: (context) => context.authorization, // the small interface in ./authorization.ts
  *     policies, // named rules: ./policies.ts
  *   });
+ *   // Before merging (which joins a type's declarations): guards given twice, fields an `extend type` adds to a
+ *   // @public type. Each returns the problems, one line each.
+ *   const problems = [...repeatedGuards(sdl), ...fieldsOutsidePublic(sdl)];
  *   const schema = transformer(makeExecutableSchema({ typeDefs: [typeDefs, mySdl], resolvers }));
  *   new ApolloServer({ schema, plugins: [plugin] }); // plugin: one error per denied field coordinate
  *
@@ -29,6 +32,7 @@ export { describeRequirement, permissionManifest } from './manifest.js';
 export type { Policies, Policy, PolicyCheck, PolicyRequest } from './policies.js';
 export {
   SchemaGuardError,
+  fieldsOutsidePublic,
   permissionsNamed,
   reachableObjectTypes,
   readRequirements,

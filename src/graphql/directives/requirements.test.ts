@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ALICE, guardedSchema, runGuarded } from '../../../test/support/fake-authorization.js';
-import { SchemaGuardError, repeatedGuards } from './index.js';
+import { SchemaGuardError, fieldsOutsidePublic, repeatedGuards } from './index.js';
 
 /** The problems the directives report for this SDL, or [] when they accept it. */
 function problems(sdl: string, policies: string[] = []): readonly string[] {
@@ -281,6 +281,20 @@ describe('guards repeated across a definition and its extensions', () => {
     ).toEqual([
       'Report.pay: @policy given 2 times (across its definition and extensions): the last would silently replace the others; write one (allOf / anyOf for several permissions)',
       'Report: @hasPerm given 2 times (across its definition and extensions): the last would silently replace the others; write one (allOf / anyOf for several permissions)',
+    ]);
+  });
+});
+
+describe('@public on a type', () => {
+  it('opens only the fields written beside it: one an extend type adds elsewhere needs its own guard', () => {
+    expect(
+      fieldsOutsidePublic([
+        'type ServerInfo @public { version: String } type Query { info: ServerInfo @public }',
+        'extend type ServerInfo { adminNotes: String, uptime: Int @auth }',
+        'extend type ServerInfo @public { build: String }',
+      ]),
+    ).toEqual([
+      'ServerInfo.adminNotes: declared apart from the @public on ServerInfo, which opens only the fields written beside it: mark it @public too if it is meant to be (or put it on another type)',
     ]);
   });
 });

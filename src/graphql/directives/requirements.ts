@@ -409,6 +409,35 @@ export function repeatedGuards(typeDefs: readonly string[]): string[] {
     .sort();
 }
 
+/**
+ * Fields that a type's `@public` would cover although they were declared elsewhere: `@public` opens the fields written
+ * beside it, and a field added to that type later, in another file's `extend type`, must say who may read it (or it
+ * would be public without anyone deciding so). Checked before merging, which joins the declarations into one.
+ */
+export function fieldsOutsidePublic(typeDefs: readonly string[]): string[] {
+  const publicTypes = new Set<string>();
+  const declared: { type: string; field: string; guarded: boolean; beside: boolean }[] = [];
+  for (const source of typeDefs) {
+    for (const definition of parse(source).definitions) {
+      if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+      const type = definition.name.value;
+      const beside = definition.directives?.some((directive) => directive.name.value === 'public') ?? false;
+      if (beside) publicTypes.add(type);
+      for (const field of definition.fields ?? []) {
+        const guarded = field.directives?.some((directive) => GUARDS.includes(directive.name.value)) ?? false;
+        declared.push({ type, field: field.name.value, guarded, beside });
+      }
+    }
+  }
+  return declared
+    .filter(({ type, guarded, beside }) => publicTypes.has(type) && !guarded && !beside)
+    .map(
+      ({ type, field }) =>
+        `${type}.${field}: declared apart from the @public on ${type}, which opens only the fields written beside it: mark it @public too if it is meant to be (or put it on another type)`,
+    )
+    .sort();
+}
+
 /** Every permission the schema's directives name, sorted, without repeats. */
 export function permissionsNamed(requirements: ReadonlyMap<string, FieldRequirements>): string[] {
   const names = new Set<string>();

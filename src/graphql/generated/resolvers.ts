@@ -41,7 +41,7 @@ export type CreateUserInput = {
   username: Scalars['String']['input'];
 };
 
-/** A named set of permissions. */
+/** A named set of permissions. Its id and name are for any logged-in user who reaches it (their own groups, say). */
 export type Group = {
   __typename?: 'Group';
   id: Scalars['ID']['output'];
@@ -54,6 +54,7 @@ export type Group = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** A new choice in a poll the user may view (NOT_FOUND otherwise, as for no such poll). */
   addChoice: Choice;
   /** Adds a user to a group; every permission of the group must be one the caller holds, unless a superuser. */
   addUserToGroup: User;
@@ -244,7 +245,7 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
-/** A Django permission: `key` is how directives and checks name it (app_label.codename). */
+/** A Django permission: `key` is how directives and checks name it (app_label.codename). For staff who may view them. */
 export type Permission = {
   __typename?: 'Permission';
   appLabel: Scalars['String']['output'];
@@ -358,7 +359,10 @@ export type UpdateUserInput = {
   username?: InputMaybe<Scalars['String']['input']>;
 };
 
-/** A person who can log in (Django's User). */
+/**
+ * A person who can log in (Django's User). Readable by the user themself, and by staff who may view users (as in
+ * Django admin: auth.view_user or auth.change_user).
+ */
 export type User = {
   __typename?: 'User';
   dateJoined: Scalars['DateTime']['output'];
@@ -376,7 +380,7 @@ export type User = {
   username: Scalars['String']['output'];
 };
 
-/** A page of users, oldest first (Relay's connection shape). */
+/** A page of users, oldest first (Relay's connection shape). For staff who may view users. */
 export type UserConnection = {
   __typename?: 'UserConnection';
   edges: Array<UserEdge>;

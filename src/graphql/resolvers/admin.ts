@@ -77,17 +77,29 @@ const keyOf = (permission: Permission) => `${permission.contentType.appLabel}.${
 /** The permission named `app_label.codename`, or BAD_USER_INPUT naming the field. */
 async function permissionNamed(em: EntityManager, name: string, field: string): Promise<Permission> {
   const dot = name.indexOf('.');
-  const permission =
+  const found =
     dot > 0
-      ? await em.findOne(
+      ? await em.find(
           Permission,
           { codename: name.slice(dot + 1), contentType: { appLabel: name.slice(0, dot) } },
-          { populate: ['contentType'] },
+          { populate: ['contentType'], limit: 2 },
         )
-      : null;
+      : [];
+  const [permission] = found;
   if (!permission) {
     throw badUserInput([
       { code: 'unknown_permission', message: `${JSON.stringify(name)} is not a known permission.`, field },
+    ]);
+  }
+  // One codename on two models of an app (Django allows it): which one to grant, and on which model's object, is
+  // not said. Refused rather than guessed.
+  if (found.length > 1) {
+    throw badUserInput([
+      {
+        code: 'ambiguous_permission',
+        message: `${JSON.stringify(name)} names permissions of several models.`,
+        field,
+      },
     ]);
   }
   return permission;
@@ -192,6 +204,12 @@ export const adminResolvers: Resolvers = {
       const target = await userOr404(em, id);
       await guardTarget(context, caller, target);
       if ((given(input.isStaff) || given(input.isSuperuser)) && !caller.isSuperuser) throw forbidden();
+      // One's own e-mail decides where one's password reset goes: changing it from a session (perhaps someone else's
+      // at an unlocked desk) would lead to setting the password without the current one, as setUserPassword on
+      // oneself would. Another administrator changes it. (A superuser may: its session can do anything already.)
+      const ownAccess = given(input.email) || given(input.username) || given(input.isActive);
+      if (target.id === caller.id && !caller.isSuperuser && ownAccess)
+        throw forbidden('Your own e-mail, username and active flag are changed by another administrator.');
       const issues = [
         ...emailIssues(input.email),
         ...nameIssues(input.firstName, 'firstName'),
@@ -239,9 +257,10 @@ export const adminResolvers: Resolvers = {
       await guardTarget(context, caller, target);
       await auth.endSessionsOf(target.id);
       await em.transactional(async (tx) => {
-        // Django deletes these rows itself (its foreign keys do not cascade).
+        // Django deletes these rows itself (its foreign keys do not cascade), guardian's grants too.
         await run(tx, 'DELETE FROM auth_user_groups WHERE user_id = ?', [target.id]);
         await run(tx, 'DELETE FROM auth_user_user_permissions WHERE user_id = ?', [target.id]);
+        await run(tx, 'DELETE FROM guardian_userobjectpermission WHERE user_id = ?', [target.id]);
         const adminLog = await selectOne<{ exists: boolean }>(
           tx,
           "SELECT to_regclass('public.django_admin_log') IS NOT NULL AS exists",
@@ -272,9 +291,14 @@ export const adminResolvers: Resolvers = {
       await em.flush();
       return group;
     },
-    async deleteGroup(_parent, { id }, { em, permissions }) {
+    async deleteGroup(_parent, { id }, context) {
+      const { em, permissions } = context;
+      const caller = await callerOf(context);
       const group = await groupOr404(em, id);
+      // Deleting a group takes its rights from its members: not a group holding what the caller does not.
+      if ((await heldBeyond(em, caller, { groupId: group.id })).length > 0) throw forbidden();
       await em.transactional(async (tx) => {
+        await run(tx, 'DELETE FROM guardian_groupobjectpermission WHERE group_id = ?', [group.id]);
         await run(tx, 'DELETE FROM auth_group_permissions WHERE group_id = ?', [group.id]);
         await run(tx, 'DELETE FROM auth_user_groups WHERE group_id = ?', [group.id]);
         await run(tx, 'DELETE FROM auth_group WHERE id = ?', [group.id]);
@@ -324,9 +348,12 @@ export const adminResolvers: Resolvers = {
   },
 };
 
-/** guardian's object_pk is a varchar(255): a longer or blank key names no object. */
+/**
+ * guardian's object_pk is a varchar(255): a longer or blank key names no object, and neither does one with spaces
+ * around it or control characters in it (a grant on " 1" would be a grant on nothing, kept forever).
+ */
 function objectIdOf(value: string): string {
-  if (value.length === 0 || value.length > 255) {
+  if (value.length === 0 || value.length > 255 || value.trim() !== value || /\p{Cc}/u.test(value)) {
     throw badUserInput([{ code: 'invalid_id', message: 'objectId is not the id of anything.', field: 'objectId' }]);
   }
   return value;
@@ -354,9 +381,12 @@ async function changeGrant(action: 'grant' | 'revoke', args: GrantArgs, context:
   const objectId = given(args.objectId) ? objectIdOf(args.objectId) : undefined;
   const target = given(args.userId) ? await userOr404(em, args.userId, 'userId') : undefined;
   const group = given(args.groupId) ? await groupOr404(em, args.groupId, 'groupId') : undefined;
-  // Taking rights away is acting on the account: not on one that holds more than the caller.
+  // Taking rights away is acting on the account: not on one that holds more than the caller (nor on a group that
+  // does: its members' rights would go).
   if (target && action === 'revoke') await guardTarget(context, caller, target);
   else if (target) guardSuperuserTarget(caller, target);
+  if (group && action === 'revoke' && (await heldBeyond(em, caller, { groupId: group.id })).length > 0)
+    throw forbidden();
   // Nobody hands out (or takes away) more than they hold themselves: on one object, the permission on the model
   // or on that object (the object of the permission's own model).
   const held =
@@ -366,6 +396,8 @@ async function changeGrant(action: 'grant' | 'revoke', args: GrantArgs, context:
   if (!held) throw forbidden();
   const grantee = target ? { userId: target.id } : { groupId: group?.id ?? 0 };
   if (objectId !== undefined) {
+    // A later field of the same operation must see the change, not what was loaded before it.
+    context.objectPermissions.forget();
     if (action === 'grant') await grantObjectPermission(em, key, grantee, objectId);
     return action === 'grant' ? true : revokeObjectPermission(em, key, grantee, objectId);
   }

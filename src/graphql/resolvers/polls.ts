@@ -115,8 +115,12 @@ export const pollsResolvers: Resolvers = {
         return true;
       });
     },
-    async addChoice(_parent, { pollId, text }, { em }) {
-      const poll = await em.findOne(Poll, idOf(pollId, 'pollId'));
+    async addChoice(_parent, { pollId, text }, { em, authorization }) {
+      const id = idOf(pollId, 'pollId');
+      // A choice goes in a poll one may see: otherwise the same answer as for no such poll (ids are sequential, and
+      // a different answer would tell which exist).
+      const visible = await authorization.permittedKeys(VIEW_POLL, POLL, [id]);
+      const poll = visible.has(String(id)) ? await em.findOne(Poll, id) : null;
       if (!poll) throw notFound('poll');
       const choice = em.create(Choice, { poll, text: textOf(text, 'text'), votes: 0 });
       await em.flush();
