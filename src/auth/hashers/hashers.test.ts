@@ -315,13 +315,25 @@ describe('hashing and the event loop', () => {
     return performance.eventLoopUtilization(before).utilization;
   }
 
+  /**
+   * The least of up to three measures, stopping at the first under 0.5. Other JavaScript of the same worker process
+   * (what an earlier test file left running, an embedded database's WebAssembly) can keep the loop busy during one
+   * hash: a CI run measured 0.91 once. A hash run on the loop keeps it busy every time, so the least still shows it.
+   */
+  async function leastLoopBusyDuring(work: () => Promise<unknown>): Promise<number> {
+    let least = 1;
+    for (let attempt = 0; attempt < 3 && least >= 0.5; attempt += 1)
+      least = Math.min(least, await loopBusyDuring(work));
+    return least;
+  }
+
   it('tells a hash run on the event loop from one run beside it', async () => {
     const password = 'correct horse battery staple';
     const onTheLoop = () => Promise.resolve(crypto.pbkdf2Sync(password, 'salt', 600_000, 32, 'sha256'));
     const besideIt = () => util.promisify(crypto.pbkdf2)(password, 'salt', 600_000, 32, 'sha256');
     await besideIt(); // a worker's first hash shares the loop with start-up work still running
-    expect(await loopBusyDuring(besideIt)).toBeLessThan(0.5);
-    expect(await loopBusyDuring(onTheLoop)).toBeGreaterThan(0.9);
+    expect(await leastLoopBusyDuring(besideIt)).toBeLessThan(0.5);
+    expect(await leastLoopBusyDuring(onTheLoop)).toBeGreaterThan(0.9);
   });
 
   // Each at its default cost (tens to hundreds of milliseconds of CPU), making a hash and checking it.
@@ -332,7 +344,7 @@ describe('hashing and the event loop', () => {
     ['scrypt', new ScryptHasher()],
   ] as const)('%s hashes outside the event loop, which waits meanwhile', async (_name, hasher) => {
     const encoded = await hasher.encode('correct horse battery staple');
-    expect(await loopBusyDuring(() => hasher.encode('correct horse battery staple'))).toBeLessThan(0.5);
-    expect(await loopBusyDuring(() => hasher.verify('correct horse battery staple', encoded))).toBeLessThan(0.5);
+    expect(await leastLoopBusyDuring(() => hasher.encode('correct horse battery staple'))).toBeLessThan(0.5);
+    expect(await leastLoopBusyDuring(() => hasher.verify('correct horse battery staple', encoded))).toBeLessThan(0.5);
   });
 });
