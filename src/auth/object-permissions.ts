@@ -189,20 +189,15 @@ export class ObjectPermissionChecker {
     { first, after }: { first: number; after?: string | number },
   ): Promise<KeysetPage<T>> {
     const scope = await this.scope(user, perm, model);
-    const { column, type } = keyColumnOf(this.em, entity);
+    const { column, type, property } = keyColumnOf(this.em, entity);
     const where = scope.kind === 'all' ? undefined : scopeCondition(scope, `t."${column}"`, type);
     const page = await keysetPage(this.em, entity, {
       first,
       ...(where === undefined ? {} : { where }),
       ...(after === undefined ? {} : { after }),
     });
-    const key = this.em.getMetadata().get(entity).primaryKeys[0] ?? 'id';
-    this.prime(
-      user,
-      perm,
-      model,
-      page.items.map((item) => (item as Record<string, ObjectKey>)[key] as ObjectKey),
-    );
+    const keys = page.items.map((item) => (item as Record<string, ObjectKey>)[property] as ObjectKey);
+    this.prime(user, perm, model, keys);
     return page;
   }
 

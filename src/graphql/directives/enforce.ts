@@ -93,8 +93,8 @@ function typeVerdict<TContext>(
   if (onType.every((need) => need.kind === 'public')) return undefined;
   const { source, context } = input;
   // A type's policy is about the object, whichever field is read: it gets no field's arguments.
-  const forType = { ...input, args: {} };
-  if (typeof source !== 'object' || source === null) return verdictOf(onType, forType);
+  const decide = () => verdictOf(onType, { ...input, args: {} });
+  if (typeof source !== 'object' || source === null) return decide();
   let state = states.get(context as object);
   // A login or logout in this request changes who asks: what was decided for the previous user is dropped.
   if (!state || state.user !== input.user) {
@@ -104,7 +104,7 @@ function typeVerdict<TContext>(
   let byObject = state.byType.get(typeName);
   if (!byObject) state.byType.set(typeName, (byObject = new WeakMap()));
   let decided = byObject.get(source);
-  if (!decided) byObject.set(source, (decided = verdictOf(onType, forType)));
+  if (!decided) byObject.set(source, (decided = decide()));
   return decided;
 }
 
