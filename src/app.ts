@@ -22,6 +22,7 @@ import type { SessionStore } from './http/session-store.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/index.js';
 import type { Lockout } from './auth/lockout.js';
+import { DeviceCookieJar } from './http/device-cookie.js';
 
 export interface AppParts {
   config: Config;
@@ -104,6 +105,7 @@ export function createApp({
           lockout,
           // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
           clientIp: req.ip ?? req.socket.remoteAddress ?? '',
+          deviceCookie: new DeviceCookieJar(req, config),
         });
       },
     }),

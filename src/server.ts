@@ -53,7 +53,7 @@ export async function startServer(
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
   const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
   await store.open();
-  const lockout = openLockout(config, database, store);
+  const lockout = openLockout(config, database, store, clock);
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const inFlight = new InFlightRequests();

@@ -1,21 +1,37 @@
 /**
- * Brute-force lockout, with django-axes' semantics: failed attempts are counted per username and client address
- * together (or per username, or per address: LOCKOUT_BY); after LOCKOUT_LIMIT failures the next attempt is refused
- * for LOCKOUT_COOLOFF seconds, before any password is hashed, even with the right password; a success clears the
- * count. The counters live in PostgreSQL, or in Redis with SESSION_STORE=redis (rate-limiter-flexible), so every
- * server process sees the same ones.
+ * Password guessing, held back before any password is hashed, with counters in PostgreSQL or Redis (with
+ * SESSION_STORE=redis, through rate-limiter-flexible) so that every server process sees the same ones:
  *
- *   const wait = await lockout.begin('login', source);   // counted now; > 0: refuse, check nothing
+ * 1. django-axes' lockout, per action: failed attempts are counted per username and client address together (or per
+ *    username, or per address: LOCKOUT_BY); after LOCKOUT_LIMIT failures the next attempt is refused for
+ *    LOCKOUT_COOLOFF seconds, even with the right password; a success clears the count.
+ * 2. Per account, whatever the addresses (ASVS 2.2.1): at most LOCKOUT_ACCOUNT_LIMIT failed logins per
+ *    LOCKOUT_ACCOUNT_WINDOW from browsers the account does not know. A browser where it logged in before carries a
+ *    device cookie (src/auth/device-cookie.ts): its attempts are counted per cookie (LOCKOUT_LIMIT per
+ *    LOCKOUT_COOLOFF) instead of 1. and 2., so whoever spends the account's guesses does not lock its owner out of
+ *    the owner's browser. A cookie with LOCKOUT_LIMIT failures is a stranger's again until its cool-off ends.
+ * 3. Per address, whatever the accounts: at most CREDENTIAL_RATE_LIMIT credential checks per CREDENTIAL_RATE_WINDOW
+ *    (logins, registrations, password changes, reset links; successes too): each costs a password hash, tens of
+ *    milliseconds of CPU by design, and one address asking for them without end slows every other user's login.
+ * 4. Password reset e-mails: at most PASSWORD_RESET_EMAIL_LIMIT per account and PASSWORD_RESET_ADDRESS_LIMIT
+ *    requests per address per PASSWORD_RESET_WINDOW, so that nobody fills a mailbox (or the mail relay's quota).
+ *
+ *   const admission = await lockout.begin('login', source);   // place taken; refused: check nothing
+ *   if (!admission.admitted) throw tooManyAttempts(admission.retryAfterSeconds);
  *   ... check the password ...
- *   await (ok ? lockout.succeeded('login', source) : lockout.failed('login', source));
+ *   await (ok ? admission.attempt.succeeded() : admission.attempt.failed());
  *
- * Every attempt is counted before it is checked, atomically: of many parallel attempts, at most LOCKOUT_LIMIT get
- * their password checked (a check-then-count would let every request in flight through).
+ * Only failures count, and checks in flight hold a place: of many parallel attempts, at most LOCKOUT_LIMIT are
+ * checked at once (a check-then-count would let every request in flight through), and one that finds the places
+ * held by checks still running waits for them (MAX_WAIT_MS) rather than being refused: a user's own parallel
+ * logins with the right password all get in.
  */
 import crypto from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { LockoutConfig } from '../config/index.js';
+import type { DeviceCookies } from './device-cookie.js';
 import { normalizeUsername } from './users.js';
 
 /** What is being guessed: a login's password, the old password of a change, or a reset link's token. */
@@ -26,6 +42,8 @@ export interface AttemptSource {
   readonly username: string;
   /** The client's address, as far as TRUST_PROXY lets X-Forwarded-For say (Express's req.ip). */
   readonly ip: string;
+  /** For a login: the device cookie the browser sent, if any (whether it vouches for `username` is checked here). */
+  readonly deviceCookie?: string | undefined;
 }
 
 /** The counters' store failed: the attempt is refused (SERVICE_UNAVAILABLE), never let through uncounted. */
@@ -36,62 +54,220 @@ export class LockoutStoreError extends Error {
   }
 }
 
-export class Lockout {
-  /**
-   * `limiter` undefined: the lockout is off (LOCKOUT_LIMIT=0). `keySecret` keys the HMAC that names each counter,
-   * so that the store holds neither usernames nor addresses, nor anything a dictionary could turn back into them.
-   */
+/** Each counter's store; undefined: that counter is off (its limit is 0). */
+export interface LockoutLimiters {
+  /** 1., and the device cookies' own counts: LOCKOUT_LIMIT points per LOCKOUT_COOLOFF. */
+  readonly attempts?: RateLimiterAbstract | undefined;
+  /** 2.: LOCKOUT_ACCOUNT_LIMIT points per LOCKOUT_ACCOUNT_WINDOW. */
+  readonly account?: RateLimiterAbstract | undefined;
+  /** 3.: CREDENTIAL_RATE_LIMIT points per CREDENTIAL_RATE_WINDOW. */
+  readonly address?: RateLimiterAbstract | undefined;
+  /** 4.: PASSWORD_RESET_EMAIL_LIMIT points per PASSWORD_RESET_WINDOW. */
+  readonly resetEmail?: RateLimiterAbstract | undefined;
+  /** 4.: PASSWORD_RESET_ADDRESS_LIMIT points per PASSWORD_RESET_WINDOW. */
+  readonly resetAddress?: RateLimiterAbstract | undefined;
+}
+
+export type Admission =
+  | { readonly admitted: true; readonly attempt: Attempt }
+  | { readonly admitted: false; readonly retryAfterSeconds: number };
+
+/** How long an attempt waits for checks in flight to end before it is refused (with a wait of one second). */
+const MAX_WAIT_MS = 3000;
+/** How often a waiting attempt looks again (plus as much again at random, so that waiters do not move in step). */
+const WAIT_STEP_MS = 20;
+
+/**
+ * One count of failures that leaves room for checks in flight: an attempt takes a place before it is checked; a
+ * failure keeps it, a success gives it back. The failures alone are counted beside (key `:failed`): they, not the
+ * places, decide whether the key is locked, and the one that reaches the limit locks for `lockSeconds` from then.
+ */
+class Quota {
   constructor(
-    private readonly limiter: RateLimiterAbstract | undefined,
-    private readonly config: LockoutConfig,
-    private readonly keySecret: string,
+    private readonly limiter: RateLimiterAbstract,
+    private readonly limit: number,
+    private readonly lockSeconds: number,
   ) {}
 
-  /** Counts this attempt; answers the seconds to wait when `source` is locked out of `action` (0: go on). */
-  async begin(action: GuardedAction, source: AttemptSource): Promise<number> {
-    const { limiter } = this;
-    if (!limiter) return 0;
-    const counted = await stored(() => limiter.penalty(this.key(action, source), 1));
-    if (counted.consumedPoints <= this.config.limit) return 0;
-    return Math.max(1, Math.ceil(counted.msBeforeNext / 1000));
-  }
-
-  /** The attempt failed: the one that reaches the limit starts the cool-off (from this, the last failure). */
-  async failed(action: GuardedAction, source: AttemptSource): Promise<void> {
-    const { limiter } = this;
-    if (!limiter) return;
-    const key = this.key(action, source);
-    const counted = await stored(() => limiter.get(key));
-    if (counted && counted.consumedPoints >= this.config.limit)
-      await stored(() => limiter.block(key, this.config.cooloffSeconds));
+  /** Takes a place for one check: 0, or the seconds to wait (locked, or no place freed in time). */
+  async take(key: string): Promise<number> {
+    const deadline = performance.now() + MAX_WAIT_MS;
+    for (;;) {
+      const counted = await stored(() => this.limiter.penalty(key, 1));
+      const locked = await this.lockedFor(key);
+      if (counted.consumedPoints <= this.limit && locked === 0) return 0;
+      await stored(() => this.limiter.reward(key, 1));
+      if (locked > 0) return locked;
+      // The places are held by checks still running, not by failures: once they end, a place may be free.
+      if (performance.now() >= deadline) return 1;
+      await sleep(WAIT_STEP_MS * (1 + Math.random()));
+    }
   }
 
   /**
-   * The attempt succeeded: the count starts again. Not when counting by address alone: there, logging in to one's
-   * own account between guesses at others' would wipe the guesses (django-axes does not reset on success at all).
+   * The check failed: the place stays taken; the failure that reaches the limit locks, from now. Only the failures'
+   * count is locked: the places' count is only ever moved by one, so that no write can hide a place taken.
    */
-  async succeeded(action: GuardedAction, source: AttemptSource): Promise<void> {
-    const { limiter } = this;
-    if (!limiter || this.config.by === 'ip') return;
-    await stored(() => limiter.delete(this.key(action, source)));
+  async fail(key: string): Promise<void> {
+    const failures = await stored(() => this.limiter.penalty(failuresOf(key), 1));
+    if (failures.consumedPoints >= this.limit)
+      await stored(() => this.limiter.block(failuresOf(key), this.lockSeconds));
   }
 
-  private key(action: GuardedAction, { username, ip }: AttemptSource): string {
+  /** The seconds the key stays locked: 0 when it is not. */
+  private async lockedFor(key: string): Promise<number> {
+    const failures = await stored(() => this.limiter.get(failuresOf(key)));
+    return failures && failures.consumedPoints >= this.limit ? seconds(failures.msBeforeNext) : 0;
+  }
+
+  /** The place is given back: the check succeeded (a success is no guess), or another count refused the attempt. */
+  async release(key: string): Promise<void> {
+    await stored(() => this.limiter.reward(key, 1));
+  }
+
+  /** The count starts again. */
+  async clear(key: string): Promise<void> {
+    await stored(() => this.limiter.delete(key));
+    await stored(() => this.limiter.delete(failuresOf(key)));
+  }
+}
+
+interface Place {
+  readonly quota: Quota;
+  readonly key: string;
+  /** After a success: start the count again, or only give the place back. */
+  readonly onSuccess: 'clear' | 'release';
+}
+
+/** One admitted attempt: say how it ended, once. */
+export class Attempt {
+  constructor(private readonly places: readonly Place[]) {}
+
+  async failed(): Promise<void> {
+    for (const { quota, key } of this.places) await quota.fail(key);
+  }
+
+  async succeeded(): Promise<void> {
+    for (const { quota, key, onSuccess } of this.places)
+      await (onSuccess === 'clear' ? quota.clear(key) : quota.release(key));
+  }
+}
+
+export class Lockout {
+  private readonly attempts: Quota | undefined;
+  private readonly account: Quota | undefined;
+
+  /**
+   * `keySecret` keys the HMAC that names each counter, so that the store holds neither usernames nor addresses, nor
+   * anything a dictionary could turn back into them. `devices` undefined: no device cookies (nor the account count
+   * they make safe).
+   */
+  constructor(
+    private readonly limiters: LockoutLimiters,
+    private readonly config: LockoutConfig,
+    private readonly keySecret: string,
+    private readonly devices?: DeviceCookies,
+  ) {
+    this.attempts = limiters.attempts && new Quota(limiters.attempts, config.limit, config.cooloffSeconds);
+    this.account =
+      limiters.account && devices && new Quota(limiters.account, config.accountLimit, config.accountWindowSeconds);
+  }
+
+  /**
+   * Spends one of the address's credential checks (3.): 0, or the seconds to wait. For what checks a credential
+   * without being guessed at one account (registration); `begin` spends it for the rest.
+   */
+  async spendCheck(ip: string): Promise<number> {
+    const { address } = this.limiters;
+    if (!address) return 0;
+    const counted = await stored(() => address.penalty(this.key('check', ['ip', addressKey(ip)]), 1));
+    return counted.consumedPoints <= this.config.addressLimit ? 0 : seconds(counted.msBeforeNext);
+  }
+
+  /** Whether this address may ask for one more password reset (4.); counted either way. */
+  async mayRequestReset(ip: string): Promise<boolean> {
+    return this.withinLimit(this.limiters.resetAddress, this.config.resetAddressLimit, ['reset-ip', addressKey(ip)]);
+  }
+
+  /** Whether this account may be sent one more password reset e-mail (4.); counted either way. */
+  async maySendResetEmail(userId: number): Promise<boolean> {
+    return this.withinLimit(this.limiters.resetEmail, this.config.resetEmailLimit, ['reset-user', String(userId)]);
+  }
+
+  private async withinLimit(limiter: RateLimiterAbstract | undefined, limit: number, parts: string[]) {
+    if (!limiter) return true;
+    const counted = await stored(() => limiter.penalty(this.key('reset', parts), 1));
+    return counted.consumedPoints <= limit;
+  }
+
+  /** Admits an attempt at `action` from `source`, its places taken; or refuses it, with the seconds to wait. */
+  async begin(action: GuardedAction, source: AttemptSource): Promise<Admission> {
+    const spent = await this.spendCheck(source.ip);
+    if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
+    const places: Place[] = [];
+    const take = async (quota: Quota | undefined, key: string, onSuccess: Place['onSuccess']) => {
+      if (!quota) return 0;
+      const wait = await quota.take(key);
+      if (wait === 0) places.push({ quota, key, onSuccess });
+      return wait;
+    };
+    // A browser where this account logged in before: counted on its own. Locked, it is a stranger's again.
+    const device = action === 'login' ? this.deviceOf(source) : undefined;
+    if (device !== undefined && (await take(this.attempts, this.key(action, ['device', device]), 'clear')) === 0)
+      return { admitted: true, attempt: new Attempt(places) };
+    // Counting by address alone, a success does not clear: logging in to one's own account between guesses at
+    // others' would wipe the guesses (django-axes does not clear on success at all).
+    let wait = await take(
+      this.attempts,
+      this.attemptsKey(action, source),
+      this.config.by === 'ip' ? 'release' : 'clear',
+    );
+    // The account's count is never cleared by a success: the owner logging in must not give an attacker 100 more.
+    if (wait === 0 && action === 'login')
+      wait = await take(this.account, this.key(action, ['account', normalizeUsername(source.username)]), 'release');
+    if (wait === 0) return { admitted: true, attempt: new Attempt(places) };
+    for (const { quota, key } of places) await quota.release(key);
+    return { admitted: false, retryAfterSeconds: wait };
+  }
+
+  /** A device cookie for a browser where `username` just logged in, or undefined when there are none. */
+  deviceCookie(username: string): string | undefined {
+    return this.devices?.issue(username);
+  }
+
+  private deviceOf({ deviceCookie, username }: AttemptSource): string | undefined {
+    return deviceCookie && this.devices ? this.devices.verify(deviceCookie, username) : undefined;
+  }
+
+  private attemptsKey(action: GuardedAction, { username, ip }: AttemptSource): string {
     // The username NFKC-normalized as the login backend does: look-alike spellings of one name share a counter.
     const name = normalizeUsername(username);
     const address = addressKey(ip);
-    const parts =
+    return this.key(
+      action,
       this.config.by === 'ip'
         ? ['ip', address]
         : this.config.by === 'username'
           ? ['username', name]
-          : ['both', name, address];
+          : ['both', name, address],
+    );
+  }
+
+  private key(action: GuardedAction | 'check' | 'reset', parts: readonly string[]): string {
     const mac = crypto
       .createHmac('sha256', this.keySecret)
       .update(JSON.stringify([action, ...parts]))
       .digest('hex');
     return `${action}:${mac}`;
   }
+}
+
+function failuresOf(key: string): string {
+  return `${key}:failed`;
+}
+
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /**

@@ -30,6 +30,29 @@ export class Passwords {
   }
 
   /**
+   * For a password change: when `raw` is the user's password, the hash stored now (rewritten if it was upgraded), to
+   * be replaced with `replaceStored`; otherwise undefined.
+   */
+  async checkForChange(em: EntityManager, userId: number, raw: string): Promise<string | undefined> {
+    const stored = await storedHash(em, userId);
+    const { valid, mustUpdate } = await this.hashers.verify(raw, stored);
+    if (!valid || stored === undefined) return undefined;
+    if (!mustUpdate) return stored;
+    const upgraded = await this.hashers.make(raw);
+    const rewritten = await em.nativeUpdate(User, { id: userId, password: stored }, { password: upgraded });
+    return rewritten === 1 ? upgraded : stored;
+  }
+
+  /**
+   * Stores `next` in place of `expected`, only if the user's stored hash is still `expected`: of password changes
+   * racing each other (a change, a reset, an admin's), exactly one wins and the others learn it (false) instead of
+   * answering yes while their password is silently overwritten (a lost update).
+   */
+  async replaceStored(em: EntityManager, userId: number, expected: string, next: string): Promise<boolean> {
+    return (await em.nativeUpdate(User, { id: userId, password: expected }, { password: next })) === 1;
+  }
+
+  /**
    * True when `raw` matches `stored`, the hash already read for user `userId`. When it matches a hash made by
    * another hasher or with other parameters, the hash is rewritten with the preferred hasher: only the password
    * column, and only if it still holds `stored` (a password changed meanwhile is not overwritten with the old one).

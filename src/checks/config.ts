@@ -255,6 +255,25 @@ const checks: readonly ConfigCheck[] = [
         : undefined,
   },
   {
+    deploy: 'production',
+    run: ({ trustProxy, trustProxyAcknowledged }) => {
+      if (trustProxy !== true) return undefined;
+      const what =
+        'TRUST_PROXY=true trusts every hop: a client that reaches the server other than through your proxies writes ' +
+        'any address into X-Forwarded-For, and the per-address lockout and credential limits count what it wrote.';
+      const hint =
+        'Set TRUST_PROXY to the number of proxies in front (TRUST_PROXY=1 for one load balancer) or to their ' +
+        'addresses or subnets (TRUST_PROXY=10.0.0.0/8).';
+      return trustProxyAcknowledged
+        ? warning('security.W019', what, `${hint} TRUST_PROXY_ACKNOWLEDGED=true says the risk is known.`)
+        : error(
+            'security.E018',
+            `${what} Production refuses it unless TRUST_PROXY_ACKNOWLEDGED=true.`,
+            `${hint} If only your proxies can reach the server, set TRUST_PROXY_ACKNOWLEDGED=true.`,
+          );
+    },
+  },
+  {
     deploy: true,
     run: ({ lockout }) =>
       lockout.limit === 0

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       port: 4000,
       publicUrl: 'http://localhost:4000',
       trustProxy: false,
+      trustProxyAcknowledged: false,
       logLevel: 'info',
       database: { kind: 'embedded', dataDir: '/srv/app/.data', migrateOnStart: true },
       session: {
@@ -62,7 +63,20 @@ describe('loadConfig', () => {
         limits: { depth: 8, aliases: 15, tokens: 1000, cost: 5000, directives: 50 },
         maxBodyBytes: 102_400,
       },
-      lockout: { limit: 5, cooloffSeconds: 900, by: 'username_ip' },
+      lockout: {
+        limit: 5,
+        cooloffSeconds: 900,
+        by: 'username_ip',
+        accountLimit: 100,
+        accountWindowSeconds: 3600,
+        deviceCookieName: 'gqlauth_device',
+        deviceCookieAgeSeconds: 31_536_000,
+        addressLimit: 60,
+        addressWindowSeconds: 60,
+        resetEmailLimit: 3,
+        resetAddressLimit: 10,
+        resetWindowSeconds: 3600,
+      },
       cors: undefined,
     });
   });
@@ -75,6 +89,7 @@ describe('loadConfig', () => {
         PORT: '8080',
         PUBLIC_URL: 'https://api.example.com/',
         TRUST_PROXY: '2',
+        TRUST_PROXY_ACKNOWLEDGED: 'true',
         LOG_LEVEL: 'debug',
         DATABASE_URL: 'postgres://app:pw@db.internal:5433/app',
         DATABASE_POOL_SIZE: '20',
@@ -120,6 +135,15 @@ describe('loadConfig', () => {
         LOCKOUT_LIMIT: '10',
         LOCKOUT_COOLOFF: '3600',
         LOCKOUT_BY: 'ip',
+        LOCKOUT_ACCOUNT_LIMIT: '50',
+        LOCKOUT_ACCOUNT_WINDOW: '7200',
+        LOCKOUT_DEVICE_COOKIE_NAME: '__Host-device',
+        LOCKOUT_DEVICE_COOKIE_AGE: '86400',
+        CREDENTIAL_RATE_LIMIT: '30',
+        CREDENTIAL_RATE_WINDOW: '120',
+        PASSWORD_RESET_EMAIL_LIMIT: '2',
+        PASSWORD_RESET_ADDRESS_LIMIT: '5',
+        PASSWORD_RESET_WINDOW: '600',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         CORS_CREDENTIALS: 'false',
       },
@@ -132,6 +156,7 @@ describe('loadConfig', () => {
       port: 8080,
       publicUrl: 'https://api.example.com',
       trustProxy: 2,
+      trustProxyAcknowledged: true,
       logLevel: 'debug',
       database: {
         kind: 'server',
@@ -178,7 +203,20 @@ describe('loadConfig', () => {
         limits: { depth: 12, aliases: 0, tokens: 5000, cost: 20_000, directives: 10 },
         maxBodyBytes: 1_048_576,
       },
-      lockout: { limit: 10, cooloffSeconds: 3600, by: 'ip' },
+      lockout: {
+        limit: 10,
+        cooloffSeconds: 3600,
+        by: 'ip',
+        accountLimit: 50,
+        accountWindowSeconds: 7200,
+        deviceCookieName: '__Host-device',
+        deviceCookieAgeSeconds: 86_400,
+        addressLimit: 30,
+        addressWindowSeconds: 120,
+        resetEmailLimit: 2,
+        resetAddressLimit: 5,
+        resetWindowSeconds: 600,
+      },
       cors: { origins: ['https://app.example.com', 'http://localhost:5173'], credentials: false },
     });
   });
@@ -301,6 +339,14 @@ describe('loadConfig', () => {
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: `${'k'.repeat(32)},tooshort` })).toHaveLength(1);
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) })).toEqual([]);
     expect(problems({ NODE_ENV: 'development', SESSION_SECRET: 'short' })).toEqual([]);
+  });
+
+  it('refuses TRUST_PROXY=true in production unless TRUST_PROXY_ACKNOWLEDGED=true says every hop is a proxy', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) };
+    expect(problems({ ...production, TRUST_PROXY: 'true' })).toEqual([expect.stringMatching(/^TRUST_PROXY=true /)]);
+    expect(problems({ ...production, TRUST_PROXY: 'true', TRUST_PROXY_ACKNOWLEDGED: 'true' })).toEqual([]);
+    expect(problems({ ...production, TRUST_PROXY: '1' })).toEqual([]);
+    expect(problems({ NODE_ENV: 'development', TRUST_PROXY: 'true' })).toEqual([]);
   });
 
   it.each([

@@ -26,6 +26,8 @@ export interface Config {
   /** Where clients reach the server, as they see it (scheme, host, port): used by later checks and e-mails. */
   readonly publicUrl: string;
   readonly trustProxy: TrustProxy;
+  /** TRUST_PROXY=true is meant: every hop in front of the server is a proxy of the operator's. */
+  readonly trustProxyAcknowledged: boolean;
   readonly logLevel: LogLevel;
   readonly database: DatabaseConfig;
   readonly session: SessionConfig;
@@ -74,6 +76,24 @@ export interface LockoutConfig {
   readonly cooloffSeconds: number;
   /** What failures are counted by. */
   readonly by: 'username_ip' | 'username' | 'ip';
+  /** Failed logins one account takes from browsers it does not know, whatever their addresses. 0: no such limit. */
+  readonly accountLimit: number;
+  /** The account limit's window, in seconds: it starts with the first failure, and reaching the limit starts another. */
+  readonly accountWindowSeconds: number;
+  /** The cookie that marks a browser where the account logged in before (OWASP's device cookie). */
+  readonly deviceCookieName: string;
+  /** How long a device cookie is kept and honoured, in seconds. */
+  readonly deviceCookieAgeSeconds: number;
+  /** Credential checks (login, register, password change, reset) one client address may ask for per window. 0: any. */
+  readonly addressLimit: number;
+  /** The address limit's window, in seconds. */
+  readonly addressWindowSeconds: number;
+  /** Password reset e-mails one account gets per reset window, whoever asks. 0: any. */
+  readonly resetEmailLimit: number;
+  /** Password reset requests one client address may make per reset window. 0: any. */
+  readonly resetAddressLimit: number;
+  /** The reset limits' window, in seconds. */
+  readonly resetWindowSeconds: number;
 }
 
 export interface CorsConfig {
@@ -381,6 +401,7 @@ export const variables = {
   PORT: variable(wholeNumber(0, 65535), '4000', '4000'),
   PUBLIC_URL: variable(httpUrl, 'https://api.example.com', 'http://localhost:$PORT'),
   TRUST_PROXY: variable(trustProxy, '1', 'false'),
+  TRUST_PROXY_ACKNOWLEDGED: variable(booleanFlag, 'true', 'false'),
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'info'),
   DATABASE_URL: variable(postgresUrl, 'postgres://app:secret@127.0.0.1:5432/app', '(unset: embedded)'),
   DATABASE_POOL_SIZE: variable(wholeNumber(1, 1000), '10', '10'),
@@ -459,6 +480,19 @@ export const variables = {
   LOCKOUT_LIMIT: variable(wholeNumber(0, 1000), '5', '5'),
   LOCKOUT_COOLOFF: variable(wholeNumber(1, 31_536_000), '900', '900'),
   LOCKOUT_BY: variable(z.enum(['username_ip', 'username', 'ip']), 'username_ip', 'username_ip'),
+  LOCKOUT_ACCOUNT_LIMIT: variable(wholeNumber(0, 1_000_000), '100', '100'),
+  LOCKOUT_ACCOUNT_WINDOW: variable(wholeNumber(60, 31_536_000), '3600', '3600'),
+  LOCKOUT_DEVICE_COOKIE_NAME: variable(
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a cookie name of letters, digits and ._-'),
+    'gqlauth_device',
+    'gqlauth_device',
+  ),
+  LOCKOUT_DEVICE_COOKIE_AGE: variable(wholeNumber(60, 315_360_000), '31536000', '31536000'),
+  CREDENTIAL_RATE_LIMIT: variable(wholeNumber(0, 1_000_000), '60', '60'),
+  CREDENTIAL_RATE_WINDOW: variable(wholeNumber(1, 86_400), '60', '60'),
+  PASSWORD_RESET_EMAIL_LIMIT: variable(wholeNumber(0, 1_000_000), '3', '3'),
+  PASSWORD_RESET_ADDRESS_LIMIT: variable(wholeNumber(0, 1_000_000), '10', '10'),
+  PASSWORD_RESET_WINDOW: variable(wholeNumber(60, 31_536_000), '3600', '3600'),
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -537,6 +571,14 @@ export function loadConfig(
     }
   }
   sessionSecrets ??= [DEVELOPMENT_SESSION_SECRET];
+  // Every hop trusted: any client writes the address it wants into X-Forwarded-For, and the per-address lockout and
+  // credential limits count whatever it says (security.E018 explains; the operator may confirm it is meant).
+  if (isProduction && !forChecks && parsed.TRUST_PROXY === true && parsed.TRUST_PROXY_ACKNOWLEDGED !== true)
+    problems.push(
+      'TRUST_PROXY=true trusts every hop, so any client chooses its own address: set the number of proxies in front ' +
+        '(example: TRUST_PROXY=1) or their addresses (example: TRUST_PROXY=10.0.0.0/8), or confirm with ' +
+        'TRUST_PROXY_ACKNOWLEDGED=true that only your proxies can reach the server',
+    );
 
   const migrateOnStart = parsed.MIGRATE_ON_START ?? true;
   const database: DatabaseConfig = parsed.DATABASE_URL
@@ -587,6 +629,7 @@ export function loadConfig(
     port,
     publicUrl,
     trustProxy: parsed.TRUST_PROXY ?? false,
+    trustProxyAcknowledged: parsed.TRUST_PROXY_ACKNOWLEDGED ?? false,
     logLevel: parsed.LOG_LEVEL ?? 'info',
     database: Object.freeze(database),
     session: Object.freeze({
@@ -640,6 +683,15 @@ export function loadConfig(
       limit: parsed.LOCKOUT_LIMIT ?? 5,
       cooloffSeconds: parsed.LOCKOUT_COOLOFF ?? 900,
       by: parsed.LOCKOUT_BY ?? 'username_ip',
+      accountLimit: parsed.LOCKOUT_ACCOUNT_LIMIT ?? 100,
+      accountWindowSeconds: parsed.LOCKOUT_ACCOUNT_WINDOW ?? 3600,
+      deviceCookieName: parsed.LOCKOUT_DEVICE_COOKIE_NAME ?? 'gqlauth_device',
+      deviceCookieAgeSeconds: parsed.LOCKOUT_DEVICE_COOKIE_AGE ?? 31_536_000,
+      addressLimit: parsed.CREDENTIAL_RATE_LIMIT ?? 60,
+      addressWindowSeconds: parsed.CREDENTIAL_RATE_WINDOW ?? 60,
+      resetEmailLimit: parsed.PASSWORD_RESET_EMAIL_LIMIT ?? 3,
+      resetAddressLimit: parsed.PASSWORD_RESET_ADDRESS_LIMIT ?? 10,
+      resetWindowSeconds: parsed.PASSWORD_RESET_WINDOW ?? 3600,
     }),
     cors: parsed.CORS_ORIGINS
       ? Object.freeze({

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/index.js';
 import type { RequestAuthorization } from './authorization.js';
 import type { Lockout } from '../auth/lockout.js';
+import type { DeviceCookieJar } from '../http/device-cookie.js';
 
 export interface GraphQLContext {
   /** An EntityManager forked for this request: its identity map is never shared between requests. */
@@ -33,4 +34,6 @@ export interface GraphQLContext {
   readonly lockout: Lockout;
   /** The client's address (TRUST_PROXY decides how far X-Forwarded-For is believed). */
   readonly clientIp: string;
+  /** The browser's device cookie (OWASP's: it logged in here before), read and set. */
+  readonly deviceCookie: DeviceCookieJar;
 }

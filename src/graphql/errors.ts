@@ -22,6 +22,7 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
+  CONFLICT: 'CONFLICT',
 } as const;
 
 /** A request that needs a logged-in user came from an anonymous one. */
@@ -61,6 +62,16 @@ export function tooManyAttempts(retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(`Too many failed attempts. Try again in ${retryAfterSeconds} seconds.`, {
     extensions: { code: ErrorCode.TOO_MANY_ATTEMPTS, retryAfterSeconds },
   });
+}
+
+/** What the operation would change was changed by another request meanwhile: nothing was done; try again. */
+export function conflict(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
+}
+
+/** The password changed while this request ran (another change, a reset or an admin won the race). */
+export function passwordChangedMeanwhile(): GraphQLError {
+  return conflict('The password was changed by another request meanwhile; nothing was changed.');
 }
 
 /** The session store is down: the operation cannot be kept, so it did not happen. */

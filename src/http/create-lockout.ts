@@ -3,7 +3,9 @@
  * or Redis (the session store's connection, under REDIS_KEY_PREFIX). Opened at start-up, after the session
  * store; closed after the HTTP server has drained.
  */
-import { RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterPostgres, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Clock } from '../auth/clock.js';
+import { DeviceCookies } from '../auth/device-cookie.js';
 import { Lockout } from '../auth/lockout.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/database.js';
@@ -39,34 +41,56 @@ function ormClient(database: Database) {
   };
 }
 
-export function openLockout(config: Config, database: Database, store: SessionStore): LockoutHandle {
-  const { limit, cooloffSeconds } = config.lockout;
+export function openLockout(config: Config, database: Database, store: SessionStore, clock: Clock): LockoutHandle {
+  const { limit, cooloffSeconds, accountLimit, accountWindowSeconds, addressLimit, addressWindowSeconds } =
+    config.lockout;
+  const { resetEmailLimit, resetAddressLimit, resetWindowSeconds } = config.lockout;
   // Rotating SESSION_SECRET starts every count again: harmless, and no key outlives the secret that made it.
   const keySecret = config.session.secrets[0] ?? '';
-  if (limit === 0) return { lockout: new Lockout(undefined, config.lockout, ''), close: () => Promise.resolve() };
-  // Failures are remembered for the cool-off; `limit` of them within it locks.
-  const counting = { points: limit, duration: cooloffSeconds };
+  const devices = new DeviceCookies(config.session.secrets, config.lockout.deviceCookieAgeSeconds, clock);
+  // Each count is remembered for its window; a count whose limit is 0 is off.
+  const counts = {
+    attempts: limit > 0 ? { points: limit, duration: cooloffSeconds } : undefined,
+    account: accountLimit > 0 ? { points: accountLimit, duration: accountWindowSeconds } : undefined,
+    address: addressLimit > 0 ? { points: addressLimit, duration: addressWindowSeconds } : undefined,
+    resetEmail: resetEmailLimit > 0 ? { points: resetEmailLimit, duration: resetWindowSeconds } : undefined,
+    resetAddress: resetAddressLimit > 0 ? { points: resetAddressLimit, duration: resetWindowSeconds } : undefined,
+  };
+  const open = (make: (count: { points: number; duration: number }, name: string) => RateLimiterAbstract) => ({
+    attempts: counts.attempts && make(counts.attempts, 'lockout'),
+    account: counts.account && make(counts.account, 'lockout-account'),
+    address: counts.address && make(counts.address, 'lockout-address'),
+    resetEmail: counts.resetEmail && make(counts.resetEmail, 'reset-email'),
+    resetAddress: counts.resetAddress && make(counts.resetAddress, 'reset-address'),
+  });
   if (store instanceof RedisSessionStore) {
     // The session store's own connection: one connection to heal after an outage or a half-open socket, and every
     // command bounded in time (a stuck lockout check would hold the login forever).
-    const limiter = new RateLimiterRedis({
-      ...counting,
-      storeClient: store.sharedClient(),
-      useRedisPackage: true,
-      keyPrefix: `${store.keyPrefix}lockout`,
-    });
-    return { lockout: new Lockout(limiter, config.lockout, keySecret), close: () => Promise.resolve() };
+    const limiters = open(
+      (count, name) =>
+        new RateLimiterRedis({
+          ...count,
+          storeClient: store.sharedClient(),
+          useRedisPackage: true,
+          keyPrefix: `${store.keyPrefix}${name}`,
+        }),
+    );
+    return { lockout: new Lockout(limiters, config.lockout, keySecret, devices), close: () => Promise.resolve() };
   }
   const client = ormClient(database);
-  const limiter = new RateLimiterPostgres({
-    ...counting,
-    storeClient: client,
-    storeType: 'pool',
-    tableName: 'gqlauth_login_failure',
-    // Made by a migration; expired rows are deleted below, on a timer this server stops.
-    tableCreated: true,
-    clearExpiredByTimeout: false,
-  });
+  const limiters = open(
+    (count, name) =>
+      new RateLimiterPostgres({
+        ...count,
+        storeClient: client,
+        storeType: 'pool',
+        tableName: 'gqlauth_login_failure',
+        keyPrefix: name,
+        // Made by a migration; expired rows are deleted below, on a timer this server stops.
+        tableCreated: true,
+        clearExpiredByTimeout: false,
+      }),
+  );
   const sweep = setInterval(() => {
     // A failed sweep is retried at the next one.
     client
@@ -74,7 +98,7 @@ export function openLockout(config: Config, database: Database, store: SessionSt
       .catch(() => undefined);
   }, SWEEP_INTERVAL_MS).unref();
   return {
-    lockout: new Lockout(limiter, config.lockout, keySecret),
+    lockout: new Lockout(limiters, config.lockout, keySecret, devices),
     close: () => {
       clearInterval(sweep);
       return Promise.resolve();

@@ -76,8 +76,15 @@ export class SmtpMailBackend implements MailBackend {
   }
 }
 
+/** The grid `later` runs its tasks on, in milliseconds: what a reset e-mail may wait at most before it is sent. */
+const TICK_MS = 200;
+/** Tasks waiting for the next tick at most: past this, more are dropped (and logged) rather than held in memory. */
+const MAX_QUEUED = 10_000;
+
 export class Mailer {
   private readonly pending = new Set<Promise<void>>();
+  private readonly queued: { task: () => Promise<void>; about: Record<string, unknown> }[] = [];
+  private tick: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly backend: MailBackend,
@@ -108,8 +115,34 @@ export class Mailer {
     this.pending.add(running);
   }
 
-  /** Resolves when every message queued so far has been handed over (or has failed). */
+  /**
+   * Runs `task` in the background at the next tick of a fixed grid (every TICK_MS), not now. Work that only some
+   * requests cause (finding an account, making its link, talking to the mail server) then falls on whatever request
+   * the server is answering at that tick, never on the request that comes right after the one that caused it: one
+   * client timing its requests one after the other cannot tell which of them caused work (for
+   * requestPasswordReset: which addresses have an account).
+   */
+  later(task: () => Promise<void>, about: Record<string, unknown> = {}): void {
+    if (this.queued.length >= MAX_QUEUED) {
+      this.logger.warn({ ...about, queued: this.queued.length }, 'background work dropped: too much is waiting');
+      return;
+    }
+    this.queued.push({ task, about });
+    // On the grid, whenever the task came: when it runs says nothing about when it was asked for.
+    this.tick ??= setTimeout(() => {
+      this.runQueued();
+    }, TICK_MS - (performance.now() % TICK_MS));
+  }
+
+  private runQueued(): void {
+    clearTimeout(this.tick);
+    this.tick = undefined;
+    for (const { task, about } of this.queued.splice(0)) this.defer(task, about);
+  }
+
+  /** Resolves when every message queued so far has been handed over (or has failed); runs what waits for a tick. */
   async flush(): Promise<void> {
+    this.runQueued();
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 

@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { createAuth, encodeUid } from '../../src/auth/index.js';
 import { systemClock } from '../../src/auth/clock.js';
-import { Lockout, addressKey } from '../../src/auth/lockout.js';
+import { Lockout, addressKey, type GuardedAction } from '../../src/auth/lockout.js';
+import { loadConfig } from '../../src/config/index.js';
 import { RedisSessionStore } from '../../src/http/redis-session-store.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { sqlLogger } from '../support/sql-log.js';
@@ -205,16 +206,19 @@ describeEachStore('brute-force lockout', (sessionStore) => {
 
 describe('what failures are counted by (LOCKOUT_BY)', () => {
   type By = 'username_ip' | 'username' | 'ip';
+  const config = loadConfig({ LOCKOUT_LIMIT: '2', LOCKOUT_COOLOFF: '60' }).lockout;
   const lockout = (by: By) =>
-    new Lockout(new RateLimiterMemory({ points: 2, duration: 60 }), { limit: 2, cooloffSeconds: 60, by }, 'secret');
-  const failTwice = async (subject: Lockout, username: string, ip: string) => {
-    for (let n = 0; n < 2; n += 1) {
-      expect(await subject.begin('login', { username, ip })).toBe(0);
-      await subject.failed('login', { username, ip });
-    }
+    new Lockout({ attempts: new RateLimiterMemory({ points: 2, duration: 60 }) }, { ...config, by }, 'secret');
+  const begin = async (subject: Lockout, action: GuardedAction, username: string, ip: string) => {
+    const admission = await subject.begin(action, { username, ip });
+    if (!admission.admitted) throw new Error(`refused: wait ${admission.retryAfterSeconds} s`);
+    return admission.attempt;
   };
-  const locked = async (subject: Lockout, action: 'login' | 'change_password', username: string, ip: string) =>
-    (await subject.begin(action, { username, ip })) > 0;
+  const failTwice = async (subject: Lockout, username: string, ip: string) => {
+    for (let n = 0; n < 2; n += 1) await (await begin(subject, 'login', username, ip)).failed();
+  };
+  const locked = async (subject: Lockout, action: GuardedAction, username: string, ip: string) =>
+    !(await subject.begin(action, { username, ip })).admitted;
 
   it.each<[By, boolean, boolean]>([
     // [by, the same user elsewhere is locked, another user at the same address is locked]
@@ -235,11 +239,16 @@ describe('what failures are counted by (LOCKOUT_BY)', () => {
 
   it('counts by address alone without forgetting on success: logging in as oneself does not wipe the guesses', async () => {
     const subject = lockout('ip');
-    await subject.begin('login', { username: 'victim', ip: '203.0.113.7' });
-    await subject.failed('login', { username: 'victim', ip: '203.0.113.7' });
-    await subject.begin('login', { username: 'mallory', ip: '203.0.113.7' });
-    await subject.succeeded('login', { username: 'mallory', ip: '203.0.113.7' });
-    expect(await locked(subject, 'login', 'victim2', '203.0.113.7')).toBe(true);
+    await (await begin(subject, 'login', 'victim', '203.0.113.7')).failed();
+    await (await begin(subject, 'login', 'mallory', '203.0.113.7')).succeeded();
+    await (await begin(subject, 'login', 'victim2', '203.0.113.7')).failed();
+    expect(await locked(subject, 'login', 'victim3', '203.0.113.7')).toBe(true);
+  });
+
+  it('gives a success’s place back, so that only failures count', async () => {
+    const subject = lockout('ip');
+    for (let n = 0; n < 5; n += 1) await (await begin(subject, 'login', `user-${n}`, '203.0.113.8')).succeeded();
+    expect(await locked(subject, 'login', 'anyone', '203.0.113.8')).toBe(false);
   });
 
   it.each([

@@ -67,7 +67,9 @@ describeWithRedis('the Redis session store', () => {
     expect(session?.expiresAt).toBe(clock.now().getTime() + 3600 * 1000);
     expect(await userSet('alice')).toEqual([id]);
     // Nothing outside the prefix, nothing else inside it.
-    expect((await redis.keys(`${prefix}*`)).sort()).toEqual([`${prefix}session:${id}`, `${prefix}user:${ids.alice}`]);
+    // Beside the lockout's counters (test/sessions/guessing.test.ts).
+    const keys = (await redis.keys(`${prefix}*`)).filter((key) => !key.startsWith(`${prefix}lockout`));
+    expect(keys.sort()).toEqual([`${prefix}session:${id}`, `${prefix}user:${ids.alice}`]);
   });
 
   it('gives the key a TTL from the idle timeout, then from the absolute timeout as it nears', async () => {
@@ -223,7 +225,7 @@ describeWithRedis('a Redis outage', () => {
     const again = new HttpClient(app.url);
     const relogin = await again.graphql(LOGIN, { u: 'alice', p: 'wonderland-42' });
     expect(relogin.body.errors).toBeUndefined();
-    expect(relogin.headers.get('set-cookie')).toMatch(/^sessionid=/);
+    expect(relogin.headers.getSetCookie().some((cookie) => cookie.startsWith('sessionid='))).toBe(true);
     expect(await whoAmI(again)).toBe('alice');
     const alice = await app.database.orm.em.fork().findOneOrFail(User, { username: 'alice' });
     expect(await app.sessions.count({ userId: alice.id })).toBe(2);

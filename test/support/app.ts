@@ -50,6 +50,12 @@ export interface TestAppOptions {
   sessionStore?: SessionStoreKind;
 }
 
+/**
+ * Every test's clients come from one address (127.0.0.1): the limits per client address are off unless a test sets
+ * them (test/sessions/guessing.test.ts, test/sessions/reset-throttle.test.ts), so that they count what that test means.
+ */
+const PER_ADDRESS_LIMITS_OFF = { CREDENTIAL_RATE_LIMIT: '0', PASSWORD_RESET_ADDRESS_LIMIT: '0' };
+
 export async function createTestApp({
   env = {},
   schema,
@@ -60,7 +66,7 @@ export async function createTestApp({
   const storeEnv = sessionStore === 'redis' ? redisStoreEnv() : {};
   const testDatabase: TestDatabase = await createTestDatabase();
   const config = {
-    ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...storeEnv, ...env }),
+    ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...PER_ADDRESS_LIMITS_OFF, ...storeEnv, ...env }),
     database: testDatabase.config,
   };
   let database: Database | undefined;

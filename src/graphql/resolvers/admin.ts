@@ -16,6 +16,7 @@ import { ValidationError, type ValidationIssue } from '../../auth/errors.js';
 import { heldBeyond } from '../../auth/escalation.js';
 import { grantObjectPermission, revokeObjectPermission } from '../../auth/object-permissions.js';
 import { validatePassword } from '../../auth/password-validation.js';
+import { storedHash } from '../../auth/passwords.js';
 import { normalizeEmail, normalizeUsername, validateUsername } from '../../auth/users.js';
 import { codePoints } from '../../auth/text.js';
 import { run, selectOne } from '../../db/sql.js';
@@ -23,7 +24,7 @@ import { Group } from '../../entities/group.js';
 import { Permission } from '../../entities/permission.js';
 import { User } from '../../entities/user.js';
 import type { GraphQLContext } from '../context.js';
-import { badUserInput, forbidden, notFound, unauthenticated } from '../errors.js';
+import { badUserInput, forbidden, notFound, passwordChangedMeanwhile, unauthenticated } from '../errors.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { idOf } from '../ids.js';
 
@@ -243,9 +244,12 @@ export const adminResolvers: Resolvers = {
       if (target.id === caller.id)
         throw forbidden('Change your own password with changePassword, which asks for the current one.');
       await guardTarget(context, caller, target);
+      // Read before the new one is hashed: a change, a reset or another admin's that wins meanwhile is not overwritten.
+      const stored = (await storedHash(em, target.id)) ?? '';
       const issues = validatePassword(password, config.passwords, target);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'password' })));
-      await em.nativeUpdate(User, { id: target.id }, { password: await authCore.hashers.make(password) });
+      const hash = await authCore.hashers.make(password);
+      if (!(await authCore.passwords.replaceStored(em, target.id, stored, hash))) throw passwordChangedMeanwhile();
       // Their sessions end: whoever was using them may be why the password is being set.
       await auth.endSessionsOf(target.id);
       return true;

@@ -3,18 +3,18 @@ import { ValidationError } from '../../auth/errors.js';
 import { validatePassword } from '../../auth/password-validation.js';
 import { codePoints } from '../../auth/text.js';
 import { EMAIL_MAX_LENGTH, normalizeUsername, validateUsername } from '../../auth/users.js';
-import { User } from '../../entities/user.js';
 import { SessionStoreError } from '../../http/request-auth.js';
 import { encodeUid, type ResetUser } from '../../auth/index.js';
 import {
   ErrorCode,
   badUserInput,
   invalidToken,
+  passwordChangedMeanwhile,
   serviceUnavailable,
   tooManyAttempts,
   unauthenticated,
 } from '../errors.js';
-import { LockoutStoreError, type AttemptSource, type GuardedAction } from '../../auth/lockout.js';
+import { LockoutStoreError, type Attempt, type AttemptSource, type GuardedAction } from '../../auth/lockout.js';
 import type { GraphQLContext } from '../context.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../logger.js';
@@ -33,35 +33,39 @@ async function withStores<T>(logger: Logger, work: () => Promise<T>): Promise<T>
 }
 
 /**
- * After a success: the count starts again. Best effort: the action has happened (a session started, a password
- * set), and a count left behind only shortens the next lockout's way.
+ * Admits an attempt at `action`, its places in the lockout's counts taken; refuses it while `source` is locked out
+ * (or its address has spent its checks): before any password is hashed or token checked, so that a refused attempt
+ * costs nothing and tells nothing, even with the right password.
  */
-async function countAgain(
+async function admit(
   { lockout, logger }: Pick<GraphQLContext, 'lockout' | 'logger'>,
   action: GuardedAction,
   source: AttemptSource,
-): Promise<void> {
-  await lockout.succeeded(action, source).catch((error: unknown) => {
-    logger.error({ err: error, action }, 'the lockout counters failed (a success was not recorded)');
-  });
+): Promise<Attempt> {
+  const admission = await withStores(logger, () => lockout.begin(action, source));
+  if (admission.admitted) return admission.attempt;
+  const { retryAfterSeconds } = admission;
+  logger.debug({ action, credentials: { username: source.username }, retryAfterSeconds }, `${action} refused: locked`);
+  throw tooManyAttempts(retryAfterSeconds);
+}
+
+/** A failed attempt: counted (a store failure answers SERVICE_UNAVAILABLE, as the refusal it would have become). */
+function failed({ logger }: Pick<GraphQLContext, 'logger'>, attempt: Attempt): Promise<void> {
+  return withStores(logger, () => attempt.failed());
 }
 
 /**
- * Counts the attempt, and refuses it while `source` is locked out of `action`: before any password is hashed or
- * token checked, so that a locked attempt costs nothing and tells nothing, even with the right password.
+ * A successful attempt: its place given back, the count started again. Best effort: the action has happened (a
+ * session started, a password set), and a count left behind only shortens the next lockout's way.
  */
-async function refuseIfLocked(
-  { lockout, logger }: Pick<GraphQLContext, 'lockout' | 'logger'>,
+async function succeeded(
+  { logger }: Pick<GraphQLContext, 'logger'>,
   action: GuardedAction,
-  source: AttemptSource,
+  attempt: Attempt,
 ): Promise<void> {
-  const wait = await withStores(logger, () => lockout.begin(action, source));
-  if (wait === 0) return;
-  logger.debug(
-    { action, credentials: { username: source.username }, retryAfterSeconds: wait },
-    `${action} refused: locked`,
-  );
-  throw tooManyAttempts(wait);
+  await attempt.succeeded().catch((error: unknown) => {
+    logger.error({ err: error, action }, 'the lockout counters failed (a success was not recorded)');
+  });
 }
 
 /** Loose on purpose (the mail server is the judge): refuses what cannot be an address at all. */
@@ -108,46 +112,53 @@ export const authResolvers: Resolvers = {
   },
   Mutation: {
     async login(_parent, { username, password }, context) {
-      const { auth, logger, lockout, clientIp } = context;
-      const source = { username, ip: clientIp };
-      await refuseIfLocked(context, 'login', source);
+      const { auth, logger, lockout, clientIp, deviceCookie } = context;
+      const attempt = await admit(context, 'login', { username, ip: clientIp, deviceCookie: deviceCookie.read() });
       const user = await withStores(logger, () => auth.login({ username, password }));
       // One answer for every kind of failure: which one it was is for the log, never for the client.
       if (!user) {
-        await withStores(logger, () => lockout.failed('login', source));
+        await failed(context, attempt);
         throw new GraphQLError('Please enter a correct username and password.', {
           extensions: { code: ErrorCode.INVALID_CREDENTIALS },
         });
       }
-      await countAgain(context, 'login', source);
+      await succeeded(context, 'login', attempt);
+      // This browser now knows the account: its next attempts are counted apart from strangers' (OWASP).
+      const device = lockout.deviceCookie(username);
+      if (device) deviceCookie.write(device);
       return user;
     },
     logout: (_parent, _args, { auth, logger }) => withStores(logger, () => auth.logout()),
     async changePassword(_parent, { oldPassword, newPassword }, context) {
-      const { auth, authCore, em, logger, config, lockout, clientIp } = context;
+      const { auth, authCore, em, logger, config, clientIp } = context;
       const user = await auth.user();
       if (!user) throw unauthenticated();
       // A stolen session must not become a password oracle: wrong old passwords count as failed logins do.
-      const source = { username: user.username, ip: clientIp };
-      await refuseIfLocked(context, 'change_password', source);
-      if (!(await authCore.passwords.checkPassword(em, user, oldPassword))) {
-        await withStores(logger, () => lockout.failed('change_password', source));
+      const attempt = await admit(context, 'change_password', { username: user.username, ip: clientIp });
+      const stored = await authCore.passwords.checkForChange(em, user.id, oldPassword);
+      if (stored === undefined) {
+        await failed(context, attempt);
         throw badUserInput([
           { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
         ]);
       }
       // The old password was right: what is guessed was not guessed, whatever becomes of the new one.
-      await countAgain(context, 'change_password', source);
+      await succeeded(context, 'change_password', attempt);
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
-      await em.nativeUpdate(User, { id: user.id }, { password: await authCore.hashers.make(newPassword) });
+      // Only over the hash the old password was checked against: a change that won meanwhile is not overwritten.
+      const hash = await authCore.hashers.make(newPassword);
+      if (!(await authCore.passwords.replaceStored(em, user.id, stored, hash))) throw passwordChangedMeanwhile();
       await withStores(logger, () => auth.keepSessionAfterPasswordChange(user));
       return true;
     },
-    async register(_parent, { input }, { auth, authCore, em, logger, config }) {
+    async register(_parent, { input }, { auth, authCore, em, logger, config, lockout, clientIp }) {
       if (!config.registrationOpen) {
         throw new GraphQLError('Registration is closed.', { extensions: { code: ErrorCode.REGISTRATION_CLOSED } });
       }
+      // A registration hashes a password: it spends one of the address's credential checks.
+      const wait = await withStores(logger, () => lockout.spendCheck(clientIp));
+      if (wait > 0) throw tooManyAttempts(wait);
       const { username, email, password, firstName, lastName } = input;
       const passwordIssues = validatePassword(password, config.passwords, { username, email, firstName, lastName });
       let user;
@@ -170,17 +181,27 @@ export const authResolvers: Resolvers = {
       await withStores(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
       return user;
     },
-    requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger }) {
+    requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger, lockout, clientIp }) {
       const address = email.trim();
       // Django's EmailField: a blank or malformed address matches nobody (a blank one would match every account
       // without an e-mail).
       if (!address || codePoints(address) > EMAIL_MAX_LENGTH || !EMAIL.test(address)) return true;
       const reset = authCore.passwordReset;
-      // Found and sent in the background: the answer does not wait for the lookup, the tokens or the mail server,
-      // so how long it takes says nothing about whether the address has an account.
-      mailer.defer(
+      // Throttled, found and sent in the background, at the mailer's next tick: the answer waits for none of the
+      // counters, the lookup, the tokens or the mail server, and what it leaves behind does not fall on the next
+      // request; neither the answer's bytes nor its time (nor the next one's) say whether the address has an
+      // account, or whether a limit was reached.
+      mailer.later(
         async () => {
+          if (!(await lockout.mayRequestReset(clientIp))) {
+            logger.info('password reset not sent: this address asked PASSWORD_RESET_ADDRESS_LIMIT times already');
+            return;
+          }
           for (const user of await reset.usersFor(em, address)) {
+            if (!(await lockout.maySendResetEmail(user.id))) {
+              logger.info({ userId: user.id }, 'password reset not sent: PASSWORD_RESET_EMAIL_LIMIT reached');
+              continue;
+            }
             const link = config.passwordReset.urlTemplate
               .replaceAll('{uid}', encodeURIComponent(encodeUid(user.id)))
               .replaceAll('{token}', encodeURIComponent(reset.token(user)));
@@ -194,17 +215,16 @@ export const authResolvers: Resolvers = {
       return true;
     },
     async resetPassword(_parent, { uid, token, newPassword }, context) {
-      const { auth, authCore, em, config, logger, lockout, clientIp } = context;
+      const { auth, authCore, em, config, logger, clientIp } = context;
       const reset = authCore.passwordReset;
       // Tokens are guessed per account: the uid stands for the username.
-      const source = { username: uid, ip: clientIp };
-      await refuseIfLocked(context, 'reset_password', source);
+      const attempt = await admit(context, 'reset_password', { username: uid, ip: clientIp });
       const user = await reset.userFor(em, uid, token);
       if (!user) {
-        await withStores(logger, () => lockout.failed('reset_password', source));
+        await failed(context, attempt);
         throw invalidToken();
       }
-      await countAgain(context, 'reset_password', source);
+      await succeeded(context, 'reset_password', attempt);
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       // Hashed before the row is locked: the lock is held for a comparison and an UPDATE, not for argon2.
