@@ -11,8 +11,9 @@
  *    LOCKOUT_COOLOFF) instead of 1. and 2., so whoever spends the account's guesses does not lock its owner out of
  *    the owner's browser. A cookie with LOCKOUT_LIMIT failures is a stranger's again until its cool-off ends.
  * 3. Per address, whatever the accounts: at most CREDENTIAL_RATE_LIMIT credential checks per CREDENTIAL_RATE_WINDOW
- *    (logins, registrations, password changes, reset links; successes too): each costs a password hash, tens of
- *    milliseconds of CPU by design, and one address asking for them without end slows every other user's login.
+ *    (logins, registrations, password changes, reset links; successes too), and CREDENTIAL_CONCURRENCY of them at
+ *    once (the others wait for a place): each costs a password hash, tens of milliseconds of CPU by design, and
+ *    one address asking for them without end, or many at once, slows every other user's login.
  * 4. Password reset e-mails: at most PASSWORD_RESET_EMAIL_LIMIT per account and PASSWORD_RESET_ADDRESS_LIMIT
  *    requests per address per PASSWORD_RESET_WINDOW, so that nobody fills a mailbox (or the mail relay's quota).
  *
@@ -62,6 +63,8 @@ export interface LockoutLimiters {
   readonly account?: RateLimiterAbstract | undefined;
   /** 3.: CREDENTIAL_RATE_LIMIT points per CREDENTIAL_RATE_WINDOW. */
   readonly address?: RateLimiterAbstract | undefined;
+  /** 3.: CREDENTIAL_CONCURRENCY places (held only while a check runs). */
+  readonly addressInFlight?: RateLimiterAbstract | undefined;
   /** 4.: PASSWORD_RESET_EMAIL_LIMIT points per PASSWORD_RESET_WINDOW. */
   readonly resetEmail?: RateLimiterAbstract | undefined;
   /** 4.: PASSWORD_RESET_ADDRESS_LIMIT points per PASSWORD_RESET_WINDOW. */
@@ -74,33 +77,36 @@ export type Admission =
 
 /** How long an attempt waits for checks in flight to end before it is refused (with a wait of one second). */
 const MAX_WAIT_MS = 3000;
-/** How often a waiting attempt looks again (plus as much again at random, so that waiters do not move in step). */
-const WAIT_STEP_MS = 20;
+/** How soon a waiting attempt looks again, doubled at each look up to MAX_WAIT_STEP_MS (plus up to as much at random). */
+const WAIT_STEP_MS = 10;
+const MAX_WAIT_STEP_MS = 160;
 
 /**
  * One count of failures that leaves room for checks in flight: an attempt takes a place before it is checked; a
  * failure keeps it, a success gives it back. The failures alone are counted beside (key `:failed`): they, not the
  * places, decide whether the key is locked, and the one that reaches the limit locks for `lockSeconds` from then.
+ * Without `lockSeconds`, only places: at most `limit` checks at once, each place given back however it ended.
  */
 class Quota {
   constructor(
     private readonly limiter: RateLimiterAbstract,
     private readonly limit: number,
-    private readonly lockSeconds: number,
+    private readonly lockSeconds?: number,
   ) {}
 
   /** Takes a place for one check: 0, or the seconds to wait (locked, or no place freed in time). */
   async take(key: string): Promise<number> {
     const deadline = performance.now() + MAX_WAIT_MS;
-    for (;;) {
+    for (let round = 0; ; round++) {
       const counted = await stored(() => this.limiter.penalty(key, 1));
-      const locked = await this.lockedFor(key);
+      const locked = this.lockSeconds === undefined ? 0 : await this.lockedFor(key);
       if (counted.consumedPoints <= this.limit && locked === 0) return 0;
       await stored(() => this.limiter.reward(key, 1));
       if (locked > 0) return locked;
-      // The places are held by checks still running, not by failures: once they end, a place may be free.
+      // The places are held by checks still running, not by failures: once they end, a place may be free. Looked
+      // at less and less often (each look is two statements), and at random, so that waiters do not move in step.
       if (performance.now() >= deadline) return 1;
-      await sleep(WAIT_STEP_MS * (1 + Math.random()));
+      await sleep(Math.min(WAIT_STEP_MS * 2 ** round, MAX_WAIT_STEP_MS) * (1 + Math.random()));
     }
   }
 
@@ -109,9 +115,10 @@ class Quota {
    * count is locked: the places' count is only ever moved by one, so that no write can hide a place taken.
    */
   async fail(key: string): Promise<void> {
+    const { lockSeconds } = this;
+    if (lockSeconds === undefined) return this.release(key);
     const failures = await stored(() => this.limiter.penalty(failuresOf(key), 1));
-    if (failures.consumedPoints >= this.limit)
-      await stored(() => this.limiter.block(failuresOf(key), this.lockSeconds));
+    if (failures.consumedPoints >= this.limit) await stored(() => this.limiter.block(failuresOf(key), lockSeconds));
   }
 
   /** The seconds the key stays locked: 0 when it is not. */
@@ -128,7 +135,7 @@ class Quota {
   /** The count starts again. */
   async clear(key: string): Promise<void> {
     await stored(() => this.limiter.delete(key));
-    await stored(() => this.limiter.delete(failuresOf(key)));
+    if (this.lockSeconds !== undefined) await stored(() => this.limiter.delete(failuresOf(key)));
   }
 }
 
@@ -156,6 +163,7 @@ export class Attempt {
 export class Lockout {
   private readonly attempts: Quota | undefined;
   private readonly account: Quota | undefined;
+  private readonly inFlight: Quota | undefined;
 
   /**
    * `keySecret` keys the HMAC that names each counter, so that the store holds neither usernames nor addresses, nor
@@ -171,17 +179,33 @@ export class Lockout {
     this.attempts = limiters.attempts && new Quota(limiters.attempts, config.limit, config.cooloffSeconds);
     this.account =
       limiters.account && devices && new Quota(limiters.account, config.accountLimit, config.accountWindowSeconds);
+    this.inFlight = limiters.addressInFlight && new Quota(limiters.addressInFlight, config.addressConcurrency);
   }
 
   /**
-   * Spends one of the address's credential checks (3.): 0, or the seconds to wait. For what checks a credential
-   * without being guessed at one account (registration); `begin` spends it for the rest.
+   * Admits one credential check from this address (3.): one of its CREDENTIAL_RATE_LIMIT spent, and one of its
+   * CREDENTIAL_CONCURRENCY places taken until the attempt ends. For what checks a credential without being guessed
+   * at one account (registration); `begin` does it for the rest.
    */
-  async spendCheck(ip: string): Promise<number> {
+  async beginCheck(ip: string): Promise<Admission> {
+    const places: Place[] = [];
+    const wait = await this.takeAddress(ip, places);
+    return wait === 0 ? { admitted: true, attempt: new Attempt(places) } : { admitted: false, retryAfterSeconds: wait };
+  }
+
+  private async takeAddress(ip: string, places: Place[]): Promise<number> {
     const { address } = this.limiters;
-    if (!address) return 0;
-    const counted = await stored(() => address.penalty(this.key('check', ['ip', addressKey(ip)]), 1));
-    return counted.consumedPoints <= this.config.addressLimit ? 0 : seconds(counted.msBeforeNext);
+    const key = (name: 'check' | 'in-flight') => this.key(name, ['ip', addressKey(ip)]);
+    if (address) {
+      const counted = await stored(() => address.penalty(key('check'), 1));
+      if (counted.consumedPoints > this.config.addressLimit) return seconds(counted.msBeforeNext);
+    }
+    // Checks in flight from one address are few: a flood from one address queues behind itself, not in front of
+    // everyone else's logins in the hashing threads.
+    if (!this.inFlight) return 0;
+    const wait = await this.inFlight.take(key('in-flight'));
+    if (wait === 0) places.push({ quota: this.inFlight, key: key('in-flight'), onSuccess: 'release' });
+    return wait;
   }
 
   /** Whether this address may ask for one more password reset (4.); counted either way. */
@@ -202,9 +226,9 @@ export class Lockout {
 
   /** Admits an attempt at `action` from `source`, its places taken; or refuses it, with the seconds to wait. */
   async begin(action: GuardedAction, source: AttemptSource): Promise<Admission> {
-    const spent = await this.spendCheck(source.ip);
-    if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
     const places: Place[] = [];
+    const spent = await this.takeAddress(source.ip, places);
+    if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
     const take = async (quota: Quota | undefined, key: string, onSuccess: Place['onSuccess']) => {
       if (!quota) return 0;
       const wait = await quota.take(key);
@@ -253,7 +277,7 @@ export class Lockout {
     );
   }
 
-  private key(action: GuardedAction | 'check' | 'reset', parts: readonly string[]): string {
+  private key(action: GuardedAction | 'check' | 'in-flight' | 'reset', parts: readonly string[]): string {
     const mac = crypto
       .createHmac('sha256', this.keySecret)
       .update(JSON.stringify([action, ...parts]))

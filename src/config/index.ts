@@ -88,6 +88,8 @@ export interface LockoutConfig {
   readonly addressLimit: number;
   /** The address limit's window, in seconds. */
   readonly addressWindowSeconds: number;
+  /** Credential checks one client address may have running at once; the next waits for one to end. 0: any. */
+  readonly addressConcurrency: number;
   /** Password reset e-mails one account gets per reset window, whoever asks. 0: any. */
   readonly resetEmailLimit: number;
   /** Password reset requests one client address may make per reset window. 0: any. */
@@ -490,6 +492,7 @@ export const variables = {
   LOCKOUT_DEVICE_COOKIE_AGE: variable(wholeNumber(60, 315_360_000), '31536000', '31536000'),
   CREDENTIAL_RATE_LIMIT: variable(wholeNumber(0, 1_000_000), '60', '60'),
   CREDENTIAL_RATE_WINDOW: variable(wholeNumber(1, 86_400), '60', '60'),
+  CREDENTIAL_CONCURRENCY: variable(wholeNumber(0, 10_000), '1', '1'),
   PASSWORD_RESET_EMAIL_LIMIT: variable(wholeNumber(0, 1_000_000), '3', '3'),
   PASSWORD_RESET_ADDRESS_LIMIT: variable(wholeNumber(0, 1_000_000), '10', '10'),
   PASSWORD_RESET_WINDOW: variable(wholeNumber(60, 31_536_000), '3600', '3600'),
@@ -689,6 +692,7 @@ export function loadConfig(
       deviceCookieAgeSeconds: parsed.LOCKOUT_DEVICE_COOKIE_AGE ?? 31_536_000,
       addressLimit: parsed.CREDENTIAL_RATE_LIMIT ?? 60,
       addressWindowSeconds: parsed.CREDENTIAL_RATE_WINDOW ?? 60,
+      addressConcurrency: parsed.CREDENTIAL_CONCURRENCY ?? 1,
       resetEmailLimit: parsed.PASSWORD_RESET_EMAIL_LIMIT ?? 3,
       resetAddressLimit: parsed.PASSWORD_RESET_ADDRESS_LIMIT ?? 10,
       resetWindowSeconds: parsed.PASSWORD_RESET_WINDOW ?? 3600,

@@ -44,7 +44,7 @@ function ormClient(database: Database) {
 export function openLockout(config: Config, database: Database, store: SessionStore, clock: Clock): LockoutHandle {
   const { limit, cooloffSeconds, accountLimit, accountWindowSeconds, addressLimit, addressWindowSeconds } =
     config.lockout;
-  const { resetEmailLimit, resetAddressLimit, resetWindowSeconds } = config.lockout;
+  const { resetEmailLimit, resetAddressLimit, resetWindowSeconds, addressConcurrency } = config.lockout;
   // Rotating SESSION_SECRET starts every count again: harmless, and no key outlives the secret that made it.
   const keySecret = config.session.secrets[0] ?? '';
   const devices = new DeviceCookies(config.session.secrets, config.lockout.deviceCookieAgeSeconds, clock);
@@ -53,6 +53,8 @@ export function openLockout(config: Config, database: Database, store: SessionSt
     attempts: limit > 0 ? { points: limit, duration: cooloffSeconds } : undefined,
     account: accountLimit > 0 ? { points: accountLimit, duration: accountWindowSeconds } : undefined,
     address: addressLimit > 0 ? { points: addressLimit, duration: addressWindowSeconds } : undefined,
+    // Places held only while a check runs; the window only bounds how long a place left by a dead process stays.
+    addressInFlight: addressConcurrency > 0 ? { points: addressConcurrency, duration: 60 } : undefined,
     resetEmail: resetEmailLimit > 0 ? { points: resetEmailLimit, duration: resetWindowSeconds } : undefined,
     resetAddress: resetAddressLimit > 0 ? { points: resetAddressLimit, duration: resetWindowSeconds } : undefined,
   };
@@ -60,6 +62,7 @@ export function openLockout(config: Config, database: Database, store: SessionSt
     attempts: counts.attempts && make(counts.attempts, 'lockout'),
     account: counts.account && make(counts.account, 'lockout-account'),
     address: counts.address && make(counts.address, 'lockout-address'),
+    addressInFlight: counts.addressInFlight && make(counts.addressInFlight, 'lockout-in-flight'),
     resetEmail: counts.resetEmail && make(counts.resetEmail, 'reset-email'),
     resetAddress: counts.resetAddress && make(counts.resetAddress, 'reset-address'),
   });

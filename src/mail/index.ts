@@ -129,9 +129,12 @@ export class Mailer {
     }
     this.queued.push({ task, about });
     // On the grid, whenever the task came: when it runs says nothing about when it was asked for.
-    this.tick ??= setTimeout(() => {
-      this.runQueued();
-    }, TICK_MS - (performance.now() % TICK_MS));
+    this.tick ??= setTimeout(
+      () => {
+        this.runQueued();
+      },
+      TICK_MS - (performance.now() % TICK_MS),
+    );
   }
 
   private runQueued(): void {

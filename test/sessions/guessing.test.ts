@@ -34,11 +34,11 @@ describeEachStore('guessing at passwords', (sessionStore) => {
   let app: TestApp;
   beforeAll(async () => {
     // The test is the TLS-terminating proxy: it says who the client is in X-Forwarded-For. Every limit at its default
-    // but the address's credential checks (the describe below tests them).
+    // but the address's rate of credential checks (the describe below tests it).
     app = await createTestApp({
       sessionStore,
       logger: sqlLogger(statements),
-      env: { ...CHEAP_HASHING, TRUST_PROXY: 'loopback' },
+      env: { ...CHEAP_HASHING, TRUST_PROXY: 'loopback', CREDENTIAL_CONCURRENCY: '1' },
     });
     const em = app.database.orm.em.fork();
     const auth = createAuth(app.config);

@@ -245,6 +245,28 @@ describe('what failures are counted by (LOCKOUT_BY)', () => {
     expect(await locked(subject, 'login', 'victim3', '203.0.113.7')).toBe(true);
   });
 
+  it('lets one address run CREDENTIAL_CONCURRENCY checks at once: the next waits for one to end', async () => {
+    const subject = new Lockout(
+      { addressInFlight: new RateLimiterMemory({ points: 1, duration: 60 }) },
+      { ...config, addressConcurrency: 1 },
+      'secret',
+    );
+    const first = await subject.beginCheck('203.0.113.9');
+    if (!first.admitted) throw new Error('the first check was refused');
+    let secondAdmitted = false;
+    const second = subject.beginCheck('203.0.113.9').then((admission) => {
+      secondAdmitted = admission.admitted;
+      return admission;
+    });
+    await sleep(200);
+    expect(secondAdmitted).toBe(false);
+    // Another address is not held back.
+    expect((await subject.beginCheck('203.0.113.10')).admitted).toBe(true);
+    // A failure gives the place back too: it was a place, not a count.
+    await first.attempt.failed();
+    expect((await second).admitted).toBe(true);
+  });
+
   it('gives a success’s place back, so that only failures count', async () => {
     const subject = lockout('ip');
     for (let n = 0; n < 5; n += 1) await (await begin(subject, 'login', `user-${n}`, '203.0.113.8')).succeeded();

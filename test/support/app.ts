@@ -54,7 +54,11 @@ export interface TestAppOptions {
  * Every test's clients come from one address (127.0.0.1): the limits per client address are off unless a test sets
  * them (test/sessions/guessing.test.ts, test/sessions/reset-throttle.test.ts), so that they count what that test means.
  */
-const PER_ADDRESS_LIMITS_OFF = { CREDENTIAL_RATE_LIMIT: '0', PASSWORD_RESET_ADDRESS_LIMIT: '0' };
+const PER_ADDRESS_LIMITS_OFF = {
+  CREDENTIAL_RATE_LIMIT: '0',
+  CREDENTIAL_CONCURRENCY: '0',
+  PASSWORD_RESET_ADDRESS_LIMIT: '0',
+};
 
 export async function createTestApp({
   env = {},

@@ -18,7 +18,8 @@ import { LockoutStoreError, type Attempt, type AttemptSource, type GuardedAction
 import type { GraphQLContext } from '../context.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../logger.js';
-import type { Resolvers } from '../generated/resolvers.js';
+import type { MutationRegisterArgs, Resolvers } from '../generated/resolvers.js';
+import type { User } from '../../entities/user.js';
 
 /** Runs `work`; a failure of the session store or of the lockout counters is logged and becomes SERVICE_UNAVAILABLE. */
 async function withStores<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
@@ -66,6 +67,34 @@ async function succeeded(
   await attempt.succeeded().catch((error: unknown) => {
     logger.error({ err: error, action }, 'the lockout counters failed (a success was not recorded)');
   });
+}
+
+/** Creates the account (every failed rule listed at once) and logs it in. */
+async function registerAs(
+  input: MutationRegisterArgs['input'],
+  { auth, authCore, em, logger, config }: Pick<GraphQLContext, 'auth' | 'authCore' | 'em' | 'logger' | 'config'>,
+): Promise<User> {
+  const { username, email, password, firstName, lastName } = input;
+  const passwordIssues = validatePassword(password, config.passwords, { username, email, firstName, lastName });
+  let user;
+  try {
+    if (passwordIssues.length > 0) throw new ValidationError(passwordIssues);
+    user = await authCore.users.createUser(em, {
+      username,
+      email,
+      password,
+      firstName: firstName ?? '',
+      lastName: lastName ?? '',
+    });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    // Username problems are checked too when the password is refused, so every failed rule is listed at once.
+    const usernameIssues = passwordIssues.length > 0 ? validateUsername(normalizeUsername(username)) : [];
+    throw badUserInput([...usernameIssues, ...error.issues]);
+  }
+  // Logged in through the first configured backend, the one that will be asked for the user later.
+  await withStores(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
+  return user;
 }
 
 /** Loose on purpose (the mail server is the judge): refuses what cannot be an address at all. */
@@ -156,30 +185,14 @@ export const authResolvers: Resolvers = {
       if (!config.registrationOpen) {
         throw new GraphQLError('Registration is closed.', { extensions: { code: ErrorCode.REGISTRATION_CLOSED } });
       }
-      // A registration hashes a password: it spends one of the address's credential checks.
-      const wait = await withStores(logger, () => lockout.spendCheck(clientIp));
-      if (wait > 0) throw tooManyAttempts(wait);
-      const { username, email, password, firstName, lastName } = input;
-      const passwordIssues = validatePassword(password, config.passwords, { username, email, firstName, lastName });
-      let user;
+      // A registration hashes a password: it is one of the address's credential checks.
+      const admission = await withStores(logger, () => lockout.beginCheck(clientIp));
+      if (!admission.admitted) throw tooManyAttempts(admission.retryAfterSeconds);
       try {
-        if (passwordIssues.length > 0) throw new ValidationError(passwordIssues);
-        user = await authCore.users.createUser(em, {
-          username,
-          email,
-          password,
-          firstName: firstName ?? '',
-          lastName: lastName ?? '',
-        });
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        // Username problems are checked too when the password is refused, so every failed rule is listed at once.
-        const usernameIssues = passwordIssues.length > 0 ? validateUsername(normalizeUsername(username)) : [];
-        throw badUserInput([...usernameIssues, ...error.issues]);
+        return await registerAs(input, { auth, authCore, em, logger, config });
+      } finally {
+        await succeeded({ logger }, 'login', admission.attempt);
       }
-      // Logged in through the first configured backend, the one that will be asked for the user later.
-      await withStores(logger, () => auth.loginAs(user, authCore.backends[0]?.name ?? 'model'));
-      return user;
     },
     requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger, lockout, clientIp }) {
       const address = email.trim();
