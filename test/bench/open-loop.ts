@@ -23,6 +23,8 @@ export interface OpenLoopOptions {
   /** A cookie per request, round robin. */
   cookies: readonly string[];
   check: (body: string) => boolean;
+  /** The body and headers of request `index`, when they differ from request to request. */
+  vary?: (index: number) => { body: string; headers: Record<string, string> };
 }
 
 export interface OpenLoopResult {
@@ -40,7 +42,7 @@ export function percentile(sorted: readonly number[], quantile: number): number 
 const TIMEOUT_MS = 30_000;
 
 export async function openLoop(url: string, options: OpenLoopOptions): Promise<OpenLoopResult> {
-  const { rate, seconds, connections, headers, body, cookies, check } = options;
+  const { rate, seconds, connections, headers, cookies, check, vary } = options;
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
@@ -57,6 +59,8 @@ export async function openLoop(url: string, options: OpenLoopOptions): Promise<O
         else failures.push(failure);
         resolve();
       };
+      const varied = vary?.(index);
+      const body = varied?.body ?? options.body;
       const request = http.request(
         url,
         {
@@ -64,6 +68,7 @@ export async function openLoop(url: string, options: OpenLoopOptions): Promise<O
           agent,
           headers: {
             ...headers,
+            ...varied?.headers,
             'content-length': String(Buffer.byteLength(body)),
             cookie: cookies[index % cookies.length] ?? '',
           },

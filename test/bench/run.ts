@@ -66,6 +66,11 @@ const FLOOR_PARTS = [
 /** Quiet and loaded fixed-rate runs, in turns. */
 const BESIDE_ROUNDS = QUICK ? 1 : 3;
 
+/** Logins of real users (each from its own address) at a fixed rate, quiet and next to a one-address flood. */
+const LOGIN_RATE = 10;
+/** The flooding client: one address, logins for random usernames, as fast as the server answers. */
+const FLOOD_ADDRESS = '203.0.113.66';
+
 /** Fixed-rate and side-by-side rows: a ratio to the ceiling's full-speed req/s would mean nothing for them. */
 const LOGINS_BESIDE = '  the logins beside it';
 
@@ -252,6 +257,14 @@ function rotatingCookies(cookies: readonly string[]): autocannon.Request {
   };
 }
 
+/**
+ * Where user `user` logs in from, as the TLS-terminating proxy says (TRUST_PROXY=loopback): each user from an address
+ * of its own, as real users are, so that the per-address limits count each apart.
+ */
+function addressOf(user: number): string {
+  return `10.${(user >> 16) & 255}.${(user >> 8) & 255}.${user & 255}`;
+}
+
 /** Logins of the seeded users, round robin; each session cookie received is kept in `cookies[user]`. */
 function rotatingLogins(seeded: Seeded, cookies: string[]): autocannon.Request {
   let next = 0;
@@ -260,12 +273,18 @@ function rotatingLogins(seeded: Seeded, cookies: string[]): autocannon.Request {
       const user = next++ % seeded.usernames.length;
       context.user = user;
       const variables = { username: seeded.usernames[user], password: PASSWORD };
-      return { ...request, body: JSON.stringify({ query: LOGIN, variables }) };
+      return {
+        ...request,
+        headers: { ...request.headers, 'x-forwarded-for': addressOf(user) },
+        body: JSON.stringify({ query: LOGIN, variables }),
+      };
     },
     onResponse: (_status, _body, context: { user?: number }, headers) => {
-      // Raw header names, as the server wrote them.
+      // Raw header names, as the server wrote them; the session cookie beside the device cookie.
       const name = Object.keys(headers ?? {}).find((key) => key.toLowerCase() === 'set-cookie');
-      const setCookie = [(name === undefined ? undefined : headers?.[name]) ?? []].flat()[0];
+      const setCookie = [(name === undefined ? undefined : headers?.[name]) ?? []]
+        .flat()
+        .find((cookie) => cookie.startsWith('sessionid='));
       if (setCookie !== undefined) cookies[context.user ?? 0] = setCookie.split(';')[0] ?? '';
     },
   };
@@ -531,6 +550,27 @@ async function main(): Promise<number> {
     const quietP99 = quiet.p99Ms;
     const loadedP99 = loaded.p99Ms;
 
+    log(`logins at ${LOGIN_RATE}/s from many addresses, quiet and next to a flood of logins from one address`);
+    const flooding = await floodRows(server, seeded, loggedIn);
+    results.push(...flooding.rows);
+    let unlimited: Awaited<ReturnType<typeof floodRows>> | undefined;
+    if (!QUICK) {
+      log(
+        'the same with CREDENTIAL_RATE_LIMIT=0 and CREDENTIAL_CONCURRENCY=0 (no per-address limit), on a second server',
+      );
+      const peer = await ProbedServer.start('src/main.ts', {
+        ...serverEnv,
+        CREDENTIAL_RATE_LIMIT: '0',
+        CREDENTIAL_CONCURRENCY: '0',
+      });
+      try {
+        unlimited = await floodRows(peer, seeded, loggedIn, ' (no per-address limit)');
+        results.push(...unlimited.rows);
+      } finally {
+        await peer.stop();
+      }
+    }
+
     const ceilingRate = results[0]?.reqPerSec ?? 1;
     const budgets = [
       budget('me ≥ 50% of the ceiling (req/s)', me.reqPerSec / ceilingRate, '≥', 0.5, true),
@@ -559,6 +599,13 @@ async function main(): Promise<number> {
         false,
       ),
       budget(`polls page p50 ms (${LISTED.large} polls)`, largePage.p50Ms, '≤', 20, true),
+      budget(
+        'login p50 next to a one-address flood ÷ quiet',
+        flooding.flooded.p50Ms / Math.max(flooding.quiet.p50Ms, 1),
+        '≤',
+        2,
+        true,
+      ),
       budget(
         `polls page p50 at ${LISTED.large} ÷ at ${LISTED.small} polls`,
         largePage.p50Ms / Math.max(smallPage.p50Ms, 1),
@@ -601,7 +648,7 @@ async function main(): Promise<number> {
     await fs.mkdir(path.dirname(path.resolve(ROOT, options.json)), { recursive: true });
     await fs.writeFile(
       path.resolve(ROOT, options.json),
-      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopQuiet, loopDuringLogins, budgets }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopQuiet, loopDuringLogins, flood: { limited: flooding.flood, unlimited: unlimited?.flood }, budgets }, null, 2)}\n`,
     );
     log(`JSON: ${options.json}`);
     const missed = budgets.filter(({ ok, timed }) => !ok && !(QUICK && timed));
@@ -612,13 +659,90 @@ async function main(): Promise<number> {
   }
 }
 
+/**
+ * Users' logins at LOGIN_RATE, quiet and next to a flood from FLOOD_ADDRESS, in turns; pooled p50s, and what the
+ * flood got: password checks (INVALID_CREDENTIALS) or refusals before any (TOO_MANY_ATTEMPTS).
+ */
+async function floodRows(server: ProbedServer, seeded: Seeded, loggedIn: (text: string) => boolean, label = '') {
+  let nextUser = 0;
+  const userLogins = () =>
+    openLoop(`${server.url}/graphql`, {
+      rate: LOGIN_RATE,
+      seconds: AMOUNTS.seconds,
+      connections: 10,
+      headers: HEADERS,
+      body: '',
+      cookies: [''],
+      check: loggedIn,
+      vary: () => {
+        const user = nextUser++ % seeded.usernames.length;
+        const variables = { username: seeded.usernames[user], password: PASSWORD };
+        return { body: JSON.stringify({ query: LOGIN, variables }), headers: { 'x-forwarded-for': addressOf(user) } };
+      },
+    });
+  const flood = { checked: 0, refused: 0 };
+  const floodRun = () =>
+    load(
+      server.url,
+      {
+        duration: AMOUNTS.seconds,
+        check: (text) => {
+          if (text.includes('"INVALID_CREDENTIALS"')) flood.checked += 1;
+          else if (text.includes('"TOO_MANY_ATTEMPTS"')) flood.refused += 1;
+          else return false;
+          return true;
+        },
+      },
+      [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, 'x-forwarded-for': FLOOD_ADDRESS },
+            body: JSON.stringify({
+              query: LOGIN,
+              variables: { username: `nobody-${crypto.randomUUID()}`, password: 'a-guess' },
+            }),
+          }),
+        },
+      ],
+    );
+  const quietRuns: OpenLoopResult[] = [];
+  const floodedRuns: OpenLoopResult[] = [];
+  for (let round = 0; round < BESIDE_ROUNDS; round++) {
+    quietRuns.push(await userLogins());
+    const [, flooded] = await Promise.all([floodRun(), userLogins()]);
+    floodedRuns.push(flooded);
+  }
+  const quiet = pooled(quietRuns);
+  const flooded = pooled(floodedRuns);
+  const row = (scenario: string, run: ReturnType<typeof pooled>): Measured => ({
+    scenario,
+    requests: run.requests,
+    reqPerSec: run.reqPerSec,
+    p50Ms: run.p50Ms,
+    p99Ms: run.p99Ms,
+    cpuMicrosPerRequest: null,
+    sqlPerRequest: null,
+    sessionWritesPerRequest: null,
+  });
+  const rows = [
+    row(`logins at ${LOGIN_RATE}/s, quiet${label}`, quiet),
+    row(`logins at ${LOGIN_RATE}/s, next to a one-address flood${label}`, flooded),
+  ];
+  log(`  the flood${label}: ${flood.checked} passwords checked, ${flood.refused} refused before any check`);
+  return { quiet, flooded, flood, rows };
+}
+
 async function loginCookie(url: string, username: string): Promise<string> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: HEADERS,
     body: JSON.stringify({ query: LOGIN, variables: { username, password: PASSWORD } }),
   });
-  const cookie = response.headers.get('set-cookie')?.split(';')[0];
+  const cookie = response.headers
+    .getSetCookie()
+    .find((each) => each.startsWith('sessionid='))
+    ?.split(';')[0];
   if (!cookie) throw new Error(`login of ${username} failed: ${await response.text()}`);
   return cookie;
 }
@@ -668,7 +792,10 @@ function printTable(rows: Measured[], ceilingRate: number): void {
     String(Math.round(row.reqPerSec)),
     String(round(row.p50Ms)),
     String(round(row.p99Ms)),
-    row.scenario.startsWith('me at') || row.scenario.startsWith('polls page') || row.scenario === LOGINS_BESIDE
+    row.scenario.startsWith('me at') ||
+    row.scenario.startsWith('polls page') ||
+    row.scenario.startsWith('logins at') ||
+    row.scenario === LOGINS_BESIDE
       ? ''
       : `${Math.round((row.reqPerSec / ceilingRate) * 100)}%`,
     row.cpuMicrosPerRequest === null ? '' : String(Math.round(row.cpuMicrosPerRequest)),
