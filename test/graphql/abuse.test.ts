@@ -1,8 +1,10 @@
 /**
  * GraphQL-shaped attacks, refused before anything runs: many logins in one operation (aliases, fragments, inline
  * fragments), batched arrays, and operations past the depth, alias, token, cost, directive and body limits. Every
- * limit answers one generic message; no password is hashed and no resolver runs.
+ * limit answers one generic message; no password is hashed and no resolver runs. Persisted queries that cannot be
+ * served answer client codes.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { LIMIT_MESSAGE } from '../../src/graphql/errors.js';
@@ -10,7 +12,7 @@ import { buildSchema } from '../../src/graphql/schema.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { HttpClient } from '../support/http-client.js';
+import { HttpClient, type GraphQLResponse } from '../support/http-client.js';
 
 /** The query every password check starts with (ModelBackend): counting it counts login attempts. */
 const LOGIN_LOOKUP = 'SELECT id, password, is_active FROM auth_user WHERE username = ?';
@@ -184,6 +186,56 @@ describe('limits on an operation', () => {
       'PAYLOAD_TOO_LARGE',
     );
     expect(resolved).toBe(0);
+  });
+});
+
+describe('automatic persisted queries', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.stop());
+
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const send = async (body: Record<string, unknown>) => {
+    const response = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as GraphQLResponse['body'] };
+  };
+  const codes = (body: GraphQLResponse['body']) => body.errors?.map((error) => error.extensions?.code);
+  const persisted = (sha256Hash: string, version: unknown = 1) => ({ persistedQuery: { version, sha256Hash } });
+
+  it('refuses a hash that does not match the query: 400 PERSISTED_QUERY_HASH_MISMATCH, nothing kept', async () => {
+    const wrong = sha256('{ me { id } }');
+    const response = await send({ query: '{ __typename }', extensions: persisted(wrong) });
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(codes(response.body)).toEqual(['PERSISTED_QUERY_HASH_MISMATCH']);
+    // The query was not registered under the wrong hash.
+    expect(codes((await send({ extensions: persisted(wrong) })).body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it('answers an unknown hash with PERSISTED_QUERY_NOT_FOUND, so that the client sends the query', async () => {
+    const response = await send({ extensions: persisted(sha256('{ serverInfo { __typename } }')) });
+    expect(response.status).toBe(200);
+    expect(codes(response.body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it.each([[2], ['1'], [null]])('refuses persisted query version %p: 400 BAD_REQUEST', async (version) => {
+    const response = await send({ query: '{ __typename }', extensions: persisted(sha256('{ __typename }'), version) });
+    expect(response.status).toBe(400);
+    expect(codes(response.body)).toEqual(['BAD_REQUEST']);
+  });
+
+  it('registers a query under its hash, then runs it by the hash alone', async () => {
+    const query = '{ registered: __typename }';
+    expect((await send({ query, extensions: persisted(sha256(query)) })).body).toEqual({
+      data: { registered: 'Query' },
+    });
+    expect((await send({ extensions: persisted(sha256(query)) })).body).toEqual({ data: { registered: 'Query' } });
   });
 });
 
