@@ -189,6 +189,109 @@ describe('limits on an operation', () => {
   });
 });
 
+/** `a0: __typename a1: __typename ...`: the cheapest alias there is, three tokens, no resolver of ours. */
+const typenames = (count: number, prefix = 'a') =>
+  Array.from({ length: count }, (_, index) => `${prefix}${index}: __typename`).join(' ');
+
+describe('the alias and directive limits count every one', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // The defaults, said aloud.
+    app = await createTestApp({
+      env: { GRAPHQL_MAX_ALIASES: '15', GRAPHQL_MAX_DIRECTIVES: '50', GRAPHQL_MAX_TOKENS: '1000' },
+    });
+  });
+  afterAll(() => app.stop());
+
+  const limitError = expect.objectContaining({
+    message: LIMIT_MESSAGE,
+    extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+  });
+  const expectRefused = async (query: string) => {
+    const response = await app.client.graphql(query);
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors).toContainEqual(limitError);
+    expect(JSON.stringify(response.body)).not.toMatch(/limit of|exceeded/i);
+  };
+
+  it.each([101, 330])('refuses %i `__typename` aliases past a limit of 15', async (count) => {
+    await expectRefused(`{ ${typenames(count)} }`);
+  });
+
+  it('lets 15 `__typename` aliases through', async () => {
+    const response = await app.client.graphql(`{ ${typenames(15)} }`);
+    expect(response.body.errors).toBeUndefined();
+    expect(Object.keys(response.body.data ?? {})).toHaveLength(15);
+  });
+
+  it.each([
+    // 10 spreads of a fragment with 2 aliases: 20, though execution would merge them into 2 response keys.
+    ['at each spread of a fragment', `{ ${'...F '.repeat(10)}} fragment F on Query { a: __typename b: __typename }`],
+    [
+      'through a fragment inside a fragment',
+      `{ ...G ...G } fragment G on Query { ...F ...F ...F ...F } fragment F on Query { a: __typename b: __typename }`,
+    ],
+    [
+      'of fields other than __typename, at each spread',
+      `{ ${'...F '.repeat(8)}} fragment F on Query { a: me { id } b: me { id } }`,
+    ],
+    ['in inline fragments', `{ ... { ${typenames(8)} } ... on Query { ${typenames(8, 'b')} } }`],
+  ])('counts aliases %s', async (_, query) => {
+    await expectRefused(query);
+  });
+
+  it('lets 15 aliases through fragments and inline fragments', async () => {
+    const response = await app.client.graphql(
+      `{ ${'...F '.repeat(6)} ... { c: __typename d: __typename } e: __typename } fragment F on Query { a: __typename b: __typename }`,
+    );
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data).toEqual({ a: 'Query', b: 'Query', c: 'Query', d: 'Query', e: 'Query' });
+  });
+
+  const twoDirectives = '@skip(if: false) @include(if: true)';
+  it.each([
+    ['51 repeated on one field', `{ __typename ${'@aa '.repeat(51)}}`],
+    ['52, two on each of 26 fields', `{ ${`__typename ${twoDirectives} `.repeat(26)}}`],
+    ['52, two on each of 26 inline fragments', `{ ${`... ${twoDirectives} { __typename } `.repeat(26)}}`],
+    [
+      '52, two on each of 26 spreads of one fragment',
+      `{ ${`...F ${twoDirectives} `.repeat(26)}} fragment F on Query { __typename }`,
+    ],
+    [
+      '52, two in a fragment spread 26 times',
+      `{ ${'...F '.repeat(26)}} fragment F on Query { __typename ${twoDirectives} }`,
+    ],
+    [
+      '51 on variable definitions',
+      `query (${Array.from({ length: 51 }, (_, index) => `$v${index}: Int @aa`).join(' ')}) { __typename }`,
+    ],
+    ['51 on the operation', `query ${'@aa '.repeat(51)}{ __typename }`],
+  ])('counts every directive: refuses %s', async (_, query) => {
+    await expectRefused(query);
+  });
+
+  it('counts a fragment chain at once, and ends a fragment cycle: refused, never looping', async () => {
+    // 40 fragments, each spreading the next twice: 2^39 aliases, counted in 40 steps, not 2^39.
+    const chain = Array.from({ length: 40 }, (_, index) =>
+      index === 0
+        ? 'fragment F0 on Query { a: __typename }'
+        : `fragment F${index} on Query { ...F${index - 1} ...F${index - 1} }`,
+    );
+    await expectRefused(`{ ...F39 } ${chain.join(' ')}`);
+    const cycle = await app.client.graphql(
+      '{ ...A } fragment A on Query { a: __typename ...B } fragment B on Query { b: __typename ...A }',
+    );
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.errors?.map((error) => error.extensions?.code)).toContain('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('lets 50 directives through', async () => {
+    const response = await app.client.graphql(`{ ${`__typename ${twoDirectives} `.repeat(25)}}`);
+    expect(response.body).toEqual({ data: { __typename: 'Query' } });
+  });
+});
+
 describe('automatic persisted queries', () => {
   let app: TestApp;
   beforeAll(async () => {
