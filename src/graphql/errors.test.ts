@@ -63,4 +63,17 @@ describe('formatError', () => {
     const { formatted, error } = fromResolver(new GraphQLError('Choose a shorter name'));
     expect(formatError(formatted, error)).toMatchObject({ message: 'Choose a shorter name' });
   });
+
+  it('gives a request error Apollo raised with a 4xx status and no code a client code, not INTERNAL_SERVER_ERROR', () => {
+    const { formatError, lines } = setUp();
+    // As Apollo's request pipeline makes them: no code, an HTTP status in extensions (removed before formatError).
+    const refused = (message: string) => {
+      const error = new GraphQLError(message, { extensions: { http: { status: 400, headers: new Map() } } });
+      return formatError({ message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, error);
+    };
+    expect(refused('provided sha does not match query').extensions?.code).toBe('PERSISTED_QUERY_HASH_MISMATCH');
+    expect(refused('Unsupported persisted query version').extensions?.code).toBe('BAD_REQUEST');
+    expect(refused('Some request error of a later Apollo').extensions).toEqual({ code: 'BAD_REQUEST' });
+    expect(lines).toEqual([]);
+  });
 });

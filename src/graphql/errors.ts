@@ -22,7 +22,10 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
+  /** Another request changed what this one would change, meanwhile: nothing was done. */
   CONFLICT: 'CONFLICT',
+  /** An automatic persisted query whose `sha256Hash` is not the hash of the `query` sent with it (HTTP 400). */
+  PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
 } as const;
 
 /** A request that needs a logged-in user came from an anonymous one. */
@@ -88,7 +91,28 @@ function isDeliberate(error: unknown): boolean {
 
 export function createFormatError(logger: Logger): NonNullable<ApolloServerOptions<never>['formatError']> {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    withRequestId(mask(withoutLimits(formatted), error, logger));
+    withRequestId(mask(withClientCode(withoutLimits(formatted), error), error, logger));
+}
+
+/**
+ * The request errors Apollo raises without a code, by their fixed text. Apollo names its other persisted query
+ * errors itself (PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_NOT_SUPPORTED).
+ */
+const APOLLO_UNCODED: Readonly<Record<string, string>> = {
+  'provided sha does not match query': ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+  'Unsupported persisted query version': ApolloServerErrorCode.BAD_REQUEST,
+};
+
+/**
+ * A request Apollo refused with a 4xx status but no code (a persisted query's wrong hash or version) would reach the
+ * client as INTERNAL_SERVER_ERROR, a server fault: it is the client's, and gets a client code.
+ */
+function withClientCode(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return formatted;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return formatted;
+  const code = APOLLO_UNCODED[error.message] ?? ApolloServerErrorCode.BAD_REQUEST;
+  return { ...formatted, extensions: { ...formatted.extensions, code } };
 }
 
 /** What every limit reached says (graphql-armor's message, with exposeLimits off): the limits are not told. */

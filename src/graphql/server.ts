@@ -16,6 +16,7 @@ import type { GraphQLContext } from './context.js';
 import { collapseDenialsPlugin } from './directives/index.js';
 import { createFormatError } from './errors.js';
 import { storableLiterals, storableVariables } from './input-text.js';
+import { aliasAndDirectiveLimits } from './limits.js';
 import { onePerOperation } from './validation.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
@@ -62,12 +63,14 @@ export function createApolloServer(
   // Limits that refuse an abusive operation before it runs, with one generic message (the limits are not told).
   const armor = new ApolloArmor({
     maxDepth: { n: limits.depth, exposeLimits: false },
-    maxAliases: { n: limits.aliases, exposeLimits: false },
+    // Aliases and directives are counted by our own rule (limits.ts): graphql-armor's skips `a: __typename`, the
+    // directives of variable definitions and those of a fragment's every spread but the first.
+    maxAliases: { enabled: false },
     // graphql-armor's token limit re-parses in a plugin, and a plain syntax error there becomes a 500: graphql-js
     // counts tokens itself while parsing (parseOptions below), as GRAPHQL_PARSE_FAILED.
     maxTokens: { enabled: false },
     costLimit: { maxCost: limits.cost, exposeLimits: false },
-    maxDirectives: { n: limits.directives, exposeLimits: false },
+    maxDirectives: { enabled: false },
     // "Did you mean ...?" would list the schema a field at a time: only where introspection lists it anyway.
     blockFieldSuggestion: { enabled: !introspection },
   }).protect();
@@ -75,7 +78,12 @@ export function createApolloServer(
     schema,
     // graphql-armor's types name Apollo's CommonJS declarations, ours its ESM ones: the same plugin interface.
     plugins: [...plugins, ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[])],
-    validationRules: [...armor.validationRules, onePerOperation, storableLiterals],
+    validationRules: [
+      ...armor.validationRules,
+      aliasAndDirectiveLimits({ aliases: limits.aliases, directives: limits.directives }),
+      onePerOperation,
+      storableLiterals,
+    ],
     parseOptions: { maxTokens: limits.tokens },
     // One operation per request: an array of a thousand logins is refused whole (Apollo's default, kept explicit).
     allowBatchedHttpRequests: false,

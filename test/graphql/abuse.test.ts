@@ -1,8 +1,10 @@
 /**
  * GraphQL-shaped attacks, refused before anything runs: many logins in one operation (aliases, fragments, inline
  * fragments), batched arrays, and operations past the depth, alias, token, cost, directive and body limits. Every
- * limit answers one generic message; no password is hashed and no resolver runs.
+ * limit answers one generic message; no password is hashed and no resolver runs. Persisted queries that cannot be
+ * served answer client codes.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { LIMIT_MESSAGE } from '../../src/graphql/errors.js';
@@ -10,7 +12,7 @@ import { buildSchema } from '../../src/graphql/schema.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { HttpClient } from '../support/http-client.js';
+import { HttpClient, type GraphQLResponse } from '../support/http-client.js';
 
 /** The query every password check starts with (ModelBackend): counting it counts login attempts. */
 const LOGIN_LOOKUP = 'SELECT id, password, is_active FROM auth_user WHERE username = ?';
@@ -184,6 +186,159 @@ describe('limits on an operation', () => {
       'PAYLOAD_TOO_LARGE',
     );
     expect(resolved).toBe(0);
+  });
+});
+
+/** `a0: __typename a1: __typename ...`: the cheapest alias there is, three tokens, no resolver of ours. */
+const typenames = (count: number, prefix = 'a') =>
+  Array.from({ length: count }, (_, index) => `${prefix}${index}: __typename`).join(' ');
+
+describe('the alias and directive limits count every one', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // The defaults, said aloud.
+    app = await createTestApp({
+      env: { GRAPHQL_MAX_ALIASES: '15', GRAPHQL_MAX_DIRECTIVES: '50', GRAPHQL_MAX_TOKENS: '1000' },
+    });
+  });
+  afterAll(() => app.stop());
+
+  const limitError = expect.objectContaining({
+    message: LIMIT_MESSAGE,
+    extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+  });
+  const expectRefused = async (query: string) => {
+    const response = await app.client.graphql(query);
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors).toContainEqual(limitError);
+    expect(JSON.stringify(response.body)).not.toMatch(/limit of|exceeded/i);
+  };
+
+  it.each([101, 330])('refuses %i `__typename` aliases past a limit of 15', async (count) => {
+    await expectRefused(`{ ${typenames(count)} }`);
+  });
+
+  it('lets 15 `__typename` aliases through', async () => {
+    const response = await app.client.graphql(`{ ${typenames(15)} }`);
+    expect(response.body.errors).toBeUndefined();
+    expect(Object.keys(response.body.data ?? {})).toHaveLength(15);
+  });
+
+  it.each([
+    // 10 spreads of a fragment with 2 aliases: 20, though execution would merge them into 2 response keys.
+    ['at each spread of a fragment', `{ ${'...F '.repeat(10)}} fragment F on Query { a: __typename b: __typename }`],
+    [
+      'through a fragment inside a fragment',
+      `{ ...G ...G } fragment G on Query { ...F ...F ...F ...F } fragment F on Query { a: __typename b: __typename }`,
+    ],
+    [
+      'of fields other than __typename, at each spread',
+      `{ ${'...F '.repeat(8)}} fragment F on Query { a: me { id } b: me { id } }`,
+    ],
+    ['in inline fragments', `{ ... { ${typenames(8)} } ... on Query { ${typenames(8, 'b')} } }`],
+  ])('counts aliases %s', async (_, query) => {
+    await expectRefused(query);
+  });
+
+  it('lets 15 aliases through fragments and inline fragments', async () => {
+    const response = await app.client.graphql(
+      `{ ${'...F '.repeat(6)} ... { c: __typename d: __typename } e: __typename } fragment F on Query { a: __typename b: __typename }`,
+    );
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data).toEqual({ a: 'Query', b: 'Query', c: 'Query', d: 'Query', e: 'Query' });
+  });
+
+  const twoDirectives = '@skip(if: false) @include(if: true)';
+  it.each([
+    ['51 repeated on one field', `{ __typename ${'@aa '.repeat(51)}}`],
+    ['52, two on each of 26 fields', `{ ${`__typename ${twoDirectives} `.repeat(26)}}`],
+    ['52, two on each of 26 inline fragments', `{ ${`... ${twoDirectives} { __typename } `.repeat(26)}}`],
+    [
+      '52, two on each of 26 spreads of one fragment',
+      `{ ${`...F ${twoDirectives} `.repeat(26)}} fragment F on Query { __typename }`,
+    ],
+    [
+      '52, two in a fragment spread 26 times',
+      `{ ${'...F '.repeat(26)}} fragment F on Query { __typename ${twoDirectives} }`,
+    ],
+    [
+      '51 on variable definitions',
+      `query (${Array.from({ length: 51 }, (_, index) => `$v${index}: Int @aa`).join(' ')}) { __typename }`,
+    ],
+    ['51 on the operation', `query ${'@aa '.repeat(51)}{ __typename }`],
+  ])('counts every directive: refuses %s', async (_, query) => {
+    await expectRefused(query);
+  });
+
+  it('counts a fragment chain at once, and ends a fragment cycle: refused, never looping', async () => {
+    // 40 fragments, each spreading the next twice: 2^39 aliases, counted in 40 steps, not 2^39.
+    const chain = Array.from({ length: 40 }, (_, index) =>
+      index === 0
+        ? 'fragment F0 on Query { a: __typename }'
+        : `fragment F${index} on Query { ...F${index - 1} ...F${index - 1} }`,
+    );
+    await expectRefused(`{ ...F39 } ${chain.join(' ')}`);
+    const cycle = await app.client.graphql(
+      '{ ...A } fragment A on Query { a: __typename ...B } fragment B on Query { b: __typename ...A }',
+    );
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.errors?.map((error) => error.extensions?.code)).toContain('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('lets 50 directives through', async () => {
+    const response = await app.client.graphql(`{ ${`__typename ${twoDirectives} `.repeat(25)}}`);
+    expect(response.body).toEqual({ data: { __typename: 'Query' } });
+  });
+});
+
+describe('automatic persisted queries', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.stop());
+
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const send = async (body: Record<string, unknown>) => {
+    const response = await app.client.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as GraphQLResponse['body'] };
+  };
+  const codes = (body: GraphQLResponse['body']) => body.errors?.map((error) => error.extensions?.code);
+  const persisted = (sha256Hash: string, version: unknown = 1) => ({ persistedQuery: { version, sha256Hash } });
+
+  it('refuses a hash that does not match the query: 400 PERSISTED_QUERY_HASH_MISMATCH, nothing kept', async () => {
+    const wrong = sha256('{ me { id } }');
+    const response = await send({ query: '{ __typename }', extensions: persisted(wrong) });
+    expect(response.status).toBe(400);
+    expect(response.body.data).toBeUndefined();
+    expect(codes(response.body)).toEqual(['PERSISTED_QUERY_HASH_MISMATCH']);
+    // The query was not registered under the wrong hash.
+    expect(codes((await send({ extensions: persisted(wrong) })).body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it('answers an unknown hash with PERSISTED_QUERY_NOT_FOUND, so that the client sends the query', async () => {
+    const response = await send({ extensions: persisted(sha256('{ serverInfo { __typename } }')) });
+    expect(response.status).toBe(200);
+    expect(codes(response.body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it.each([[2], ['1'], [null]])('refuses persisted query version %p: 400 BAD_REQUEST', async (version) => {
+    const response = await send({ query: '{ __typename }', extensions: persisted(sha256('{ __typename }'), version) });
+    expect(response.status).toBe(400);
+    expect(codes(response.body)).toEqual(['BAD_REQUEST']);
+  });
+
+  it('registers a query under its hash, then runs it by the hash alone', async () => {
+    const query = '{ registered: __typename }';
+    expect((await send({ query, extensions: persisted(sha256(query)) })).body).toEqual({
+      data: { registered: 'Query' },
+    });
+    expect((await send({ extensions: persisted(sha256(query)) })).body).toEqual({ data: { registered: 'Query' } });
   });
 });
 
