@@ -66,6 +66,22 @@ export function validateUsername(username: string): ValidationIssue[] {
   return issues;
 }
 
+/**
+ * The length rule of a normalized e-mail address. Normalizing can lengthen it (the domain is lower-cased, and some
+ * capitals lower-case to two code points: "İ" to "i̇"), so it is checked after, against the column it lands in.
+ */
+export function validateEmailLength(email: string): ValidationIssue[] {
+  return codePoints(email) > EMAIL_MAX_LENGTH
+    ? [
+        {
+          code: 'EMAIL_TOO_LONG',
+          message: `E-mail addresses have at most ${EMAIL_MAX_LENGTH} characters.`,
+          field: 'email',
+        },
+      ]
+    : [];
+}
+
 export class UserManager {
   constructor(
     private readonly passwords: Passwords,
@@ -75,14 +91,7 @@ export class UserManager {
   async createUser(em: EntityManager, input: CreateUserInput): Promise<User> {
     const username = normalizeUsername(input.username);
     const email = normalizeEmail(input.email ?? '');
-    const issues = validateUsername(username);
-    if (codePoints(email) > EMAIL_MAX_LENGTH) {
-      issues.push({
-        code: 'EMAIL_TOO_LONG',
-        message: `E-mail addresses have at most ${EMAIL_MAX_LENGTH} characters.`,
-        field: 'email',
-      });
-    }
+    const issues = [...validateUsername(username), ...validateEmailLength(email)];
     // Refused before hashing: see MAX_PASSWORD_LENGTH.
     if (input.password && input.password.length > MAX_PASSWORD_LENGTH) {
       issues.push({

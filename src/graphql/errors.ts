@@ -43,12 +43,17 @@ export function notFound(what: string): GraphQLError {
   return new GraphQLError(`No such ${what}.`, { extensions: { code: ErrorCode.NOT_FOUND } });
 }
 
-/** Input refused by validation: every failed rule, each with its code, in `extensions.validationErrors`. */
-export function badUserInput(issues: readonly ValidationIssue[]): GraphQLError {
+/**
+ * Input refused by validation: every failed rule, each with its code, in `extensions.validationErrors`. `status`:
+ * for input refused before the operation runs, the HTTP status of the whole answer (400, as Apollo's own refusals
+ * of a request); a resolver's refusal is one error among the answer's data, with status 200.
+ */
+export function badUserInput(issues: readonly ValidationIssue[], { status }: { status?: number } = {}): GraphQLError {
   return new GraphQLError(issues.map((issue) => issue.message).join(' '), {
     extensions: {
       code: ErrorCode.BAD_USER_INPUT,
       validationErrors: issues.map(({ code, message, field }) => ({ code, message, ...(field ? { field } : {}) })),
+      ...(status === undefined ? {} : { http: { status } }),
     },
   });
 }

@@ -22,6 +22,7 @@ import {
   requirementsOf,
   type Policies,
 } from './directives/index.js';
+import { textBoundProblems } from './input-text.js';
 import { authPolicies } from './policies.js';
 import { resolvers } from './resolvers/index.js';
 import { pollsPolicies } from './resolvers/polls.js';
@@ -49,7 +50,7 @@ export interface SchemaExtensions {
 /**
  * The schema from schema/*.graphql and resolvers/, plus any extensions, with its authorization directives in force.
  * Throws SchemaGuardError (every problem listed) while a reachable field has no decided policy, a directive is
- * misplaced or malformed, or a policy is unknown.
+ * misplaced or malformed (@maxLength included), or a policy is unknown.
  */
 export function buildSchema(extensions: SchemaExtensions = {}): GraphQLSchema {
   const typeDefs = [...loadTypeDefs(), ...(extensions.typeDefs ?? [])];
@@ -64,6 +65,9 @@ export function buildSchema(extensions: SchemaExtensions = {}): GraphQLSchema {
     // A resolver for a field the SDL does not declare is a typo: fail at start-up, not at request time.
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
+  // A bound on a number, or below 1, would refuse nothing or everything: the schema author's mistake, told at start-up.
+  const misplaced = textBoundProblems(schema);
+  if (misplaced.length > 0) throw new SchemaGuardError(misplaced);
   return guardSchema<GraphQLContext>(schema, {
     authorization: (context) => context.authorization,
     policies: { ...serverPolicies, ...extensions.policies },

@@ -15,7 +15,7 @@ import type { InFlightRequests } from '../http/in-flight.js';
 import type { GraphQLContext } from './context.js';
 import { collapseDenialsPlugin } from './directives/index.js';
 import { createFormatError } from './errors.js';
-import { storableLiterals, storableVariables } from './input-text.js';
+import { inputTextPlugin } from './input-text.js';
 import { aliasAndDirectiveLimits } from './limits.js';
 import { onePerOperation } from './validation.js';
 import type { GraphQLSchema } from 'graphql';
@@ -56,8 +56,9 @@ export function createApolloServer(
     ApolloServerPluginCacheControlDisabled(),
     // One error per denied field coordinate, however many items of a list it was denied in.
     collapseDenialsPlugin<GraphQLContext>(),
-    // Text PostgreSQL cannot store never reaches a query (it would fail it: a 500 for the client's mistake).
-    storableVariables<GraphQLContext>(),
+    // Text PostgreSQL cannot store, or longer than the column it lands in, never reaches a query (it would fail it:
+    // a 500 for the client's mistake): BAD_USER_INPUT naming the argument, from literals and variables alike.
+    inputTextPlugin<GraphQLContext>(),
   ];
   const { limits, introspection } = config.graphql;
   // Limits that refuse an abusive operation before it runs, with one generic message (the limits are not told).
@@ -82,7 +83,6 @@ export function createApolloServer(
       ...armor.validationRules,
       aliasAndDirectiveLimits({ aliases: limits.aliases, directives: limits.directives }),
       onePerOperation,
-      storableLiterals,
     ],
     parseOptions: { maxTokens: limits.tokens },
     // One operation per request: an array of a thousand logins is refused whole (Apollo's default, kept explicit).

@@ -532,6 +532,13 @@ export type HasPermDirectiveArgs = {
 
 export type HasPermDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = HasPermDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type MaxLengthDirectiveArgs = {
+  code?: Maybe<Scalars['String']['input']>;
+  n: Scalars['Int']['input'];
+};
+
+export type MaxLengthDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = MaxLengthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ModelDirectiveArgs = {
   key?: Maybe<Scalars['String']['input']>;
   name: Scalars['String']['input'];
@@ -693,6 +700,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   auth?: AuthDirectiveResolver<any, any, ContextType>;
   hasPerm?: HasPermDirectiveResolver<any, any, ContextType>;
+  maxLength?: MaxLengthDirectiveResolver<any, any, ContextType>;
   model?: ModelDirectiveResolver<any, any, ContextType>;
   onePerOperation?: OnePerOperationDirectiveResolver<any, any, ContextType>;
   policy?: PolicyDirectiveResolver<any, any, ContextType>;

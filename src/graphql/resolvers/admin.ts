@@ -17,7 +17,7 @@ import { heldBeyond } from '../../auth/escalation.js';
 import { grantObjectPermission, revokeObjectPermission } from '../../auth/object-permissions.js';
 import { validatePassword } from '../../auth/password-validation.js';
 import { storedHash } from '../../auth/passwords.js';
-import { normalizeEmail, normalizeUsername, validateUsername } from '../../auth/users.js';
+import { normalizeEmail, normalizeUsername, validateEmailLength, validateUsername } from '../../auth/users.js';
 import { codePoints } from '../../auth/text.js';
 import { run, selectOne } from '../../db/sql.js';
 import { Group } from '../../entities/group.js';
@@ -217,6 +217,9 @@ export const adminResolvers: Resolvers = {
         ...nameIssues(input.lastName, 'lastName'),
       ];
       const username = given(input.username) ? normalizeUsername(input.username) : undefined;
+      const email = given(input.email) ? normalizeEmail(input.email) : undefined;
+      // Checked as stored: normalized, an address within its bound can outgrow its column (a 500 otherwise).
+      if (email !== undefined) issues.push(...validateEmailLength(email));
       if (username !== undefined) {
         issues.push(...validateUsername(username));
         if (issues.length === 0 && username !== target.username && (await em.count(User, { username })) > 0) {
@@ -225,7 +228,7 @@ export const adminResolvers: Resolvers = {
       }
       if (issues.length > 0) throw badUserInput(issues);
       if (username !== undefined) target.username = username;
-      if (given(input.email)) target.email = normalizeEmail(input.email);
+      if (email !== undefined) target.email = email;
       if (given(input.firstName)) target.firstName = input.firstName;
       if (given(input.lastName)) target.lastName = input.lastName;
       if (given(input.isActive)) target.isActive = input.isActive;
