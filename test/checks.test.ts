@@ -116,6 +116,7 @@ describe('configChecks', () => {
     ['https with a proxy subnet', { TRUST_PROXY: '10.0.0.0/8' }, []],
     // Every hop trusted: any client writes the address the per-address limits count.
     ['every hop trusted', { TRUST_PROXY: 'true' }, ['security.E018']],
+    ['every address a proxy', { TRUST_PROXY: '10.0.0.0/8,0.0.0.0/0' }, ['security.E018']],
     ['every hop trusted, acknowledged', { TRUST_PROXY: 'true', TRUST_PROXY_ACKNOWLEDGED: 'true' }, ['security.W019']],
     ['a plain-HTTP PUBLIC_URL with Secure cookies', { PUBLIC_URL: 'http://api.example.com' }, ['security.E009']],
     // express-session sends no Secure cookie on a plain-HTTP request, whatever browsers would accept.

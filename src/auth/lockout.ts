@@ -5,11 +5,12 @@
  * 1. django-axes' lockout, per action: failed attempts are counted per username and client address together (or per
  *    username, or per address: LOCKOUT_BY); after LOCKOUT_LIMIT failures the next attempt is refused for
  *    LOCKOUT_COOLOFF seconds, even with the right password; a success clears the count.
- * 2. Per account, whatever the addresses (ASVS 2.2.1): at most LOCKOUT_ACCOUNT_LIMIT failed logins per
- *    LOCKOUT_ACCOUNT_WINDOW from browsers the account does not know. A browser where it logged in before carries a
- *    device cookie (src/auth/device-cookie.ts): its attempts are counted per cookie (LOCKOUT_LIMIT per
- *    LOCKOUT_COOLOFF) instead of 1. and 2., so whoever spends the account's guesses does not lock its owner out of
- *    the owner's browser. A cookie with LOCKOUT_LIMIT failures is a stranger's again until its cool-off ends.
+ * 2. Per account, whatever the addresses (ASVS 2.2.1): at most LOCKOUT_ACCOUNT_LIMIT failed logins (and, apart,
+ *    wrong old passwords) per LOCKOUT_ACCOUNT_WINDOW from browsers the account does not know. A browser where it
+ *    logged in before carries a device cookie (src/auth/device-cookie.ts): its attempts are counted per cookie
+ *    (LOCKOUT_LIMIT per LOCKOUT_COOLOFF), and all the account's cookies together on a count of their own
+ *    (LOCKOUT_ACCOUNT_LIMIT), instead of 1. and 2., so whoever spends the account's guesses does not lock its owner
+ *    out of the owner's browser. A cookie with LOCKOUT_LIMIT failures is a stranger's again until its cool-off ends.
  * 3. Per address, whatever the accounts: at most CREDENTIAL_RATE_LIMIT credential checks per CREDENTIAL_RATE_WINDOW
  *    (logins, registrations, password changes, reset links; successes too), and CREDENTIAL_CONCURRENCY of them at
  *    once (the others wait for a place): each costs a password hash, tens of milliseconds of CPU by design, and
@@ -24,8 +25,9 @@
  *
  * Only failures count, and checks in flight hold a place: of many parallel attempts, at most LOCKOUT_LIMIT are
  * checked at once (a check-then-count would let every request in flight through), and one that finds the places
- * held by checks still running waits for them (MAX_WAIT_MS) rather than being refused: a user's own parallel
- * logins with the right password all get in.
+ * held by checks still running waits for them (MAX_WAIT_MS in all) rather than being refused: a user's own
+ * parallel logins with the right password all get in. An attempt that ends in an error of ours is `abandoned`:
+ * its places are given back.
  */
 import crypto from 'node:crypto';
 import { isIPv6 } from 'node:net';
@@ -55,11 +57,18 @@ export class LockoutStoreError extends Error {
   }
 }
 
+/**
+ * Gives `points` back to `key` of `limiter` without ever going below 0 and without making a key that has expired:
+ * a give-back that lands after its window ended must not start the next window in credit (rate-limiter-flexible's
+ * `reward` would, at -1, letting one more check in each time).
+ */
+export type GiveBack = (limiter: RateLimiterAbstract, key: string, points: number) => Promise<void>;
+
 /** Each counter's store; undefined: that counter is off (its limit is 0). */
 export interface LockoutLimiters {
   /** 1., and the device cookies' own counts: LOCKOUT_LIMIT points per LOCKOUT_COOLOFF. */
   readonly attempts?: RateLimiterAbstract | undefined;
-  /** 2.: LOCKOUT_ACCOUNT_LIMIT points per LOCKOUT_ACCOUNT_WINDOW. */
+  /** 2.: LOCKOUT_ACCOUNT_LIMIT points per LOCKOUT_ACCOUNT_WINDOW (strangers' attempts, and devices' apart). */
   readonly account?: RateLimiterAbstract | undefined;
   /** 3.: CREDENTIAL_RATE_LIMIT points per CREDENTIAL_RATE_WINDOW. */
   readonly address?: RateLimiterAbstract | undefined;
@@ -69,13 +78,15 @@ export interface LockoutLimiters {
   readonly resetEmail?: RateLimiterAbstract | undefined;
   /** 4.: PASSWORD_RESET_ADDRESS_LIMIT points per PASSWORD_RESET_WINDOW. */
   readonly resetAddress?: RateLimiterAbstract | undefined;
+  /** The store's own give-back; by default `reward` (enough for an in-memory limiter, whose keys do not outlive it). */
+  readonly giveBack?: GiveBack;
 }
 
 export type Admission =
   | { readonly admitted: true; readonly attempt: Attempt }
   | { readonly admitted: false; readonly retryAfterSeconds: number };
 
-/** How long an attempt waits for checks in flight to end before it is refused (with a wait of one second). */
+/** How long an attempt waits, in all, for checks in flight to end before it is refused (with a wait of one second). */
 const MAX_WAIT_MS = 3000;
 /** How soon a waiting attempt looks again, doubled at each look up to MAX_WAIT_STEP_MS (plus up to as much at random). */
 const WAIT_STEP_MS = 10;
@@ -91,29 +102,27 @@ class Quota {
   constructor(
     private readonly limiter: RateLimiterAbstract,
     private readonly limit: number,
+    private readonly giveBack: GiveBack,
     private readonly lockSeconds?: number,
   ) {}
 
-  /** Takes a place for one check: 0, or the seconds to wait (locked, or no place freed in time). */
-  async take(key: string): Promise<number> {
-    const deadline = performance.now() + MAX_WAIT_MS;
+  /** Takes a place for one check before `deadline`: 0, or the seconds to wait (locked, or no place freed in time). */
+  async take(key: string, deadline: number): Promise<number> {
     for (let round = 0; ; round++) {
       const counted = await stored(() => this.limiter.penalty(key, 1));
       const locked = this.lockSeconds === undefined ? 0 : await this.lockedFor(key);
       if (counted.consumedPoints <= this.limit && locked === 0) return 0;
-      await stored(() => this.limiter.reward(key, 1));
+      await this.release(key);
       if (locked > 0) return locked;
       // The places are held by checks still running, not by failures: once they end, a place may be free. Looked
-      // at less and less often (each look is two statements), and at random, so that waiters do not move in step.
+      // at less and less often (each look is two or three statements), and at random, so that waiters do not move
+      // in step.
       if (performance.now() >= deadline) return 1;
       await sleep(Math.min(WAIT_STEP_MS * 2 ** round, MAX_WAIT_STEP_MS) * (1 + Math.random()));
     }
   }
 
-  /**
-   * The check failed: the place stays taken; the failure that reaches the limit locks, from now. Only the failures'
-   * count is locked: the places' count is only ever moved by one, so that no write can hide a place taken.
-   */
+  /** The check failed: the place stays taken; the failure that reaches the limit locks, from now. */
   async fail(key: string): Promise<void> {
     const { lockSeconds } = this;
     if (lockSeconds === undefined) return this.release(key);
@@ -127,15 +136,21 @@ class Quota {
     return failures && failures.consumedPoints >= this.limit ? seconds(failures.msBeforeNext) : 0;
   }
 
-  /** The place is given back: the check succeeded (a success is no guess), or another count refused the attempt. */
+  /** The place is given back: the check succeeded (a success is no guess), or it never ran. */
   async release(key: string): Promise<void> {
-    await stored(() => this.limiter.reward(key, 1));
+    await stored(() => this.giveBack(this.limiter, key, 1));
   }
 
-  /** The count starts again. */
+  /**
+   * The count starts again: this attempt's place and the failures' places are given back, and the failures
+   * forgotten. Only what they held: places that checks still running hold stay taken.
+   */
   async clear(key: string): Promise<void> {
-    await stored(() => this.limiter.delete(key));
-    if (this.lockSeconds !== undefined) await stored(() => this.limiter.delete(failuresOf(key)));
+    const failures = this.lockSeconds === undefined ? null : await stored(() => this.limiter.get(failuresOf(key)));
+    if (failures) await stored(() => this.limiter.delete(failuresOf(key)));
+    // A lock's count is limit + 1 (rate-limiter-flexible's block): the places never held more than `limit` failures.
+    const held = Math.min(failures?.consumedPoints ?? 0, this.limit);
+    await stored(() => this.giveBack(this.limiter, key, 1 + held));
   }
 }
 
@@ -146,17 +161,34 @@ interface Place {
   readonly onSuccess: 'clear' | 'release';
 }
 
-/** One admitted attempt: say how it ended, once. */
+/** One admitted attempt: say how it ended, once (`failed`, `succeeded`, or `abandoned` when it could not tell). */
 export class Attempt {
+  private ended = false;
+
   constructor(private readonly places: readonly Place[]) {}
 
   async failed(): Promise<void> {
-    for (const { quota, key } of this.places) await quota.fail(key);
+    if (this.end()) for (const { quota, key } of this.places) await quota.fail(key);
   }
 
   async succeeded(): Promise<void> {
-    for (const { quota, key, onSuccess } of this.places)
-      await (onSuccess === 'clear' ? quota.clear(key) : quota.release(key));
+    if (this.end())
+      for (const { quota, key, onSuccess } of this.places)
+        await (onSuccess === 'clear' ? quota.clear(key) : quota.release(key));
+  }
+
+  /**
+   * The attempt ended without an answer (the database or the session store failed): its places are given back, so
+   * that a failure of ours neither locks anyone out nor holds the address's place until the window ends.
+   */
+  async abandoned(): Promise<void> {
+    if (this.end()) for (const { quota, key } of this.places) await quota.release(key);
+  }
+
+  private end(): boolean {
+    const first = !this.ended;
+    this.ended = true;
+    return first;
   }
 }
 
@@ -176,10 +208,18 @@ export class Lockout {
     private readonly keySecret: string,
     private readonly devices?: DeviceCookies,
   ) {
-    this.attempts = limiters.attempts && new Quota(limiters.attempts, config.limit, config.cooloffSeconds);
+    const giveBack: GiveBack =
+      limiters.giveBack ??
+      (async (limiter, key, points) => {
+        await limiter.reward(key, points);
+      });
+    this.attempts = limiters.attempts && new Quota(limiters.attempts, config.limit, giveBack, config.cooloffSeconds);
     this.account =
-      limiters.account && devices && new Quota(limiters.account, config.accountLimit, config.accountWindowSeconds);
-    this.inFlight = limiters.addressInFlight && new Quota(limiters.addressInFlight, config.addressConcurrency);
+      limiters.account &&
+      devices &&
+      new Quota(limiters.account, config.accountLimit, giveBack, config.accountWindowSeconds);
+    this.inFlight =
+      limiters.addressInFlight && new Quota(limiters.addressInFlight, config.addressConcurrency, giveBack);
   }
 
   /**
@@ -189,22 +229,77 @@ export class Lockout {
    */
   async beginCheck(ip: string): Promise<Admission> {
     const places: Place[] = [];
-    const wait = await this.takeAddress(ip, places);
-    return wait === 0 ? { admitted: true, attempt: new Attempt(places) } : { admitted: false, retryAfterSeconds: wait };
+    const spent = await this.spendAddress(ip);
+    if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
+    return this.admit(places, await this.takeInFlight(ip, places, performance.now() + MAX_WAIT_MS));
   }
 
-  private async takeAddress(ip: string, places: Place[]): Promise<number> {
-    const { address } = this.limiters;
-    const key = (name: 'check' | 'in-flight') => this.key(name, ['ip', addressKey(ip)]);
-    if (address) {
-      const counted = await stored(() => address.penalty(key('check'), 1));
-      if (counted.consumedPoints > this.config.addressLimit) return seconds(counted.msBeforeNext);
+  /** Admits an attempt at `action` from `source`, its places taken; or refuses it, with the seconds to wait. */
+  async begin(action: GuardedAction, source: AttemptSource): Promise<Admission> {
+    const spent = await this.spendAddress(source.ip);
+    if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
+    // One deadline for every wait of this attempt; the address's place is taken last, so that waiting for a busy
+    // account does not hold up everyone else behind the same address.
+    const deadline = performance.now() + MAX_WAIT_MS;
+    const places: Place[] = [];
+    const take = async (quota: Quota | undefined, key: string, onSuccess: Place['onSuccess']) => {
+      if (!quota) return 0;
+      const wait = await quota.take(key, deadline);
+      if (wait === 0) places.push({ quota, key, onSuccess });
+      return wait;
+    };
+    const account = (kind: 'account' | 'devices') => this.key(action, [kind, normalizeUsername(source.username)]);
+    // A browser where this account logged in before: counted on its own, and with every other such browser on the
+    // account's count for devices (a thousand cookies collected while the password was known give no more guesses
+    // at the next one). Locked, it is a stranger's again.
+    const device = action === 'login' && this.attempts ? this.deviceOf(source) : undefined;
+    if (device !== undefined) {
+      let wait = await take(this.attempts, this.key(action, ['device', device]), 'clear');
+      if (wait === 0) wait = await take(this.account, account('devices'), 'release');
+      if (wait === 0) return this.admit(places, await this.takeInFlight(source.ip, places, deadline));
+      await this.giveBackAll(places);
     }
-    // Checks in flight from one address are few: a flood from one address queues behind itself, not in front of
-    // everyone else's logins in the hashing threads.
+    // Counting by address alone, a success does not clear: logging in to one's own account between guesses at
+    // others' would wipe the guesses (django-axes does not clear on success at all).
+    let wait = await take(
+      this.attempts,
+      this.attemptsKey(action, source),
+      this.config.by === 'ip' ? 'release' : 'clear',
+    );
+    // Every check of an account's password counts on the account, whatever the address (ASVS 2.2.1); never cleared
+    // by a success: the owner logging in must not give an attacker 100 more.
+    if (wait === 0 && action !== 'reset_password') wait = await take(this.account, account('account'), 'release');
+    if (wait === 0) wait = await this.takeInFlight(source.ip, places, deadline);
+    return this.admit(places, wait);
+  }
+
+  private async admit(places: Place[], wait: number): Promise<Admission> {
+    if (wait === 0) return { admitted: true, attempt: new Attempt(places) };
+    await this.giveBackAll(places);
+    return { admitted: false, retryAfterSeconds: wait };
+  }
+
+  private async giveBackAll(places: Place[]): Promise<void> {
+    for (const { quota, key } of places.splice(0)) await quota.release(key);
+  }
+
+  /** Spends one of the address's CREDENTIAL_RATE_LIMIT: 0, or the seconds to wait. */
+  private async spendAddress(ip: string): Promise<number> {
+    const { address } = this.limiters;
+    if (!address) return 0;
+    const counted = await stored(() => address.penalty(this.key('check', ['ip', addressKey(ip)]), 1));
+    return counted.consumedPoints > this.config.addressLimit ? seconds(counted.msBeforeNext) : 0;
+  }
+
+  /**
+   * Takes one of the address's CREDENTIAL_CONCURRENCY places: checks in flight from one address are few, so that a
+   * flood from one address queues behind itself, not in front of everyone else's logins in the hashing threads.
+   */
+  private async takeInFlight(ip: string, places: Place[], deadline: number): Promise<number> {
     if (!this.inFlight) return 0;
-    const wait = await this.inFlight.take(key('in-flight'));
-    if (wait === 0) places.push({ quota: this.inFlight, key: key('in-flight'), onSuccess: 'release' });
+    const key = this.key('in-flight', ['ip', addressKey(ip)]);
+    const wait = await this.inFlight.take(key, deadline);
+    if (wait === 0) places.push({ quota: this.inFlight, key, onSuccess: 'release' });
     return wait;
   }
 
@@ -224,37 +319,7 @@ export class Lockout {
     return counted.consumedPoints <= limit;
   }
 
-  /** Admits an attempt at `action` from `source`, its places taken; or refuses it, with the seconds to wait. */
-  async begin(action: GuardedAction, source: AttemptSource): Promise<Admission> {
-    const places: Place[] = [];
-    const spent = await this.takeAddress(source.ip, places);
-    if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
-    const take = async (quota: Quota | undefined, key: string, onSuccess: Place['onSuccess']) => {
-      if (!quota) return 0;
-      const wait = await quota.take(key);
-      if (wait === 0) places.push({ quota, key, onSuccess });
-      return wait;
-    };
-    // A browser where this account logged in before: counted on its own. Locked, it is a stranger's again.
-    const device = action === 'login' ? this.deviceOf(source) : undefined;
-    if (device !== undefined && (await take(this.attempts, this.key(action, ['device', device]), 'clear')) === 0)
-      return { admitted: true, attempt: new Attempt(places) };
-    // Counting by address alone, a success does not clear: logging in to one's own account between guesses at
-    // others' would wipe the guesses (django-axes does not clear on success at all).
-    let wait = await take(
-      this.attempts,
-      this.attemptsKey(action, source),
-      this.config.by === 'ip' ? 'release' : 'clear',
-    );
-    // The account's count is never cleared by a success: the owner logging in must not give an attacker 100 more.
-    if (wait === 0 && action === 'login')
-      wait = await take(this.account, this.key(action, ['account', normalizeUsername(source.username)]), 'release');
-    if (wait === 0) return { admitted: true, attempt: new Attempt(places) };
-    for (const { quota, key } of places) await quota.release(key);
-    return { admitted: false, retryAfterSeconds: wait };
-  }
-
-  /** A device cookie for a browser where `username` just logged in, or undefined when there are none. */
+  /** A device cookie for a browser where `username` just logged in (or reset its password), if there are any. */
   deviceCookie(username: string): string | undefined {
     return this.devices?.issue(username);
   }

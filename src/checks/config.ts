@@ -11,6 +11,7 @@ import {
   DEVELOPMENT_SESSION_SECRET,
   MIN_SECRET_LENGTH,
   isWeakSecret,
+  trustsEveryHop,
   type Config,
   type HasherAlgorithm,
 } from '../config/index.js';
@@ -257,9 +258,9 @@ const checks: readonly ConfigCheck[] = [
   {
     deploy: 'production',
     run: ({ trustProxy, trustProxyAcknowledged }) => {
-      if (trustProxy !== true) return undefined;
+      if (!trustsEveryHop(trustProxy)) return undefined;
       const what =
-        'TRUST_PROXY=true trusts every hop: a client that reaches the server other than through your proxies writes ' +
+        `TRUST_PROXY=${String(trustProxy)} trusts every hop: a client that reaches the server other than through your proxies writes ` +
         'any address into X-Forwarded-For, and the per-address lockout and credential limits count what it wrote.';
       const hint =
         'Set TRUST_PROXY to the number of proxies in front (TRUST_PROXY=1 for one load balancer) or to their ' +

@@ -7,6 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ValidationError, type Auth } from '../auth/index.js';
 import { validatePassword, type UserAttributes } from '../auth/password-validation.js';
+import { storedHash } from '../auth/passwords.js';
 import { normalizeUsername, validateUsername } from '../auth/users.js';
 import type { Config } from '../config/index.js';
 import { User } from '../entities/user.js';
@@ -159,12 +160,17 @@ export async function changePassword(
     return 1;
   }
   deps.out(`Changing password for user '${user.username}'`);
+  // Read before the prompts: a change the user (or a reset) makes meanwhile is not overwritten.
+  const stored = (await storedHash(deps.em, user.id)) ?? '';
   const password = await askNewPassword(deps, user);
   if (password === null) {
     deps.err(`error: aborting password change for user '${user.username}' after ${MAX_TRIES} attempts`);
     return 1;
   }
-  await deps.em.nativeUpdate(User, { id: user.id }, { password: await deps.auth.hashers.make(password) });
+  if (!(await deps.auth.passwords.replaceStored(deps.em, user.id, stored, await deps.auth.hashers.make(password)))) {
+    deps.err(`error: the password of '${user.username}' changed while you typed; nothing was changed: run again`);
+    return 1;
+  }
   // Whoever is logged in as this user now is logged out: a changed password is often a taken-back account.
   const ended = await deps.store.destroyForUser(user.id);
   deps.out(`Password changed successfully for user '${user.username}' (${ended} session(s) ended).`);

@@ -350,6 +350,17 @@ describe('loadConfig', () => {
     expect(problems({ ...production, TRUST_PROXY: 'true', TRUST_PROXY_ACKNOWLEDGED: 'true' })).toEqual([]);
     expect(problems({ ...production, TRUST_PROXY: '1' })).toEqual([]);
     expect(problems({ NODE_ENV: 'development', TRUST_PROXY: 'true' })).toEqual([]);
+    // A subnet that holds every address trusts every hop as well.
+    expect(problems({ ...production, TRUST_PROXY: '10.0.0.0/8,0.0.0.0/0' })).toHaveLength(1);
+    expect(problems({ ...production, TRUST_PROXY: '::/0' })).toHaveLength(1);
+  });
+
+  it('refuses a device cookie named as the session cookie', () => {
+    expect(problems({ LOCKOUT_DEVICE_COOKIE_NAME: 'sessionid' })).toEqual([
+      expect.stringMatching(/^LOCKOUT_DEVICE_COOKIE_NAME is SESSION_COOKIE_NAME/),
+    ]);
+    expect(problems({ SESSION_COOKIE_NAME: 'gqlauth_device' })).toHaveLength(1);
+    expect(problems({ SESSION_COOKIE_NAME: 'app', LOCKOUT_DEVICE_COOKIE_NAME: 'app_device' })).toEqual([]);
   });
 
   it.each([

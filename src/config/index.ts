@@ -331,6 +331,11 @@ const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   return entries;
 });
 
+/** Whether TRUST_PROXY believes X-Forwarded-For from anyone: `true`, or a subnet that holds every address. */
+export function trustsEveryHop(trust: TrustProxy): boolean {
+  return trust === true || (Array.isArray(trust) && trust.some((entry) => /^(0\.0\.0\.0|::)\/0$/.test(entry)));
+}
+
 /** A comma-separated list of names from `allowed`, without repeats. */
 function nameList<const T extends string>(allowed: readonly T[]) {
   return z.string().transform((value, ctx) => {
@@ -576,11 +581,23 @@ export function loadConfig(
   sessionSecrets ??= [DEVELOPMENT_SESSION_SECRET];
   // Every hop trusted: any client writes the address it wants into X-Forwarded-For, and the per-address lockout and
   // credential limits count whatever it says (security.E018 explains; the operator may confirm it is meant).
-  if (isProduction && !forChecks && parsed.TRUST_PROXY === true && parsed.TRUST_PROXY_ACKNOWLEDGED !== true)
+  if (
+    isProduction &&
+    !forChecks &&
+    parsed.TRUST_PROXY !== undefined &&
+    trustsEveryHop(parsed.TRUST_PROXY) &&
+    parsed.TRUST_PROXY_ACKNOWLEDGED !== true
+  )
     problems.push(
-      'TRUST_PROXY=true trusts every hop, so any client chooses its own address: set the number of proxies in front ' +
+      `TRUST_PROXY=${String(parsed.TRUST_PROXY)} trusts every hop, so any client chooses its own address: set the number of proxies in front ` +
         '(example: TRUST_PROXY=1) or their addresses (example: TRUST_PROXY=10.0.0.0/8), or confirm with ' +
         'TRUST_PROXY_ACKNOWLEDGED=true that only your proxies can reach the server',
+    );
+
+  // One cookie would overwrite the other: a login would end its own session, or lose the browser's device cookie.
+  if ((parsed.LOCKOUT_DEVICE_COOKIE_NAME ?? 'gqlauth_device') === (parsed.SESSION_COOKIE_NAME ?? 'sessionid'))
+    problems.push(
+      `LOCKOUT_DEVICE_COOKIE_NAME is SESSION_COOKIE_NAME (${parsed.SESSION_COOKIE_NAME ?? 'sessionid'}): they must differ (example: LOCKOUT_DEVICE_COOKIE_NAME=gqlauth_device)`,
     );
 
   const migrateOnStart = parsed.MIGRATE_ON_START ?? true;

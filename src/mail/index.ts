@@ -4,6 +4,7 @@
  * request never waits for a mail server, so how long `requestPasswordReset` takes does not tell whether the address
  * has an account. `close()` waits for what is still being sent.
  */
+import crypto from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { MailConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
@@ -76,15 +77,14 @@ export class SmtpMailBackend implements MailBackend {
   }
 }
 
-/** The grid `later` runs its tasks on, in milliseconds: what a reset e-mail may wait at most before it is sent. */
-const TICK_MS = 200;
-/** Tasks waiting for the next tick at most: past this, more are dropped (and logged) rather than held in memory. */
-const MAX_QUEUED = 10_000;
+/** The most a task given to `later` waits, in milliseconds (each waits a random time below it). */
+const LATER_MS = 400;
+/** Tasks waiting at most: past this, more are dropped (and logged) rather than held in memory. */
+const MAX_WAITING = 10_000;
 
 export class Mailer {
   private readonly pending = new Set<Promise<void>>();
-  private readonly queued: { task: () => Promise<void>; about: Record<string, unknown> }[] = [];
-  private tick: NodeJS.Timeout | undefined;
+  private readonly waiting = new Map<NodeJS.Timeout, { task: () => Promise<void>; about: Record<string, unknown> }>();
 
   constructor(
     private readonly backend: MailBackend,
@@ -116,36 +116,31 @@ export class Mailer {
   }
 
   /**
-   * Runs `task` in the background at the next tick of a fixed grid (every TICK_MS), not now. Work that only some
-   * requests cause (finding an account, making its link, talking to the mail server) then falls on whatever request
-   * the server is answering at that tick, never on the request that comes right after the one that caused it: one
+   * Runs `task` in the background after a random wait (below LATER_MS), not now. Work that only some requests cause
+   * (finding an account, making its link, talking to the mail server) then falls on whatever request the server is
+   * answering at a moment nobody chose, never on the request that comes right after the one that caused it: a
    * client timing its requests one after the other cannot tell which of them caused work (for
    * requestPasswordReset: which addresses have an account).
    */
   later(task: () => Promise<void>, about: Record<string, unknown> = {}): void {
-    if (this.queued.length >= MAX_QUEUED) {
-      this.logger.warn({ ...about, queued: this.queued.length }, 'background work dropped: too much is waiting');
+    if (this.waiting.size >= MAX_WAITING) {
+      this.logger.warn({ ...about, waiting: this.waiting.size }, 'background work dropped: too much is waiting');
       return;
     }
-    this.queued.push({ task, about });
-    // On the grid, whenever the task came: when it runs says nothing about when it was asked for.
-    this.tick ??= setTimeout(
-      () => {
-        this.runQueued();
-      },
-      TICK_MS - (performance.now() % TICK_MS),
-    );
+    const timer = setTimeout(() => {
+      this.waiting.delete(timer);
+      this.defer(task, about);
+    }, crypto.randomInt(LATER_MS));
+    this.waiting.set(timer, { task, about });
   }
 
-  private runQueued(): void {
-    clearTimeout(this.tick);
-    this.tick = undefined;
-    for (const { task, about } of this.queued.splice(0)) this.defer(task, about);
-  }
-
-  /** Resolves when every message queued so far has been handed over (or has failed); runs what waits for a tick. */
+  /** Resolves when every message queued so far has been handed over (or has failed); runs what `later` holds now. */
   async flush(): Promise<void> {
-    this.runQueued();
+    for (const [timer, { task, about }] of this.waiting) {
+      clearTimeout(timer);
+      this.waiting.delete(timer);
+      this.defer(task, about);
+    }
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 

@@ -233,6 +233,71 @@ describeEachStore('the credential checks one address may ask for (CREDENTIAL_RAT
   });
 });
 
+describeEachStore('an account’s count, small', (sessionStore) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // LOCKOUT_ACCOUNT_LIMIT=4 so that a few attempts reach it.
+    app = await createTestApp({
+      sessionStore,
+      env: { ...CHEAP_HASHING, TRUST_PROXY: 'loopback', LOCKOUT_ACCOUNT_LIMIT: '4' },
+    });
+    const auth = createAuth(app.config);
+    for (const username of ['kim', 'lee', 'max'])
+      await auth.users.createUser(app.database.orm.em.fork(), {
+        username,
+        email: `${username}@example.com`,
+        password: `${username}-pass-1`,
+      });
+  });
+  afterAll(() => app.stop());
+
+  const login = (client: HttpClient, username: string, password: string, address: string) =>
+    client.graphql(LOGIN, { u: username, p: password }, { 'x-forwarded-for': address });
+
+  it('counts every device cookie’s failures on one count per account: many cookies give no more guesses', async () => {
+    const [first, second] = [new HttpClient(app.url), new HttpClient(app.url)];
+    expect(codeOf(await login(first, 'kim', 'kim-pass-1', '198.51.100.1'))).toBeUndefined();
+    expect(codeOf(await login(second, 'kim', 'kim-pass-1', '198.51.100.1'))).toBeUndefined();
+    // Strangers spend the account's count (4, from 4 addresses) ...
+    for (let n = 0; n < 4; n += 1) await login(new HttpClient(app.url), 'kim', `wrong-${n}`, `203.0.113.${60 + n}`);
+    expect(codeOf(await login(new HttpClient(app.url), 'kim', 'kim-pass-1', '203.0.113.70'))).toBe('TOO_MANY_ATTEMPTS');
+    // ... and two cookies, with 2 failures each (under each cookie's own 5), spend the devices' count of 4.
+    for (const client of [first, second])
+      for (let n = 0; n < 2; n += 1)
+        expect(codeOf(await login(client, 'kim', `wrong-${n}`, '198.51.100.1'))).toBe('INVALID_CREDENTIALS');
+    expect(codeOf(await login(first, 'kim', 'kim-pass-1', '198.51.100.1'))).toBe('TOO_MANY_ATTEMPTS');
+  });
+
+  it('counts wrong old passwords of changePassword on the account too, whatever the address', async () => {
+    const session = await loggedInClient(app.url, 'lee', 'lee-pass-1');
+    const change = (address: string) =>
+      session.graphql(
+        'mutation { changePassword(oldPassword: "wrong-old", newPassword: "lees-new-secret-9") }',
+        {},
+        { 'x-forwarded-for': address },
+      );
+    for (let n = 0; n < 4; n += 1) expect(codeOf(await change(`203.0.113.${80 + n}`))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await change('203.0.113.90'))).toBe('TOO_MANY_ATTEMPTS');
+  });
+
+  it('gives the browser that reset the password by e-mail a device cookie: the owner gets in during an attack', async () => {
+    for (let n = 0; n < 4; n += 1) await login(new HttpClient(app.url), 'max', `wrong-${n}`, `203.0.113.${100 + n}`);
+    const auth = createAuth(app.config);
+    const [max] = await auth.passwordReset.usersFor(app.database.orm.em.fork(), 'max@example.com');
+    const browser = new HttpClient(app.url);
+    const reset = await browser.graphql(
+      'mutation ($u: ID!, $t: String!) { resetPassword(uid: $u, token: $t, newPassword: "maxs-new-secret-9") }',
+      { u: encodeUid(max?.id ?? 0), t: max ? auth.passwordReset.token(max) : '' },
+      { 'x-forwarded-for': '192.0.2.7' },
+    );
+    expect(reset.body.data).toEqual({ resetPassword: true });
+    expect(codeOf(await login(new HttpClient(app.url), 'max', 'maxs-new-secret-9', '192.0.2.7'))).toBe(
+      'TOO_MANY_ATTEMPTS',
+    );
+    expect(codeOf(await login(browser, 'max', 'maxs-new-secret-9', '192.0.2.7'))).toBeUndefined();
+  });
+});
+
 describe('the device cookie’s settings', () => {
   it('is named and kept as LOCKOUT_DEVICE_COOKIE_NAME and LOCKOUT_DEVICE_COOKIE_AGE say', async () => {
     const app = await createTestApp({

@@ -11,6 +11,7 @@ import { createAuth, encodeUid } from '../../src/auth/index.js';
 import { systemClock } from '../../src/auth/clock.js';
 import { Lockout, addressKey, type GuardedAction } from '../../src/auth/lockout.js';
 import { loadConfig } from '../../src/config/index.js';
+import { openCounters } from '../../src/http/create-lockout.js';
 import { RedisSessionStore } from '../../src/http/redis-session-store.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { sqlLogger } from '../support/sql-log.js';
@@ -204,6 +205,32 @@ describeEachStore('brute-force lockout', (sessionStore) => {
   }
 });
 
+describeEachStore('giving places back in the counters’ store', (sessionStore) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ sessionStore });
+  });
+  afterAll(() => app.stop());
+
+  it('never goes below 0, and does not bring back a key whose window ended (the next window starts at 0)', async () => {
+    const { counter, giveBack, sweep } = openCounters(app.database, app.sessions.store);
+    try {
+      const limiter = counter({ points: 5, duration: 1 }, 'give-back-test');
+      await limiter.penalty('key', 2);
+      await giveBack(limiter, 'key', 5);
+      expect((await limiter.get('key'))?.consumedPoints).toBe(0);
+      await limiter.penalty('key', 1);
+      await sleep(1100);
+      // A check that ran past its window gives its place back: to nobody.
+      await giveBack(limiter, 'key', 1);
+      expect(await limiter.get('key')).toBeNull();
+      expect((await limiter.penalty('key', 1)).consumedPoints).toBe(1);
+    } finally {
+      if (sweep) clearInterval(sweep);
+    }
+  });
+});
+
 describe('what failures are counted by (LOCKOUT_BY)', () => {
   type By = 'username_ip' | 'username' | 'ip';
   const config = loadConfig({ LOCKOUT_LIMIT: '2', LOCKOUT_COOLOFF: '60' }).lockout;
@@ -265,6 +292,22 @@ describe('what failures are counted by (LOCKOUT_BY)', () => {
     // A failure gives the place back too: it was a place, not a count.
     await first.attempt.failed();
     expect((await second).admitted).toBe(true);
+  });
+
+  it('gives an abandoned attempt’s places back: a failure of ours is no guess, and holds no place', async () => {
+    const subject = new Lockout(
+      {
+        attempts: new RateLimiterMemory({ points: 2, duration: 60 }),
+        addressInFlight: new RateLimiterMemory({ points: 1, duration: 60 }),
+      },
+      { ...config, addressConcurrency: 1 },
+      'secret',
+    );
+    for (let n = 0; n < 3; n += 1) await (await begin(subject, 'login', 'alice', '203.0.113.11')).abandoned();
+    const started = performance.now();
+    await (await begin(subject, 'login', 'alice', '203.0.113.11')).failed();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await locked(subject, 'login', 'alice', '203.0.113.11')).toBe(false);
   });
 
   it('gives a success’s place back, so that only failures count', async () => {

@@ -247,14 +247,15 @@ export const adminResolvers: Resolvers = {
       if (target.id === caller.id)
         throw forbidden('Change your own password with changePassword, which asks for the current one.');
       await guardTarget(context, caller, target);
-      // Read before the new one is hashed: a change, a reset or another admin's that wins meanwhile is not overwritten.
-      const stored = (await storedHash(em, target.id)) ?? '';
       const issues = validatePassword(password, config.passwords, target);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'password' })));
+      // Their sessions end first: whoever was using them may be why the password is being set, and one of them
+      // changing the password in a loop must not keep the admin's change losing the race below.
+      await auth.endSessionsOf(target.id);
+      // Read before the new one is hashed: a change or a reset that wins meanwhile is not overwritten.
+      const stored = (await storedHash(em, target.id)) ?? '';
       const hash = await authCore.hashers.make(password);
       if (!(await authCore.passwords.replaceStored(em, target.id, stored, hash))) throw passwordChangedMeanwhile();
-      // Their sessions end: whoever was using them may be why the password is being set.
-      await auth.endSessionsOf(target.id);
       return true;
     },
     async deleteUser(_parent, { id }, context) {

@@ -61,12 +61,33 @@ function failed({ logger }: Pick<GraphQLContext, 'logger'>, attempt: Attempt): P
  */
 async function succeeded(
   { logger }: Pick<GraphQLContext, 'logger'>,
-  action: GuardedAction,
+  action: GuardedAction | 'register',
   attempt: Attempt,
 ): Promise<void> {
   await attempt.succeeded().catch((error: unknown) => {
     logger.error({ err: error, action }, 'the lockout counters failed (a success was not recorded)');
   });
+}
+
+/**
+ * Runs `check` as an admitted attempt at `action`. One that ends in an error before it said how it ended (the
+ * database or the session store failed) is abandoned: its places are given back, so that a failure of ours neither
+ * counts as a guess nor holds the address's place until its window ends.
+ */
+async function attempting<T>(
+  context: Pick<GraphQLContext, 'lockout' | 'logger'>,
+  action: GuardedAction,
+  source: AttemptSource,
+  check: (attempt: Attempt) => Promise<T>,
+): Promise<T> {
+  const attempt = await admit(context, action, source);
+  try {
+    return await check(attempt);
+  } finally {
+    await attempt.abandoned().catch((error: unknown) => {
+      context.logger.error({ err: error, action }, 'the lockout counters failed (an attempt was not given back)');
+    });
+  }
 }
 
 /** Creates the account (every failed rule listed at once) and logs it in. */
@@ -142,20 +163,22 @@ export const authResolvers: Resolvers = {
   Mutation: {
     async login(_parent, { username, password }, context) {
       const { auth, logger, lockout, clientIp, deviceCookie } = context;
-      const attempt = await admit(context, 'login', { username, ip: clientIp, deviceCookie: deviceCookie.read() });
-      const user = await withStores(logger, () => auth.login({ username, password }));
-      // One answer for every kind of failure: which one it was is for the log, never for the client.
-      if (!user) {
-        await failed(context, attempt);
-        throw new GraphQLError('Please enter a correct username and password.', {
-          extensions: { code: ErrorCode.INVALID_CREDENTIALS },
-        });
-      }
-      await succeeded(context, 'login', attempt);
-      // This browser now knows the account: its next attempts are counted apart from strangers' (OWASP).
-      const device = lockout.deviceCookie(username);
-      if (device) deviceCookie.write(device);
-      return user;
+      const source = { username, ip: clientIp, deviceCookie: deviceCookie.read() };
+      return attempting(context, 'login', source, async (attempt) => {
+        const user = await withStores(logger, () => auth.login({ username, password }));
+        // One answer for every kind of failure: which one it was is for the log, never for the client.
+        if (!user) {
+          await failed(context, attempt);
+          throw new GraphQLError('Please enter a correct username and password.', {
+            extensions: { code: ErrorCode.INVALID_CREDENTIALS },
+          });
+        }
+        await succeeded(context, 'login', attempt);
+        // This browser now knows the account: its next attempts are counted apart from strangers' (OWASP).
+        const device = lockout.deviceCookie(username);
+        if (device) deviceCookie.write(device);
+        return user;
+      });
     },
     logout: (_parent, _args, { auth, logger }) => withStores(logger, () => auth.logout()),
     async changePassword(_parent, { oldPassword, newPassword }, context) {
@@ -163,16 +186,19 @@ export const authResolvers: Resolvers = {
       const user = await auth.user();
       if (!user) throw unauthenticated();
       // A stolen session must not become a password oracle: wrong old passwords count as failed logins do.
-      const attempt = await admit(context, 'change_password', { username: user.username, ip: clientIp });
-      const stored = await authCore.passwords.checkForChange(em, user.id, oldPassword);
-      if (stored === undefined) {
-        await failed(context, attempt);
-        throw badUserInput([
-          { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
-        ]);
-      }
-      // The old password was right: what is guessed was not guessed, whatever becomes of the new one.
-      await succeeded(context, 'change_password', attempt);
+      const source = { username: user.username, ip: clientIp };
+      const stored = await attempting(context, 'change_password', source, async (attempt) => {
+        const checked = await authCore.passwords.checkForChange(em, user.id, oldPassword);
+        if (checked === undefined) {
+          await failed(context, attempt);
+          throw badUserInput([
+            { code: 'password_incorrect', message: 'Your old password was entered incorrectly.', field: 'oldPassword' },
+          ]);
+        }
+        // The old password was right: what is guessed was not guessed, whatever becomes of the new one.
+        await succeeded(context, 'change_password', attempt);
+        return checked;
+      });
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       // Only over the hash the old password was checked against: a change that won meanwhile is not overwritten.
@@ -191,25 +217,26 @@ export const authResolvers: Resolvers = {
       try {
         return await registerAs(input, { auth, authCore, em, logger, config });
       } finally {
-        await succeeded({ logger }, 'login', admission.attempt);
+        await succeeded({ logger }, 'register', admission.attempt);
       }
     },
-    requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger, lockout, clientIp }) {
+    async requestPasswordReset(_parent, { email }, { authCore, em, mailer, config, logger, lockout, clientIp }) {
       const address = email.trim();
       // Django's EmailField: a blank or malformed address matches nobody (a blank one would match every account
       // without an e-mail).
       if (!address || codePoints(address) > EMAIL_MAX_LENGTH || !EMAIL.test(address)) return true;
       const reset = authCore.passwordReset;
-      // Throttled, found and sent in the background, at the mailer's next tick: the answer waits for none of the
-      // counters, the lookup, the tokens or the mail server, and what it leaves behind does not fall on the next
-      // request; neither the answer's bytes nor its time (nor the next one's) say whether the address has an
-      // account, or whether a limit was reached.
+      // Counted now, the same for every address asked about: a flood is refused before anything is queued for it.
+      if (!(await withStores(logger, () => lockout.mayRequestReset(clientIp)))) {
+        logger.info('password reset not sent: this address asked PASSWORD_RESET_ADDRESS_LIMIT times already');
+        return true;
+      }
+      // Throttled, found and sent in the background after a random wait: the answer waits for none of the lookup,
+      // the tokens or the mail server, and what it leaves behind does not fall on the next request; neither the
+      // answer's bytes nor its time (nor the next one's) say whether the address has an account, or whether the
+      // account's limit was reached.
       mailer.later(
         async () => {
-          if (!(await lockout.mayRequestReset(clientIp))) {
-            logger.info('password reset not sent: this address asked PASSWORD_RESET_ADDRESS_LIMIT times already');
-            return;
-          }
           for (const user of await reset.usersFor(em, address)) {
             if (!(await lockout.maySendResetEmail(user.id))) {
               logger.info({ userId: user.id }, 'password reset not sent: PASSWORD_RESET_EMAIL_LIMIT reached');
@@ -228,16 +255,18 @@ export const authResolvers: Resolvers = {
       return true;
     },
     async resetPassword(_parent, { uid, token, newPassword }, context) {
-      const { auth, authCore, em, config, logger, clientIp } = context;
+      const { auth, authCore, em, config, logger, clientIp, lockout, deviceCookie } = context;
       const reset = authCore.passwordReset;
       // Tokens are guessed per account: the uid stands for the username.
-      const attempt = await admit(context, 'reset_password', { username: uid, ip: clientIp });
-      const user = await reset.userFor(em, uid, token);
-      if (!user) {
-        await failed(context, attempt);
-        throw invalidToken();
-      }
-      await succeeded(context, 'reset_password', attempt);
+      const user = await attempting(context, 'reset_password', { username: uid, ip: clientIp }, async (attempt) => {
+        const found = await reset.userFor(em, uid, token);
+        if (!found) {
+          await failed(context, attempt);
+          throw invalidToken();
+        }
+        await succeeded(context, 'reset_password', attempt);
+        return found;
+      });
       const issues = validatePassword(newPassword, config.passwords, user);
       if (issues.length > 0) throw badUserInput(issues.map((issue) => ({ ...issue, field: 'newPassword' })));
       // Hashed before the row is locked: the lock is held for a comparison and an UPDATE, not for argon2.
@@ -251,6 +280,10 @@ export const authResolvers: Resolvers = {
         return 0;
       });
       logger.info({ userId: user.id, sessionsEnded: ended }, 'password reset with a link');
+      // Whoever holds the link holds the mailbox: this browser is the owner's, counted apart from strangers even
+      // while an attack holds the account's count (it may log in with the new password at once).
+      const device = lockout.deviceCookie(user.username);
+      if (device) deviceCookie.write(device);
       return true;
     },
     async logoutOtherSessions(_parent, _args, { auth }) {
