@@ -243,6 +243,8 @@ export const adminResolvers: Resolvers = {
       const { em, authCore, config, auth } = context;
       const caller = await callerOf(context);
       const target = await userOr404(em, id);
+      // The password as the admin found it, read first: a change or a reset that wins meanwhile is not overwritten.
+      const stored = (await storedHash(em, target.id)) ?? '';
       // One's own password changes with the current one (changePassword): a session left open is not a password.
       if (target.id === caller.id)
         throw forbidden('Change your own password with changePassword, which asks for the current one.');
@@ -252,8 +254,6 @@ export const adminResolvers: Resolvers = {
       // Their sessions end first: whoever was using them may be why the password is being set, and one of them
       // changing the password in a loop must not keep the admin's change losing the race below.
       await auth.endSessionsOf(target.id);
-      // Read before the new one is hashed: a change or a reset that wins meanwhile is not overwritten.
-      const stored = (await storedHash(em, target.id)) ?? '';
       const hash = await authCore.hashers.make(password);
       if (!(await authCore.passwords.replaceStored(em, target.id, stored, hash))) throw passwordChangedMeanwhile();
       return true;
