@@ -269,17 +269,21 @@ describe('request ids', () => {
     expect(aborted).toMatchObject({ reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), req: { path: '/graphql' } });
   });
 
-  it('are never a client’s: a trusted proxy’s well-formed X-Request-Id is logged beside ours', async () => {
+  it('are a trusted proxy’s well-formed X-Request-Id, adopted as ours, and never a client’s', async () => {
     const direct = await post(app.client, '{ __typename }', { 'x-request-id': 'chosen-by-the-client' });
     expect(direct.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(completed(lines, direct)).not.toHaveProperty('upstreamRequestId');
+    expect(completed(lines, direct)).toMatchObject({ reqId: direct.headers.get('x-request-id') });
 
+    // The proxy's id is the request's: in the answer's header and on its log lines, so that both logs join on it.
     const viaProxy = await post(proxied.client, '{ __typename }', { 'x-request-id': 'lb-7f3a-01' });
-    expect(viaProxy.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(completed(proxiedLines, viaProxy)).toMatchObject({ upstreamRequestId: 'lb-7f3a-01' });
+    expect(viaProxy.headers.get('x-request-id')).toBe('lb-7f3a-01');
+    expect(completed(proxiedLines, viaProxy)).toMatchObject({ reqId: 'lb-7f3a-01' });
 
-    const forged = await post(proxied.client, '{ __typename }', { 'x-request-id': 'x {"level":60}' });
-    expect(completed(proxiedLines, forged)).not.toHaveProperty('upstreamRequestId');
+    // Malformed or too long: one of our own.
+    for (const bad of ['x {"level":60}', 'a'.repeat(129), '']) {
+      const forged = await post(proxied.client, '{ __typename }', { 'x-request-id': bad });
+      expect(forged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 });
 

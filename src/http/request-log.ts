@@ -23,8 +23,10 @@ export function requestIdOf(req: IncomingMessage): string {
 
 /**
  * The X-Request-Id a proxy in front of us sent, if the request came through one we trust (TRUST_PROXY) and it is
- * well-formed: logged beside our own id to join the two logs. Never used as our id: most proxies pass a client's
- * header through, and a client must not be able to make its requests share an id with someone else's.
+ * well-formed: adopted as this request's id, so that the proxy's log and ours join on it. Only from a trusted proxy:
+ * from anyone else the header is the client's, and a client must not choose its requests' ids (to share one with
+ * someone else's, or to forge a log line). The proxy must set the header itself, not pass a client's through
+ * (nginx: `proxy_set_header X-Request-Id $request_id;`).
  */
 function upstreamIdOf(req: Request): string | undefined {
   const header = req.headers['x-request-id'];
@@ -35,17 +37,14 @@ function upstreamIdOf(req: Request): string | undefined {
 
 export function requestLogging(logger: Logger): RequestHandler[] {
   const assignId: RequestHandler = (req, res, next) => {
-    const id = randomUUID();
+    const id = upstreamIdOf(req) ?? randomUUID();
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
     runWithRequestId(id, next);
   };
   // The finished-request line is written from the response's 'finish' or 'close' event, which may fire outside
   // the request's async context (a client that went away): it names its request itself.
-  const ids = (req: IncomingMessage) => {
-    const upstreamRequestId = upstreamIdOf(req as Request);
-    return { reqId: requestIdOf(req), ...(upstreamRequestId ? { upstreamRequestId } : {}) };
-  };
+  const ids = (req: IncomingMessage) => ({ reqId: requestIdOf(req) });
   const logRequest = pinoHttp({
     logger,
     genReqId: (req) => requestIdOf(req),
