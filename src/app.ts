@@ -76,6 +76,24 @@ export function createApp({
   // First: every later line of the request's log, and every error it answers, carries its id.
   app.use(requestLogging(logger));
   app.use(healthRoutes(database, store, lifecycle));
+  // During the drain, a request that still arrives (on a connection that was busy when shutdown began: idle ones are
+  // closed at once) is refused with 503 and `Connection: close`, so that its client (a load balancer) sends it again
+  // elsewhere rather than to a process that is going away. The probes above keep answering (readiness says 503).
+  app.use((req, res, next) => {
+    if (!lifecycle.shuttingDown) {
+      next();
+      return;
+    }
+    res.set('Connection', 'close');
+    res.status(503).json({
+      errors: [
+        {
+          message: 'The server is shutting down; try again.',
+          extensions: { code: 'SERVICE_UNAVAILABLE', requestId: requestIdOf(req) },
+        },
+      ],
+    });
+  });
 
   app.use(
     '/graphql',
