@@ -12,6 +12,7 @@
  */
 import crypto from 'node:crypto';
 import type { Clock } from './clock.js';
+import { timingSafeEqualStrings } from './hashers/compare.js';
 import { secureRandom, type RandomSource } from './random.js';
 import { normalizeUsername } from './users.js';
 
@@ -55,7 +56,8 @@ export class DeviceCookies {
     const body = `${VERSION}.${id}.${account}.${issued}`;
     const vouches = this.keys.some(
       // Compared in constant time: the MAC must not be guessable byte by byte from answer times.
-      (key) => equal(mac(key, body), signature) && equal(accountTag(key, username), account),
+      (key) =>
+        timingSafeEqualStrings(mac(key, body), signature) && timingSafeEqualStrings(accountTag(key, username), account),
     );
     return vouches ? id : undefined;
   }
@@ -73,10 +75,4 @@ function accountTag(key: Buffer, username: string): string {
     .digest()
     .subarray(0, 16)
     .toString('base64url');
-}
-
-function equal(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && crypto.timingSafeEqual(left, right);
 }

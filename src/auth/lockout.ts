@@ -284,11 +284,15 @@ export class Lockout {
   }
 
   /** Spends one of the address's CREDENTIAL_RATE_LIMIT: 0, or the seconds to wait. */
-  private async spendAddress(ip: string): Promise<number> {
-    const { address } = this.limiters;
-    if (!address) return 0;
-    const counted = await stored(() => address.penalty(this.key('check', ['ip', addressKey(ip)]), 1));
-    return counted.consumedPoints > this.config.addressLimit ? seconds(counted.msBeforeNext) : 0;
+  private spendAddress(ip: string): Promise<number> {
+    return this.spend(this.limiters.address, this.config.addressLimit, this.key('check', ['ip', addressKey(ip)]));
+  }
+
+  /** Counts one against `key` of a plain limit (no places): 0 while within `limit`, else the seconds to wait. */
+  private async spend(limiter: RateLimiterAbstract | undefined, limit: number, key: string): Promise<number> {
+    if (!limiter) return 0;
+    const counted = await stored(() => limiter.penalty(key, 1));
+    return counted.consumedPoints > limit ? seconds(counted.msBeforeNext) : 0;
   }
 
   /**
@@ -305,18 +309,14 @@ export class Lockout {
 
   /** Whether this address may ask for one more password reset (4.); counted either way. */
   async mayRequestReset(ip: string): Promise<boolean> {
-    return this.withinLimit(this.limiters.resetAddress, this.config.resetAddressLimit, ['reset-ip', addressKey(ip)]);
+    const key = this.key('reset', ['reset-ip', addressKey(ip)]);
+    return (await this.spend(this.limiters.resetAddress, this.config.resetAddressLimit, key)) === 0;
   }
 
   /** Whether this account may be sent one more password reset e-mail (4.); counted either way. */
   async maySendResetEmail(userId: number): Promise<boolean> {
-    return this.withinLimit(this.limiters.resetEmail, this.config.resetEmailLimit, ['reset-user', String(userId)]);
-  }
-
-  private async withinLimit(limiter: RateLimiterAbstract | undefined, limit: number, parts: string[]) {
-    if (!limiter) return true;
-    const counted = await stored(() => limiter.penalty(this.key('reset', parts), 1));
-    return counted.consumedPoints <= limit;
+    const key = this.key('reset', ['reset-user', String(userId)]);
+    return (await this.spend(this.limiters.resetEmail, this.config.resetEmailLimit, key)) === 0;
   }
 
   /** A device cookie for a browser where `username` just logged in (or reset its password), if there are any. */

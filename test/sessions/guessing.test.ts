@@ -21,6 +21,10 @@ const DEVICE_COOKIE = 'gqlauth_device';
 
 const codeOf = (response: GraphQLResponse) => response.body.errors?.[0]?.extensions?.code;
 
+/** A login by `client` from `address`, as the TLS-terminating proxy (the test) says in X-Forwarded-For. */
+const loginFrom = (client: HttpClient, username: string, password: string, address: string) =>
+  client.graphql<{ login: { username: string } }>(LOGIN, { u: username, p: password }, { 'x-forwarded-for': address });
+
 /** Runs `tasks` with at most `width` at a time; the answers in order. */
 async function inBatches<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
   const answers: T[] = [];
@@ -50,12 +54,7 @@ describeEachStore('guessing at passwords', (sessionStore) => {
     statements.length = 0;
   });
 
-  const attempt = (client: HttpClient, username: string, password: string, forwardedFor: string) =>
-    client.graphql<{ login: { username: string } }>(
-      LOGIN,
-      { u: username, p: password },
-      { 'x-forwarded-for': forwardedFor },
-    );
+  const attempt = loginFrom;
   const lookups = () => statements.filter((statement) => statement === LOGIN_LOOKUP).length;
 
   it('lets 20 parallel logins with the right password all in: only failures count', async () => {
@@ -181,7 +180,7 @@ describeEachStore('the credential checks one address may ask for (CREDENTIAL_RAT
   afterAll(() => app.stop());
 
   const login = (username: string, password: string, address: string, client = new HttpClient(app.url)) =>
-    client.graphql(LOGIN, { u: username, p: password }, { 'x-forwarded-for': address });
+    loginFrom(client, username, password, address);
   const lookups = () => statements.filter((statement) => statement === LOGIN_LOOKUP).length;
 
   it('checks 10 logins against random usernames from one address, then refuses before any lookup', async () => {
@@ -251,8 +250,7 @@ describeEachStore('an account’s count, small', (sessionStore) => {
   });
   afterAll(() => app.stop());
 
-  const login = (client: HttpClient, username: string, password: string, address: string) =>
-    client.graphql(LOGIN, { u: username, p: password }, { 'x-forwarded-for': address });
+  const login = loginFrom;
 
   it('counts every device cookie’s failures on one count per account: many cookies give no more guesses', async () => {
     const [first, second] = [new HttpClient(app.url), new HttpClient(app.url)];
