@@ -302,7 +302,10 @@ describe('graceful shutdown', () => {
   afterAll(() => testDatabase.drop());
 
   /** Sends the head of a POST and part of its body, and returns a function that sends the rest. */
-  async function beginSlowRequest(baseUrl: string): Promise<{ finish(): Promise<string>; socket: net.Socket }> {
+  async function beginSlowRequest(
+    baseUrl: string,
+    { keepAlive = false } = {},
+  ): Promise<{ finish(next?: string): Promise<string>; socket: net.Socket }> {
     const { hostname, port } = new URL(baseUrl);
     const body = JSON.stringify({ query: '{ __typename }' });
     const socket = net.connect(Number(port), hostname);
@@ -327,14 +330,16 @@ describe('graceful shutdown', () => {
     });
     socket.write(
       `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n` +
+        `${keepAlive ? '' : 'Connection: close\r\n'}\r\n`,
     );
     await continued;
     socket.write(body.slice(0, 5));
     return {
       socket,
-      async finish() {
-        socket.write(body.slice(5));
+      /** Sends the rest of the body, then `next` (a request pipelined after it), and gives all that came back. */
+      async finish(next = '') {
+        socket.write(body.slice(5) + next);
         await ended;
         return Buffer.concat(chunks).toString('utf8');
       },
@@ -354,6 +359,54 @@ describe('graceful shutdown', () => {
     const response = (await slow.finish()).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
     expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(response.slice(response.indexOf('\r\n\r\n') + 4)).toBe('{"data":{"__typename":"Query"}}\n');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('on SIGTERM, closes idle kept-alive connections at once and answers a request arriving in the drain 503', async () => {
+    const server = start(databaseEnv(testDatabase));
+    const url = await server.ready();
+    const { hostname, port } = new URL(url);
+    const request = (close = false) => {
+      const body = JSON.stringify({ query: '{ __typename }' });
+      return (
+        `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n${close ? 'Connection: close\r\n' : ''}\r\n${body}`
+      );
+    };
+    // Three kept-alive connections, each having had its answer: idle, as a load balancer's pool leaves them.
+    const idle = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const socket = net.connect(Number(port), hostname);
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        let received = '';
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+        const closed = new Promise<void>((resolve) =>
+          socket.once('close', () => {
+            resolve();
+          }),
+        );
+        socket.write(request());
+        while (!received.includes('"__typename"')) await sleep(10);
+        return { closed, received: () => received };
+      }),
+    );
+    // A request in flight holds the drain open; the idle connections must not wait for it.
+    const slow = await beginSlowRequest(url, { keepAlive: true });
+
+    server.child.kill('SIGTERM');
+    await server.waitForLog(/^shutting down/);
+    let slowFinished = false;
+    const idleClosed = Promise.all(idle.map(({ closed }) => closed)).then(() => slowFinished);
+    await sleep(300);
+    // A second request pipelined on the busy connection arrives while the server drains.
+    const response = (await slow.finish(request(true))).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+    slowFinished = true;
+    expect(await idleClosed).toBe(false); // all three closed while the request in flight was still running
+    for (const { received } of idle) expect(received().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    const [first = '', second = ''] = response.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second).toMatch(/\r\nconnection: close\r\n/i);
     expect(await server.exited).toBe(0);
   });
 
