@@ -6,7 +6,14 @@
  * MikroORM's schema diff leaves them alone (`schemaGenerator.skipTables` in mikro-orm.config.ts): it would otherwise
  * "correct" them to its own naming (renaming Django's constraints and indexes, dropping the triggers) and drop those
  * without an entity. `npx mikro-orm migration:create` thus writes migrations for an application's own entities only.
+ *
+ * `check` and `/readyz` report any of them missing, and a missing or disabled authorization-version trigger: the
+ * server cannot work without a single table, and without a trigger it would not see permission changes.
  */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AUTHORIZATION_TABLES } from './migrations/Migration20261123050000_authz_version.js';
+import { selectAll } from './sql.js';
+
 export const PROJECT_TABLES = [
   // Django's contenttypes and auth (Migration20261123000000_auth).
   'django_content_type',
@@ -29,3 +36,31 @@ export const PROJECT_TABLES = [
   // The authorization version and its triggers (Migration20261123050000_authz_version).
   'gqlauth_authz_version',
 ] as const;
+
+/** The trigger that moves the authorization version, on each of AUTHORIZATION_TABLES. */
+export const AUTHORIZATION_TRIGGER = 'gqlauth_authz_version';
+
+export interface MissingProjectObjects {
+  /** Project tables absent from the public schema, in PROJECT_TABLES' order. */
+  readonly tables: string[];
+  /** Tables of AUTHORIZATION_TABLES (that exist) without an enabled AUTHORIZATION_TRIGGER, in that list's order. */
+  readonly triggers: string[];
+}
+
+/** What a migration or a hand-made change removed of what the project's migrations made; both empty when intact. */
+export async function missingProjectObjects(em: EntityManager): Promise<MissingProjectObjects> {
+  const rows = await selectAll<{ kind: 'table' | 'trigger'; name: string }>(
+    em,
+    `SELECT 'table' AS kind, name, position FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS t(name, position)
+       WHERE to_regclass('public.' || quote_ident(name)) IS NULL
+     UNION ALL
+     SELECT 'trigger', name, position FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS t(name, position)
+       WHERE to_regclass('public.' || quote_ident(name)) IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('public.' || quote_ident(name))
+                           AND tgname = ? AND tgenabled <> 'D')
+     ORDER BY kind, position`,
+    [JSON.stringify(PROJECT_TABLES), JSON.stringify(AUTHORIZATION_TABLES), AUTHORIZATION_TRIGGER],
+  );
+  const named = (kind: string) => rows.filter((row) => row.kind === kind).map((row) => row.name);
+  return { tables: named('table'), triggers: named('trigger') };
+}
