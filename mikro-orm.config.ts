@@ -32,7 +32,7 @@ export const ormOptions = defineConfig({
     allOrNothing: true,
     snapshot: false,
     // A table without an entity is someone else's (a Django project's, sharing the database): never dropped.
-    // To drop a table of your own, write the DROP TABLE into the migration by hand.
+    // To drop a table of your own (or undo one in down()), write the DROP TABLE into the migration by hand.
     dropTables: false,
     emit: 'ts',
   },
