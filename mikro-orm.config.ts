@@ -11,11 +11,17 @@ import { Migrator } from '@mikro-orm/migrations';
 import { loadConfig, loadEnvFile } from './src/config/index.js';
 import { entities } from './src/entities/index.js';
 import { migrations } from './src/db/migrations/index.js';
+import { PROJECT_TABLES } from './src/db/project-tables.js';
 
 export const ormOptions = defineConfig({
   entities,
   extensions: [Migrator],
   discovery: { warnWhenNoEntities: false },
+  schemaGenerator: {
+    // The project's tables belong to its hand-written migrations (Django's names, triggers, adoption as they are):
+    // left out of the schema diff, so that `migration:create` never drops, renames or rewrites them.
+    skipTables: [...PROJECT_TABLES],
+  },
   migrations: {
     // Where `migration:create` writes; the server runs the list in src/db/migrations/index.ts.
     path: 'src/db/migrations',
@@ -25,6 +31,9 @@ export const ormOptions = defineConfig({
     transactional: true,
     allOrNothing: true,
     snapshot: false,
+    // A table without an entity is someone else's (a Django project's, sharing the database): never dropped.
+    // To drop a table of your own (or undo one in down()), write the DROP TABLE into the migration by hand.
+    dropTables: false,
     emit: 'ts',
   },
 });

@@ -198,6 +198,18 @@ function configFor(testDatabase: TestDatabase, env: Record<string, string> = {})
   return { ...config, database: { ...testDatabase.config, migrateOnStart: config.database.migrateOnStart } };
 }
 
+/** A migrated database of its own, changed by `statements` (then closed: the checks open it themselves). */
+async function damagedDatabase(statements: string[]): Promise<TestDatabase> {
+  const damaged = await createTestDatabase();
+  const database = await openDatabase(damaged.config, testLogger, { migrate: false });
+  try {
+    for (const statement of statements) await database.orm.em.getConnection().execute(statement);
+  } finally {
+    await database.close();
+  }
+  return damaged;
+}
+
 describe('systemChecks', () => {
   let testDatabase: TestDatabase;
   beforeAll(async () => {
@@ -257,6 +269,40 @@ describe('systemChecks', () => {
       expect(await ids(configFor(empty, { MIGRATE_ON_START: 'false' }))).toEqual(['database.E002']);
     } finally {
       await empty.drop();
+    }
+  });
+
+  it('names a project table that is missing although every migration is applied', async () => {
+    // What a migration written by `migration:create` did before it left the project's tables alone.
+    const damaged = await damagedDatabase(['DROP TABLE gqlauth_session']);
+    try {
+      const results = await systemChecks(configFor(damaged), { deploy: true, logger: testLogger });
+      expect(results).toEqual([
+        expect.objectContaining({
+          id: 'database.E003',
+          level: 'error',
+          message: expect.stringContaining("lacks the project's table(s) gqlauth_session, although"),
+        }),
+      ]);
+    } finally {
+      await damaged.drop();
+    }
+  });
+
+  it('names the auth tables whose authorization-version trigger is missing or disabled', async () => {
+    const damaged = await damagedDatabase([
+      'DROP TRIGGER gqlauth_authz_version ON auth_user_groups',
+      'ALTER TABLE auth_group DISABLE TRIGGER gqlauth_authz_version',
+    ]);
+    try {
+      expect(await systemChecks(configFor(damaged), { deploy: false, logger: testLogger })).toEqual([
+        expect.objectContaining({
+          id: 'database.E004',
+          message: expect.stringContaining('missing or disabled on auth_user_groups, auth_group:'),
+        }),
+      ]);
+    } finally {
+      await damaged.drop();
     }
   });
 
@@ -331,6 +377,23 @@ describe('manage check, as an operator runs it', () => {
     expect(warned.code).toBe(0);
     expect(warned.out).toMatch(/^WARNINGS:\nmail\.W001: MAIL_BACKEND is console.*\n\tHINT: Set SMTP_URL/m);
     expect((await check({ ...GOOD_PRODUCTION, SMTP_URL: '' }, ['--deploy', '--fail-level', 'warning'])).code).toBe(1);
+  });
+
+  it('reports a dropped project table by its id and name, and exits 1', async () => {
+    const damaged = await damagedDatabase(['DROP TABLE gqlauth_login_failure']);
+    try {
+      const { code, lines, err } = await runManage(['check'], databaseEnv(damaged));
+      expect({ code, err }).toEqual({ code: 1, err: [] });
+      expect(lines).toEqual([
+        'System check identified some issues:',
+        'ERRORS:',
+        expect.stringMatching(/^database\.E003: The database lacks the project's table\(s\) gqlauth_login_failure, /),
+        expect.stringMatching(/^\tHINT: A migration or a hand-made change dropped them/),
+        'System check identified 1 issue.',
+      ]);
+    } finally {
+      await damaged.drop();
+    }
   });
 
   it('refuses unknown options and reports an unparseable setting as config.E001', async () => {

@@ -1,6 +1,6 @@
 /**
  * Checks of what the settings point to: the schema (every field decided, every permission known), the database
- * (reachable, migrated) and the session store (reachable). With `deploy`, also: a superuser exists.
+ * (reachable, migrated, none of the project's tables or triggers missing) and the session store (reachable). With `deploy`, also: a superuser exists.
  *
  * Nothing is changed: the database is opened without migrating, and closed again.
  */
@@ -9,6 +9,7 @@ import { systemClock } from '../auth/clock.js';
 import type { Config } from '../config/index.js';
 import { DatabaseUnreachableError, openDatabase, type Database } from '../db/database.js';
 import { DataDirLockedError } from '../db/embedded.js';
+import { AUTHORIZATION_TRIGGER, missingProjectObjects } from '../db/project-tables.js';
 import { selectOne } from '../db/sql.js';
 import { SchemaGuardError } from '../graphql/directives/index.js';
 import { buildSchema, permissionProblemsIn } from '../graphql/schema.js';
@@ -88,7 +89,25 @@ async function databaseChecks(
           ),
     ];
   }
+  const missing = await missingProjectObjects(database.orm.em.fork());
+  if (missing.tables.length > 0)
+    // Every migration is applied, so `migrate` will not bring them back; and the checks below would query them.
+    return [
+      error(
+        'database.E003',
+        `The database lacks the project's table(s) ${missing.tables.join(', ')}, although every migration is applied: the server cannot work without them (logins would answer SERVICE_UNAVAILABLE).`,
+        'A migration or a hand-made change dropped them: restore them from a backup, or undo that change. `npm run migrate` does not recreate the tables of migrations already applied.',
+      ),
+    ];
   const results: CheckResult[] = [];
+  if (missing.triggers.length > 0)
+    results.push(
+      error(
+        'database.E004',
+        `The trigger ${AUTHORIZATION_TRIGGER} is missing or disabled on ${missing.triggers.join(', ')}: running servers would keep using permissions and group memberships changed since they read them.`,
+        `Recreate it on each: CREATE TRIGGER ${AUTHORIZATION_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON <table> FOR EACH STATEMENT EXECUTE FUNCTION gqlauth_bump_authz_version() (or ALTER TABLE <table> ENABLE TRIGGER ${AUTHORIZATION_TRIGGER}).`,
+      ),
+    );
   if (schema) {
     const unknown = await permissionProblemsIn(database.orm.em.fork(), schema);
     if (unknown.length > 0)
