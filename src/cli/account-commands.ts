@@ -2,6 +2,7 @@
  * `createsuperuser` and `changepassword`, as Django's: prompts (passwords hidden on a terminal, asked twice,
  * validators run, three tries), or `--no-input` for createsuperuser, reading SUPERUSER_USERNAME, SUPERUSER_EMAIL
  * and SUPERUSER_PASSWORD. Messages go to stderr, prompts and results to stdout; 0 on success, 1 on failure.
+ * Ctrl-D (end of input) or Ctrl-C at any prompt ends the command with 1 and a line saying what was not done.
  * Their arguments are parsed (and refused) in manage.ts, before anything is opened.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -12,7 +13,7 @@ import { normalizeUsername, validateUsername } from '../auth/users.js';
 import type { Config } from '../config/index.js';
 import { User } from '../entities/user.js';
 import type { SessionStore } from '../http/session-store.js';
-import type { Prompter } from './prompt.js';
+import { PromptStopped, type Prompter } from './prompt.js';
 
 /** Django's changepassword gives up after three; so do both commands, for each question. */
 const MAX_TRIES = 3;
@@ -29,15 +30,11 @@ export interface AccountCommandDeps {
   err: (line: string) => void;
 }
 
-/**
- * A new password, asked twice and validated against `user`; null after MAX_TRIES failures or at the end of input.
- */
+/** A new password, asked twice and validated against `user`; null after MAX_TRIES failures. */
 async function askNewPassword(deps: AccountCommandDeps, user: UserAttributes): Promise<string | null> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
     const first = await deps.prompter.askHidden('Password: ');
-    if (first === null) return null;
     const second = await deps.prompter.askHidden('Password (again): ');
-    if (second === null) return null;
     if (first !== second) {
       deps.err("Error: Your passwords didn't match.");
       continue;
@@ -76,6 +73,16 @@ export interface CreateSuperuserOptions {
 }
 
 export async function createSuperuser(options: CreateSuperuserOptions, deps: AccountCommandDeps): Promise<number> {
+  try {
+    return await askAndCreateSuperuser(options, deps);
+  } catch (error) {
+    if (!(error instanceof PromptStopped)) throw error;
+    deps.err(`error: ${error.message}; no superuser created`);
+    return 1;
+  }
+}
+
+async function askAndCreateSuperuser(options: CreateSuperuserOptions, deps: AccountCommandDeps): Promise<number> {
   const { noInput } = options;
   let username = options.username ?? (noInput ? deps.env.SUPERUSER_USERNAME : undefined);
   let email = options.email ?? (noInput ? (deps.env.SUPERUSER_EMAIL ?? '') : undefined);
@@ -93,7 +100,6 @@ export async function createSuperuser(options: CreateSuperuserOptions, deps: Acc
   } else {
     for (let attempt = 0; attempt < MAX_TRIES && username === undefined; attempt += 1) {
       const answer = await deps.prompter.ask('Username: ');
-      if (answer === null) break;
       const problem = await usernameProblem(deps.em, answer);
       if (problem) deps.err(problem);
       else username = answer.trim();
@@ -107,7 +113,6 @@ export async function createSuperuser(options: CreateSuperuserOptions, deps: Acc
   if (email === undefined) {
     for (let attempt = 0; attempt < MAX_TRIES && email === undefined; attempt += 1) {
       const answer = await deps.prompter.ask('Email address: ');
-      if (answer === null) break;
       if (answer.trim() === '' || EMAIL.test(answer.trim())) email = answer.trim();
       else deps.err('Error: Enter a valid email address.');
     }
@@ -162,7 +167,14 @@ export async function changePassword(
   deps.out(`Changing password for user '${user.username}'`);
   // Read before the prompts: a change the user (or a reset) makes meanwhile is not overwritten.
   const stored = (await storedHash(deps.em, user.id)) ?? '';
-  const password = await askNewPassword(deps, user);
+  let password: string | null;
+  try {
+    password = await askNewPassword(deps, user);
+  } catch (error) {
+    if (!(error instanceof PromptStopped)) throw error;
+    deps.err(`error: ${error.message}; the password of '${user.username}' was not changed`);
+    return 1;
+  }
   if (password === null) {
     deps.err(`error: aborting password change for user '${user.username}' after ${MAX_TRIES} attempts`);
     return 1;
