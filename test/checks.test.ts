@@ -121,6 +121,15 @@ describe('configChecks', () => {
     ['a plain-HTTP PUBLIC_URL with Secure cookies', { PUBLIC_URL: 'http://api.example.com' }, ['security.E009']],
     // express-session sends no Secure cookie on a plain-HTTP request, whatever browsers would accept.
     ['http://localhost with Secure cookies', { PUBLIC_URL: 'http://localhost:4000' }, ['security.E009']],
+    // Issue 19, item 11: PUBLIC_URL unset is no claim that the public side is plain HTTP; the proxy's
+    // X-Forwarded-Proto: https makes the cookie go out, so logins work.
+    ['TRUST_PROXY without PUBLIC_URL', { PUBLIC_URL: undefined }, []],
+    // Neither: this server speaks plain HTTP and believes no proxy, so no request ever counts as https.
+    [
+      'neither PUBLIC_URL nor TRUST_PROXY, Secure on',
+      { PUBLIC_URL: undefined, TRUST_PROXY: undefined },
+      ['security.E009'],
+    ],
     [
       'https without TRUST_PROXY, Secure off (the cookie is sent; client addresses are wrong)',
       { TRUST_PROXY: undefined, SESSION_COOKIE_SECURE: 'false' },
@@ -394,6 +403,11 @@ describe('manage check, as an operator runs it', () => {
     } finally {
       await damaged.drop();
     }
+  });
+
+  it('passes TRUST_PROXY=1 without PUBLIC_URL, where logins work (issue 19, item 11: it said E009 and exited 1)', async () => {
+    const behindProxy = Object.fromEntries(Object.entries(GOOD_PRODUCTION).filter(([name]) => name !== 'PUBLIC_URL'));
+    expect(await check(behindProxy, [])).toEqual({ code: 0, out: 'System check identified no issues.', err: [] });
   });
 
   it('refuses unknown options and reports an unparseable setting as config.E001', async () => {

@@ -167,15 +167,26 @@ const checks: readonly ConfigCheck[] = [
   },
   {
     deploy: false,
-    run: (config) => {
-      const url = publicUrlOf(config);
-      if (!config.session.cookieSecure || url.protocol !== 'http:') return undefined;
+    run: (config, env) => {
+      if (!config.session.cookieSecure) return undefined;
       // express-session sends a Secure cookie only on a request it sees as https: on plain HTTP, localhost
       // included, none is ever sent.
+      if (env.PUBLIC_URL?.trim()) {
+        const url = publicUrlOf(config);
+        if (url.protocol !== 'http:') return undefined;
+        return error(
+          'security.E009',
+          `Session cookies are Secure but PUBLIC_URL is plain HTTP (${url.origin}): no session cookie is ever sent, so logins do not stick.`,
+          'Serve the API over HTTPS (behind a proxy: TRUST_PROXY) and set PUBLIC_URL=https://...; for a local test over HTTP, SESSION_COOKIE_SECURE=false.',
+        );
+      }
+      // PUBLIC_URL unset says nothing of how browsers reach the server. This server speaks plain HTTP, so a request
+      // counts as https only through a trusted proxy's X-Forwarded-Proto: with TRUST_PROXY, logins work.
+      if (config.trustProxy !== false && config.trustProxy !== 0) return undefined;
       return error(
         'security.E009',
-        `Session cookies are Secure but PUBLIC_URL is plain HTTP (${url.origin}): no session cookie is ever sent, so logins do not stick.`,
-        'Serve the API over HTTPS (behind a proxy: TRUST_PROXY) and set PUBLIC_URL=https://...; for a local test over HTTP, SESSION_COOKIE_SECURE=false.',
+        'Session cookies are Secure but TRUST_PROXY is unset: this server speaks plain HTTP and believes no proxy, so no request counts as https, no session cookie is ever sent, and logins do not stick.',
+        'Behind a TLS-terminating proxy, set TRUST_PROXY (TRUST_PROXY=1 for one proxy) and PUBLIC_URL=https://...; for a local test over HTTP, SESSION_COOKIE_SECURE=false.',
       );
     },
   },

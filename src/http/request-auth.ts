@@ -16,6 +16,7 @@ import { storedHash } from '../auth/passwords.js';
 import { sessionAuthHash, sessionAuthHashMatches } from '../auth/session-hash.js';
 import type { SessionConfig } from '../config/index.js';
 import { User } from '../entities/user.js';
+import { warnIfSessionCookieLost } from './cookie-diagnostics.js';
 import type { Logger } from '../logger.js';
 import type { SessionStore } from './session-store.js';
 import './session-data.js';
@@ -80,16 +81,8 @@ export class RequestAuth {
       loginAt: now.getTime(),
       lastActivityAt: now.getTime(),
     });
-    if (this.deps.config.cookieSecure && !this.req.secure) {
-      // express-session sends no Secure cookie on a request it believes is plain HTTP: the login "works" and the
-      // next request is anonymous. Behind a TLS-terminating proxy, that means TRUST_PROXY is not set (or wrong).
-      this.deps.logger.warn(
-        { xForwardedProto: this.req.get('x-forwarded-proto') ?? null, protocol: this.req.protocol, ip: this.req.ip },
-        'login succeeded but no session cookie was sent: SESSION_COOKIE_SECURE is on and this request looked like ' +
-          'plain HTTP. Behind a TLS-terminating proxy, set TRUST_PROXY (e.g. TRUST_PROXY=1) so that ' +
-          'X-Forwarded-Proto: https counts',
-      );
-    }
+    // "The login works, then I am logged out": the log says why the browser will not keep this cookie.
+    warnIfSessionCookieLost(this.req, this.deps.config, this.deps.logger);
     this.resolved = Promise.resolve(user);
     await this.deps.auth.events.emit('userLoggedIn', { user, backend });
   }

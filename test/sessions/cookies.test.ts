@@ -107,6 +107,34 @@ describeEachStore('the session cookie', (sessionStore) => {
   });
 });
 
+describe('the warning when no Secure cookie was sent, for each missing link (issue 19, item 8)', () => {
+  /** The warning a login through a "proxy" sending `headers` gets, from a production server with `env`. */
+  async function warningFor(env: Record<string, string>, headers: Record<string, string>) {
+    const logLines: Record<string, unknown>[] = [];
+    const running = await startApp('postgres', { ...PRODUCTION, ...env }, logLines);
+    expect(await loginCookie(running, headers)).toBeNull();
+    expect(logLines).toHaveLength(1);
+    return String(logLines[0]?.msg);
+  }
+
+  it('TRUST_PROXY that does not cover the proxy: names its address and the setting', async () => {
+    const warning = await warningFor({ TRUST_PROXY: '10.0.0.0/8' }, { 'x-forwarded-proto': 'https' });
+    expect(warning).toMatch(/the request came from \S*127\.0\.0\.1, which TRUST_PROXY=10\.0\.0\.0\/8 does not trust/);
+  });
+
+  it('a proxy that says the browser used plain HTTP: says so, not "set TRUST_PROXY"', async () => {
+    const warning = await warningFor({ TRUST_PROXY: '1' }, { 'x-forwarded-proto': 'http' });
+    expect(warning).toContain('the proxy says the browser used plain HTTP (X-Forwarded-Proto: http)');
+    expect(warning).not.toContain('set TRUST_PROXY');
+  });
+
+  it('neither TRUST_PROXY nor X-Forwarded-Proto: both are named, with the nginx line', async () => {
+    const warning = await warningFor({}, {});
+    expect(warning).toContain('set TRUST_PROXY (e.g. TRUST_PROXY=1)');
+    expect(warning).toContain('proxy_set_header X-Forwarded-Proto $scheme;');
+  });
+});
+
 describe('the session cookie on the PostgreSQL store', () => {
   it('is not sent when the session could not be stored: the login answers SERVICE_UNAVAILABLE', async () => {
     const running = await startApp('postgres', {});
