@@ -59,7 +59,7 @@ describe('loadConfig', () => {
       mail: { backend: 'console', from: 'webmaster@localhost' },
       graphql: {
         introspection: true,
-        landingPage: true,
+        explorer: 'graphiql',
         limits: { depth: 8, aliases: 15, tokens: 1000, cost: 5000, directives: 50 },
         maxBodyBytes: 102_400,
       },
@@ -201,7 +201,7 @@ describe('loadConfig', () => {
       },
       graphql: {
         introspection: true,
-        landingPage: false,
+        explorer: 'off',
         limits: { depth: 12, aliases: 0, tokens: 5000, cost: 20_000, directives: 10 },
         maxBodyBytes: 1_048_576,
       },
@@ -224,13 +224,25 @@ describe('loadConfig', () => {
     });
   });
 
-  it('turns introspection and the landing page off in production unless asked', () => {
+  it('turns introspection and the explorer off in production unless asked', () => {
     const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40) };
-    expect(loadConfig(production).graphql).toMatchObject({ introspection: false, landingPage: false });
+    expect(loadConfig(production).graphql).toMatchObject({ introspection: false, explorer: 'off' });
     expect(loadConfig({ ...production, GRAPHQL_LANDING_PAGE: 'on' }).graphql).toMatchObject({
       introspection: false,
-      landingPage: true,
+      explorer: 'graphiql',
     });
+    expect(loadConfig({ ...production, GRAPHQL_EXPLORER: 'sandbox' }).graphql.explorer).toBe('sandbox');
+  });
+
+  it('chooses the explorer with GRAPHQL_EXPLORER, and keeps GRAPHQL_LANDING_PAGE as its older on/off', () => {
+    expect(loadConfig({}).graphql.explorer).toBe('graphiql');
+    expect(loadConfig({ GRAPHQL_EXPLORER: 'sandbox' }).graphql.explorer).toBe('sandbox');
+    expect(loadConfig({ GRAPHQL_LANDING_PAGE: 'false' }).graphql.explorer).toBe('off');
+    expect(loadConfig({ GRAPHQL_LANDING_PAGE: 'true', GRAPHQL_EXPLORER: 'sandbox' }).graphql.explorer).toBe('sandbox');
+    expect(() => loadConfig({ GRAPHQL_LANDING_PAGE: 'false', GRAPHQL_EXPLORER: 'graphiql' })).toThrow(
+      'GRAPHQL_LANDING_PAGE=false contradicts GRAPHQL_EXPLORER=graphiql: set GRAPHQL_EXPLORER alone (example: GRAPHQL_EXPLORER=graphiql)',
+    );
+    expect(() => loadConfig({ GRAPHQL_EXPLORER: 'playground' })).toThrow(/^GRAPHQL_EXPLORER="playground" .*graphiql/);
   });
 
   it.each([

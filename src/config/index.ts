@@ -15,6 +15,8 @@ import { z } from 'zod';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const EXPLORERS = ['graphiql', 'sandbox', 'off'] as const;
+export type Explorer = (typeof EXPLORERS)[number];
 /** Express's `trust proxy` setting: off, on, a hop count, or a list of addresses and subnets. */
 export type TrustProxy = boolean | number | string[];
 
@@ -54,8 +56,11 @@ export interface GraphQLConfig {
    * make no "Did you mean ...?" suggestions either (they tell the same, one field at a time).
    */
   readonly introspection: boolean;
-  /** Whether GET /graphql in a browser shows Apollo Sandbox. */
-  readonly landingPage: boolean;
+  /**
+   * What GET /graphql shows a browser: GraphiQL served by this server (no other host is asked for anything), Apollo
+   * Sandbox (loaded from Apollo's CDN, so only online), or nothing.
+   */
+  readonly explorer: Explorer;
   /** Refused before execution when exceeded (graphql-armor). */
   readonly limits: {
     readonly depth: number;
@@ -475,6 +480,7 @@ export const variables = {
     'webmaster@localhost',
   ),
   GRAPHQL_INTROSPECTION: variable(booleanFlag, 'false', '(true outside production)'),
+  GRAPHQL_EXPLORER: variable(z.enum(EXPLORERS), 'graphiql', '(graphiql outside production, else off)'),
   GRAPHQL_LANDING_PAGE: variable(booleanFlag, 'false', '(true outside production)'),
   CORS_ORIGINS: variable(corsOrigins, 'https://app.example.com', '(unset: no cross-origin access)'),
   CORS_CREDENTIALS: variable(booleanFlag, 'true', 'true'),
@@ -629,6 +635,17 @@ export function loadConfig(
     problems.push(`SMTP_URL is required when MAIL_BACKEND=smtp (example: SMTP_URL=${variables.SMTP_URL.example})`);
   }
 
+  // GRAPHQL_LANDING_PAGE, the older on/off switch, still works: on is the default explorer.
+  const landingPage = parsed.GRAPHQL_LANDING_PAGE;
+  const explorer: Explorer =
+    parsed.GRAPHQL_EXPLORER ??
+    (landingPage === undefined ? (isProduction ? 'off' : 'graphiql') : landingPage ? 'graphiql' : 'off');
+  if (landingPage !== undefined && landingPage !== (explorer !== 'off')) {
+    problems.push(
+      `GRAPHQL_LANDING_PAGE=${String(landingPage)} contradicts GRAPHQL_EXPLORER=${explorer}: set GRAPHQL_EXPLORER alone (example: GRAPHQL_EXPLORER=${variables.GRAPHQL_EXPLORER.example})`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = parsed.PUBLIC_URL ?? `http://localhost:${port}`;
@@ -689,7 +706,7 @@ export function loadConfig(
     mail: Object.freeze(mail),
     graphql: Object.freeze({
       introspection: parsed.GRAPHQL_INTROSPECTION ?? !isProduction,
-      landingPage: parsed.GRAPHQL_LANDING_PAGE ?? !isProduction,
+      explorer,
       limits: Object.freeze({
         depth: parsed.GRAPHQL_MAX_DEPTH ?? 8,
         aliases: parsed.GRAPHQL_MAX_ALIASES ?? 15,
