@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       trustProxyAcknowledged: false,
       logLevel: 'info',
+      logFormat: 'auto',
       database: { kind: 'embedded', dataDir: '/srv/app/.data', migrateOnStart: true },
       session: {
         secrets: [DEVELOPMENT_SESSION_SECRET],
@@ -92,6 +93,7 @@ describe('loadConfig', () => {
         TRUST_PROXY: '2',
         TRUST_PROXY_ACKNOWLEDGED: 'true',
         LOG_LEVEL: 'debug',
+        LOG_FORMAT: 'json',
         DATABASE_URL: 'postgres://app:pw@db.internal:5433/app',
         DATABASE_POOL_SIZE: '20',
         DATABASE_CONNECT_TIMEOUT_MS: '3000',
@@ -160,6 +162,7 @@ describe('loadConfig', () => {
       trustProxy: 2,
       trustProxyAcknowledged: true,
       logLevel: 'debug',
+      logFormat: 'json',
       database: {
         kind: 'server',
         url: 'postgres://app:pw@db.internal:5433/app',

@@ -15,6 +15,8 @@ import { z } from 'zod';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** `auto`: readable lines in development when stdout is a terminal, JSON otherwise (decided where the log is opened). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
 export const EXPLORERS = ['graphiql', 'sandbox', 'off'] as const;
 export type Explorer = (typeof EXPLORERS)[number];
 /** Express's `trust proxy` setting: off, on, a hop count, or a list of addresses and subnets. */
@@ -31,6 +33,7 @@ export interface Config {
   /** TRUST_PROXY=true is meant: every hop in front of the server is a proxy of the operator's. */
   readonly trustProxyAcknowledged: boolean;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly database: DatabaseConfig;
   readonly session: SessionConfig;
   /** How long in-flight requests may run after SIGTERM/SIGINT before their connections are cut. */
@@ -258,7 +261,9 @@ const postgresUrl = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected postgres:` });
     return z.NEVER;
   }
-  if (!url.hostname || url.pathname.length <= 1) {
+  // A host, or libpq's Unix socket folder (`postgres:///db?host=/folder`, the form the embedded database logs).
+  const host = url.hostname || url.searchParams.get('host');
+  if (!host || url.pathname.length <= 1) {
     ctx.addIssue({ code: 'custom', message: 'must name a host and a database' });
     return z.NEVER;
   }
@@ -415,6 +420,7 @@ export const variables = {
   TRUST_PROXY: variable(trustProxy, '1', 'false'),
   TRUST_PROXY_ACKNOWLEDGED: variable(booleanFlag, 'true', 'false'),
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'info'),
+  LOG_FORMAT: variable(z.enum(['json', 'pretty']), 'json', '(pretty in development on a terminal, else json)'),
   DATABASE_URL: variable(postgresUrl, 'postgres://app:secret@127.0.0.1:5432/app', '(unset: embedded)'),
   DATABASE_POOL_SIZE: variable(wholeNumber(1, 1000), '10', '10'),
   DATABASE_CONNECT_TIMEOUT_MS: variable(wholeNumber(100, 600_000), '5000', '5000'),
@@ -668,6 +674,7 @@ export function loadConfig(
     trustProxy: parsed.TRUST_PROXY ?? false,
     trustProxyAcknowledged: parsed.TRUST_PROXY_ACKNOWLEDGED ?? false,
     logLevel: parsed.LOG_LEVEL ?? 'info',
+    logFormat: parsed.LOG_FORMAT ?? 'auto',
     database: Object.freeze(database),
     session: Object.freeze({
       secrets: Object.freeze([...sessionSecrets]),
