@@ -1,6 +1,7 @@
 /**
  * The Express application, in the order a request meets it:
- * proxy trust → request id and log → health probes → CORS → session → body parsing (bounded) → /graphql → JSON errors.
+ * proxy trust → request id and log → health probes → explorer files → CORS → explorer page → session → body parsing
+ * (bounded) → /graphql → JSON errors.
  */
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
@@ -14,6 +15,7 @@ import type { Database } from './db/database.js';
 import { RequestAuthorization } from './graphql/authorization.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
+import { EXPLORER_ASSETS_PATH, explorerAssets, explorerPage } from './http/explorer.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
 import { RequestAuth } from './http/request-auth.js';
 import { requestIdOf, requestLogging } from './http/request-log.js';
@@ -95,11 +97,15 @@ export function createApp({
     });
   });
 
+  const graphiql = config.graphql.explorer === 'graphiql';
+  if (graphiql) app.use(EXPLORER_ASSETS_PATH, explorerAssets());
   app.use(
     '/graphql',
     // Before the session: a preflight is answered here and never touches the store.
     ...(config.cors ? [corsMiddleware(config.cors)] : []),
     noStore,
+    // A browser's GET gets the explorer's page; it needs no session.
+    ...(graphiql ? [explorerPage()] : []),
     sessionMiddleware(config.session, store, logger),
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.

@@ -11,6 +11,7 @@ import { configChecks } from './checks/config.js';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
 import type { Database } from './db/database.js';
 import { createLogger } from './logger.js';
+import { chooseLogFormat, prettyDestination } from './pretty-log.js';
 import type { RunningServer } from './server.js';
 import { StartupError } from './startup-error.js';
 import cluster from 'node:cluster';
@@ -31,7 +32,9 @@ try {
   throw error;
 }
 
-const logger = createLogger(config.logLevel);
+// Readable lines for a developer at a terminal; JSON when piped or in production (LOG_FORMAT).
+const logFormat = chooseLogFormat(config.logFormat, config.nodeEnv, process.stdout.isTTY);
+const logger = createLogger(config.logLevel, logFormat === 'pretty' ? prettyDestination(process.stdout) : undefined);
 // Settings that break logins (anywhere) or are unsafe (in production): logged, with the id `check` reports them by.
 // Once per machine: by the cluster's primary, not by each of its workers.
 if (!cluster.isWorker) {
@@ -106,8 +109,8 @@ function runServer(): void {
     if (stopRequested()) return; // asked to stop while the database layer loaded: nothing to close
     database = await openDatabase(config.database, logger);
     logger.info(
-      // The embedded database's URL is logged so that psql can look inside while the server runs.
-      { database: database.location, ...(database.embeddedUrl ? { url: database.embeddedUrl } : {}) },
+      // The URL (without a password) works as DATABASE_URL and for psql: the embedded database's, while the server runs.
+      { database: database.location, url: database.url },
       'database ready',
     );
     if (stopRequested()) return; // asked to stop while the database opened

@@ -2,8 +2,12 @@
  * The README and .env.example document every variable the configuration reads, with its default.
  */
 import fs from 'node:fs';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../src/auth/index.js';
+import { seedDemo } from '../src/cli/seed-demo.js';
 import { variables } from '../src/config/index.js';
+import { createTestApp, type TestApp } from './support/app.js';
+import { HttpClient } from './support/http-client.js';
 
 const read = (file: string) => fs.readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -40,6 +44,46 @@ describe('documentation of the configuration', () => {
         .filter(Boolean)
         .map((line) => line.split('#')[0]?.trim()),
     ).toEqual(['npm install && npm start', 'npm test']);
+  });
+});
+
+describe("the Quick start's first user and first login", () => {
+  const readme = read('README.md');
+  const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## What is here'));
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ env: { NODE_ENV: 'development', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' } });
+    await seedDemo(app.database.orm.em.fork(), createAuth(app.config));
+  });
+  afterAll(() => app.stop());
+
+  it('names the commands that make a first user, and manage has them', () => {
+    const manage = read('src/cli/manage.ts');
+    for (const command of ['createsuperuser', 'seed-demo']) {
+      expect(quickStart).toContain(`npm run manage -- ${command}`);
+      expect(manage).toContain(`${command === 'seed-demo' ? "'seed-demo'" : command}: {`);
+    }
+  });
+
+  it('shows a login and a `me` whose answers are what the server answers, one browser (cookie file) for both', async () => {
+    const lines = quickStart.split('\n');
+    const exchanges = lines.flatMap((line, index) => {
+      const body = /^\$ curl .* -d '(.+)'$/.exec(line)?.[1];
+      return body === undefined ? [] : [{ body, shown: lines[index + 1] ?? '' }];
+    });
+    expect(exchanges.map(({ body }) => (JSON.parse(body) as { query: string }).query)).toEqual([
+      expect.stringContaining('login('),
+      expect.stringContaining('me {'),
+    ]);
+    const client = new HttpClient(app.url);
+    for (const { body, shown } of exchanges) {
+      const response = await client.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect((await response.text()).trim()).toBe(shown);
+    }
   });
 });
 

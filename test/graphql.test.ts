@@ -1,6 +1,6 @@
 /**
  * GraphQL over HTTP, as clients meet it: the endpoint, the schema's scalars, errors with stable codes and no
- * internals, bounded bodies, CSRF prevention, and the landing page per environment.
+ * internals, bounded bodies, CSRF prevention, and no explorer in production (test/explorer.test.ts has it in development).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -87,14 +87,6 @@ describe('GraphQL over HTTP (development)', () => {
     expect(await get.text()).toContain('CSRF');
   });
 
-  it('serves Apollo Sandbox with cookies included to a browser', async () => {
-    const response = await app.client.fetch('/graphql', { headers: { accept: 'text/html' } });
-    expect(response.status).toBe(200);
-    const html = await response.text();
-    expect(html).toContain('EmbeddedSandbox');
-    expect(html).toMatch(/"includeCookies":\s*true/);
-  });
-
   it('allows introspection outside production', async () => {
     const { body } = await app.client.graphql('{ __schema { queryType { name } } }');
     expect(body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
@@ -122,7 +114,9 @@ describe('GraphQL over HTTP (production)', () => {
     const response = await app.client.fetch('/graphql', { headers: { accept: 'text/html' } });
     const text = await response.text();
     expect(text).not.toContain('Sandbox');
+    expect(text).not.toContain('GraphiQL');
     expect(response.status).toBe(400);
+    expect((await app.client.fetch('/explorer/start.0123456789abcdef.js')).status).toBe(404);
   });
 
   it('refuses introspection', async () => {

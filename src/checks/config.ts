@@ -75,7 +75,7 @@ const checks: readonly ConfigCheck[] = [
         : warning(
             'security.W001',
             `NODE_ENV is ${config.nodeEnv}: the checks below judge these settings as if it were production.`,
-            'Set NODE_ENV=production where the server is deployed (it turns Secure cookies on and Sandbox off).',
+            'Set NODE_ENV=production where the server is deployed (it turns Secure cookies on and the explorer off).',
           ),
   },
   {
@@ -220,12 +220,12 @@ const checks: readonly ConfigCheck[] = [
             ),
           ]
         : []),
-      ...(graphql.landingPage
+      ...(graphql.explorer !== 'off'
         ? [
             warning(
               'security.W012',
-              'The landing page (Apollo Sandbox) is on: /graphql serves an explorer to anyone.',
-              'Set GRAPHQL_LANDING_PAGE=false (the default in production).',
+              `The explorer (GRAPHQL_EXPLORER=${graphql.explorer}) is on: /graphql serves it to anyone.`,
+              'Set GRAPHQL_EXPLORER=off (the default in production).',
             ),
           ]
         : []),

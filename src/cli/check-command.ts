@@ -20,7 +20,7 @@ session store (reachable), and settings that break logins anywhere (cookie domai
 Secure, CORS * with credentials, https PUBLIC_URL without TRUST_PROXY).
 
   --deploy               also judge the settings as production settings: SESSION_SECRET, Secure cookies,
-                         introspection and Sandbox, password hashing cost, mail, a superuser exists
+                         introspection and the explorer, password hashing cost, mail, a superuser exists
   --json                 print the results as JSON: [{ id, level, message, hint }]
   --fail-level LEVEL     exit 1 on problems of this level or worse (default: error)
 

@@ -97,7 +97,7 @@ schema/permissions.txt (regenerate it with npm run -s manage -- permissions > sc
     },
   },
   'seed-demo': {
-    summary: 'create demo groups, users and polls for exploring in Sandbox (not in production)',
+    summary: 'create demo groups, users and polls to explore at /graphql (not in production)',
     help: `Usage: npm run manage -- seed-demo
 
 Creates the demo groups (Editors, Viewers), users (admin, editor, viewer; passwords in the README) and polls,

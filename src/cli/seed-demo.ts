@@ -1,5 +1,5 @@
 /**
- * Demo data for exploring the API in Apollo Sandbox: the groups Editors and Viewers, three users and two polls.
+ * Demo data for exploring the API in GraphiQL (or Apollo Sandbox): the groups Editors and Viewers, three users and two polls.
  * Idempotent: what exists already is left as it is. Refused in production, where users with published passwords
  * would be a way in.
  */

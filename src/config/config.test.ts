@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       trustProxyAcknowledged: false,
       logLevel: 'info',
+      logFormat: 'auto',
       database: { kind: 'embedded', dataDir: '/srv/app/.data', migrateOnStart: true },
       session: {
         secrets: [DEVELOPMENT_SESSION_SECRET],
@@ -59,7 +60,7 @@ describe('loadConfig', () => {
       mail: { backend: 'console', from: 'webmaster@localhost' },
       graphql: {
         introspection: true,
-        landingPage: true,
+        explorer: 'graphiql',
         limits: { depth: 8, aliases: 15, tokens: 1000, cost: 5000, directives: 50 },
         maxBodyBytes: 102_400,
       },
@@ -92,6 +93,7 @@ describe('loadConfig', () => {
         TRUST_PROXY: '2',
         TRUST_PROXY_ACKNOWLEDGED: 'true',
         LOG_LEVEL: 'debug',
+        LOG_FORMAT: 'json',
         DATABASE_URL: 'postgres://app:pw@db.internal:5433/app',
         DATABASE_POOL_SIZE: '20',
         DATABASE_CONNECT_TIMEOUT_MS: '3000',
@@ -160,6 +162,7 @@ describe('loadConfig', () => {
       trustProxy: 2,
       trustProxyAcknowledged: true,
       logLevel: 'debug',
+      logFormat: 'json',
       database: {
         kind: 'server',
         url: 'postgres://app:pw@db.internal:5433/app',
@@ -201,7 +204,7 @@ describe('loadConfig', () => {
       },
       graphql: {
         introspection: true,
-        landingPage: false,
+        explorer: 'off',
         limits: { depth: 12, aliases: 0, tokens: 5000, cost: 20_000, directives: 10 },
         maxBodyBytes: 1_048_576,
       },
@@ -224,13 +227,25 @@ describe('loadConfig', () => {
     });
   });
 
-  it('turns introspection and the landing page off in production unless asked', () => {
+  it('turns introspection and the explorer off in production unless asked', () => {
     const production = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40) };
-    expect(loadConfig(production).graphql).toMatchObject({ introspection: false, landingPage: false });
+    expect(loadConfig(production).graphql).toMatchObject({ introspection: false, explorer: 'off' });
     expect(loadConfig({ ...production, GRAPHQL_LANDING_PAGE: 'on' }).graphql).toMatchObject({
       introspection: false,
-      landingPage: true,
+      explorer: 'graphiql',
     });
+    expect(loadConfig({ ...production, GRAPHQL_EXPLORER: 'sandbox' }).graphql.explorer).toBe('sandbox');
+  });
+
+  it('chooses the explorer with GRAPHQL_EXPLORER, and keeps GRAPHQL_LANDING_PAGE as its older on/off', () => {
+    expect(loadConfig({}).graphql.explorer).toBe('graphiql');
+    expect(loadConfig({ GRAPHQL_EXPLORER: 'sandbox' }).graphql.explorer).toBe('sandbox');
+    expect(loadConfig({ GRAPHQL_LANDING_PAGE: 'false' }).graphql.explorer).toBe('off');
+    expect(loadConfig({ GRAPHQL_LANDING_PAGE: 'true', GRAPHQL_EXPLORER: 'sandbox' }).graphql.explorer).toBe('sandbox');
+    expect(() => loadConfig({ GRAPHQL_LANDING_PAGE: 'false', GRAPHQL_EXPLORER: 'graphiql' })).toThrow(
+      'GRAPHQL_LANDING_PAGE=false contradicts GRAPHQL_EXPLORER=graphiql: set GRAPHQL_EXPLORER alone (example: GRAPHQL_EXPLORER=graphiql)',
+    );
+    expect(() => loadConfig({ GRAPHQL_EXPLORER: 'playground' })).toThrow(/^GRAPHQL_EXPLORER="playground" .*graphiql/);
   });
 
   it.each([

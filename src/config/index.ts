@@ -15,6 +15,10 @@ import { z } from 'zod';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** `auto`: readable lines in development when stdout is a terminal, JSON otherwise (decided where the log is opened). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export const EXPLORERS = ['graphiql', 'sandbox', 'off'] as const;
+export type Explorer = (typeof EXPLORERS)[number];
 /** Express's `trust proxy` setting: off, on, a hop count, or a list of addresses and subnets. */
 export type TrustProxy = boolean | number | string[];
 
@@ -29,6 +33,7 @@ export interface Config {
   /** TRUST_PROXY=true is meant: every hop in front of the server is a proxy of the operator's. */
   readonly trustProxyAcknowledged: boolean;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly database: DatabaseConfig;
   readonly session: SessionConfig;
   /** How long in-flight requests may run after SIGTERM/SIGINT before their connections are cut. */
@@ -54,8 +59,11 @@ export interface GraphQLConfig {
    * make no "Did you mean ...?" suggestions either (they tell the same, one field at a time).
    */
   readonly introspection: boolean;
-  /** Whether GET /graphql in a browser shows Apollo Sandbox. */
-  readonly landingPage: boolean;
+  /**
+   * What GET /graphql shows a browser: GraphiQL served by this server (no other host is asked for anything), Apollo
+   * Sandbox (loaded from Apollo's CDN, so only online), or nothing.
+   */
+  readonly explorer: Explorer;
   /** Refused before execution when exceeded (graphql-armor). */
   readonly limits: {
     readonly depth: number;
@@ -253,7 +261,9 @@ const postgresUrl = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected postgres:` });
     return z.NEVER;
   }
-  if (!url.hostname || url.pathname.length <= 1) {
+  // A host, or libpq's Unix socket folder (`postgres:///db?host=/folder`, the form the embedded database logs).
+  const host = url.hostname || url.searchParams.get('host');
+  if (!host || url.pathname.length <= 1) {
     ctx.addIssue({ code: 'custom', message: 'must name a host and a database' });
     return z.NEVER;
   }
@@ -410,6 +420,7 @@ export const variables = {
   TRUST_PROXY: variable(trustProxy, '1', 'false'),
   TRUST_PROXY_ACKNOWLEDGED: variable(booleanFlag, 'true', 'false'),
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'info'),
+  LOG_FORMAT: variable(z.enum(['json', 'pretty']), 'json', '(pretty in development on a terminal, else json)'),
   DATABASE_URL: variable(postgresUrl, 'postgres://app:secret@127.0.0.1:5432/app', '(unset: embedded)'),
   DATABASE_POOL_SIZE: variable(wholeNumber(1, 1000), '10', '10'),
   DATABASE_CONNECT_TIMEOUT_MS: variable(wholeNumber(100, 600_000), '5000', '5000'),
@@ -475,6 +486,7 @@ export const variables = {
     'webmaster@localhost',
   ),
   GRAPHQL_INTROSPECTION: variable(booleanFlag, 'false', '(true outside production)'),
+  GRAPHQL_EXPLORER: variable(z.enum(EXPLORERS), 'graphiql', '(graphiql outside production, else off)'),
   GRAPHQL_LANDING_PAGE: variable(booleanFlag, 'false', '(true outside production)'),
   CORS_ORIGINS: variable(corsOrigins, 'https://app.example.com', '(unset: no cross-origin access)'),
   CORS_CREDENTIALS: variable(booleanFlag, 'true', 'true'),
@@ -629,6 +641,17 @@ export function loadConfig(
     problems.push(`SMTP_URL is required when MAIL_BACKEND=smtp (example: SMTP_URL=${variables.SMTP_URL.example})`);
   }
 
+  // GRAPHQL_LANDING_PAGE, the older on/off switch, still works: on is the default explorer.
+  const landingPage = parsed.GRAPHQL_LANDING_PAGE;
+  const explorer: Explorer =
+    parsed.GRAPHQL_EXPLORER ??
+    (landingPage === undefined ? (isProduction ? 'off' : 'graphiql') : landingPage ? 'graphiql' : 'off');
+  if (landingPage !== undefined && landingPage !== (explorer !== 'off')) {
+    problems.push(
+      `GRAPHQL_LANDING_PAGE=${String(landingPage)} contradicts GRAPHQL_EXPLORER=${explorer}: set GRAPHQL_EXPLORER alone (example: GRAPHQL_EXPLORER=${variables.GRAPHQL_EXPLORER.example})`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = parsed.PUBLIC_URL ?? `http://localhost:${port}`;
@@ -651,6 +674,7 @@ export function loadConfig(
     trustProxy: parsed.TRUST_PROXY ?? false,
     trustProxyAcknowledged: parsed.TRUST_PROXY_ACKNOWLEDGED ?? false,
     logLevel: parsed.LOG_LEVEL ?? 'info',
+    logFormat: parsed.LOG_FORMAT ?? 'auto',
     database: Object.freeze(database),
     session: Object.freeze({
       secrets: Object.freeze([...sessionSecrets]),
@@ -689,7 +713,7 @@ export function loadConfig(
     mail: Object.freeze(mail),
     graphql: Object.freeze({
       introspection: parsed.GRAPHQL_INTROSPECTION ?? !isProduction,
-      landingPage: parsed.GRAPHQL_LANDING_PAGE ?? !isProduction,
+      explorer,
       limits: Object.freeze({
         depth: parsed.GRAPHQL_MAX_DEPTH ?? 8,
         aliases: parsed.GRAPHQL_MAX_ALIASES ?? 15,

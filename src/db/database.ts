@@ -21,6 +21,8 @@ export interface Database {
   readonly location: string;
   /** The embedded database's `postgres://` URL (loopback, no password), or undefined on a server. */
   readonly embeddedUrl: string | undefined;
+  /** A `postgres://` URL of this database without its password, for log lines: DATABASE_URL accepts it as it is. */
+  readonly url: string;
   /** Applies pending migrations, all in one transaction; returns the names applied. */
   migrate(): Promise<string[]>;
   /** True while the database answers a trivial query within `timeoutMs`. Never throws. */
@@ -57,7 +59,7 @@ export async function openDatabase(
   options: OpenDatabaseOptions = {},
 ): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
-  let target: { clientUrl: string } | { host: string; port: number; user: string; dbName: string };
+  let target: ConnectionTarget;
   let poolSize: number;
   let connectTimeoutMs: number;
   let location: string;
@@ -74,7 +76,7 @@ export async function openDatabase(
     connectTimeoutMs = 5000;
     location = `embedded:${config.dataDir}`;
   } else {
-    target = { clientUrl: config.url };
+    target = connectionTarget(config.url);
     poolSize = config.poolSize;
     connectTimeoutMs = config.connectTimeoutMs;
     location = `${describeUrl(config.url)} (DATABASE_URL)`;
@@ -109,6 +111,7 @@ export async function openDatabase(
     orm: opened,
     location,
     embeddedUrl: embedded?.url,
+    url: embedded?.url ?? withoutPassword(config.kind === 'server' ? config.url : ''),
     async migrate() {
       // Replicas starting together must not run the same migrations at once: a server-wide advisory lock
       // makes the others wait, then find nothing pending. (The embedded database has one process by its lock.)
@@ -199,6 +202,38 @@ async function takeMigrationLock(url: string, connectTimeoutMs: number): Promise
 }
 
 /** `host:port/database` of a PostgreSQL URL, without user or password. */
+type ConnectionTarget =
+  { clientUrl: string } | { host: string; port: number; user: string; password?: string; dbName: string };
+
+/**
+ * What MikroORM connects with. It reads a URL's host, port, user, password and path only, so libpq's form for a Unix
+ * socket, `postgres:///db?host=/socket/folder&user=name` (what the embedded database logs), is taken apart here.
+ */
+export function connectionTarget(url: string): ConnectionTarget {
+  const parsed = new URL(url);
+  const socketFolder = parsed.searchParams.get('host');
+  if (!socketFolder) return { clientUrl: url };
+  const password = decodeURIComponent(parsed.password);
+  return {
+    host: socketFolder,
+    port: Number(parsed.port || '5432'),
+    user: decodeURIComponent(parsed.username) || (parsed.searchParams.get('user') ?? 'postgres'),
+    ...(password ? { password } : {}),
+    dbName: decodeURIComponent(parsed.pathname.slice(1)),
+  };
+}
+
+/** The URL with its password left out (never logged); the rest as given, so that it still connects. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
 export function describeUrl(url: string): string {
   try {
     const parsed = new URL(url);

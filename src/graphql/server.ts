@@ -48,10 +48,11 @@ export function createApolloServer(
         });
       },
     },
-    !config.graphql.landingPage
-      ? ApolloServerPluginLandingPageDisabled()
-      : // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
-        ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true }),
+    config.graphql.explorer === 'sandbox'
+      ? // Sandbox with "include cookies" on, so a login run in Sandbox carries its session to the next operation.
+        ApolloServerPluginLandingPageLocalDefault({ includeCookies: true, embed: true })
+      : // GraphiQL is served before Apollo (src/http/explorer.ts); Apollo's own default would be Sandbox.
+        ApolloServerPluginLandingPageDisabled(),
     // Answers are per user and never cached by HTTP caches: no @cacheControl hints to compute on every field.
     ApolloServerPluginCacheControlDisabled(),
     // One error per denied field coordinate, however many items of a list it was denied in.
