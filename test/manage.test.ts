@@ -147,6 +147,7 @@ describe('createsuperuser and changepassword', () => {
 describe('every command', () => {
   const COMMANDS = [
     'check',
+    'createdb',
     'migrate',
     'createsuperuser',
     'changepassword',

@@ -7,7 +7,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { systemClock } from '../auth/clock.js';
 import type { Config } from '../config/index.js';
-import { DatabaseUnreachableError, openDatabase, type Database } from '../db/database.js';
+import { DatabaseMissingError, DatabaseUnreachableError, openDatabase, type Database } from '../db/database.js';
 import { DataDirLockedError } from '../db/embedded.js';
 import { AUTHORIZATION_TRIGGER, missingProjectObjects } from '../db/project-tables.js';
 import { selectOne } from '../db/sql.js';
@@ -44,14 +44,20 @@ export async function systemChecks(config: Config, options: SystemCheckOptions):
   try {
     database = await openDatabase(config.database, options.logger, { migrate: false });
   } catch (problem) {
-    if (!(problem instanceof DatabaseUnreachableError || problem instanceof DataDirLockedError)) throw problem;
+    const known =
+      problem instanceof DatabaseUnreachableError ||
+      problem instanceof DatabaseMissingError ||
+      problem instanceof DataDirLockedError;
+    if (!known) throw problem;
     results.push(
       error(
         'database.E001',
         `The database cannot be used: ${problem.message}.`,
         problem instanceof DataDirLockedError
           ? 'Stop the server that has DATA_DIR open before running commands on it, or run them against DATABASE_URL.'
-          : 'Start PostgreSQL, or fix DATABASE_URL (host, port, credentials, database name).',
+          : problem instanceof DatabaseMissingError
+            ? 'Create it (`npm run manage -- createdb`), or fix the database name in DATABASE_URL.'
+            : 'Start PostgreSQL, or fix DATABASE_URL (host, port, credentials, database name).',
       ),
     );
     return results;

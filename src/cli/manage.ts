@@ -22,6 +22,7 @@ import {
 } from './account-commands.js';
 import { checkCommand } from './check-command.js';
 import { UsageError, noArguments, type Command } from './command.js';
+import { createdbCommand } from './createdb-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { createPrompter } from './prompt.js';
 import { runCommand } from './run-command.js';
@@ -29,6 +30,7 @@ import { seedDemo } from './seed-demo.js';
 
 const commands: Record<string, Command> = {
   check: checkCommand,
+  createdb: createdbCommand,
   migrate: migrateCommand,
   createsuperuser: {
     summary: 'create a superuser (asks for what is not given; --no-input reads SUPERUSER_*)',

@@ -42,6 +42,20 @@ export class DatabaseUnreachableError extends StartupError {
   }
 }
 
+/**
+ * DATABASE_URL names a database the server does not hold. Creating it is the operator's explicit step (a typo in
+ * the name must not become a new, empty auth database), so the message says which command does it.
+ */
+export class DatabaseMissingError extends StartupError {
+  constructor(readonly url: string) {
+    const { database, server } = describeTarget(url);
+    super(
+      `the database "${database}" does not exist on ${server} (DATABASE_URL); create it with \`npm run manage -- createdb\``,
+    );
+    this.name = 'DatabaseMissingError';
+  }
+}
+
 export interface OpenDatabaseOptions {
   /** Run pending migrations once connected. Defaults to the configuration's `migrateOnStart`. */
   migrate?: boolean;
@@ -95,9 +109,19 @@ export async function openDatabase(
       driverOptions: { connectionTimeoutMillis: connectTimeoutMs },
       loggerFactory: () => ormLogger(logger),
       colors: false,
+      // MikroORM would otherwise create a missing database on connecting: see DatabaseMissingError.
+      ensureDatabase: false,
     });
-    const unreachable = await connect(orm, connectTimeoutMs);
-    if (unreachable) throw new DatabaseUnreachableError(location, unreachable);
+    const failure = await connect(orm);
+    if (failure) {
+      if (config.kind === 'server' && codeOf(failure.error) === UNDEFINED_DATABASE) {
+        throw new DatabaseMissingError(config.url);
+      }
+      throw new DatabaseUnreachableError(
+        location,
+        explainConnectionError(failure.error, failure.reason, connectTimeoutMs),
+      );
+    }
   } catch (error) {
     // Clean up without letting a second failure hide the first.
     await orm?.close(true).catch(() => undefined);
@@ -167,15 +191,23 @@ export async function openDatabase(
   return database;
 }
 
-/** Connects; returns why the database cannot be reached, or undefined when it answers. */
-async function connect(orm: MikroORM<PostgreSqlDriver>, timeoutMs: number): Promise<string | undefined> {
+/** PostgreSQL's SQLSTATE for "database does not exist". */
+const UNDEFINED_DATABASE = '3D000';
+
+function codeOf(error: unknown): string | undefined {
+  const { code } = (error ?? {}) as { code?: unknown };
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Connects; returns the driver's error when the database does not answer, or undefined when it does. */
+async function connect(orm: MikroORM<PostgreSqlDriver>): Promise<{ error: unknown; reason?: string } | undefined> {
   try {
     await orm.connect();
   } catch (error) {
-    return explainConnectionError(error, undefined, timeoutMs);
+    return { error };
   }
   const check = await orm.checkConnection();
-  return check.ok ? undefined : explainConnectionError(check.error, check.reason, timeoutMs);
+  return check.ok ? undefined : { error: check.error, reason: check.reason };
 }
 
 /** An arbitrary, fixed key for pg_advisory_lock: this application's migrations. */
@@ -240,6 +272,18 @@ export function describeUrl(url: string): string {
     return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
   } catch {
     return '(unparseable DATABASE_URL)';
+  }
+}
+
+/** The database's name and the server's `host:port` in a PostgreSQL URL, without user or password. */
+export function describeTarget(url: string): { database: string; server: string } {
+  try {
+    const parsed = new URL(url);
+    // As pg reads it: the path, or the user's name when the URL names no database.
+    const database = decodeURIComponent(parsed.pathname.slice(1)) || decodeURIComponent(parsed.username);
+    return { database, server: `${parsed.hostname}:${parsed.port || '5432'}` };
+  } catch {
+    return { database: '(unparseable DATABASE_URL)', server: '(unparseable DATABASE_URL)' };
   }
 }
 
