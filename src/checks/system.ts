@@ -42,7 +42,8 @@ export async function systemChecks(config: Config, options: SystemCheckOptions):
 
   let database: Database;
   try {
-    database = await openDatabase(config.database, options.logger, { migrate: false });
+    // Checks run beside a running server too: on the embedded database, through its socket.
+    database = await openDatabase(config.database, options.logger, { migrate: false, shareRunningServer: true });
   } catch (problem) {
     const known =
       problem instanceof DatabaseUnreachableError ||
@@ -54,7 +55,7 @@ export async function systemChecks(config: Config, options: SystemCheckOptions):
         'database.E001',
         `The database cannot be used: ${problem.message}.`,
         problem instanceof DataDirLockedError
-          ? 'Stop the server that has DATA_DIR open before running commands on it, or run them against DATABASE_URL.'
+          ? 'Commands reach the database through the server that has DATA_DIR open; when it does not answer, stop that process (or delete DATA_DIR/server.pid if it is not a server) and run them again.'
           : problem instanceof DatabaseMissingError
             ? 'Create it (`npm run manage -- createdb`), or fix the database name in DATABASE_URL.'
             : 'Start PostgreSQL, or fix DATABASE_URL (host, port, credentials, database name).',

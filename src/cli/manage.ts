@@ -67,7 +67,7 @@ how many. Run it daily, e.g. from cron:  17 3 * * *  cd /srv/app && npm run -s m
       loadEnvFile();
       const config = loadConfig();
       const logger = createLogger('warn');
-      const database = await openDatabase(config.database, logger, { migrate: false });
+      const database = await openDatabase(config.database, logger, { migrate: false, shareRunningServer: true });
       const store = createSessionStore(config.session, { database, clock: systemClock, logger });
       try {
         await store.open();
@@ -113,7 +113,10 @@ migrating the database first. Idempotent. Refused when NODE_ENV=production.`,
         console.error('error: seed-demo refuses to run with NODE_ENV=production');
         return 1;
       }
-      const database = await openDatabase(config.database, createLogger('warn'), { migrate: true });
+      const database = await openDatabase(config.database, createLogger('warn'), {
+        migrate: true,
+        shareRunningServer: true,
+      });
       try {
         const created = await seedDemo(database.orm.em.fork(), createAuth(config));
         for (const line of created) console.log(`created ${line}`);
@@ -151,7 +154,7 @@ async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore)
   loadEnvFile();
   const config = loadConfig();
   const logger = createLogger('warn');
-  const database = await openDatabase(config.database, logger, { migrate: true });
+  const database = await openDatabase(config.database, logger, { migrate: true, shareRunningServer: true });
   const store = createSessionStore(config.session, { database, clock: systemClock, logger });
   const prompter = createPrompter();
   try {

@@ -27,7 +27,7 @@ async function migrate(argv: string[]): Promise<number> {
   loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const database = await openDatabase(config.database, logger, { migrate: false });
+  const database = await openDatabase(config.database, logger, { migrate: false, shareRunningServer: true });
   try {
     if (argv.includes('--list')) {
       const executed = await database.orm.migrator.getExecuted();

@@ -65,6 +65,11 @@ export interface OpenDatabaseOptions {
   entities?: readonly EntitySchema[];
   /** The models whose content types and permissions `migrate` creates; defaults to every installed model. */
   models?: readonly ModelDefinition[];
+  /**
+   * For commands, not servers: when a running server holds the embedded database's folder, use the database
+   * through that server's socket rather than fail on the folder's lock.
+   */
+  shareRunningServer?: boolean;
 }
 
 export async function openDatabase(
@@ -79,16 +84,21 @@ export async function openDatabase(
   let location: string;
   if (config.kind === 'embedded') {
     // Loaded only here: a server on DATABASE_URL has no use for PGlite, and loading it slows every start.
-    const { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } = await import('./embedded.js');
+    const { EMBEDDED_GUEST_POOL_SIZE, EMBEDDED_POOL_SIZE, startEmbeddedPostgres } = await import('./embedded.js');
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
+      ...(options.shareRunningServer ? { shareRunningServer: true } : {}),
     });
     const { host, port, user, database } = embedded.connection;
     target = { host, port, user, dbName: database };
-    // pglite-socket refuses connections beyond its limit, which leaves room for this pool and a few more.
-    poolSize = EMBEDDED_POOL_SIZE;
+    // pglite-socket refuses connections beyond its limit, which leaves room for this pool and a few more; a
+    // command borrowing a running server's database takes only a few of those.
+    poolSize = embedded.servedBy === undefined ? EMBEDDED_POOL_SIZE : EMBEDDED_GUEST_POOL_SIZE;
     connectTimeoutMs = 5000;
-    location = `embedded:${config.dataDir}`;
+    location =
+      embedded.servedBy === undefined
+        ? `embedded:${config.dataDir}`
+        : `embedded:${config.dataDir}, served by process ${embedded.servedBy}`;
   } else {
     target = connectionTarget(config.url);
     poolSize = config.poolSize;

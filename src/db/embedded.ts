@@ -9,7 +9,9 @@
  * second connection, or it deadlocks here (a real server would not show the bug).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { StartupError } from '../startup-error.js';
@@ -20,6 +22,14 @@ export const EMBEDDED_POOL_SIZE = 8;
 const MAX_CONNECTIONS = EMBEDDED_POOL_SIZE + 4;
 /** Longest Unix socket path the kernel accepts (sun_path is 108 bytes with its terminating NUL). */
 const MAX_SOCKET_PATH = 107;
+/** The pool of a command borrowing a running server's database: within the room that server leaves. */
+export const EMBEDDED_GUEST_POOL_SIZE = 2;
+/** The folder's lock: the pid of the process that has it open. */
+const LOCK_FILE = 'server.pid';
+/** Where that process serves the database (`{ pid, host, port }`), for commands run while it does. */
+const ADDRESS_FILE = 'server.json';
+/** How long a command waits for a server that holds the folder but is still starting to serve it. */
+const WAIT_FOR_SERVER_MS = 10_000;
 
 export interface EmbeddedPostgres {
   /**
@@ -35,6 +45,11 @@ export interface EmbeddedPostgres {
     readonly user: string;
     readonly database: string;
   };
+  /**
+   * The pid of the server process this connects through, when that process holds the folder (only with
+   * `shareRunningServer`); undefined when this process opened the database itself.
+   */
+  readonly servedBy?: number;
   /** Stops accepting connections and closes PGlite, flushing its files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -47,6 +62,11 @@ export interface EmbeddedPostgresOptions {
    * The database is then stopped on `beforeExit`.
    */
   unrefOnIdle?: boolean;
+  /**
+   * For commands: when a live server holds the folder, connect through the socket it serves the database on
+   * instead of failing. A server never does this: one data folder, one server.
+   */
+  shareRunningServer?: boolean;
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
@@ -54,7 +74,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   let releaseLock = (): void => {};
   if (dataDir) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    releaseLock = lockDataDir(dataDir);
+    try {
+      releaseLock = lockDataDir(dataDir);
+    } catch (error) {
+      if (!(error instanceof DataDirLockedError && options.shareRunningServer)) throw error;
+      const running = await connectToRunningServer(dataDir, error.pid);
+      // The holder exited while we waited for it: the folder is free to open after all.
+      return running ?? startEmbeddedPostgres(options);
+    }
   }
 
   let db: PGlite;
@@ -83,10 +110,27 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     throw error;
   }
 
+  const connection =
+    useSocket && dataDir
+      ? { host: path.resolve(dataDir), port: 5432, user: 'postgres', database: 'postgres' }
+      : {
+          host: '127.0.0.1',
+          port: Number(server.getServerConn().split(':')[1]),
+          user: 'postgres',
+          database: 'postgres',
+        };
+  const addressFile = dataDir ? path.join(dataDir, ADDRESS_FILE) : undefined;
+  if (addressFile) {
+    const address: ServerAddress = { pid: process.pid, host: connection.host, port: connection.port };
+    // Mode 0600 like the folder: whoever reads the address can connect as superuser.
+    fs.writeFileSync(addressFile, JSON.stringify(address), { mode: 0o600 });
+  }
+
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       try {
+        if (addressFile) fs.rmSync(addressFile, { force: true });
         await server.stop();
       } finally {
         await db.close();
@@ -102,28 +146,120 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     process.once('beforeExit', () => void stop());
   }
 
-  const connection =
-    useSocket && dataDir
-      ? { host: dataDir, port: 5432, user: 'postgres', database: 'postgres' }
-      : {
-          host: '127.0.0.1',
-          port: Number(server.getServerConn().split(':')[1]),
-          user: 'postgres',
-          database: 'postgres',
-        };
-  const url = useSocket
-    ? `postgres:///postgres?host=${encodeURIComponent(connection.host)}&user=postgres`
-    : `postgres://postgres@127.0.0.1:${connection.port}/postgres`;
-  return { url, connection, stop };
+  return { url: urlOf(connection.host, connection.port), connection, stop };
+}
+
+/** Where a server process serves its folder's database, as it writes it to ADDRESS_FILE. */
+interface ServerAddress {
+  pid: number;
+  /** The socket's folder, or 127.0.0.1 for a loopback port. */
+  host: string;
+  port: number;
+}
+
+/** A socket's folder is an absolute path; anything else is a loopback address. */
+function urlOf(host: string, port: number): string {
+  return host.startsWith('/')
+    ? `postgres:///postgres?host=${encodeURIComponent(host)}&user=postgres`
+    : `postgres://postgres@${host}:${port}/postgres`;
+}
+
+/** The socket file of a folder host, or `host:port`: what an operator can look for. */
+function describeAddress({ host, port }: ServerAddress): string {
+  return host.startsWith('/') ? path.join(host, `.s.PGSQL.${port}`) : `${host}:${port}`;
+}
+
+/**
+ * A command's way in while server `pid` holds the folder: the address that server serves the database on, once it
+ * answers. Undefined when the holder exits meanwhile (the folder is then free).
+ */
+async function connectToRunningServer(dataDir: string, pid: number): Promise<EmbeddedPostgres | undefined> {
+  const deadline = Date.now() + WAIT_FOR_SERVER_MS;
+  let address = readAddress(dataDir, pid);
+  // A server writes its address once PGlite is open, a few seconds after it takes the lock.
+  while (!address) {
+    if (!isAlive(pid)) return undefined;
+    if (Date.now() > deadline) {
+      throw new DataDirUnreachableError(
+        dataDir,
+        pid,
+        `the embedded database in ${dataDir} is locked by process ${pid}, which does not serve it: if that is a server still starting, run the command again; if it is no server of this app, delete ${path.join(dataDir, LOCK_FILE)}`,
+      );
+    }
+    await sleep(200);
+    address = readAddress(dataDir, pid);
+  }
+  const refused = await probe(address);
+  if (refused) {
+    throw new DataDirUnreachableError(
+      dataDir,
+      pid,
+      `the embedded database in ${dataDir} is in use by process ${pid}, which does not answer on ${describeAddress(address)} (${refused}): stop that process and run the command again`,
+    );
+  }
+  const connection = { host: address.host, port: address.port, user: 'postgres', database: 'postgres' };
+  return {
+    url: urlOf(address.host, address.port),
+    connection,
+    servedBy: pid,
+    // The database is the server's to stop; this process only closes its own connections.
+    stop: () => Promise.resolve(),
+  };
+}
+
+/** The address the folder's server wrote, if it is the one of process `pid` (not one left by an earlier crash). */
+function readAddress(dataDir: string, pid: number): ServerAddress | undefined {
+  try {
+    const address = JSON.parse(fs.readFileSync(path.join(dataDir, ADDRESS_FILE), 'utf8')) as Partial<ServerAddress>;
+    const valid = address.pid === pid && typeof address.host === 'string' && typeof address.port === 'number';
+    return valid ? (address as ServerAddress) : undefined;
+  } catch {
+    return undefined; // not written yet (or half-written: read again)
+  }
+}
+
+/** Opens and closes one connection to the address; gives why it failed, or undefined when it was accepted. */
+function probe(address: ServerAddress, timeoutMs = 3000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = address.host.startsWith('/')
+      ? net.connect(describeAddress(address))
+      : net.connect(address.port, address.host);
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      resolve(`no answer within ${timeoutMs} ms`);
+    });
+    socket.once('connect', () => {
+      socket.end();
+      resolve(undefined);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      resolve(
+        error.code === 'ENOENT'
+          ? 'no socket there'
+          : error.code === 'ECONNREFUSED'
+            ? 'connection refused'
+            : (error.code ?? error.message),
+      );
+    });
+  });
 }
 
 export class DataDirLockedError extends StartupError {
   constructor(
     readonly dataDir: string,
     readonly pid: number,
+    message = `the embedded database in ${dataDir} is in use by process ${pid}; stop it or set another DATA_DIR`,
   ) {
-    super(`the embedded database in ${dataDir} is in use by process ${pid}; stop it or set another DATA_DIR`);
+    super(message);
     this.name = 'DataDirLockedError';
+  }
+}
+
+/** A command found the folder locked and could not reach the database through the process holding it. */
+export class DataDirUnreachableError extends DataDirLockedError {
+  constructor(dataDir: string, pid: number, message: string) {
+    super(dataDir, pid, message);
+    this.name = 'DataDirUnreachableError';
   }
 }
 
@@ -132,7 +268,7 @@ export class DataDirLockedError extends StartupError {
  * A lock left by a process that no longer exists (a crash, kill -9) is taken over.
  */
 function lockDataDir(dataDir: string): () => void {
-  const lockFile = path.join(dataDir, 'server.pid');
+  const lockFile = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
