@@ -3,8 +3,8 @@
  *
  * `ormOptions` holds what does not depend on where the database is: entities, migrations, naming.
  * The server adds the connection in `src/db/database.ts`. The default export, used by the CLI, connects to
- * DATABASE_URL or, without it, opens the embedded database in DATA_DIR (stop the server first: one process at a
- * time may hold the embedded database).
+ * DATABASE_URL or, without it, opens the embedded database in DATA_DIR (through the server's socket while a server
+ * has it open: one process at a time may hold the embedded database).
  */
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
@@ -46,7 +46,12 @@ export default async function cliConfig(): Promise<Options> {
   }
   // Loaded only here: the server imports ormOptions from this file, and PGlite is of no use to it on DATABASE_URL.
   const { startEmbeddedPostgres } = await import('./src/db/embedded.js');
-  const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, unrefOnIdle: true });
+  // While a server has the folder open, the CLI goes through that server's socket.
+  const embedded = await startEmbeddedPostgres({
+    dataDir: database.dataDir,
+    unrefOnIdle: true,
+    shareRunningServer: true,
+  });
   const { host, port, user, database: dbName } = embedded.connection;
   return { ...ormOptions, host, port, user, dbName, pool: { min: 0, max: 2 } };
 }
