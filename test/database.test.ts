@@ -2,7 +2,13 @@
  * The database handle: its pool against the embedded server's connection limit, and its failure messages.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { openDatabase, explainConnectionError, describeUrl, type Database } from '../src/db/database.js';
+import {
+  openDatabase,
+  explainConnectionError,
+  describeTarget,
+  describeUrl,
+  type Database,
+} from '../src/db/database.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { testLogger } from './support/env.js';
 
@@ -52,5 +58,17 @@ describe('connection failure messages', () => {
   it('describes a URL without its user or password', () => {
     expect(describeUrl('postgres://app:hunter2@db.internal:6432/app')).toBe('db.internal:6432/app');
     expect(describeUrl('postgres://db.internal/app')).toBe('db.internal:5432/app');
+  });
+
+  it('names the database and server of a URL as pg reads it, without user or password', () => {
+    expect(describeTarget('postgres://app:hunter2@db.internal:6432/my%20app')).toEqual({
+      database: 'my app',
+      server: 'db.internal:6432',
+    });
+    // No database in the URL: pg connects to the one named like the user.
+    expect(describeTarget('postgres://app:hunter2@db.internal')).toEqual({
+      database: 'app',
+      server: 'db.internal:5432',
+    });
   });
 });
