@@ -70,5 +70,10 @@ describe('connection failure messages', () => {
       database: 'app',
       server: 'db.internal:5432',
     });
+    // libpq's form for a Unix socket.
+    expect(describeTarget('postgres:///app?host=/run/postgresql&user=app')).toEqual({
+      database: 'app',
+      server: '/run/postgresql:5432',
+    });
   });
 });

@@ -243,7 +243,6 @@ async function takeMigrationLock(url: string, connectTimeoutMs: number): Promise
   };
 }
 
-/** `host:port/database` of a PostgreSQL URL, without user or password. */
 type ConnectionTarget =
   { clientUrl: string } | { host: string; port: number; user: string; password?: string; dbName: string };
 
@@ -276,6 +275,7 @@ export function withoutPassword(url: string): string {
   }
 }
 
+/** `host:port/database` of a PostgreSQL URL, without user or password. */
 export function describeUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -289,9 +289,12 @@ export function describeUrl(url: string): string {
 export function describeTarget(url: string): { database: string; server: string } {
   try {
     const parsed = new URL(url);
+    // libpq's form for a Unix socket names its folder and user in the query: postgres:///db?host=/run/pg&user=app.
+    const host = parsed.searchParams.get('host') ?? parsed.hostname;
+    const user = decodeURIComponent(parsed.username) || (parsed.searchParams.get('user') ?? '');
     // As pg reads it: the path, or the user's name when the URL names no database.
-    const database = decodeURIComponent(parsed.pathname.slice(1)) || decodeURIComponent(parsed.username);
-    return { database, server: `${parsed.hostname}:${parsed.port || '5432'}` };
+    const database = decodeURIComponent(parsed.pathname.slice(1)) || user;
+    return { database, server: `${host}:${parsed.port || '5432'}` };
   } catch {
     return { database: '(unparseable DATABASE_URL)', server: '(unparseable DATABASE_URL)' };
   }
