@@ -89,7 +89,7 @@ describe('log lines', () => {
     const output = await outputInTerminal({ NODE_ENV: 'development', ...(await databaseOfItsOwn()) });
     const lines = output.split('\n').filter(Boolean);
     expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
-    expect(output).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}database ready {2}database=\S+ url=postgres/m);
+    expect(output).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}database ready {2}database=(?:"[^"]*"|\S+) url=postgres/m);
     expect(output).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}GraphQL at http:\/\/127\.0\.0\.1:\d+\/graphql/m);
   }, 90_000);
 
