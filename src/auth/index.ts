@@ -8,7 +8,7 @@
  *   await auth.permissions(em).hasPerm(result?.user ?? null, 'polls.add_poll');
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Config } from '../config/index.js';
+import type { AuthSettings } from '../config/index.js';
 import { AuthorizationCache } from './authorization-cache.js';
 import { authenticate, type Authenticated } from './authenticate.js';
 import { EmailBackend, ModelBackend, type AuthenticationBackend, type Credentials } from './backends.js';
@@ -54,12 +54,7 @@ export interface AuthOptions {
   onListenerError?: (error: unknown, event: string) => void;
 }
 
-export function createAuth(
-  config: Pick<Config, 'passwords' | 'authenticationBackends' | 'passwordReset'> & {
-    session: Pick<Config['session'], 'secrets'>;
-  },
-  options: AuthOptions = {},
-): Auth {
+export function createAuth(config: AuthSettings, options: AuthOptions = {}): Auth {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? secureRandom;
   const hashers = options.hashers ?? createPasswordHashers(config.passwords, random);
@@ -67,7 +62,7 @@ export function createAuth(
   // Shared by this process's requests (each checker still loads at most once per request).
   const authorizations = new AuthorizationCache();
   const events = new AuthEventBus(options.onListenerError);
-  const available: Record<Config['authenticationBackends'][number], () => AuthenticationBackend> = {
+  const available: Record<AuthSettings['authenticationBackends'][number], () => AuthenticationBackend> = {
     model: () => new ModelBackend(passwords),
     email: () => new EmailBackend(passwords),
   };

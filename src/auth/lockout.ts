@@ -33,7 +33,7 @@ import crypto from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { LockoutConfig } from '../config/index.js';
+import type { LockoutSettings } from '../config/index.js';
 import type { DeviceCookies } from './device-cookie.js';
 import { normalizeUsername } from './users.js';
 
@@ -204,7 +204,7 @@ export class Lockout {
    */
   constructor(
     private readonly limiters: LockoutLimiters,
-    private readonly config: LockoutConfig,
+    private readonly config: LockoutSettings,
     private readonly keySecret: string,
     private readonly devices?: DeviceCookies,
   ) {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { dictionary } from '@zxcvbn-ts/language-common';
-import type { PasswordConfig, PasswordValidatorName } from '../config/index.js';
+import type { PasswordSettings, PasswordValidatorName } from '../config/index.js';
 import type { ValidationIssue } from './errors.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
 import { codePoints } from './text.js';
@@ -68,7 +68,11 @@ function exceedsMaximumLengthRatio(password: string, value: string): boolean {
   return password.length >= 10 * value.length && value.length < (MAX_SIMILARITY / 2) * password.length;
 }
 
-type Validator = (password: string, user: UserAttributes | undefined, config: PasswordConfig) => ValidationIssue | null;
+type Validator = (
+  password: string,
+  user: UserAttributes | undefined,
+  config: PasswordSettings,
+) => ValidationIssue | null;
 
 const validators: Record<PasswordValidatorName, Validator> = {
   similarity(password, user) {
@@ -111,7 +115,7 @@ const validators: Record<PasswordValidatorName, Validator> = {
 };
 
 /** Every rule the password breaks, in the configured order; empty when it is acceptable. */
-export function validatePassword(password: string, config: PasswordConfig, user?: UserAttributes): ValidationIssue[] {
+export function validatePassword(password: string, config: PasswordSettings, user?: UserAttributes): ValidationIssue[] {
   // Checked first and alone: a megabyte-long password is refused before any other work is spent on it.
   if (password.length > MAX_PASSWORD_LENGTH) {
     return [

@@ -60,7 +60,7 @@ async function runChecks(deploy: boolean): Promise<CheckResult[]> {
     if (!(problem instanceof ConfigError)) throw problem;
     // Nothing else can be judged without settings.
     return problem.problems.map((message) =>
-      error('config.E001', message, 'Fix the variable as the example shows; the README lists every one.'),
+      error('config.E001', message, 'Fix the variable as the example shows; docs/configuration.md lists every one.'),
     );
   }
   // Database and Redis errors are reported as checks; their log lines would only repeat them.

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DEVELOPMENT_SESSION_SECRET, loadConfig, variables } from './index.js';
+import { ConfigError, DEVELOPMENT_SESSION_SECRET, loadConfig, settings, SETTING_GROUPS } from './index.js';
 
 /** The problems loadConfig reports for an environment, or [] when it accepts it. */
 function problems(env: Record<string, string>): readonly string[] {
@@ -439,10 +439,29 @@ describe('loadConfig', () => {
       database: { kind: 'embedded' },
     });
   });
+});
 
-  it('has an example for every variable that it accepts itself', () => {
-    for (const [name, { schema, example }] of Object.entries(variables)) {
-      expect([name, schema.safeParse(example).success]).toEqual([name, true]);
+describe('the settings, each declared once', () => {
+  const declared = Object.entries(settings);
+
+  it.each(declared)('%s has a group, a documentation and an example its own parser accepts', (name, setting) => {
+    expect(Object.keys(SETTING_GROUPS)).toContain(setting.group);
+    expect(setting.doc.length).toBeGreaterThan(10);
+    expect([name, setting.parse.safeParse(setting.example).success]).toEqual([name, true]);
+  });
+
+  it.each(declared)('%s has either a default its parser accepts or words for why it has none', (name, setting) => {
+    if (setting.default === undefined) expect(setting.unset).toMatch(/^\(.+\)$/);
+    else {
+      expect(setting.unset).toBeUndefined();
+      expect([name, setting.parse.safeParse(setting.default).success]).toEqual([name, true]);
     }
   });
+
+  it.each(declared.filter(([, setting]) => setting.default !== undefined))(
+    'reads %s set to its documented default as if it were unset',
+    (name, setting) => {
+      expect(loadConfig({ [name]: setting.default ?? '' }, '/srv/app')).toEqual(loadConfig({}, '/srv/app'));
+    },
+  );
 });

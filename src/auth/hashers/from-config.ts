@@ -1,4 +1,4 @@
-import type { PasswordConfig } from '../../config/index.js';
+import type { PasswordSettings } from '../../config/index.js';
 import { secureRandom, type RandomSource } from '../random.js';
 import { Argon2Hasher } from './argon2.js';
 import { BcryptHasher } from './bcrypt.js';
@@ -8,8 +8,8 @@ import { Pbkdf2Hasher } from './pbkdf2.js';
 import { ScryptHasher } from './scrypt.js';
 
 /** The hashers PASSWORD_HASHERS names, in its order, with their configured parameters. */
-export function createPasswordHashers(config: PasswordConfig, random: RandomSource = secureRandom): PasswordHashers {
-  const make: Record<PasswordConfig['hashers'][number], () => PasswordHasher> = {
+export function createPasswordHashers(config: PasswordSettings, random: RandomSource = secureRandom): PasswordHashers {
+  const make: Record<PasswordSettings['hashers'][number], () => PasswordHasher> = {
     argon2: () => new Argon2Hasher({ ...config.argon2, random }),
     pbkdf2_sha256: () => new Pbkdf2Hasher({ digest: 'sha256', iterations: config.pbkdf2Iterations, random }),
     pbkdf2_sha1: () => new Pbkdf2Hasher({ digest: 'sha1', iterations: config.pbkdf2Iterations, random }),

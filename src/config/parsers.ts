@@ -1,0 +1,220 @@
+/**
+ * Parsers of settings' values: each takes the text of an environment variable and returns its typed value, or an
+ * issue whose message completes the sentence `NAME="value" ...` (see `describe` in config.ts).
+ *
+ * A setting whose parser is its own named function here (authenticationBackends, passwordHashers,
+ * passwordValidators) can change what it accepts without touching its declaration in settings.ts.
+ */
+import { z } from 'zod';
+
+export const EXPLORERS = ['graphiql', 'sandbox', 'off'] as const;
+export const HASHER_ALGORITHMS = [
+  'argon2',
+  'pbkdf2_sha256',
+  'pbkdf2_sha1',
+  'bcrypt_sha256',
+  'bcrypt',
+  'scrypt',
+] as const;
+export const AUTHENTICATION_BACKENDS = ['model', 'email'] as const;
+export const PASSWORD_VALIDATORS = ['similarity', 'min_length', 'common', 'numeric'] as const;
+
+/** Express's `trust proxy` setting: off, on, a hop count, or a list of addresses and subnets. */
+export type TrustProxy = boolean | number | string[];
+
+const booleanWords: Readonly<Record<string, boolean>> = {
+  true: true,
+  false: false,
+  '1': true,
+  '0': false,
+  yes: true,
+  no: false,
+  on: true,
+  off: false,
+};
+
+export const booleanFlag = z.string().transform((value, ctx) => {
+  const word = value.trim().toLowerCase();
+  // Own keys only: "constructor" or "__proto__" are not booleans.
+  const parsed = Object.hasOwn(booleanWords, word) ? booleanWords[word] : undefined;
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'is not a boolean (use true or false)' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+export function wholeNumber(min: number, max: number) {
+  return z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    const parsed = Number(trimmed);
+    if (!/^\d+$/.test(trimmed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `is not a whole number between ${min} and ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+export const nonEmptyText = z.string().trim().min(1, 'is empty');
+
+export const cookieName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a cookie name of letters, digits and ._-');
+
+export const postgresUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected postgres:` });
+    return z.NEVER;
+  }
+  // A host, or libpq's Unix socket folder (`postgres:///db?host=/folder`, the form the embedded database logs).
+  const host = url.hostname || url.searchParams.get('host');
+  if (!host || url.pathname.length <= 1) {
+    ctx.addIssue({ code: 'custom', message: 'must name a host and a database' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+export const httpUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected http: or https:` });
+    return z.NEVER;
+  }
+  // Stored without a trailing slash so that later code can append paths.
+  return url.toString().replace(/\/$/, '');
+});
+
+/** A URL with one of `schemes` (each with its colon), kept as written. */
+export function urlWithScheme(schemes: readonly string[]) {
+  return z.string().transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+      return z.NEVER;
+    }
+    if (!schemes.includes(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected ${schemes.join(' or ')}` });
+      return z.NEVER;
+    }
+    if (!url.hostname) {
+      ctx.addIssue({ code: 'custom', message: 'must name a host' });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+export const resetUrlTemplate = z.string().transform((value, ctx) => {
+  if (!value.includes('{uid}') || !value.includes('{token}')) {
+    ctx.addIssue({ code: 'custom', message: 'must contain {uid} and {token}' });
+    return z.NEVER;
+  }
+  const probe = value.replaceAll('{uid}', 'MQ').replaceAll('{token}', 'token');
+  if (!URL.canParse(probe) || !/^https?:$/.test(new URL(probe).protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'is not an http: or https: URL' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+export const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  const trimmed = value.trim();
+  const lowered = trimmed.toLowerCase();
+  if (Object.hasOwn(booleanWords, lowered) && !/^\d+$/.test(lowered)) return booleanWords[lowered] === true;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  // The same names and forms that Express's `trust proxy` (proxy-addr) accepts.
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const address = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+  const bad = entries.filter((entry) => !named.has(entry) && !address.test(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is not true, false, a hop count, or a list of addresses/subnets (bad: ${bad.join(', ') || 'empty'})`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+/** Whether TRUST_PROXY believes X-Forwarded-For from anyone: `true`, or a subnet that holds every address. */
+export function trustsEveryHop(trust: TrustProxy): boolean {
+  return trust === true || (Array.isArray(trust) && trust.some((entry) => /^(0\.0\.0\.0|::)\/0$/.test(entry)));
+}
+
+/** A comma-separated list of names from `allowed`, without repeats. */
+export function nameList<const T extends string>(allowed: readonly T[]) {
+  return z.string().transform((value, ctx) => {
+    const names = value
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
+    if (names.length === 0 || unknown.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${names.length === 0 ? 'is empty' : `names unknown ${unknown.join(', ')}`}; choose from ${allowed.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    if (new Set(names).size !== names.length) {
+      ctx.addIssue({ code: 'custom', message: 'names one twice' });
+      return z.NEVER;
+    }
+    return names as T[];
+  });
+}
+
+/** AUTHENTICATION_BACKENDS: the backends to try, in order. */
+export const authenticationBackends = nameList(AUTHENTICATION_BACKENDS);
+
+/** PASSWORD_HASHERS: the first hashes, all verify. */
+export const passwordHashers = nameList(HASHER_ALGORITHMS);
+
+/** PASSWORD_VALIDATORS: the rules a new password must pass, in order. */
+export const passwordValidators = nameList(PASSWORD_VALIDATORS);
+
+/** `*`, or a comma-separated list of origins (`scheme://host[:port]`, nothing after), kept as browsers send them. */
+export const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
+  if (value.trim() === '*') return '*';
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const bad = entries.filter((entry) => !URL.canParse(entry) || new URL(entry).origin !== entry);
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is not * or a list of origins like https://app.example.com (bad: ${bad.join(', ') || 'empty'})`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+export const secretList = z.string().transform((value, ctx) => {
+  const secrets = value
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter((secret) => secret.length > 0);
+  if (secrets.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'is empty' });
+    return z.NEVER;
+  }
+  return secrets;
+});
