@@ -98,7 +98,7 @@ describe('createsuperuser and changepassword', () => {
     expect(result.code).toBe(0);
     expect(result.out).toContain('Superuser created successfully.');
     const again = await run(['createsuperuser', '--username', 'root'], '');
-    expect(again).toMatchObject({ code: 1, err: ['Error: That username is already taken.'] });
+    expect(again).toMatchObject({ code: 1, err: ['Error: A user with that username already exists.'] });
   });
 
   it('gives up after three failed tries, creating nothing', async () => {
@@ -116,7 +116,7 @@ describe('createsuperuser and changepassword', () => {
     });
     expect(ok.code).toBe(0);
     const taken = await run(['createsuperuser', '--no-input'], undefined, { SUPERUSER_USERNAME: 'ci-admin' });
-    expect(taken).toMatchObject({ code: 1, err: ['Error: That username is already taken.'] });
+    expect(taken).toMatchObject({ code: 1, err: ['Error: A user with that username already exists.'] });
     const weak = await run(['createsuperuser', '--no-input'], undefined, {
       SUPERUSER_USERNAME: 'weak',
       SUPERUSER_PASSWORD: 'password',

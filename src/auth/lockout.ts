@@ -19,7 +19,7 @@
  *    requests per address per PASSWORD_RESET_WINDOW, so that nobody fills a mailbox (or the mail relay's quota).
  *
  *   const admission = await lockout.begin('login', source);   // place taken; refused: check nothing
- *   if (!admission.admitted) throw tooManyAttempts(admission.retryAfterSeconds);
+ *   if (!admission.admitted) throw new LockedOut(admission.retryAfterSeconds);
  *   ... check the password ...
  *   await (ok ? admission.attempt.succeeded() : admission.attempt.failed());
  *

@@ -19,6 +19,8 @@ export const EMAIL_MAX_LENGTH = 254;
  * the underscore (not combining marks: Django refuses "हिन्दी", and so do we, or Django's admin could not save it).
  */
 const USERNAME_PATTERN = /^[\p{L}\p{N}_.@+-]+$/u;
+/** Loose on purpose (the mail server is the judge): refuses what cannot be an address at all. */
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+$/;
 
 export interface CreateUserInput {
   username: string;
@@ -48,22 +50,49 @@ export function normalizeEmail(email: string): string {
 export function validateUsername(username: string): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (username.length === 0)
-    issues.push({ code: 'USERNAME_REQUIRED', message: 'A username is required.', field: 'username' });
+    issues.push({ code: 'username_required', message: 'A username is required.', field: 'username' });
   if (codePoints(username) > USERNAME_MAX_LENGTH) {
     issues.push({
-      code: 'USERNAME_TOO_LONG',
+      code: 'username_too_long',
       message: `Usernames have at most ${USERNAME_MAX_LENGTH} characters.`,
       field: 'username',
     });
   }
   if (username.length > 0 && !USERNAME_PATTERN.test(username)) {
     issues.push({
-      code: 'USERNAME_INVALID',
+      code: 'username_invalid',
       message: 'Enter a valid username: letters, numbers and @/./+/-/_ characters only.',
       field: 'username',
     });
   }
   return issues;
+}
+
+/**
+ * A username's rules, and whether another user has it already (`exceptUserId`: the user being renamed). Free at
+ * this moment only: createUser checks again as it inserts.
+ */
+export async function validateNewUsername(
+  em: EntityManager,
+  username: string,
+  exceptUserId?: number,
+): Promise<ValidationIssue[]> {
+  const issues = validateUsername(username);
+  if (issues.length > 0) return issues;
+  const others = exceptUserId === undefined ? { username } : { username, id: { $ne: exceptUserId } };
+  return (await em.count(User, others)) > 0 ? [usernameTaken()] : [];
+}
+
+/** Whether `email` (trimmed) could be an address at all; blank is not one. */
+export function isEmailAddress(email: string): boolean {
+  return EMAIL_PATTERN.test(email.trim());
+}
+
+/** Django's EmailValidator on an optional field: blank is allowed, anything else must look like an address. */
+export function validateEmail(email: string | null | undefined): ValidationIssue[] {
+  return email && !isEmailAddress(email)
+    ? [{ code: 'invalid', message: 'Enter a valid email address.', field: 'email' }]
+    : [];
 }
 
 /**
@@ -74,7 +103,7 @@ export function validateEmailLength(email: string): ValidationIssue[] {
   return codePoints(email) > EMAIL_MAX_LENGTH
     ? [
         {
-          code: 'EMAIL_TOO_LONG',
+          code: 'email_too_long',
           message: `E-mail addresses have at most ${EMAIL_MAX_LENGTH} characters.`,
           field: 'email',
         },
@@ -132,15 +161,16 @@ export class UserManager {
     const issues: ValidationIssue[] = [];
     // As Django's: refuse rather than quietly turn a non-staff request into a superuser.
     if (input.isStaff === false)
-      issues.push({ code: 'SUPERUSER_NOT_STAFF', message: 'Superuser must have is_staff=True.' });
+      issues.push({ code: 'superuser_not_staff', message: 'Superuser must have is_staff=True.' });
     if (input.isSuperuser === false) {
-      issues.push({ code: 'SUPERUSER_NOT_SUPERUSER', message: 'Superuser must have is_superuser=True.' });
+      issues.push({ code: 'superuser_not_superuser', message: 'Superuser must have is_superuser=True.' });
     }
     if (issues.length > 0) throw new ValidationError(issues);
     return this.createUser(em, { ...input, isStaff: true, isSuperuser: true });
   }
 }
 
+/** One code for this fact, from every place that finds it (sign-up, admin, commands). */
 function usernameTaken(): ValidationIssue {
-  return { code: 'USERNAME_TAKEN', message: 'A user with that username already exists.', field: 'username' };
+  return { code: 'username_taken', message: 'A user with that username already exists.', field: 'username' };
 }

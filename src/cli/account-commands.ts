@@ -9,15 +9,16 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ValidationError, type Auth } from '../auth/index.js';
 import { validatePassword, type UserAttributes } from '../auth/password-validation.js';
 import { storedHash } from '../auth/passwords.js';
-import { normalizeUsername, validateUsername } from '../auth/users.js';
+import { isEmailAddress, normalizeUsername, validateNewUsername } from '../auth/users.js';
 import type { Config } from '../config/index.js';
 import { User } from '../entities/user.js';
-import type { SessionStore } from '../http/session-store.js';
+import { setPassword } from '../services/accounts.js';
+import { PasswordChangedMeanwhile } from '../services/errors.js';
+import type { SessionEnder } from '../services/session-flow.js';
 import { PromptStopped, type Prompter } from './prompt.js';
 
 /** Django's changepassword gives up after three; so do both commands, for each question. */
 const MAX_TRIES = 3;
-const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
 export interface AccountCommandDeps {
   em: EntityManager;
@@ -53,10 +54,8 @@ async function askNewPassword(deps: AccountCommandDeps, user: UserAttributes): P
 async function usernameProblem(em: EntityManager, raw: string): Promise<string | undefined> {
   const username = normalizeUsername(raw.trim());
   if (!username) return 'Error: This field cannot be blank.';
-  const [issue] = validateUsername(username);
-  if (issue) return `Error: ${issue.message}`;
-  if ((await em.count(User, { username })) > 0) return 'Error: That username is already taken.';
-  return undefined;
+  const [issue] = await validateNewUsername(em, username);
+  return issue ? `Error: ${issue.message}` : undefined;
 }
 
 export const CREATESUPERUSER_HELP = `Usage: npm run manage -- createsuperuser [--username NAME] [--email ADDRESS] [--no-input]
@@ -113,14 +112,14 @@ async function askAndCreateSuperuser(options: CreateSuperuserOptions, deps: Acco
   if (email === undefined) {
     for (let attempt = 0; attempt < MAX_TRIES && email === undefined; attempt += 1) {
       const answer = await deps.prompter.ask('Email address: ');
-      if (answer.trim() === '' || EMAIL.test(answer.trim())) email = answer.trim();
+      if (answer.trim() === '' || isEmailAddress(answer)) email = answer.trim();
       else deps.err('Error: Enter a valid email address.');
     }
     if (email === undefined) {
       deps.err('error: no superuser created');
       return 1;
     }
-  } else if (email !== '' && !EMAIL.test(email)) {
+  } else if (email !== '' && !isEmailAddress(email)) {
     deps.err('Error: Enter a valid email address.');
     return 1;
   }
@@ -157,7 +156,7 @@ the user.`;
 
 export async function changePassword(
   username: string,
-  deps: AccountCommandDeps & { store: SessionStore },
+  deps: AccountCommandDeps & { sessions: SessionEnder },
 ): Promise<number> {
   const user = await deps.em.findOne(User, { username: normalizeUsername(username) });
   if (!user) {
@@ -179,12 +178,24 @@ export async function changePassword(
     deps.err(`error: aborting password change for user '${user.username}' after ${MAX_TRIES} attempts`);
     return 1;
   }
-  if (!(await deps.auth.passwords.replaceStored(deps.em, user.id, stored, await deps.auth.hashers.make(password)))) {
+  let ended: number;
+  try {
+    ended = await setPassword(
+      { em: deps.em, core: deps.auth, config: deps.config },
+      {
+        user,
+        password,
+        field: 'password',
+        over: { hash: stored },
+        // Whoever is logged in as this user now is logged out: a changed password is often a taken-back account.
+        sessions: { after: () => deps.sessions.endSessionsOf(user.id) },
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof PasswordChangedMeanwhile)) throw error;
     deps.err(`error: the password of '${user.username}' changed while you typed; nothing was changed: run again`);
     return 1;
   }
-  // Whoever is logged in as this user now is logged out: a changed password is often a taken-back account.
-  const ended = await deps.store.destroyForUser(user.id);
   deps.out(`Password changed successfully for user '${user.username}' (${ended} session(s) ended).`);
   return 0;
 }

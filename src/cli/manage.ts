@@ -52,7 +52,9 @@ const commands: Record<string, Command> = {
       const { positionals } = parseOptions(argv, {}, true);
       const [username, ...extra] = positionals;
       if (username === undefined || extra.length > 0) throw new UsageError('give exactly one username');
-      return withAccounts((deps, store) => changePassword(username, { ...deps, store }));
+      return withAccounts((deps, store) =>
+        changePassword(username, { ...deps, sessions: { endSessionsOf: (userId) => store.destroyForUser(userId) } }),
+      );
     },
   },
   clearsessions: {

@@ -6,7 +6,19 @@
 import type { ApolloServerOptions } from '@apollo/server';
 import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { ValidationIssue } from '../auth/errors.js';
+import { ValidationError, type ValidationIssue } from '../auth/errors.js';
+import { LockoutStoreError } from '../auth/lockout.js';
+import { SessionStoreError } from '../http/request-auth.js';
+import {
+  InvalidCredentials,
+  InvalidResetLink,
+  LockedOut,
+  NotFound,
+  NotLoggedIn,
+  NotPermitted,
+  PasswordChangedMeanwhile,
+  RegistrationClosed,
+} from '../services/errors.js';
 import { currentRequestId, type Logger } from '../logger.js';
 
 export const INTERNAL_MESSAGE = 'Internal server error';
@@ -28,19 +40,64 @@ export const ErrorCode = {
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
 } as const;
 
+/**
+ * The errors the use-cases and the core throw, each with the code clients see for it: one code per fact
+ * (better-auth's error codes). Resolvers throw these (or let them through); `createFormatError` answers them.
+ */
+const CATALOGUE: readonly (readonly [abstract new (...args: never[]) => Error, ErrorCodeName])[] = [
+  [InvalidCredentials, ErrorCode.INVALID_CREDENTIALS],
+  [NotLoggedIn, ErrorCode.UNAUTHENTICATED],
+  [NotPermitted, ErrorCode.FORBIDDEN],
+  [NotFound, ErrorCode.NOT_FOUND],
+  [LockedOut, ErrorCode.TOO_MANY_ATTEMPTS],
+  [InvalidResetLink, ErrorCode.INVALID_TOKEN],
+  [PasswordChangedMeanwhile, ErrorCode.CONFLICT],
+  [RegistrationClosed, ErrorCode.REGISTRATION_CLOSED],
+  [ValidationError, ErrorCode.BAD_USER_INPUT],
+  // The operation cannot be kept, so it did not happen (or, said where it did, its answer says so): never masked as
+  // an internal error, whichever operation met the outage.
+  [SessionStoreError, ErrorCode.SERVICE_UNAVAILABLE],
+  [LockoutStoreError, ErrorCode.SERVICE_UNAVAILABLE],
+];
+
+type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const UNAVAILABLE_MESSAGE = 'This is unavailable right now; try again shortly.';
+
+/** The code of a domain error, or undefined for any other error (a bug: masked). */
+function codeOf(error: unknown): ErrorCodeName | undefined {
+  return CATALOGUE.find(([type]) => error instanceof type)?.[1];
+}
+
+/** The GraphQL error a domain error becomes; undefined for any other error. */
+export function graphQLErrorOf(error: unknown): GraphQLError | undefined {
+  const code = codeOf(error);
+  if (code === undefined || !(error instanceof Error)) return undefined;
+  if (error instanceof ValidationError) return badUserInput(error.issues);
+  // A store's own message names its internals: the client learns only that it is unavailable.
+  const message = code === ErrorCode.SERVICE_UNAVAILABLE ? UNAVAILABLE_MESSAGE : error.message;
+  const details = error instanceof LockedOut ? { retryAfterSeconds: error.retryAfterSeconds } : {};
+  return new GraphQLError(message, { extensions: { code, ...details } });
+}
+
+/** A domain error, as the GraphQL error it becomes (for resolvers and directives that throw one themselves). */
+function answer(error: Error): GraphQLError {
+  return graphQLErrorOf(error) ?? new GraphQLError(error.message);
+}
+
 /** A request that needs a logged-in user came from an anonymous one. */
 export function unauthenticated(): GraphQLError {
-  return new GraphQLError('You must be logged in.', { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+  return answer(new NotLoggedIn());
 }
 
 /** A logged-in user without the permission a field requires. Which permission is not said. */
-export function forbidden(message = 'You do not have permission to do this.'): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN } });
+export function forbidden(message?: string): GraphQLError {
+  return answer(new NotPermitted(message));
 }
 
 /** The object an operation names does not exist (said only to those allowed to act on every such object). */
 export function notFound(what: string): GraphQLError {
-  return new GraphQLError(`No such ${what}.`, { extensions: { code: ErrorCode.NOT_FOUND } });
+  return answer(new NotFound(what));
 }
 
 /**
@@ -58,35 +115,9 @@ export function badUserInput(issues: readonly ValidationIssue[], { status }: { s
   });
 }
 
-/** A password reset link that is wrong, used, expired or voided. Which of these is not said. */
-export function invalidToken(): GraphQLError {
-  return new GraphQLError('The password reset link is invalid or has expired; ask for a new one.', {
-    extensions: { code: ErrorCode.INVALID_TOKEN },
-  });
-}
-
-/** Locked out after too many failed attempts: how long to wait is said (django-axes does too). */
-export function tooManyAttempts(retryAfterSeconds: number): GraphQLError {
-  return new GraphQLError(`Too many failed attempts. Try again in ${retryAfterSeconds} seconds.`, {
-    extensions: { code: ErrorCode.TOO_MANY_ATTEMPTS, retryAfterSeconds },
-  });
-}
-
-/** What the operation would change was changed by another request meanwhile: nothing was done; try again. */
-export function conflict(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
-}
-
-/** The password changed while this request ran (another change, a reset or an admin won the race). */
-export function passwordChangedMeanwhile(): GraphQLError {
-  return conflict('The password was changed by another request meanwhile; nothing was changed.');
-}
-
 /** The session store is down: the operation cannot be kept, so it did not happen. */
 export function serviceUnavailable(): GraphQLError {
-  return new GraphQLError('This is unavailable right now; try again shortly.', {
-    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
-  });
+  return new GraphQLError(UNAVAILABLE_MESSAGE, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } });
 }
 
 /** True for an error thrown on purpose: a GraphQLError that does not merely wrap some other error. */
@@ -96,7 +127,22 @@ function isDeliberate(error: unknown): boolean {
 
 export function createFormatError(logger: Logger): NonNullable<ApolloServerOptions<never>['formatError']> {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    withRequestId(mask(withClientCode(withoutLimits(formatted), error), error, logger));
+    withRequestId(mask(withClientCode(withoutLimits(coded(formatted, error, logger)), error), error, logger));
+}
+
+/** A domain error a resolver let through, answered with its code from the catalogue (a store failure logged). */
+function coded(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const answered = graphQLErrorOf(original);
+  if (!answered) return formatted;
+  if (original instanceof SessionStoreError) logger.error({ err: original.cause }, 'the session store failed');
+  if (original instanceof LockoutStoreError) logger.error({ err: original.cause }, 'the lockout counters failed');
+  return {
+    message: answered.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: answered.extensions,
+  };
 }
 
 /**

@@ -13,7 +13,7 @@
  * fields, and the field it was given to (`Mutation.updateUser`) in the message.
  *
  * The bound sits at the column's length exactly, and where a resolver's own rule already refused the same text with
- * a code of its own (USERNAME_TOO_LONG, EMAIL_TOO_LONG, invalid_id), the @maxLength repeats that code: a client reads
+ * a code of its own (username_too_long, email_too_long, invalid_id), the @maxLength repeats that code: a client reads
  * one code for one rule, whichever check answers. (A bound one above the column, to let the resolver answer first,
  * would answer differently for one character more or two.) The resolvers keep their rules for what no bound on the
  * given text can see: text that normalizing lengthens, and callers other than GraphQL.

@@ -590,4 +590,16 @@ describe('the admin API', () => {
     const missing = await clients.root.graphql('mutation { deleteUser(id: "99999") }');
     expect(missing.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
+
+  it('answers a username already taken with one code, username_taken, from createUser and updateUser alike', async () => {
+    const issues = async (query: string, variables: Record<string, unknown>) =>
+      (await clients.root.graphql(query, variables)).body.errors?.[0]?.extensions?.validationErrors;
+    const taken = [{ code: 'username_taken', message: 'A user with that username already exists.', field: 'username' }];
+    expect(await issues('mutation { createUser(input: { username: "nobody" }) { id } }', {})).toEqual(taken);
+    expect(
+      await issues('mutation ($id: ID!) { updateUser(id: $id, input: { username: "nobody" }) { id } }', {
+        id: await newUser(),
+      }),
+    ).toEqual(taken);
+  });
 });

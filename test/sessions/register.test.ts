@@ -59,13 +59,13 @@ describeEachStore('register when registration is open', (sessionStore) => {
   it('refuses a taken username', async () => {
     const response = await new HttpClient(app.url).graphql(REGISTER, input());
     expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(codes(response.body)).toEqual(['USERNAME_TAKEN']);
+    expect(codes(response.body)).toEqual(['username_taken']);
   });
 
   it("lists every broken rule at once: the username's and the password's", async () => {
     const response = await new HttpClient(app.url).graphql(REGISTER, input({ username: 'bad name', password: '123' }));
     expect(codes(response.body)).toEqual([
-      'USERNAME_INVALID',
+      'username_invalid',
       'password_too_short',
       'password_too_common',
       'password_entirely_numeric',

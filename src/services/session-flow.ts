@@ -1,0 +1,27 @@
+/**
+ * What the use-cases need of the request's session (Django's `login`, `logout`, `request.user` and
+ * `update_session_auth_hash`), and nothing more: whatever implements the session flow satisfies it. A store that
+ * cannot keep a change throws its own error (the operation did not happen); the GraphQL layer answers
+ * SERVICE_UNAVAILABLE for it.
+ */
+import type { User } from '../entities/user.js';
+
+/** Ends every session of a user; returns how many. All a command needs to end sessions, without a request. */
+export interface SessionEnder {
+  endSessionsOf(userId: number): Promise<number>;
+}
+
+export interface SessionFlow extends SessionEnder {
+  /** The logged-in user, or null for an anonymous request. */
+  user(): Promise<User | null>;
+  /** Authenticates through the backends and starts a new session; null for bad credentials, whatever the reason. */
+  login(credentials: Record<string, unknown>): Promise<User | null>;
+  /** Starts a session for a user already authenticated (or just created), through `backend`. */
+  loginAs(user: User, backend: string): Promise<void>;
+  /** Ends this session. */
+  logout(): Promise<boolean>;
+  /** After a password change: this session goes on under a new id and the new auth hash; the others end. */
+  keepSessionAfterPasswordChange(user: User): Promise<number>;
+  /** Ends every other session of `user`; returns how many. */
+  logoutOtherSessions(user: User): Promise<number>;
+}
