@@ -109,8 +109,10 @@ export class ModelBackend implements AuthenticationBackend {
 }
 
 /**
- * `{ email, password }`, the e-mail matched case-insensitively (Django's `iexact`). Django lets several users share
- * an address; when more than one user has it, nobody can log in with it (guessing which one is meant would be worse).
+ * `{ email, password }`, or the address in `username` (as Django's login form posts `username` whatever the
+ * USERNAME_FIELD, so that `login(username:, password:)` takes an address), the e-mail matched case-insensitively
+ * (Django's `iexact`). Django lets several users share an address; when more than one user has it, nobody can log in
+ * with it (guessing which one is meant would be worse).
  */
 export class EmailBackend extends ModelBackend {
   override readonly name = 'email';
@@ -120,7 +122,14 @@ export class EmailBackend extends ModelBackend {
     credentials: Credentials,
     report?: ReportFailure,
   ): Promise<User | null> {
-    const { email, password } = credentials;
+    const { password } = credentials;
+    // A `username` without an @ cannot be an address: not this backend's kind, so it costs no second hasher run
+    // after the model backend's (with both backends, an address typed as the username costs two, found or not).
+    const email =
+      credentials.email ??
+      (typeof credentials.username === 'string' && credentials.username.includes('@')
+        ? credentials.username
+        : undefined);
     if (typeof email !== 'string' || typeof password !== 'string' || email.trim().length === 0) {
       report?.('not_applicable');
       return null;
