@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { PasswordConfig, PasswordValidatorName } from '../config/index.js';
+import { loadedExport } from './extensions.js';
 import type { ValidationIssue } from './errors.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
 import { codePoints } from './text.js';
@@ -70,6 +71,14 @@ function exceedsMaximumLengthRatio(password: string, value: string): boolean {
 
 type Validator = (password: string, user: UserAttributes | undefined, config: PasswordConfig) => ValidationIssue | null;
 
+/**
+ * A validator of an app's own (PASSWORD_VALIDATORS=./validators/mine.js, docs/extending.md): the rule the password
+ * breaks, with a stable code, or null. Synchronous, as Django's: it runs before anything is hashed or stored.
+ */
+export interface PasswordValidator {
+  validate(password: string, user?: UserAttributes): ValidationIssue | null;
+}
+
 const validators: Record<PasswordValidatorName, Validator> = {
   similarity(password, user) {
     if (!user) return null;
@@ -123,7 +132,11 @@ export function validatePassword(password: string, config: PasswordConfig, user?
     ];
   }
   return config.validators
-    .map((name) => validators[name](password, user, config))
+    .map((entry) =>
+      typeof entry === 'string'
+        ? validators[entry](password, user, config)
+        : (loadedExport('PASSWORD_VALIDATORS', entry) as PasswordValidator).validate(password, user),
+    )
     .filter((issue): issue is ValidationIssue => issue !== null);
 }
 

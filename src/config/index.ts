@@ -41,8 +41,10 @@ export interface Config {
   /** Server processes on this machine (node:cluster): 1 runs the server in this process. */
   readonly webConcurrency: number;
   readonly passwords: PasswordConfig;
-  /** Authentication backends, tried in this order. */
-  readonly authenticationBackends: readonly AuthenticationBackendName[];
+  /** Authentication backends, tried in this order: built-in names, or modules (`./backends/ldap.js`). */
+  readonly authenticationBackends: readonly Pluggable<AuthenticationBackendName>[];
+  /** Modules whose default export subscribes to the auth events (EVENT_LISTENERS), in this order. */
+  readonly eventListeners: readonly ModuleEntry[];
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
   readonly passwordReset: PasswordResetConfig;
@@ -148,6 +150,18 @@ export const PASSWORD_VALIDATORS = ['similarity', 'min_length', 'common', 'numer
 export type PasswordValidatorName = (typeof PASSWORD_VALIDATORS)[number];
 export type AuthenticationBackendName = (typeof AUTHENTICATION_BACKENDS)[number];
 
+/**
+ * A module a setting names instead of a built-in: a path (`./backends/ldap.js`, resolved against the process's
+ * working directory) or a package name. `loaded` is its default export, filled in once at start-up by
+ * `loadExtensions` (src/auth/extensions.ts), which checks that it is what the setting needs.
+ */
+export interface ModuleEntry {
+  readonly module: string;
+  readonly loaded?: unknown;
+}
+/** A built-in's name, or a module. */
+export type Pluggable<Name extends string> = Name | ModuleEntry;
+
 export type SameSite = 'lax' | 'strict' | 'none';
 
 export interface SessionConfig {
@@ -171,7 +185,7 @@ export interface SessionConfig {
 
 export interface PasswordConfig {
   /** The first hashes new passwords; all verify (Django's PASSWORD_HASHERS). */
-  readonly hashers: readonly HasherAlgorithm[];
+  readonly hashers: readonly Pluggable<HasherAlgorithm>[];
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly pbkdf2Iterations: number;
   readonly bcryptRounds: number;
@@ -183,7 +197,7 @@ export interface PasswordConfig {
   /** The nice value of libuv's pool threads, where hashes run (0: left alone). Linux only. */
   readonly hashingNice: number;
   /** Django's AUTH_PASSWORD_VALIDATORS, in order; a maximum length is always checked first. */
-  readonly validators: readonly PasswordValidatorName[];
+  readonly validators: readonly Pluggable<PasswordValidatorName>[];
   readonly minLength: number;
 }
 
@@ -346,18 +360,25 @@ export function trustsEveryHop(trust: TrustProxy): boolean {
   return trust === true || (Array.isArray(trust) && trust.some((entry) => /^(0\.0\.0\.0|::)\/0$/.test(entry)));
 }
 
-/** A comma-separated list of names from `allowed`, without repeats. */
-function nameList<const T extends string>(allowed: readonly T[]) {
+/** A path (`./x.js`, `../x.js`, `/srv/x.js`) or an npm package name (`ldap-backend`, `@acme/auth/backend.js`). */
+const MODULE_SPECIFIER = /^(\.{0,2}\/[^,\s]+|(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]+)?)$/i;
+
+/**
+ * A comma-separated list, without repeats, of names from `builtins` and of modules (paths or package names): Django's
+ * AUTHENTICATION_BACKENDS and PASSWORD_HASHERS, which take a built-in or a dotted path to the user's own.
+ */
+function pluggableList<const T extends string>(builtins: readonly T[], { allowEmpty = false } = {}) {
   return z.string().transform((value, ctx) => {
     const names = value
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean);
-    const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
-    if (names.length === 0 || unknown.length > 0) {
+    const bad = names.filter((name) => !(builtins as readonly string[]).includes(name) && !MODULE_SPECIFIER.test(name));
+    const choices = builtins.length > 0 ? `choose from ${builtins.join(', ')}, or name a module` : 'name modules';
+    if ((names.length === 0 && !allowEmpty) || bad.length > 0) {
       ctx.addIssue({
         code: 'custom',
-        message: `${names.length === 0 ? 'is empty' : `names unknown ${unknown.join(', ')}`}; choose from ${allowed.join(', ')}`,
+        message: `${names.length === 0 ? 'is empty' : `names ${bad.join(', ')}, which is no name or module path`}; ${choices} (./backends/ldap.js)`,
       });
       return z.NEVER;
     }
@@ -365,7 +386,9 @@ function nameList<const T extends string>(allowed: readonly T[]) {
       ctx.addIssue({ code: 'custom', message: 'names one twice' });
       return z.NEVER;
     }
-    return names as T[];
+    return names.map((name): Pluggable<T> =>
+      (builtins as readonly string[]).includes(name) ? (name as T) : Object.freeze({ module: name }),
+    );
   });
 }
 
@@ -461,7 +484,7 @@ export const variables = {
     'gqlauth:',
   ),
   REGISTRATION_OPEN: variable(booleanFlag, 'true', 'false'),
-  PASSWORD_HASHERS: variable(nameList(HASHER_ALGORITHMS), 'argon2,pbkdf2_sha256', HASHER_ALGORITHMS.join(',')),
+  PASSWORD_HASHERS: variable(pluggableList(HASHER_ALGORITHMS), 'argon2,pbkdf2_sha256', HASHER_ALGORITHMS.join(',')),
   ARGON2_MEMORY_KIB: variable(wholeNumber(8, 4_194_304), '19456', '19456'),
   ARGON2_TIME_COST: variable(wholeNumber(1, 100), '2', '2'),
   ARGON2_PARALLELISM: variable(wholeNumber(1, 64), '1', '1'),
@@ -469,8 +492,9 @@ export const variables = {
   BCRYPT_ROUNDS: variable(wholeNumber(4, 31), '12', '12'),
   PASSWORD_HASHING_CONCURRENCY: variable(wholeNumber(1, 1024), '1', '(CPU cores - 1, at least 1)'),
   PASSWORD_HASHING_NICE: variable(wholeNumber(0, 19), '10', '10'),
-  AUTHENTICATION_BACKENDS: variable(nameList(AUTHENTICATION_BACKENDS), 'model,email', 'model'),
-  PASSWORD_VALIDATORS: variable(nameList(PASSWORD_VALIDATORS), 'min_length,common', PASSWORD_VALIDATORS.join(',')),
+  AUTHENTICATION_BACKENDS: variable(pluggableList(AUTHENTICATION_BACKENDS), 'model,./backends/ldap.js', 'model'),
+  PASSWORD_VALIDATORS: variable(pluggableList(PASSWORD_VALIDATORS), 'min_length,common', PASSWORD_VALIDATORS.join(',')),
+  EVENT_LISTENERS: variable(pluggableList([], { allowEmpty: true }), './listeners/audit.js', '(none)'),
   PASSWORD_MIN_LENGTH: variable(wholeNumber(1, 4096), '12', '8'),
   PASSWORD_RESET_TIMEOUT: variable(wholeNumber(60, 31_536_000), '3600', '259200'),
   PASSWORD_RESET_URL: variable(
@@ -705,6 +729,7 @@ export function loadConfig(
       minLength: parsed.PASSWORD_MIN_LENGTH ?? 8,
     }),
     authenticationBackends: Object.freeze(parsed.AUTHENTICATION_BACKENDS ?? (['model'] as const)),
+    eventListeners: Object.freeze((parsed.EVENT_LISTENERS ?? []).filter((entry) => typeof entry !== 'string')),
     registrationOpen: parsed.REGISTRATION_OPEN ?? false,
     passwordReset: Object.freeze({
       timeoutSeconds: parsed.PASSWORD_RESET_TIMEOUT ?? 259_200,

@@ -39,7 +39,7 @@ async function withStores<T>(logger: Logger, work: () => Promise<T>): Promise<T>
  * costs nothing and tells nothing, even with the right password.
  */
 async function admit(
-  { lockout, logger }: Pick<GraphQLContext, 'lockout' | 'logger'>,
+  { lockout, logger, authCore }: Pick<GraphQLContext, 'lockout' | 'logger' | 'authCore'>,
   action: GuardedAction,
   source: AttemptSource,
 ): Promise<Attempt> {
@@ -47,6 +47,7 @@ async function admit(
   if (admission.admitted) return admission.attempt;
   const { retryAfterSeconds } = admission;
   logger.debug({ action, credentials: { username: source.username }, retryAfterSeconds }, `${action} refused: locked`);
+  await authCore.events.emit('userLockedOut', { username: source.username, ip: source.ip, action, retryAfterSeconds });
   throw tooManyAttempts(retryAfterSeconds);
 }
 
@@ -75,7 +76,7 @@ async function succeeded(
  * counts as a guess nor holds the address's place until its window ends.
  */
 async function attempting<T>(
-  context: Pick<GraphQLContext, 'lockout' | 'logger'>,
+  context: Pick<GraphQLContext, 'lockout' | 'logger' | 'authCore'>,
   action: GuardedAction,
   source: AttemptSource,
   check: (attempt: Attempt) => Promise<T>,
