@@ -7,6 +7,7 @@
  * once the database answers: a bad setting or an unreachable database is reported without first loading Apollo,
  * Express and Redis, which takes seconds on a busy machine (the start-up failures must end within 10 s).
  */
+import { loadExtensions } from './auth/extensions.js';
 import { configChecks } from './checks/config.js';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config/index.js';
 import type { Database } from './db/database.js';
@@ -29,6 +30,14 @@ try {
 } catch (error) {
   // One line per bad variable, each naming it: "error: PORT="abc" is not a whole number ... (example: PORT=4000)".
   if (error instanceof ConfigError) fail(error.problems.join('\nerror: '));
+  throw error;
+}
+try {
+  // The modules the settings name (AUTHENTICATION_BACKENDS=model,./backends/ldap.js ...), loaded once, before anything
+  // opens: one that does not load or does not fit stops the start with one line naming the setting and the module.
+  config = await loadExtensions(config);
+} catch (error) {
+  if (error instanceof StartupError) fail(error.message);
   throw error;
 }
 

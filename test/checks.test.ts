@@ -343,6 +343,59 @@ describe('systemChecks', () => {
   });
 });
 
+describe('systemChecks: logins that the backends make impossible (issue 20, item 6)', () => {
+  let testDatabase: TestDatabase;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+  });
+  afterAll(() => testDatabase.drop());
+
+  /** Creates accounts, then runs the checks with AUTHENTICATION_BACKENDS=`backends`: the auth.* results. */
+  async function loginResults(backends: string, accounts: { username: string; email?: string }[] = []) {
+    const config = configFor(testDatabase, { AUTHENTICATION_BACKENDS: backends });
+    const database = await openDatabase(testDatabase.config, testLogger, { migrate: false });
+    try {
+      const em = database.orm.em.fork();
+      for (const account of accounts)
+        await createAuth(config).users.createUser(em, { ...account, password: 'a-password-1' });
+    } finally {
+      await database.close();
+    }
+    return (await systemChecks(config, { deploy: false, logger: testLogger }))
+      .filter((result) => result.id.startsWith('auth.'))
+      .map(({ id, message }) => ({ id, message }));
+  }
+
+  it('warns that nobody can log in when only the e-mail backend is on and no account has an address of its own', async () => {
+    // An account without a password, or an inactive one, never logs in anyway: it is not counted.
+    expect(
+      await loginResults('email', [
+        { username: 'no-address' },
+        { username: 'twin1', email: 'twin@example.com' },
+        { username: 'twin2', email: 'TWIN@example.com' },
+      ]),
+    ).toEqual([
+      {
+        id: 'auth.W002',
+        message:
+          'AUTHENTICATION_BACKENDS=email logs in by e-mail address only, and none of the 3 active accounts with a password has an address of its own (no-address, twin1, twin2): nobody can log in.',
+      },
+    ]);
+  });
+
+  it('names the accounts that cannot log in once some can, and says nothing with the model backend on', async () => {
+    expect(await loginResults('email', [{ username: 'alice', email: 'alice@example.com' }])).toEqual([
+      {
+        id: 'auth.W003',
+        message:
+          'AUTHENTICATION_BACKENDS=email logs in by e-mail address only, and 3 of the 4 active accounts with a password cannot log in: they have no address, or share it with another account (no-address, twin1, twin2).',
+      },
+    ]);
+    expect(await loginResults('model,email')).toEqual([]);
+    expect(await loginResults('model')).toEqual([]);
+  });
+});
+
 describe('manage check, as an operator runs it', () => {
   let testDatabase: TestDatabase;
   beforeAll(async () => {

@@ -107,7 +107,9 @@ describe("the Quick start's first user and first login", () => {
 
 describe('documentation of the system checks', () => {
   const readme = read('README.md');
-  const source = ['src/checks/config.ts', 'src/checks/system.ts', 'src/cli/check-command.ts'].map(read).join('\n');
+  const source = ['src/checks/config.ts', 'src/checks/system.ts', 'src/checks/logins.ts', 'src/cli/check-command.ts']
+    .map(read)
+    .join('\n');
   const inSource = [...new Set([...source.matchAll(/'([a-z]+\.[EW]\d{3})'/g)].map((match) => match[1]))].sort();
   const inReadme = [...readme.matchAll(/^\| +`([a-z]+\.[EW]\d{3})` +\|/gm)].map((match) => match[1]).sort();
 

@@ -9,9 +9,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectAll, selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
+import { ImproperlyConfigured } from './errors.js';
+import { isBackend } from './extensions.js';
 import type { Passwords } from './passwords.js';
 import { loadUserRow, sessionUserOf, type SessionUser, type UserRow } from './user-row.js';
-import { normalizeUsername } from './users.js';
+import { normalizeUsername, type UserManager } from './users.js';
 
 export type Credentials = Record<string, unknown>;
 
@@ -44,6 +46,44 @@ export interface AuthenticationBackend {
    * be used. `row` is that user's row when the session store read it along with the session (then no statement).
    */
   getUser(em: EntityManager, userId: number, row?: UserRow): Promise<SessionUser | null>;
+}
+
+/**
+ * A backend of an app's own (AUTHENTICATION_BACKENDS=model,./backends/ldap.js; docs/extending.md). `getUser` may be
+ * left out: then the model backend's reads the user for each request of the session (the user must be a local one,
+ * as django-auth-ldap's are).
+ */
+export type CustomAuthenticationBackend = Pick<AuthenticationBackend, 'name' | 'authenticate'> &
+  Partial<Pick<AuthenticationBackend, 'getUser'>>;
+
+/** What a backend module's default export may ask for, when it is a function rather than the backend itself. */
+export interface BackendCore {
+  /** Finds and creates local users (`getByUsername`, `createUser`). */
+  readonly users: UserManager;
+  /** Checks and sets passwords with the configured hashers. */
+  readonly passwords: Passwords;
+}
+
+/** A backend module's default export: the backend, or a function that makes it from the core. */
+export type BackendExport = CustomAuthenticationBackend | ((core: BackendCore) => CustomAuthenticationBackend);
+
+/** The backend a module's default export stands for, with the model backend's `getUser` if it has none. */
+export function backendFrom(
+  module: string,
+  exported: BackendExport,
+  core: BackendCore,
+  model: ModelBackend,
+): AuthenticationBackend {
+  const backend = typeof exported === 'function' ? exported(core) : exported;
+  if (!isBackend(backend))
+    throw new ImproperlyConfigured(
+      `AUTHENTICATION_BACKENDS names ${module}, whose default export did not return an authentication backend: it needs name and authenticate()`,
+    );
+  return {
+    name: backend.name,
+    authenticate: (em, credentials, report) => backend.authenticate(em, credentials, report),
+    getUser: (em, userId, row) => (backend.getUser ?? model.getUser.bind(model))(em, userId, row),
+  };
 }
 
 /** What a password check needs of a user, read in one query. */
@@ -109,8 +149,10 @@ export class ModelBackend implements AuthenticationBackend {
 }
 
 /**
- * `{ email, password }`, the e-mail matched case-insensitively (Django's `iexact`). Django lets several users share
- * an address; when more than one user has it, nobody can log in with it (guessing which one is meant would be worse).
+ * `{ email, password }`, or the address in `username` (as Django's login form posts `username` whatever the
+ * USERNAME_FIELD, so that `login(username:, password:)` takes an address), the e-mail matched case-insensitively
+ * (Django's `iexact`). Django lets several users share an address; when more than one user has it, nobody can log in
+ * with it (guessing which one is meant would be worse).
  */
 export class EmailBackend extends ModelBackend {
   override readonly name = 'email';
@@ -120,7 +162,14 @@ export class EmailBackend extends ModelBackend {
     credentials: Credentials,
     report?: ReportFailure,
   ): Promise<User | null> {
-    const { email, password } = credentials;
+    const { password } = credentials;
+    // A `username` without an @ cannot be an address: not this backend's kind, so it costs no second hasher run
+    // after the model backend's (with both backends, an address typed as the username costs two, found or not).
+    const email =
+      credentials.email ??
+      (typeof credentials.username === 'string' && credentials.username.includes('@')
+        ? credentials.username
+        : undefined);
     if (typeof email !== 'string' || typeof password !== 'string' || email.trim().length === 0) {
       report?.('not_applicable');
       return null;

@@ -1,3 +1,5 @@
+import { StartupError } from '../startup-error.js';
+
 /**
  * The auth core's errors. "No" is a value (authenticate returns null); these mean "refused, with a reason the
  * caller can show" (validation) or "stop the backend chain" (PermissionDenied).
@@ -23,5 +25,16 @@ export class PermissionDenied extends Error {
   constructor(message = 'permission denied') {
     super(message);
     this.name = 'PermissionDenied';
+  }
+}
+
+/**
+ * Django's ImproperlyConfigured: a setting names something that cannot serve (a module that does not load, or whose
+ * default export is not what the setting needs). Stops the start with its message, one line naming the setting.
+ */
+export class ImproperlyConfigured extends StartupError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImproperlyConfigured';
   }
 }

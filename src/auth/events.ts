@@ -1,9 +1,14 @@
 /**
- * Django's auth signals (`user_logged_in`, `user_logged_out`, `user_login_failed`), typed, for audit logs and
- * metrics. Listeners run after the fact and cannot change the outcome; one that throws is logged, not propagated.
+ * Django's auth signals (`user_logged_in`, `user_logged_out`, `user_login_failed`), django-axes' `user_locked_out`
+ * and a password change, typed, for audit logs and metrics. Listeners run after the fact and cannot change the
+ * outcome; one that throws is logged, not propagated: a login never fails because an audit log is down.
+ *
+ * An app subscribes without editing the core: EVENT_LISTENERS=./listeners/audit.js names a module whose default
+ * export receives this bus at start-up and calls `on` (docs/extending.md).
  */
 import type { User } from '../entities/user.js';
 import type { LoginFailureReason } from './backends.js';
+import type { GuardedAction } from './lockout.js';
 
 export interface AuthEvents {
   userLoggedIn: { user: User; backend: string };
@@ -16,9 +21,13 @@ export interface AuthEvents {
     credentials: Record<string, unknown>;
     reasons: readonly { backend: string; reason: LoginFailureReason | 'unknown' }[];
   };
+  /** A new password was stored for the user (a change, a reset, an administrator's, a command's). */
+  userPasswordChanged: { userId: number };
+  /** An attempt was refused, before any check, because its source failed too often (django-axes). */
+  userLockedOut: { username: string; ip: string; action: GuardedAction; retryAfterSeconds: number };
 }
 
-type Listener<K extends keyof AuthEvents> = (event: AuthEvents[K]) => void | Promise<void>;
+export type Listener<K extends keyof AuthEvents> = (event: AuthEvents[K]) => void | Promise<void>;
 
 export class AuthEventBus {
   private readonly listeners: { [K in keyof AuthEvents]?: Listener<K>[] } = {};

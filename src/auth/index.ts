@@ -11,9 +11,18 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthSettings } from '../config/index.js';
 import { AuthorizationCache } from './authorization-cache.js';
 import { authenticate, type Authenticated } from './authenticate.js';
-import { EmailBackend, ModelBackend, type AuthenticationBackend, type Credentials } from './backends.js';
+import {
+  backendFrom,
+  EmailBackend,
+  ModelBackend,
+  type AuthenticationBackend,
+  type BackendExport,
+  type Credentials,
+} from './backends.js';
 import { systemClock, type Clock } from './clock.js';
 import { AuthEventBus } from './events.js';
+import { ImproperlyConfigured } from './errors.js';
+import { loadedExport } from './extensions.js';
 import { createPasswordHashers } from './hashers/from-config.js';
 import type { PasswordHashers } from './hashers/index.js';
 import { PasswordReset } from './password-reset.js';
@@ -23,11 +32,27 @@ import { secureRandom, type RandomSource } from './random.js';
 import { PasswordResetTokens } from './tokens.js';
 import { UserManager } from './users.js';
 
-export { PermissionDenied, ValidationError, type ValidationIssue } from './errors.js';
+export { ImproperlyConfigured, PermissionDenied, ValidationError, type ValidationIssue } from './errors.js';
 export type { Authenticated } from './authenticate.js';
-export type { AuthenticationBackend, Credentials } from './backends.js';
 export type { Clock } from './clock.js';
-export type { AuthEvents } from './events.js';
+export { loadExtensions } from './extensions.js';
+// The extension points (docs/extending.md): what a module named in AUTHENTICATION_BACKENDS, PASSWORD_HASHERS,
+// PASSWORD_VALIDATORS or EVENT_LISTENERS exports by default, and what it is given.
+export type {
+  AuthenticationBackend,
+  BackendCore,
+  BackendExport,
+  Credentials,
+  CustomAuthenticationBackend,
+  LoginFailureReason,
+  ReportFailure,
+} from './backends.js';
+export type { CustomPasswordHasher, PasswordHasher } from './hashers/index.js';
+export type { PasswordValidator, UserAttributes } from './password-validation.js';
+export type { AuthEventBus, AuthEvents, Listener } from './events.js';
+/** An EVENT_LISTENERS module's default export: subscribes to the events it wants (`events.on`). */
+export type EventSubscriber = (events: AuthEventBus) => void;
+export type { User } from '../entities/user.js';
 export { PermissionChecker } from './permissions.js';
 export { encodeUid, type ResetUser } from './password-reset.js';
 export { ANONYMOUS_USER, isAnonymous, isAuthenticated, type AnonymousUser, type RequestUser } from './anonymous.js';
@@ -58,25 +83,44 @@ export function createAuth(config: AuthSettings, options: AuthOptions = {}): Aut
   const clock = options.clock ?? systemClock;
   const random = options.random ?? secureRandom;
   const hashers = options.hashers ?? createPasswordHashers(config.passwords, random);
-  const passwords = new Passwords(hashers);
+  const events = new AuthEventBus(options.onListenerError);
+  const passwords = new Passwords(hashers, events);
+  const users = new UserManager(passwords, clock);
   // Shared by this process's requests (each checker still loads at most once per request).
   const authorizations = new AuthorizationCache();
-  const events = new AuthEventBus(options.onListenerError);
-  const available: Record<AuthSettings['authenticationBackends'][number], () => AuthenticationBackend> = {
-    model: () => new ModelBackend(passwords),
+  const model = new ModelBackend(passwords);
+  const available = {
+    model: () => model,
     email: () => new EmailBackend(passwords),
-  };
-  const backends = config.authenticationBackends.map((name) => available[name]());
+  } satisfies Record<Extract<AuthSettings['authenticationBackends'][number], string>, () => AuthenticationBackend>;
+  const backends = config.authenticationBackends.map((entry) =>
+    typeof entry === 'string'
+      ? available[entry]()
+      : backendFrom(
+          entry.module,
+          loadedExport('AUTHENTICATION_BACKENDS', entry) as BackendExport,
+          { users, passwords },
+          model,
+        ),
+  );
+  const names = backends.map((backend) => backend.name);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  // A session remembers its backend by name: two of one name would let one's sessions be read by the other.
+  if (repeated !== undefined)
+    throw new ImproperlyConfigured(`AUTHENTICATION_BACKENDS has two backends named ${repeated}`);
+  for (const entry of config.eventListeners ?? [])
+    (loadedExport('EVENT_LISTENERS', entry) as (events: AuthEventBus) => void)(events);
   return {
     hashers,
     passwords,
-    users: new UserManager(passwords, clock),
+    users,
     backends,
     events,
     // Signed with the session secrets, as Django signs both with SECRET_KEY: rotating them voids outstanding links.
     passwordReset: new PasswordReset(
       new PasswordResetTokens(config.session.secrets, config.passwordReset.timeoutSeconds, clock),
       hashers,
+      events,
     ),
     authenticate: (em, credentials) => authenticate(em, credentials, backends, events),
     permissions: (em) => new PermissionChecker(em, authorizations),

@@ -9,6 +9,7 @@
  *   const done = await reset.setPassword(em, user.id, token, await hashers.make(newPassword));
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuthEventBus } from './events.js';
 import type { PasswordHashers } from './hashers/index.js';
 import type { PasswordResetTokens, TokenUser } from './tokens.js';
 import { run, selectAll, selectOne } from '../db/sql.js';
@@ -53,6 +54,7 @@ export class PasswordReset {
   constructor(
     private readonly tokens: PasswordResetTokens,
     private readonly hashers: PasswordHashers,
+    private readonly events?: AuthEventBus,
   ) {}
 
   /**
@@ -97,7 +99,7 @@ export class PasswordReset {
    * the hash the first wrote, and the token no longer matches it.
    */
   async setPassword(em: EntityManager, userId: number, token: string, passwordHash: string): Promise<boolean> {
-    return em.transactional(async (tx) => {
+    const stored = await em.transactional(async (tx) => {
       const row = await selectOne<UserRow>(
         tx,
         `SELECT ${COLUMNS} FROM auth_user WHERE id = ? AND is_active FOR UPDATE`,
@@ -107,6 +109,9 @@ export class PasswordReset {
       await run(tx, 'UPDATE auth_user SET password = ? WHERE id = ?', [passwordHash, userId]);
       return true;
     });
+    // After the commit: listeners hear of a password that is stored.
+    if (stored) await this.events?.emit('userPasswordChanged', { userId });
+    return stored;
   }
 }
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { PasswordSettings, PasswordValidatorName } from '../config/index.js';
+import { loadedExport } from './extensions.js';
 import type { ValidationIssue } from './errors.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
 import { codePoints } from './text.js';
@@ -74,6 +75,14 @@ type Validator = (
   config: PasswordSettings,
 ) => ValidationIssue | null;
 
+/**
+ * A validator of an app's own (PASSWORD_VALIDATORS=./validators/mine.js, docs/extending.md): the rule the password
+ * breaks, with a stable code, or null. Synchronous, as Django's: it runs before anything is hashed or stored.
+ */
+export interface PasswordValidator {
+  validate(password: string, user?: UserAttributes): ValidationIssue | null;
+}
+
 const validators: Record<PasswordValidatorName, Validator> = {
   similarity(password, user) {
     if (!user) return null;
@@ -127,7 +136,11 @@ export function validatePassword(password: string, config: PasswordSettings, use
     ];
   }
   return config.validators
-    .map((name) => validators[name](password, user, config))
+    .map((entry) =>
+      typeof entry === 'string'
+        ? validators[entry](password, user, config)
+        : (loadedExport('PASSWORD_VALIDATORS', entry) as PasswordValidator).validate(password, user),
+    )
     .filter((issue): issue is ValidationIssue => issue !== null);
 }
 

@@ -5,10 +5,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
+import type { AuthEventBus } from './events.js';
 import type { PasswordHashers } from './hashers/index.js';
 
 export class Passwords {
-  constructor(readonly hashers: PasswordHashers) {}
+  constructor(
+    readonly hashers: PasswordHashers,
+    private readonly events?: AuthEventBus,
+  ) {}
 
   /** Sets a new hash on the entity (flush to store it). `null` sets an unusable password. */
   async setPassword(user: User, raw: string | null): Promise<void> {
@@ -49,7 +53,9 @@ export class Passwords {
    * answering yes while their password is silently overwritten (a lost update).
    */
   async replaceStored(em: EntityManager, userId: number, expected: string, next: string): Promise<boolean> {
-    return (await em.nativeUpdate(User, { id: userId, password: expected }, { password: next })) === 1;
+    const replaced = (await em.nativeUpdate(User, { id: userId, password: expected }, { password: next })) === 1;
+    if (replaced) await this.events?.emit('userPasswordChanged', { userId });
+    return replaced;
   }
 
   /**

@@ -117,6 +117,11 @@ export class UserManager {
     private readonly clock: Clock,
   ) {}
 
+  /** Django's `get_by_natural_key`: the user with this username (NFKC-normalized as at creation), or null. */
+  getByUsername(em: EntityManager, username: string): Promise<User | null> {
+    return em.findOne(User, { username: normalizeUsername(username) });
+  }
+
   async createUser(em: EntityManager, input: CreateUserInput): Promise<User> {
     const username = normalizeUsername(input.username);
     const email = normalizeEmail(input.email ?? '');

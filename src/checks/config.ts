@@ -235,8 +235,10 @@ const checks: readonly ConfigCheck[] = [
     deploy: true,
     run: (config) => {
       const [preferred] = config.passwords.hashers;
+      // A custom hasher's cost is its own to know: judged only by its author.
+      if (typeof preferred !== 'string') return undefined;
       if (preferred !== 'argon2') {
-        const weak = preferred === undefined ? undefined : OWASP_OTHER_MINIMUMS[preferred]?.(config);
+        const weak = OWASP_OTHER_MINIMUMS[preferred]?.(config);
         return weak === undefined
           ? undefined
           : warning(

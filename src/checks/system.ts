@@ -1,6 +1,7 @@
 /**
  * Checks of what the settings point to: the schema (every field decided, every permission known), the database
- * (reachable, migrated, none of the project's tables or triggers missing) and the session store (reachable). With `deploy`, also: a superuser exists.
+ * (reachable, migrated, none of the project's tables or triggers missing), the accounts the backends can log in
+ * (logins.ts) and the session store (reachable). With `deploy`, also: a superuser exists.
  *
  * Nothing is changed: the database is opened without migrating, and closed again.
  */
@@ -16,6 +17,7 @@ import { buildSchema, permissionProblemsIn } from '../graphql/schema.js';
 import { createSessionStore } from '../http/create-session-store.js';
 import type { Logger } from '../logger.js';
 import { error, warning, type CheckResult } from './index.js';
+import { loginChecks } from './logins.js';
 
 export interface SystemCheckOptions {
   deploy: boolean;
@@ -126,6 +128,8 @@ async function databaseChecks(
         ),
       );
   }
+  // Logins that the configured backends make impossible break the server anywhere, not only in production.
+  results.push(...(await loginChecks(config, database.orm.em.fork())));
   if (deploy) {
     const superusers = await selectOne<{ count: string }>(
       database.orm.em.fork(),

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { configChecks } from '../checks/config.js';
 import { error, formatResults, type CheckResult } from '../checks/index.js';
 import { systemChecks } from '../checks/system.js';
+import { loadExtensions } from '../auth/extensions.js';
+import { ImproperlyConfigured } from '../auth/errors.js';
 import { ConfigError, loadConfig, loadEnvFile } from '../config/index.js';
 import { createLogger } from '../logger.js';
 import { UsageError, type Command } from './command.js';
@@ -62,6 +64,18 @@ async function runChecks(deploy: boolean): Promise<CheckResult[]> {
     return problem.problems.map((message) =>
       error('config.E001', message, 'Fix the variable as the example shows; docs/configuration.md lists every one.'),
     );
+  }
+  try {
+    config = await loadExtensions(config);
+  } catch (problem) {
+    if (!(problem instanceof ImproperlyConfigured)) throw problem;
+    return [
+      error(
+        'config.E002',
+        `${problem.message}.`,
+        'Fix the path (relative to the working directory) or install the package, and give the module the default export docs/extending.md describes.',
+      ),
+    ];
   }
   // Database and Redis errors are reported as checks; their log lines would only repeat them.
   const logger = createLogger('silent');

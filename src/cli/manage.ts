@@ -4,7 +4,7 @@
  * (bad arguments included) with a one-line reason on stderr.
  */
 import { parseArgs } from 'node:util';
-import { createAuth } from '../auth/index.js';
+import { createAuth, loadExtensions } from '../auth/index.js';
 import { systemClock } from '../auth/clock.js';
 import { loadConfig, loadEnvFile } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
@@ -109,7 +109,7 @@ migrating the database first. Idempotent. Refused when NODE_ENV=production.`,
     async run(argv) {
       noArguments(argv);
       loadEnvFile();
-      const config = loadConfig();
+      const config = await loadExtensions(loadConfig());
       if (config.isProduction) {
         // Demo users have passwords printed in the README: never in production.
         console.error('error: seed-demo refuses to run with NODE_ENV=production');
@@ -154,7 +154,7 @@ function parseOptions<T extends OptionSpec>(argv: string[], options: T, allowPos
 /** Opens the database (migrated) and the session store around an account command, with a prompter. */
 async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore) => Promise<number>): Promise<number> {
   loadEnvFile();
-  const config = loadConfig();
+  const config = await loadExtensions(loadConfig());
   const logger = createLogger('warn');
   const database = await openDatabase(config.database, logger, { migrate: true, shareRunningServer: true });
   const store = createSessionStore(config.session, { database, clock: systemClock, logger });

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         minLength: 8,
       },
       authenticationBackends: ['model'],
+      eventListeners: [],
       registrationOpen: false,
       passwordReset: {
         timeoutSeconds: 259_200,
@@ -195,6 +196,7 @@ describe('loadConfig', () => {
         minLength: 12,
       },
       authenticationBackends: ['email', 'model'],
+      eventListeners: [],
       registrationOpen: true,
       passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
       mail: {
@@ -309,14 +311,19 @@ describe('loadConfig', () => {
     ['SHUTDOWN_TIMEOUT_MS', '1.5', 'SHUTDOWN_TIMEOUT_MS="1.5" is not a whole number'],
     [
       'PASSWORD_HASHERS',
-      'argon2,md5',
-      'PASSWORD_HASHERS="argon2,md5" names unknown md5; choose from argon2, pbkdf2_sha256',
+      'argon2,md5 hasher',
+      'PASSWORD_HASHERS="argon2,md5 hasher" names md5 hasher, which is no name or module path; choose from argon2, pbkdf2_sha256',
     ],
     ['PASSWORD_HASHERS', 'argon2,argon2', 'PASSWORD_HASHERS="argon2,argon2" names one twice'],
     ['BCRYPT_ROUNDS', '3', 'BCRYPT_ROUNDS="3" is not a whole number between 4 and 31'],
     ['PASSWORD_HASHING_CONCURRENCY', '0', 'PASSWORD_HASHING_CONCURRENCY="0" is not a whole number between 1 and 1024'],
     ['PASSWORD_HASHING_NICE', '20', 'PASSWORD_HASHING_NICE="20" is not a whole number between 0 and 19'],
-    ['AUTHENTICATION_BACKENDS', 'ldap', 'AUTHENTICATION_BACKENDS="ldap" names unknown ldap; choose from model, email'],
+    // A bare name that is no built-in may be a package: whether it loads is for loadExtensions (test/extensions.test.ts).
+    [
+      'AUTHENTICATION_BACKENDS',
+      'LDAP!',
+      'AUTHENTICATION_BACKENDS="LDAP!" names LDAP!, which is no name or module path; choose from model, email, or name a module',
+    ],
   ])('refuses %s=%s with one line naming it', (name, value, expected) => {
     const found = problems({ [name]: value });
     expect(found).toHaveLength(1);

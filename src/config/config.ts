@@ -13,6 +13,8 @@ import path from 'node:path';
 import os from 'node:os';
 import {
   trustsEveryHop,
+  type ModuleEntry,
+  type Pluggable,
   type AUTHENTICATION_BACKENDS,
   type EXPLORERS,
   type HASHER_ALGORITHMS,
@@ -47,7 +49,9 @@ export interface Config {
   readonly webConcurrency: number;
   readonly passwords: PasswordConfig;
   /** Authentication backends, tried in this order. */
-  readonly authenticationBackends: readonly AuthenticationBackendName[];
+  readonly authenticationBackends: readonly Pluggable<AuthenticationBackendName>[];
+  /** Modules whose default export subscribes to the auth events (EVENT_LISTENERS), in this order. */
+  readonly eventListeners: readonly ModuleEntry[];
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
   readonly passwordReset: PasswordResetConfig;
@@ -166,7 +170,7 @@ export interface SessionConfig {
 
 export interface PasswordConfig {
   /** The first hashes new passwords; all verify (Django's PASSWORD_HASHERS). */
-  readonly hashers: readonly HasherAlgorithm[];
+  readonly hashers: readonly Pluggable<HasherAlgorithm>[];
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly pbkdf2Iterations: number;
   readonly bcryptRounds: number;
@@ -178,7 +182,7 @@ export interface PasswordConfig {
   /** The nice value of libuv's pool threads, where hashes run (0: left alone). Linux only. */
   readonly hashingNice: number;
   /** Django's AUTH_PASSWORD_VALIDATORS, in order; a maximum length is always checked first. */
-  readonly validators: readonly PasswordValidatorName[];
+  readonly validators: readonly Pluggable<PasswordValidatorName>[];
   readonly minLength: number;
 }
 
@@ -189,6 +193,7 @@ export interface PasswordConfig {
 export type PasswordSettings = PasswordConfig;
 export type LockoutSettings = LockoutConfig;
 export type AuthSettings = Pick<Config, 'passwords' | 'authenticationBackends' | 'passwordReset'> & {
+  readonly eventListeners?: Config['eventListeners'];
   readonly session: Pick<SessionConfig, 'secrets'>;
 };
 
@@ -400,6 +405,7 @@ export function loadConfig(
       minLength: values.PASSWORD_MIN_LENGTH,
     }),
     authenticationBackends: Object.freeze(values.AUTHENTICATION_BACKENDS),
+    eventListeners: Object.freeze((values.EVENT_LISTENERS ?? []).filter((entry) => typeof entry !== 'string')),
     registrationOpen: values.REGISTRATION_OPEN,
     passwordReset: Object.freeze({
       timeoutSeconds: values.PASSWORD_RESET_TIMEOUT,

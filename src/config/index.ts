@@ -38,6 +38,8 @@ export {
   HASHER_ALGORITHMS,
   PASSWORD_VALIDATORS,
   trustsEveryHop,
+  type ModuleEntry,
+  type Pluggable,
   type TrustProxy,
 } from './parsers.js';
 export { SETTING_GROUPS, settings, type Setting, type SettingGroup, type SettingName } from './settings.js';

@@ -3,7 +3,7 @@
  * issue whose message completes the sentence `NAME="value" ...` (see `describe` in config.ts).
  *
  * A setting whose parser is its own named function here (authenticationBackends, passwordHashers,
- * passwordValidators) can change what it accepts without touching its declaration in settings.ts.
+ * passwordValidators, eventListeners) can change what it accepts without touching its declaration in settings.ts.
  */
 import { z } from 'zod';
 
@@ -157,18 +157,37 @@ export function trustsEveryHop(trust: TrustProxy): boolean {
   return trust === true || (Array.isArray(trust) && trust.some((entry) => /^(0\.0\.0\.0|::)\/0$/.test(entry)));
 }
 
-/** A comma-separated list of names from `allowed`, without repeats. */
-export function nameList<const T extends string>(allowed: readonly T[]) {
+/**
+ * A module a setting names instead of a built-in: a path (`./backends/ldap.js`, resolved against the process's
+ * working directory) or a package name. `loaded` is its default export, filled in once at start-up by
+ * `loadExtensions` (src/auth/extensions.ts), which checks that it is what the setting needs.
+ */
+export interface ModuleEntry {
+  readonly module: string;
+  readonly loaded?: unknown;
+}
+/** A built-in's name, or a module. */
+export type Pluggable<Name extends string> = Name | ModuleEntry;
+
+/** A path (`./x.js`, `../x.js`, `/srv/x.js`) or an npm package name (`ldap-backend`, `@acme/auth/backend.js`). */
+const MODULE_SPECIFIER = /^(\.{0,2}\/[^,\s]+|(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]+)?)$/i;
+
+/**
+ * A comma-separated list, without repeats, of names from `builtins` and of modules (paths or package names): Django's
+ * AUTHENTICATION_BACKENDS and PASSWORD_HASHERS, which take a built-in or a dotted path to the user's own.
+ */
+export function pluggableList<const T extends string>(builtins: readonly T[], { allowEmpty = false } = {}) {
   return z.string().transform((value, ctx) => {
     const names = value
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean);
-    const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
-    if (names.length === 0 || unknown.length > 0) {
+    const bad = names.filter((name) => !(builtins as readonly string[]).includes(name) && !MODULE_SPECIFIER.test(name));
+    const choices = builtins.length > 0 ? `choose from ${builtins.join(', ')}, or name a module` : 'name modules';
+    if ((names.length === 0 && !allowEmpty) || bad.length > 0) {
       ctx.addIssue({
         code: 'custom',
-        message: `${names.length === 0 ? 'is empty' : `names unknown ${unknown.join(', ')}`}; choose from ${allowed.join(', ')}`,
+        message: `${names.length === 0 ? 'is empty' : `names ${bad.join(', ')}, which is no name or module path`}; ${choices} (./backends/ldap.js)`,
       });
       return z.NEVER;
     }
@@ -176,18 +195,23 @@ export function nameList<const T extends string>(allowed: readonly T[]) {
       ctx.addIssue({ code: 'custom', message: 'names one twice' });
       return z.NEVER;
     }
-    return names as T[];
+    return names.map((name): Pluggable<T> =>
+      (builtins as readonly string[]).includes(name) ? (name as T) : Object.freeze({ module: name }),
+    );
   });
 }
 
-/** AUTHENTICATION_BACKENDS: the backends to try, in order. */
-export const authenticationBackends = nameList(AUTHENTICATION_BACKENDS);
+/** AUTHENTICATION_BACKENDS: the backends to try, in order; built-in names or modules (docs/extending.md). */
+export const authenticationBackends = pluggableList(AUTHENTICATION_BACKENDS);
 
-/** PASSWORD_HASHERS: the first hashes, all verify. */
-export const passwordHashers = nameList(HASHER_ALGORITHMS);
+/** PASSWORD_HASHERS: the first hashes, all verify; built-in names or modules. */
+export const passwordHashers = pluggableList(HASHER_ALGORITHMS);
 
-/** PASSWORD_VALIDATORS: the rules a new password must pass, in order. */
-export const passwordValidators = nameList(PASSWORD_VALIDATORS);
+/** PASSWORD_VALIDATORS: the rules a new password must pass, in order; built-in names or modules. */
+export const passwordValidators = pluggableList(PASSWORD_VALIDATORS);
+
+/** EVENT_LISTENERS: modules whose default export subscribes to the auth events; none by default. */
+export const eventListeners = pluggableList([], { allowEmpty: true });
 
 /** `*`, or a comma-separated list of origins (`scheme://host[:port]`, nothing after), kept as browsers send them. */
 export const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {

@@ -14,6 +14,7 @@ import {
   HASHER_ALGORITHMS,
   PASSWORD_VALIDATORS,
   authenticationBackends,
+  eventListeners,
   booleanFlag,
   cookieName,
   corsOrigins,
@@ -317,8 +318,19 @@ export const settings = {
     group: 'accounts',
     parse: authenticationBackends,
     default: 'model',
-    example: 'model,email',
-    doc: 'Backends tried in order: `model` (username and password), `email` (e-mail and password).',
+    example: 'model,./backends/ldap.js',
+    doc:
+      'Backends tried in order: `model` (username and password), `email` (e-mail and password), or a module path or ' +
+      'package name whose default export is a backend (docs/extending.md).',
+  }),
+  EVENT_LISTENERS: setting({
+    group: 'accounts',
+    parse: eventListeners,
+    unset: '(none)',
+    example: './listeners/audit.js',
+    doc:
+      'Modules (paths or package names) whose default export subscribes to the auth events: logged in, login ' +
+      'failed, logged out, password changed, locked out (docs/extending.md).',
   }),
   REGISTRATION_OPEN: setting({
     group: 'accounts',
@@ -332,7 +344,7 @@ export const settings = {
     parse: passwordHashers,
     default: HASHER_ALGORITHMS.join(','),
     example: 'argon2,pbkdf2_sha256',
-    doc: 'Hashers in order: the first hashes new passwords, all verify.',
+    doc: 'Hashers in order: the first hashes new passwords, all verify. A module path or package name adds your own.',
   }),
   ARGON2_MEMORY_KIB: setting({
     group: 'passwords',
@@ -394,7 +406,8 @@ export const settings = {
     example: 'min_length,common',
     doc:
       "Password rules, in order (Django's four): `similarity` (to the username, names and e-mail), `min_length`, " +
-      "`common` (Django's list and zxcvbn's), `numeric` (entirely digits). A maximum length of 4096 always applies.",
+      "`common` (Django's list and zxcvbn's), `numeric` (entirely digits), or a module path or package name of your " +
+      'own (docs/extending.md). A maximum length of 4096 always applies.',
   }),
   PASSWORD_MIN_LENGTH: setting({
     group: 'passwords',

@@ -3,6 +3,7 @@
  * password is hashed or token checked, then counted as it ends. A failure of the counters is the lockout's own
  * error (LockoutStoreError): the caller answers it as "unavailable", never as a guess.
  */
+import type { Auth } from '../auth/index.js';
 import type { Attempt, AttemptSource, GuardedAction, Lockout } from '../auth/lockout.js';
 import type { Logger } from '../logger.js';
 import { LockedOut } from './errors.js';
@@ -10,6 +11,8 @@ import { LockedOut } from './errors.js';
 export interface AttemptDeps {
   readonly lockout: Lockout;
   readonly logger: Logger;
+  /** Whose events hear of a refused attempt (`userLockedOut`). */
+  readonly core: Pick<Auth, 'events'>;
 }
 
 /**
@@ -17,11 +20,16 @@ export interface AttemptDeps {
  * (or its address has spent its checks): before any password is hashed or token checked, so that a refused attempt
  * costs nothing and tells nothing, even with the right password.
  */
-async function admit({ lockout, logger }: AttemptDeps, action: GuardedAction, source: AttemptSource): Promise<Attempt> {
+async function admit(
+  { lockout, logger, core }: AttemptDeps,
+  action: GuardedAction,
+  source: AttemptSource,
+): Promise<Attempt> {
   const admission = await lockout.begin(action, source);
   if (admission.admitted) return admission.attempt;
   const { retryAfterSeconds } = admission;
   logger.debug({ action, credentials: { username: source.username }, retryAfterSeconds }, `${action} refused: locked`);
+  await core.events.emit('userLockedOut', { username: source.username, ip: source.ip, action, retryAfterSeconds });
   throw new LockedOut(retryAfterSeconds);
 }
 

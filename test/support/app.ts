@@ -9,6 +9,7 @@
  */
 import type { GraphQLSchema } from 'graphql';
 import { systemClock, type Clock } from '../../src/auth/clock.js';
+import { loadExtensions } from '../../src/auth/extensions.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import type { Logger } from '../../src/logger.js';
@@ -69,8 +70,11 @@ export async function createTestApp({
 }: TestAppOptions = {}): Promise<TestApp> {
   const storeEnv = sessionStore === 'redis' ? redisStoreEnv() : {};
   const testDatabase: TestDatabase = await createTestDatabase();
+  // The modules the settings name (test/extensions.test.ts) are loaded as main.ts loads them.
   const config = {
-    ...loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...PER_ADDRESS_LIMITS_OFF, ...storeEnv, ...env }),
+    ...(await loadExtensions(
+      loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...PER_ADDRESS_LIMITS_OFF, ...storeEnv, ...env }),
+    )),
     database: testDatabase.config,
   };
   let database: Database | undefined;

@@ -28,6 +28,14 @@ export interface PasswordHasher {
 }
 
 /**
+ * What a hasher of an app's own must do (PASSWORD_HASHERS=./hashers/mine.js, docs/extending.md): `algorithm`,
+ * `encode` and `verify`. What it leaves out gets Django's BasePasswordHasher defaults: it recognizes every hash
+ * starting with `<algorithm>$`, never asks for an update, and pads nothing.
+ */
+export type CustomPasswordHasher = Pick<PasswordHasher, 'algorithm' | 'encode' | 'verify'> &
+  Partial<Pick<PasswordHasher, 'recognizes' | 'mustUpdate' | 'hardenRuntime'>>;
+
+/**
  * Django's `must_update_salt`: a salt of alphanumerics carries log2(62) bits a character; one with less than
  * 128 bits (Django 3.1 and earlier wrote 12 characters) is replaced at the next login.
  */

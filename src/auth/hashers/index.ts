@@ -7,7 +7,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { randomString, secureRandom, type RandomSource } from '../random.js';
 import type { PasswordHasher } from './hasher.js';
 
-export type { PasswordHasher } from './hasher.js';
+export type { CustomPasswordHasher, PasswordHasher } from './hasher.js';
 export { Argon2Hasher, OWASP_ARGON2 } from './argon2.js';
 export { BcryptHasher } from './bcrypt.js';
 export { Pbkdf2Hasher, DJANGO_PBKDF2_ITERATIONS } from './pbkdf2.js';
