@@ -49,6 +49,17 @@ export interface AttemptSource {
   readonly deviceCookie?: string | undefined;
 }
 
+/**
+ * The name an attempt is counted under, so that every spelling that reaches one account shares its counters: NFKC-
+ * normalized as the model backend reads a username (look-alike spellings of one name), and upper-cased when it is an
+ * address, as the e-mail backend matches one (`upper(email) = upper(?)`). Without the second, each capitalization of
+ * an address would be a fresh counter: unlimited guesses at an account through the e-mail backend.
+ */
+function countedName(typed: string): string {
+  const name = normalizeUsername(typed);
+  return name.includes('@') ? name.toUpperCase() : name;
+}
+
 /** The counters' store failed: the attempt is refused (SERVICE_UNAVAILABLE), never let through uncounted. */
 export class LockoutStoreError extends Error {
   constructor(cause: unknown) {
@@ -248,7 +259,7 @@ export class Lockout {
       if (wait === 0) places.push({ quota, key, onSuccess });
       return wait;
     };
-    const account = (kind: 'account' | 'devices') => this.key(action, [kind, normalizeUsername(source.username)]);
+    const account = (kind: 'account' | 'devices') => this.key(action, [kind, countedName(source.username)]);
     // A browser where this account logged in before: counted on its own, and with every other such browser on the
     // account's count for devices (a thousand cookies collected while the password was known give no more guesses
     // at the next one). Locked, it is a stranger's again.
@@ -321,16 +332,15 @@ export class Lockout {
 
   /** A device cookie for a browser where `username` just logged in (or reset its password), if there are any. */
   deviceCookie(username: string): string | undefined {
-    return this.devices?.issue(username);
+    return this.devices?.issue(countedName(username));
   }
 
   private deviceOf({ deviceCookie, username }: AttemptSource): string | undefined {
-    return deviceCookie && this.devices ? this.devices.verify(deviceCookie, username) : undefined;
+    return deviceCookie && this.devices ? this.devices.verify(deviceCookie, countedName(username)) : undefined;
   }
 
   private attemptsKey(action: GuardedAction, { username, ip }: AttemptSource): string {
-    // The username NFKC-normalized as the login backend does: look-alike spellings of one name share a counter.
-    const name = normalizeUsername(username);
+    const name = countedName(username);
     const address = addressKey(ip);
     return this.key(
       action,

@@ -22,8 +22,8 @@ async function logIn(app: TestApp, username: string, password: string) {
   };
 }
 
-async function appWithBackends(backends: string): Promise<TestApp> {
-  const app = await createTestApp({ env: { ...CHEAP_HASHING, AUTHENTICATION_BACKENDS: backends } });
+async function appWithBackends(backends: string, env: Record<string, string> = {}): Promise<TestApp> {
+  const app = await createTestApp({ env: { ...CHEAP_HASHING, AUTHENTICATION_BACKENDS: backends, ...env } });
   const auth = createAuth(app.config);
   const em = app.database.orm.em.fork();
   await auth.users.createUser(em, { username: 'alice', email: 'Alice@Example.com', password: 'wonderland-42' });
@@ -62,5 +62,20 @@ describe('with AUTHENTICATION_BACKENDS=model,email', () => {
     expect(await logIn(app, 'alice', 'wonderland-42')).toEqual({ login: 'alice', me: 'alice' });
     expect(await logIn(app, 'ALICE@example.com', 'wonderland-42')).toEqual({ login: 'alice', me: 'alice' });
     expect(await logIn(app, 'twin1', 'twin-pass-1')).toEqual({ login: 'twin1', me: 'twin1' });
+  });
+});
+
+describe('the lockout, with the e-mail backend', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await appWithBackends('email', { LOCKOUT_LIMIT: '3' });
+  });
+  afterAll(() => app.stop());
+
+  it('counts one address however it is capitalized: the e-mail backend matches it case-insensitively', async () => {
+    for (const typed of ['alice@example.com', 'ALICE@example.com', 'Alice@EXAMPLE.com'])
+      expect((await logIn(app, typed, 'wrong-password')).login).toBe('INVALID_CREDENTIALS');
+    // A fourth spelling is no fresh counter: locked, even with the right password.
+    expect(await logIn(app, 'alice@Example.Com', 'wonderland-42')).toEqual({ login: 'TOO_MANY_ATTEMPTS', me: null });
   });
 });
