@@ -12,7 +12,7 @@ import { storedHash } from '../auth/passwords.js';
 import { normalizeUsername, validateUsername } from '../auth/users.js';
 import type { Config } from '../config/index.js';
 import { User } from '../entities/user.js';
-import type { SessionStore } from '../http/session-store.js';
+import type { SessionStore } from '../stores/session-store.js';
 import { PromptStopped, type Prompter } from './prompt.js';
 
 /** Django's changepassword gives up after three; so do both commands, for each question. */

@@ -1,21 +1,25 @@
 /**
- * The lockout's counters, where the sessions are: PostgreSQL (table gqlauth_login_failure, through the app's pool)
- * or Redis (the session store's connection, under REDIS_KEY_PREFIX). Opened at start-up, after the session
- * store; closed after the HTTP server has drained.
+ * The lockout's counters (src/auth/lockout.ts), where the sessions are: PostgreSQL (table gqlauth_login_failure,
+ * through the app's pool) or Redis (the connection the session store uses, under REDIS_KEY_PREFIX). Opened at
+ * start-up, after the session store; closed after the HTTP server has drained.
  */
 import { RateLimiterPostgres, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Clock } from '../auth/clock.js';
-import { DeviceCookies } from '../auth/device-cookie.js';
-import { Lockout, type GiveBack } from '../auth/lockout.js';
-import type { Config } from '../config/index.js';
 import type { Database } from '../db/database.js';
 import { selectAll } from '../db/sql.js';
-import { RedisSessionStore } from './redis-session-store.js';
-import type { SessionStore } from './session-store.js';
+import type { RedisConnection } from './redis-connection.js';
 
-export interface LockoutHandle {
-  readonly lockout: Lockout;
-  close(): Promise<void>;
+/**
+ * Gives `points` back to `key` of `limiter`, never below 0 and never making a key that has expired (the lockout's
+ * `GiveBack`).
+ */
+export type GiveBack = (limiter: RateLimiterAbstract, key: string, points: number) => Promise<void>;
+
+export interface Counters {
+  /** A count of `points` per `duration` seconds, its keys under `name`. */
+  readonly counter: (count: { points: number; duration: number }, name: string) => RateLimiterAbstract;
+  readonly giveBack: GiveBack;
+  /** Stops what the counters run on their own (the PostgreSQL sweep); the connection is the caller's to close. */
+  readonly close: () => Promise<void>;
 }
 
 /** `GiveBack` in Redis, atomically: DECRBY floored at 0, on a key that exists, keeping its time to live. */
@@ -49,68 +53,28 @@ function ormClient(database: Database) {
   };
 }
 
-export function openLockout(config: Config, database: Database, store: SessionStore, clock: Clock): LockoutHandle {
-  const { limit, cooloffSeconds, accountLimit, accountWindowSeconds, addressLimit, addressWindowSeconds } =
-    config.lockout;
-  const { resetEmailLimit, resetAddressLimit, resetWindowSeconds, addressConcurrency } = config.lockout;
-  // Named with the oldest secret: a rotation puts the new secret first and keeps the old one meanwhile, so that the
-  // counts (and locks) outlive it until the old secret is dropped; then they start again.
-  const keySecret = config.session.secrets.at(-1) ?? '';
-  const devices = new DeviceCookies(config.session.secrets, config.lockout.deviceCookieAgeSeconds, clock);
-  // Each count is remembered for its window; a count whose limit is 0 is off.
-  const counts = {
-    attempts: limit > 0 ? { points: limit, duration: cooloffSeconds } : undefined,
-    account: accountLimit > 0 ? { points: accountLimit, duration: accountWindowSeconds } : undefined,
-    address: addressLimit > 0 ? { points: addressLimit, duration: addressWindowSeconds } : undefined,
-    // Places held only while a check runs (given back if it fails too); the window bounds how long a place left by
-    // a process that died mid-check stays taken.
-    addressInFlight: addressConcurrency > 0 ? { points: addressConcurrency, duration: 60 } : undefined,
-    resetEmail: resetEmailLimit > 0 ? { points: resetEmailLimit, duration: resetWindowSeconds } : undefined,
-    resetAddress: resetAddressLimit > 0 ? { points: resetAddressLimit, duration: resetWindowSeconds } : undefined,
-  };
-  const { counter, giveBack, sweep } = openCounters(database, store);
-  const limiters = {
-    attempts: counts.attempts && counter(counts.attempts, 'lockout'),
-    account: counts.account && counter(counts.account, 'lockout-account'),
-    address: counts.address && counter(counts.address, 'lockout-address'),
-    addressInFlight: counts.addressInFlight && counter(counts.addressInFlight, 'lockout-in-flight'),
-    resetEmail: counts.resetEmail && counter(counts.resetEmail, 'reset-email'),
-    resetAddress: counts.resetAddress && counter(counts.resetAddress, 'reset-address'),
-  };
-  return {
-    lockout: new Lockout({ ...limiters, giveBack }, config.lockout, keySecret, devices),
-    close: () => {
-      if (sweep) clearInterval(sweep);
-      return Promise.resolve();
-    },
-  };
-}
-
-/** Counts where the sessions are, and their store's give-back; in PostgreSQL, a timer that deletes expired rows. */
-export function openCounters(
-  database: Database,
-  store: SessionStore,
-): {
-  counter: (count: { points: number; duration: number }, name: string) => RateLimiterAbstract;
-  giveBack: GiveBack;
-  sweep?: NodeJS.Timeout;
-} {
-  if (store instanceof RedisSessionStore) {
-    // The session store's own connection: one connection to heal after an outage or a half-open socket, and every
+/**
+ * Counters in Redis when there is a connection to it (SESSION_STORE=redis), else in PostgreSQL, with their store's
+ * give-back; in PostgreSQL, a timer that deletes expired rows.
+ */
+export function openCounters(database: Database, redis: RedisConnection | undefined): Counters {
+  if (redis) {
+    // The sessions' own connection: one connection to heal after an outage or a half-open socket, and every
     // command bounded in time (a stuck lockout check would hold the login forever).
-    const client = store.sharedClient();
+    const client = redis.sharedClient();
     return {
       counter: (count, name) =>
         new RateLimiterRedis({
           ...count,
           storeClient: client,
           useRedisPackage: true,
-          keyPrefix: `${store.keyPrefix}${name}`,
+          keyPrefix: `${redis.keyPrefix}${name}`,
         }),
       // The count as it is, less `points`, never below 0, and only if the key still lives (its time to live kept).
       giveBack: async (limiter, key, points) => {
         await client.eval(REDIS_GIVE_BACK, { keys: [limiter.getKey(key)], arguments: [String(points)] });
       },
+      close: () => Promise.resolve(),
     };
   }
   const client = ormClient(database);
@@ -139,6 +103,9 @@ export function openCounters(
         values: [points, limiter.getKey(key), Date.now()],
       });
     },
-    sweep,
+    close: () => {
+      clearInterval(sweep);
+      return Promise.resolve();
+    },
   };
 }

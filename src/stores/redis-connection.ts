@@ -1,22 +1,12 @@
 /**
- * Sessions in Redis (SESSION_STORE=redis), through node-redis. Two kinds of keys, both under REDIS_KEY_PREFIX:
+ * The one connection to Redis (SESSION_STORE=redis), through node-redis, shared by the session store and the lockout
+ * counters: one connection to heal after an outage or a half-open socket, and every command bounded in time.
  *
- *   <prefix>session:<sid>   a string: JSON {"expiresAt": epoch ms, "data": the session}, expiring on its own (PX)
- *   <prefix>user:<userId>   a set: the ids of that user's sessions, for logoutOtherSessions and password changes
- *
- * The same guarantees as the PostgreSQL store: only a freshly issued id is inserted (SET NX), every other write
- * only updates a session that still exists (SET XX); expiry is decided with the server's clock; a user's sessions
- * can all be ended but one. A session key and its user's set change together, in one MULTI.
- *
- * While Redis is unreachable, every store call fails at once (the request answers SERVICE_UNAVAILABLE) and the
- * client reconnects by itself; at start-up, an unreachable Redis stops the server before it listens.
+ * While Redis is unreachable, every call fails at once (the request answers SERVICE_UNAVAILABLE) and the client
+ * reconnects by itself; at start-up, an unreachable Redis stops the server before it listens.
  */
-import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
-import type { Clock } from '../auth/clock.js';
 import { outsideRequest, type Logger } from '../logger.js';
-import { CORRUPT, SessionStore, isSessionData, type Callback, type SessionTimeouts } from './session-store.js';
-import './session-data.js';
 import { StartupError } from '../startup-error.js';
 
 /** Longest wait for Redis at start-up: the TCP connection, then its first answers. */
@@ -28,7 +18,7 @@ const PING_TIMEOUT_MS = 2000;
 /** Longest pause between two reconnection attempts while Redis is away. */
 const MAX_RECONNECT_DELAY_MS = 2000;
 
-export interface RedisStoreOptions {
+export interface RedisOptions {
   /** redis:// or rediss:// (REDIS_URL). */
   readonly url: string;
   /** Prepended to every key (REDIS_KEY_PREFIX). */
@@ -54,34 +44,8 @@ export class RedisOfflineError extends Error {
   }
 }
 
-interface StoredSession {
-  /** When the session ends, by the server's clock (epoch ms). */
-  readonly expiresAt: number;
-  /** Checked by SessionStore.get (isSessionData) before anything uses it. */
-  readonly data: unknown;
-}
-
-/** A stored session, or undefined for a value that is not one (not JSON, another program's key). */
-function decode(raw: string): StoredSession | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { expiresAt, data } = parsed as Record<string, unknown>;
-  return typeof expiresAt === 'number' ? { expiresAt, data } : undefined;
-}
-
-/** The user a stored session belongs to, if it says so. */
-function userIdOf(stored: StoredSession | undefined): number | undefined {
-  const data = stored?.data;
-  return isSessionData(data) ? data.userId : undefined;
-}
-
-export class RedisSessionStore extends SessionStore {
-  private client: ReturnType<RedisSessionStore['newClient']>;
+export class RedisConnection {
+  private current: ReturnType<RedisConnection['newClient']>;
   /** Whether a new connection is being opened to replace one that stopped answering. */
   private replacing = false;
   /** Set once the first connection is up: from then on a lost connection is retried, never given up. */
@@ -91,13 +55,18 @@ export class RedisSessionStore extends SessionStore {
   private closed: Promise<void> | undefined;
 
   constructor(
-    private readonly options: RedisStoreOptions,
-    timeouts: SessionTimeouts,
-    clock: Clock,
+    private readonly options: RedisOptions,
     private readonly logger: Logger,
   ) {
-    super(timeouts, clock);
-    this.client = this.newClient();
+    this.current = this.newClient();
+  }
+
+  /**
+   * The connection as it is now (a half-open one is replaced, see replaceClient): for building commands and
+   * SCANs. Send each command through `call`.
+   */
+  get client(): RedisConnection['current'] {
+    return this.current;
   }
 
   /** A client with this store's options and listeners (also used to replace one that stopped answering). */
@@ -139,10 +108,10 @@ export class RedisSessionStore extends SessionStore {
     if (this.replacing || this.closed) return;
     this.replacing = true;
     this.logger.error('the Redis session store did not answer in time: opening a new connection');
-    const stale = this.client;
+    const stale = this.current;
     // The connection serves every later request: its events are no request's (outsideRequest).
     outsideRequest(() => {
-      this.client = this.newClient();
+      this.current = this.newClient();
       stale.destroy();
       this.client
         .connect()
@@ -153,20 +122,12 @@ export class RedisSessionStore extends SessionStore {
     });
   }
 
-  /** Prepended to every key of this store (REDIS_KEY_PREFIX); others sharing the connection use it too. */
+  /** Prepended to every key (REDIS_KEY_PREFIX): the sessions' and the counters' alike. */
   get keyPrefix(): string {
     return this.options.keyPrefix;
   }
 
-  private sessionKey(sid: string): string {
-    return `${this.options.keyPrefix}session:${sid}`;
-  }
-
-  private userKey(userId: number): string {
-    return `${this.options.keyPrefix}user:${userId}`;
-  }
-
-  override async open(): Promise<void> {
+  async open(): Promise<void> {
     this.logger.debug({ redis: describeRedisUrl(this.options.url) }, 'connecting to Redis');
     try {
       await withTimeout(this.client.connect(), CONNECT_TIMEOUT_MS, `no answer within ${CONNECT_TIMEOUT_MS} ms`);
@@ -176,7 +137,7 @@ export class RedisSessionStore extends SessionStore {
     }
   }
 
-  override async ping(): Promise<boolean> {
+  async ping(): Promise<boolean> {
     if (!this.client.isReady) return false;
     try {
       await withTimeout(this.client.ping(), PING_TIMEOUT_MS, 'PING timed out');
@@ -187,7 +148,7 @@ export class RedisSessionStore extends SessionStore {
     }
   }
 
-  override close(): Promise<void> {
+  close(): Promise<void> {
     this.closed ??= (async () => {
       if (!this.client.isOpen) return;
       try {
@@ -201,11 +162,11 @@ export class RedisSessionStore extends SessionStore {
   }
 
   /**
-   * This store's connection, for what is kept beside the sessions (the lockout counters, through
-   * rate-limiter-flexible): always the current connection (a half-open one is replaced, see replaceClient), and
-   * every command, MULTI included, goes through `call`: refused at once while offline, bounded in time.
+   * The connection for code that sends its own commands (the lockout counters, through rate-limiter-flexible):
+   * always the current connection, and every command, MULTI included, goes through `call`: refused at once while
+   * offline, bounded in time.
    */
-  sharedClient(): RedisSessionStore['client'] {
+  sharedClient(): RedisConnection['current'] {
     const bounded = <T extends object>(target: () => T): T =>
       new Proxy({} as T, {
         get: (_shell, property) => {
@@ -236,8 +197,8 @@ export class RedisSessionStore extends SessionStore {
     return bounded(() => this.client);
   }
 
-  /** Runs one store operation: at once an error while disconnected, and bounded in time. */
-  private call<T>(operation: () => Promise<T>): Promise<T> {
+  /** Runs one operation: at once an error while disconnected, and bounded in time. */
+  call<T>(operation: () => Promise<T>): Promise<T> {
     // node-redis refuses single commands while offline, but queues a MULTI until its next connection attempt (up
     // to 2 s away): refuse everything here, so that no request waits on an outage.
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
@@ -247,135 +208,6 @@ export class RedisSessionStore extends SessionStore {
         throw error;
       },
     );
-  }
-
-  protected override async read(sid: string): Promise<unknown> {
-    const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
-    if (raw === null) return null;
-    const stored = decode(raw);
-    if (!stored) return CORRUPT;
-    if (stored.expiresAt <= this.clock.now().getTime()) {
-      // Over by the server's clock though Redis still holds it (clocks differ; tests move time): ended for good.
-      await this.remove(sid, userIdOf(stored));
-      return null;
-    }
-    return stored.data;
-  }
-
-  override set(sid: string, data: SessionData, callback?: Callback): void {
-    this.write(sid, data).then(
-      () => callback?.(),
-      (error: unknown) => callback?.(error),
-    );
-  }
-
-  private async write(sid: string, data: SessionData): Promise<void> {
-    const insert = this.takeInsert(sid);
-    const expiresAt = this.expiresAt(data).getTime();
-    // Redis is told a duration, computed with the server's clock: Redis's own clock never decides when a session
-    // ends, and the key cannot outlive the session by more than clock drift.
-    const ttl = expiresAt - this.clock.now().getTime();
-    if (ttl <= 0) {
-      // Already over: nothing to keep. An update removes what is there; an insert stores nothing.
-      if (!insert) await this.remove(sid, data.userId);
-      return;
-    }
-    const userId = data.userId;
-    // A new session is a moment to drop the ids of this user's sessions that have expired since: the set stays as
-    // small as the user's live sessions. (An id whose key is gone never comes back: only fresh ids are inserted.)
-    const stale = insert && userId !== undefined ? await this.staleIds(userId) : [];
-    const stored: StoredSession = { expiresAt, data };
-    const transaction = this.client.multi().set(this.sessionKey(sid), JSON.stringify(stored), {
-      expiration: { type: 'PX', value: ttl },
-      // NX: only a freshly issued id (allowInsert) creates a session. XX: any other write only updates a session
-      // that still exists, so a request still in flight when its session was logged out cannot resurrect it.
-      condition: insert ? 'NX' : 'XX',
-    });
-    if (userId !== undefined) {
-      const userKey = this.userKey(userId);
-      transaction.sAdd(userKey, sid);
-      if (stale.length > 0) transaction.sRem(userKey, stale);
-      // The set outlives every session in it (none lasts longer than the absolute timeout from now), so that
-      // logoutOtherSessions and password changes always find them all.
-      transaction.pExpire(userKey, Math.max(ttl, this.timeouts.absoluteTimeoutSeconds * 1000));
-    }
-    // SET answers null when its condition failed (node-redis's types omit that null).
-    const [written]: unknown[] = await this.call(() => transaction.exec());
-    // A fresh id taken already: 192 random bits make that impossible unless something is badly wrong.
-    if (insert && written !== 'OK') throw new Error('a new session id is already in use');
-  }
-
-  /** The ids in a user's set whose session key no longer exists (expired, or ended). */
-  private async staleIds(userId: number): Promise<string[]> {
-    const ids = await this.call(() => this.client.sMembers(this.userKey(userId)));
-    if (ids.length === 0) return [];
-    const exists = await this.call(() => Promise.all(ids.map((id) => this.client.exists(this.sessionKey(id)))));
-    return ids.filter((_id, index) => exists[index] === 0);
-  }
-
-  override destroy(sid: string, callback?: Callback): void {
-    this.end(sid).then(
-      () => callback?.(),
-      (error: unknown) => callback?.(error),
-    );
-  }
-
-  private async end(sid: string): Promise<void> {
-    const raw = await this.call(() => this.client.get(this.sessionKey(sid)));
-    await this.remove(sid, raw === null ? undefined : userIdOf(decode(raw)));
-  }
-
-  /** Deletes a session key and its id in the user's set, together. */
-  private async remove(sid: string, userId: number | undefined): Promise<void> {
-    const transaction = this.client.multi().del(this.sessionKey(sid));
-    if (userId !== undefined) transaction.sRem(this.userKey(userId), sid);
-    await this.call(() => transaction.exec());
-  }
-
-  /**
-   * Redis drops expired keys itself; this deletes those the server's clock says are over (its own clock may run
-   * ahead of Redis's TTLs) and prunes the ids of vanished sessions from the users' sets. SCAN, never KEYS: Redis is
-   * not blocked however many sessions there are.
-   */
-  async clearExpired(): Promise<number> {
-    const now = this.clock.now().getTime();
-    let cleared = 0;
-    for await (const keys of this.client.scanIterator({ MATCH: `${this.options.keyPrefix}session:*`, COUNT: 500 })) {
-      for (const key of keys) {
-        const raw = await this.call(() => this.client.get(key));
-        if (raw === null) continue;
-        const stored = decode(raw);
-        // Corrupt data is no session: cleared as well.
-        if (stored && stored.expiresAt > now) continue;
-        await this.remove(key.slice(`${this.options.keyPrefix}session:`.length), userIdOf(stored));
-        cleared += 1;
-      }
-    }
-    for await (const keys of this.client.scanIterator({ MATCH: `${this.options.keyPrefix}user:*`, COUNT: 500 })) {
-      for (const userKey of keys) {
-        const userId = Number(userKey.slice(`${this.options.keyPrefix}user:`.length));
-        const gone = await this.staleIds(userId);
-        if (gone.length > 0) await this.call(() => this.client.sRem(userKey, gone));
-      }
-    }
-    return cleared;
-  }
-
-  async destroyForUser(userId: number, exceptSid?: string): Promise<number> {
-    const userKey = this.userKey(userId);
-    // A session of this user started after this read is not ended: it began after the call. (After a password
-    // change such a session carries the old password's auth hash and ends on its first request anyway.)
-    const ids = (await this.call(() => this.client.sMembers(userKey))).filter((id) => id !== exceptSid);
-    if (ids.length === 0) return 0;
-    const [deleted] = await this.call(() =>
-      this.client
-        .multi()
-        .del(ids.map((id) => this.sessionKey(id)))
-        // Stale ids (sessions that expired on their own) leave the set too, without being counted.
-        .sRem(userKey, ids)
-        .exec(),
-    );
-    return Number(deleted);
   }
 }
 

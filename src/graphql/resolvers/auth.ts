@@ -3,7 +3,7 @@ import { ValidationError } from '../../auth/errors.js';
 import { validatePassword } from '../../auth/password-validation.js';
 import { codePoints } from '../../auth/text.js';
 import { EMAIL_MAX_LENGTH, normalizeUsername, validateUsername } from '../../auth/users.js';
-import { SessionStoreError } from '../../http/request-auth.js';
+import { SessionStoreError } from '../../auth/request-auth.js';
 import { encodeUid, type ResetUser } from '../../auth/index.js';
 import {
   ErrorCode,
