@@ -11,7 +11,7 @@ import { StartupError } from '../startup-error.js';
 
 /** Longest wait for Redis at start-up: the TCP connection, then its first answers. */
 const CONNECT_TIMEOUT_MS = 5000;
-/** Longest wait for one store operation: a Redis that stopped answering must not hold requests open. */
+/** Longest wait for one command: a Redis that stopped answering must not hold requests open. */
 const COMMAND_TIMEOUT_MS = 3000;
 /** Longest wait for /readyz's PING. */
 const PING_TIMEOUT_MS = 2000;
@@ -36,7 +36,7 @@ export class RedisUnreachableError extends StartupError {
   }
 }
 
-/** A store call made while the connection to Redis is down. */
+/** A call made while the connection to Redis is down. */
 export class RedisOfflineError extends Error {
   constructor() {
     super('Redis is not connected (reconnecting)');
@@ -69,7 +69,7 @@ export class RedisConnection {
     return this.current;
   }
 
-  /** A client with this store's options and listeners (also used to replace one that stopped answering). */
+  /** A client with this connection's options and listeners (also used to replace one that stopped answering). */
   private newClient() {
     const client = createClient({
       url: this.options.url,
