@@ -17,10 +17,12 @@ import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
 import { EXPLORER_ASSETS_PATH, explorerAssets, explorerPage } from './http/explorer.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
-import { RequestAuth } from './http/request-auth.js';
 import { requestIdOf, requestLogging } from './http/request-log.js';
 import { sessionMiddleware } from './http/session.js';
-import type { SessionStore } from './http/session-store.js';
+import { ExpressSessionStore } from './http/express-session-store.js';
+import { ExpressSessionHandle } from './http/session-handle.js';
+import { RequestAuth } from './auth/request-auth.js';
+import type { SessionStore } from './stores/session-store.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/index.js';
 import type { Lockout } from './auth/lockout.js';
@@ -69,6 +71,8 @@ export function createApp({
   lockout,
 }: AppParts): Express {
   const app = express();
+  // express-session is the cookie layer; the sessions themselves are in `store`, read with their user.
+  const expressStore = new ExpressSessionStore(store, config.session, clock);
   app.disable('x-powered-by');
   // An answer depends on the session and is sent once: an ETag (a hash of every body) would never save a byte.
   app.set('etag', false);
@@ -106,7 +110,7 @@ export function createApp({
     noStore,
     // A browser's GET gets the explorer's page; it needs no session.
     ...(graphiql ? [explorerPage()] : []),
-    sessionMiddleware(config.session, store, logger),
+    sessionMiddleware(config.session, expressStore, logger),
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.
     express.json({ limit: config.graphql.maxBodyBytes }),
@@ -114,7 +118,8 @@ export function createApp({
       context: ({ req }) => {
         const em = database.orm.em.fork();
         const permissions = auth.permissions(em);
-        const requestAuth = new RequestAuth(req, em, { auth, clock, config: config.session, store, logger });
+        const session = new ExpressSessionHandle(req, expressStore, config.session, logger);
+        const requestAuth = new RequestAuth(session, em, { auth, clock, rules: config.session, store, logger });
         const objectPermissions = new ObjectPermissionChecker(em, permissions);
         return Promise.resolve({
           em,

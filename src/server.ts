@@ -14,10 +14,10 @@ import { SchemaGuardError } from './graphql/directives/index.js';
 import { createApolloServer } from './graphql/server.js';
 import { buildSchema, permissionProblemsIn } from './graphql/schema.js';
 import type { Lifecycle } from './http/health.js';
-import { openLockout } from './http/create-lockout.js';
 import { InFlightRequests } from './http/in-flight.js';
-import { createSessionStore } from './http/create-session-store.js';
-import type { SessionStore } from './http/session-store.js';
+import { createLockout } from './auth/lockout-from-config.js';
+import { openCounters } from './stores/counters.js';
+import { createStores, type Stores } from './stores/create-stores.js';
 import type { Logger } from './logger.js';
 import { createMailer } from './mail/index.js';
 
@@ -36,24 +36,26 @@ export interface StartOptions {
   schema?: GraphQLSchema;
   /** The clock sessions and logins use (tests move it). */
   clock?: Clock;
-  /** A session store to use instead of the one SESSION_STORE names (tests instrument theirs); opened here. */
-  sessionStore?: SessionStore;
+  /** Stores to use instead of those SESSION_STORE names (tests instrument theirs); opened and closed here. */
+  stores?: Stores;
 }
 
 export async function startServer(
   config: Config,
   logger: Logger,
   database: Database,
-  { schema = buildSchema(), clock = systemClock, sessionStore }: StartOptions = {},
+  { schema = buildSchema(), clock = systemClock, stores: given }: StartOptions = {},
 ): Promise<RunningServer> {
   // Every permission the directives name must exist, on the model it is asked about: a typo would otherwise deny
   // (or, for a superuser, allow) silently. Checked before anything opens or listens.
   const problems = await permissionProblemsIn(database.orm.em.fork(), schema);
   if (problems.length > 0) throw new SchemaGuardError(problems);
   // Connected before anything listens: an unreachable session store stops the start (RedisUnreachableError).
-  const store = sessionStore ?? createSessionStore(config.session, { database, clock, logger });
+  const stores = given ?? createStores(config.session, { database, clock, logger });
+  const store = stores.sessions;
   await store.open();
-  const lockout = openLockout(config, database, store, clock);
+  // Where the sessions are, on the same Redis connection when there is one.
+  const counters = openCounters(database, stores.redis);
   const httpServer = http.createServer();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const inFlight = new InFlightRequests();
@@ -83,7 +85,7 @@ export async function startServer(
     apollo,
     lifecycle,
     mailer,
-    lockout: lockout.lockout,
+    lockout: createLockout(config, counters, clock),
   });
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight.track(res);
@@ -100,8 +102,8 @@ export async function startServer(
     });
   } catch (error) {
     await apollo.stop();
-    await lockout.close();
-    await store.close();
+    await counters.close();
+    await stores.close();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -120,8 +122,8 @@ export async function startServer(
           await mailer.close();
         } finally {
           // After the requests that use them: then nothing can write a session or a counter any more.
-          await lockout.close();
-          await store.close();
+          await counters.close();
+          await stores.close();
           await database.close();
         }
       })();

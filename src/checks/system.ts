@@ -14,7 +14,7 @@ import { AUTHORIZATION_TRIGGER, missingProjectObjects } from '../db/project-tabl
 import { selectOne } from '../db/sql.js';
 import { SchemaGuardError } from '../graphql/directives/index.js';
 import { buildSchema, permissionProblemsIn } from '../graphql/schema.js';
-import { createSessionStore } from '../http/create-session-store.js';
+import { createStores } from '../stores/create-stores.js';
 import type { Logger } from '../logger.js';
 import { error, warning, type CheckResult } from './index.js';
 import { loginChecks } from './logins.js';
@@ -150,7 +150,7 @@ async function databaseChecks(
 async function sessionStoreChecks(config: Config, database: Database, logger: Logger): Promise<CheckResult[]> {
   // The PostgreSQL store lives in the database just checked; only Redis is somewhere else.
   if (config.session.store.kind !== 'redis') return [];
-  const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+  const store = createStores(config.session, { database, clock: systemClock, logger }).sessions;
   try {
     await store.open();
     if (await store.ping()) return [];

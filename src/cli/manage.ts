@@ -10,8 +10,8 @@ import { loadConfig, loadEnvFile } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
 
 import { buildSchema, schemaManifest } from '../graphql/schema.js';
-import { createSessionStore } from '../http/create-session-store.js';
-import type { SessionStore } from '../http/session-store.js';
+import { createStores } from '../stores/create-stores.js';
+import type { SessionStore } from '../stores/session-store.js';
 import { createLogger } from '../logger.js';
 import {
   CHANGEPASSWORD_HELP,
@@ -70,7 +70,7 @@ how many. Run it daily, e.g. from cron:  17 3 * * *  cd /srv/app && npm run -s m
       const config = loadConfig();
       const logger = createLogger('warn');
       const database = await openDatabase(config.database, logger, { migrate: false, shareRunningServer: true });
-      const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+      const store = createStores(config.session, { database, clock: systemClock, logger }).sessions;
       try {
         await store.open();
         const cleared = await store.clearExpired();
@@ -157,7 +157,7 @@ async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore)
   const config = await loadExtensions(loadConfig());
   const logger = createLogger('warn');
   const database = await openDatabase(config.database, logger, { migrate: true, shareRunningServer: true });
-  const store = createSessionStore(config.session, { database, clock: systemClock, logger });
+  const store = createStores(config.session, { database, clock: systemClock, logger }).sessions;
   const prompter = createPrompter();
   try {
     await store.open();

@@ -6,7 +6,7 @@ import { isAuthenticated, type RequestUser } from '../auth/anonymous.js';
 import type { ObjectPermissionChecker } from '../auth/object-permissions.js';
 import type { PermissionChecker } from '../auth/permissions.js';
 import type { User } from '../entities/user.js';
-import { SessionStoreError, type RequestAuth } from '../http/request-auth.js';
+import { SessionStoreError, type RequestAuth } from '../auth/request-auth.js';
 import type { Logger } from '../logger.js';
 import type { Authorization, ObjectKey } from './directives/index.js';
 import { serviceUnavailable } from './errors.js';

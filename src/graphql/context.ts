@@ -5,12 +5,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Auth, PermissionChecker } from '../auth/index.js';
 import type { ObjectPermissionChecker } from '../auth/object-permissions.js';
 import type { Config } from '../config/index.js';
-import type { RequestAuth } from '../http/request-auth.js';
+import type { RequestAuth } from '../auth/request-auth.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/index.js';
 import type { RequestAuthorization } from './authorization.js';
 import type { Lockout } from '../auth/lockout.js';
-import type { DeviceCookieJar } from '../http/device-cookie.js';
+
+/** The browser's device cookie (src/auth/device-cookie.ts), read from the request and set on the answer. */
+export interface DeviceCookieJar {
+  read(): string | undefined;
+  write(value: string): void;
+}
 
 export interface GraphQLContext {
   /** An EntityManager forked for this request: its identity map is never shared between requests. */

@@ -8,7 +8,7 @@ import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/error
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ValidationError, type ValidationIssue } from '../auth/errors.js';
 import { LockoutStoreError } from '../auth/lockout.js';
-import { SessionStoreError } from '../http/request-auth.js';
+import { SessionStoreError } from '../auth/request-auth.js';
 import {
   InvalidCredentials,
   InvalidResetLink,

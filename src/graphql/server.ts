@@ -11,7 +11,6 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from '../config/index.js';
-import type { InFlightRequests } from '../http/in-flight.js';
 import type { GraphQLContext } from './context.js';
 import { collapseDenialsPlugin } from './directives/index.js';
 import { createFormatError } from './errors.js';
@@ -21,12 +20,19 @@ import { onePerOperation } from './validation.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
 
+/** The requests still being answered (src/http/in-flight.ts), waited for at shutdown. */
+export interface InFlight {
+  readonly size: number;
+  /** True once every request has ended, false if some are still running after `timeoutMs`. */
+  settled(timeoutMs: number): Promise<boolean>;
+}
+
 export function createApolloServer(
   config: Config,
   logger: Logger,
   schema: GraphQLSchema,
   httpServer: http.Server,
-  inFlight: InFlightRequests,
+  inFlight: InFlight,
 ): ApolloServer<GraphQLContext> {
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // On stop(): stop accepting, let in-flight requests finish, cut what is left after the grace period.

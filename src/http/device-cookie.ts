@@ -4,8 +4,9 @@
  */
 import type { Request } from 'express';
 import type { Config } from '../config/index.js';
+import type { DeviceCookieJar as DeviceCookie } from '../graphql/context.js';
 
-export class DeviceCookieJar {
+export class DeviceCookieJar implements DeviceCookie {
   constructor(
     private readonly req: Request,
     private readonly config: Config,

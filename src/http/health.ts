@@ -8,7 +8,7 @@
 import { Router } from 'express';
 import type { Database } from '../db/database.js';
 import { missingProjectObjects } from '../db/project-tables.js';
-import type { SessionStore } from './session-store.js';
+import type { SessionStore } from '../stores/session-store.js';
 
 /** Shared with the shutdown sequence: readiness turns false as soon as shutdown begins. */
 export interface Lifecycle {

@@ -10,7 +10,7 @@ import type { Request, RequestHandler } from 'express';
 import { timingSafeEqualStrings } from '../auth/hashers/compare.js';
 import type { SessionConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
-import { CORRUPT_SESSION_EVENT } from './session-store.js';
+import { CORRUPT_SESSION_EVENT, type ExpressSessionStore } from './express-session-store.js';
 
 /** The session store failed while express-session loaded or saved a session: the service is unavailable. */
 export class SessionLoadError extends Error {
@@ -23,7 +23,7 @@ export class SessionLoadError extends Error {
   }
 }
 
-export function sessionMiddleware(config: SessionConfig, store: session.Store, logger: Logger): RequestHandler {
+export function sessionMiddleware(config: SessionConfig, store: ExpressSessionStore, logger: Logger): RequestHandler {
   // Emitted while a request loads its session: the line carries that request's id.
   store.on(CORRUPT_SESSION_EVENT, () => {
     logger.warn(
@@ -51,7 +51,7 @@ export function sessionMiddleware(config: SessionConfig, store: session.Store, l
       path: config.cookiePath,
       ...(config.cookieDomain ? { domain: config.cookieDomain } : {}),
       // The browser keeps the cookie as long as the session may live without activity; the server enforces
-      // both timeouts itself (request-auth.ts).
+      // both timeouts itself (src/auth/session-auth.ts).
       maxAge: config.idleTimeoutSeconds * 1000,
     },
   });

@@ -362,7 +362,9 @@ async function main(): Promise<number> {
     log(`seeding ${AMOUNTS.users} users, 100 granted polls`);
     const seeded = await seed(benchUrl.href, createAuth(config), AMOUNTS.users);
 
-    log(`login: ${AMOUNTS.users} logins with the default hasher (${config.passwords.hashers.join(', ')})`);
+    log(
+      `login: ${AMOUNTS.users} logins with the default hasher (${config.passwords.hashers.map((hasher) => (typeof hasher === 'string' ? hasher : hasher.module)).join(', ')})`,
+    );
     const cookies: string[] = [];
     const loggedIn = (text: string) => text.includes('"login":{"id"');
     results.push(

@@ -8,11 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { createAuth, encodeUid } from '../../src/auth/index.js';
-import { systemClock } from '../../src/auth/clock.js';
 import { Lockout, addressKey, type GuardedAction } from '../../src/auth/lockout.js';
 import { loadConfig } from '../../src/config/index.js';
-import { openCounters } from '../../src/http/create-lockout.js';
-import { RedisSessionStore } from '../../src/http/redis-session-store.js';
+import { openCounters } from '../../src/stores/counters.js';
+import { RedisConnection } from '../../src/stores/redis-connection.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { sqlLogger } from '../support/sql-log.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -213,7 +212,10 @@ describeEachStore('giving places back in the counters’ store', (sessionStore) 
   afterAll(() => app.stop());
 
   it('never goes below 0, and does not bring back a key whose window ended (the next window starts at 0)', async () => {
-    const { counter, giveBack, sweep } = openCounters(app.database, app.sessions.store);
+    const redis =
+      app.config.session.store.kind === 'redis' ? new RedisConnection(app.config.session.store, testLogger) : undefined;
+    await redis?.open();
+    const { counter, giveBack, close } = openCounters(app.database, redis);
     try {
       const limiter = counter({ points: 5, duration: 1 }, 'give-back-test');
       await limiter.penalty('key', 2);
@@ -226,7 +228,8 @@ describeEachStore('giving places back in the counters’ store', (sessionStore) 
       expect(await limiter.get('key')).toBeNull();
       expect((await limiter.penalty('key', 1)).consumedPoints).toBe(1);
     } finally {
-      if (sweep) clearInterval(sweep);
+      await close();
+      await redis?.close();
     }
   });
 });
@@ -329,14 +332,9 @@ describe('what failures are counted by (LOCKOUT_BY)', () => {
   });
 });
 
-describe('the lockout on the Redis session store’s connection', () => {
+describe('the lockout on the Redis connection it shares with the sessions', () => {
   it('refuses commands while the connection is not ready, leaving no rejected promise unhandled', async () => {
-    const store = new RedisSessionStore(
-      { url: 'redis://127.0.0.1:1', keyPrefix: 'never:' },
-      { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 60 },
-      systemClock,
-      testLogger,
-    );
+    const store = new RedisConnection({ url: 'redis://127.0.0.1:1', keyPrefix: 'never:' }, testLogger);
     const unhandled: unknown[] = [];
     const listener = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', listener);

@@ -97,13 +97,7 @@ describeWithRedis('the Redis session store', () => {
     clock.advance(3600);
     expect(await sessionTtl(id)).toBeGreaterThan(0); // Redis's own clock has not moved
     // The store itself answers "no session" (what express-session asks before the server looks at the times).
-    const loaded = await new Promise<SessionData | null | undefined>((resolve, reject) => {
-      app.sessions.store.get(id, (error, data) => {
-        if (error) reject(new Error('store.get failed', { cause: error }));
-        else resolve(data);
-      });
-    });
-    expect(loaded).toBeNull();
+    expect(await app.sessions.store.getSessionAndUser(id)).toBeNull();
     expect(await stored(id)).toBeNull();
     expect(await userSet('carol')).toEqual([]);
     expect(await whoAmI(client)).toBeNull();
@@ -147,12 +141,8 @@ describeWithRedis('the Redis session store', () => {
     const goneId = await sid(gone);
     const data = (await stored(goneId))?.data;
     await gone.graphql('mutation { logout }');
-    await new Promise<void>((resolve, reject) => {
-      app.sessions.store.set(goneId, { ...(data as SessionData), lastActivityAt: clock.now().getTime() }, (error) => {
-        if (error) reject(new Error('store.set failed', { cause: error }));
-        else resolve();
-      });
-    });
+    const lastActivityAt = clock.now().getTime();
+    await app.sessions.store.update(goneId, { ...data, lastActivityAt }, new Date(lastActivityAt + 3600 * 1000));
     expect(await stored(goneId)).toBeNull();
     const response = await here.graphql<{ logoutOtherSessions: number }>('mutation { logoutOtherSessions }');
     expect(response.body.data?.logoutOtherSessions).toBe(1); // `other`, not `gone`

@@ -18,7 +18,7 @@ import { testLogger } from './env.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { HttpClient } from './http-client.js';
 import {
-  countingStore,
+  countingStores,
   redisStoreEnv,
   sessionProbe,
   type CountingStore,
@@ -82,11 +82,12 @@ export async function createTestApp({
   try {
     database = await openDatabase(config.database, logger);
     probe = await sessionProbe(config, database);
-    const store = countingStore(config, database, clock ?? systemClock, logger);
+    const stores = countingStores(config, database, clock ?? systemClock, logger);
+    const store = stores.sessions;
     const server = await startServer(config, logger, database, {
       ...(schema ? { schema } : {}),
       ...(clock ? { clock } : {}),
-      sessionStore: store,
+      stores,
     });
     const sessions = probe;
     return {

@@ -16,8 +16,8 @@ import type { Clock } from '../../src/auth/clock.js';
 import type { Config } from '../../src/config/index.js';
 import type { Database } from '../../src/db/database.js';
 import type { Logger } from '../../src/logger.js';
-import { RedisSessionStore } from '../../src/http/redis-session-store.js';
-import { PostgresSessionStore, type Callback, type SessionStore } from '../../src/http/session-store.js';
+import { createStores, type Stores } from '../../src/stores/create-stores.js';
+import type { SessionStore, StoredSessionData } from '../../src/stores/session-store.js';
 import { redisUrl } from './env.js';
 
 export type SessionStoreKind = 'postgres' | 'redis';
@@ -87,24 +87,26 @@ export function redisStoreEnv(): Record<string, string> {
 }
 
 /**
- * A session store that counts what it writes (set, destroy, destroyForUser) and can hold a `set` back, to put a
- * request's end after something else; otherwise it is the real one.
+ * A session store that counts what it writes (insert, update, destroy, destroyForUser) and can hold an update or
+ * insert back, to put a request's end after something else; otherwise it is the real one, which it wraps.
  */
 export interface CountingStore extends SessionStore {
   readonly writes: number;
   /**
-   * Holds the next `set` of this session id until `release()`: `reached` resolves when that `set` has been called,
+   * Holds the next write of this session id until `release()`: `reached` resolves when that write has been called,
    * i.e. the request is finishing and about to save its session.
    */
   holdNextSet(sid: string): { reached: Promise<void>; release(): void };
 }
 
-/** The counting and holding shared by both counting stores. */
-class WriteLog {
+/** The counting and holding of writes. */
+class CountingSessionStore implements CountingStore {
   writes = 0;
   private readonly held = new Map<string, { arrived: () => void; released: Promise<void> }>();
 
-  hold(sid: string): { reached: Promise<void>; release(): void } {
+  constructor(private readonly store: SessionStore) {}
+
+  holdNextSet(sid: string): { reached: Promise<void>; release(): void } {
     let arrived = (): void => undefined;
     let release = (): void => undefined;
     const reached = new Promise<void>((resolve) => {
@@ -117,94 +119,58 @@ class WriteLog {
     return { reached, release };
   }
 
-  /**
-   * Counts `touch` too, should the store ever have one: express-session would call it on every request whose
-   * session did not change, and each call would be a write.
-   */
-  watchTouch(store: SessionStore): void {
-    const touchable = store as { touch?: (...args: unknown[]) => void };
-    const touch = touchable.touch;
-    if (typeof touch !== 'function') return;
-    touchable.touch = (...args: unknown[]) => {
-      this.writes += 1;
-      touch.apply(store, args);
-    };
-  }
-
-  /** Counts a `set` and runs it, after its release if it is held. */
-  set(sid: string, write: () => void): void {
+  /** Counts a write and runs it, after its release if it is held. */
+  private async write(sid: string, run: () => Promise<void>): Promise<void> {
     this.writes += 1;
     const held = this.held.get(sid);
-    if (!held) {
-      write();
-      return;
+    if (held) {
+      this.held.delete(sid);
+      held.arrived();
+      await held.released;
     }
-    this.held.delete(sid);
-    held.arrived();
-    void held.released.then(write);
+    await run();
+  }
+
+  getSessionAndUser(sid: string) {
+    return this.store.getSessionAndUser(sid);
+  }
+  insert(sid: string, data: StoredSessionData, expiresAt: Date): Promise<void> {
+    return this.write(sid, () => this.store.insert(sid, data, expiresAt));
+  }
+  update(sid: string, data: StoredSessionData, expiresAt: Date): Promise<void> {
+    return this.write(sid, () => this.store.update(sid, data, expiresAt));
+  }
+  destroy(sid: string): Promise<void> {
+    this.writes += 1;
+    return this.store.destroy(sid);
+  }
+  destroyForUser(userId: number, exceptSid?: string): Promise<number> {
+    this.writes += 1;
+    return this.store.destroyForUser(userId, exceptSid);
+  }
+  clearExpired(): Promise<number> {
+    return this.store.clearExpired();
+  }
+  open(): Promise<void> {
+    return this.store.open();
+  }
+  ping(): Promise<boolean> {
+    return this.store.ping();
+  }
+  close(): Promise<void> {
+    return this.store.close();
   }
 }
 
-class CountingPostgresStore extends PostgresSessionStore implements CountingStore {
-  private readonly log = new WriteLog();
-  constructor(...args: ConstructorParameters<typeof PostgresSessionStore>) {
-    super(...args);
-    this.log.watchTouch(this);
-  }
-  get writes(): number {
-    return this.log.writes;
-  }
-  holdNextSet(sid: string) {
-    return this.log.hold(sid);
-  }
-  override set(sid: string, data: SessionData, callback?: Callback): void {
-    this.log.set(sid, () => {
-      super.set(sid, data, callback);
-    });
-  }
-  override destroy(sid: string, callback?: Callback): void {
-    this.log.writes += 1;
-    super.destroy(sid, callback);
-  }
-  override destroyForUser(userId: number, exceptSid?: string): Promise<number> {
-    this.log.writes += 1;
-    return super.destroyForUser(userId, exceptSid);
-  }
-}
-
-class CountingRedisStore extends RedisSessionStore implements CountingStore {
-  private readonly log = new WriteLog();
-  constructor(...args: ConstructorParameters<typeof RedisSessionStore>) {
-    super(...args);
-    this.log.watchTouch(this);
-  }
-  get writes(): number {
-    return this.log.writes;
-  }
-  holdNextSet(sid: string) {
-    return this.log.hold(sid);
-  }
-  override set(sid: string, data: SessionData, callback?: Callback): void {
-    this.log.set(sid, () => {
-      super.set(sid, data, callback);
-    });
-  }
-  override destroy(sid: string, callback?: Callback): void {
-    this.log.writes += 1;
-    super.destroy(sid, callback);
-  }
-  override destroyForUser(userId: number, exceptSid?: string): Promise<number> {
-    this.log.writes += 1;
-    return super.destroyForUser(userId, exceptSid);
-  }
-}
-
-/** The store the configuration names, counting its writes; not yet opened (startServer opens it). */
-export function countingStore(config: Config, database: Database, clock: Clock, logger: Logger): CountingStore {
-  const { store } = config.session;
-  return store.kind === 'redis'
-    ? new CountingRedisStore({ url: store.url, keyPrefix: store.keyPrefix }, config.session, clock, logger)
-    : new CountingPostgresStore(database, config.session, clock);
+/** The stores the configuration names, the sessions' counting their writes; not yet opened (startServer opens them). */
+export function countingStores(
+  config: Config,
+  database: Database,
+  clock: Clock,
+  logger: Logger,
+): Stores & { sessions: CountingStore } {
+  const stores = createStores(config.session, { database, clock, logger });
+  return { ...stores, sessions: new CountingSessionStore(stores.sessions), close: () => stores.close() };
 }
 
 /** What a store holds, seen from outside the server. */

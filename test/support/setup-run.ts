@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { openDatabase } from '../../src/db/database.js';
-import { describeRedisUrl } from '../../src/http/redis-session-store.js';
+import { describeRedisUrl } from '../../src/stores/redis-connection.js';
 import {
   RUN_ID_VAR,
   SCRATCH_DIR_VAR,

@@ -1,0 +1,40 @@
+/**
+ * A request's session as the core sees it, whatever keeps it (express-session for the server, src/http/session-handle.ts):
+ * the auth keys it carries, the user the store read with it, and the three things the flow does to it.
+ */
+import type { UserRow } from '../stores/user-row.js';
+
+/** What a login keeps in the session (Django's `_auth_user_id`, `_auth_user_backend`, `_auth_user_hash`). */
+export interface SessionAuthKeys {
+  /** The logged-in user; absent for an anonymous session. */
+  userId?: number;
+  /** The authentication backend that logged them in, asked again for the user on each request. */
+  backend?: string;
+  /** HMAC of the user's password hash at login (Django's session auth hash): a password change ends the session. */
+  authHash?: string;
+  /** Epoch milliseconds. */
+  loginAt?: number;
+  /** Last recorded activity (epoch milliseconds); written at most once per SESSION_TOUCH_INTERVAL. */
+  lastActivityAt?: number;
+}
+
+export interface SessionHandle {
+  /** The session's id; undefined while the request has none. */
+  readonly id: string | undefined;
+  /** The auth keys the session carries; empty without a session. */
+  readonly keys: Readonly<SessionAuthKeys>;
+  /**
+   * The row of the user `keys.userId` names, as the store read it with the session (getSessionAndUser): null when
+   * there is no such user, undefined when nothing was read (no session, or one started by this request).
+   */
+  readonly user: UserRow | null | undefined;
+  /** Changes some keys of an existing session; written back when the request ends. */
+  update(keys: Partial<SessionAuthKeys>): void;
+  /**
+   * Django's `cycle_key`: a fresh id carrying `keys`, stored now; the previous session, if any, is deleted. Rejects
+   * when the store fails, and then the request has no session (nothing is stored, no cookie sent).
+   */
+  cycleKey(keys: SessionAuthKeys): Promise<void>;
+  /** Django's `flush`: the session is deleted, and the client told to drop its cookie. Nothing to do without one. */
+  flush(): Promise<void>;
+}

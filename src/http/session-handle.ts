@@ -1,0 +1,92 @@
+/**
+ * The core's session handle (src/auth/session-handle.ts) on express-session: `req.session` read and written, its id
+ * regenerated, the session destroyed and its cookie cleared.
+ */
+import type { Request } from 'express';
+import type { SessionAuthKeys, SessionHandle } from '../auth/session-handle.js';
+import type { SessionConfig } from '../config/index.js';
+import type { Logger } from '../logger.js';
+import type { UserRow } from '../stores/user-row.js';
+import { warnIfSessionCookieLost } from './cookie-diagnostics.js';
+import { userReadWith, type ExpressSessionStore } from './express-session-store.js';
+import './session-data.js';
+
+export class ExpressSessionHandle implements SessionHandle {
+  constructor(
+    private readonly req: Request,
+    private readonly store: ExpressSessionStore,
+    private readonly config: SessionConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  get id(): string | undefined {
+    return this.hasSession() ? this.req.sessionID : undefined;
+  }
+
+  get keys(): Readonly<SessionAuthKeys> {
+    return this.hasSession() ? this.req.session : {};
+  }
+
+  get user(): UserRow | null | undefined {
+    return this.hasSession() ? userReadWith(this.req.session) : undefined;
+  }
+
+  update(keys: Partial<SessionAuthKeys>): void {
+    if (this.hasSession()) Object.assign(this.req.session, keys);
+  }
+
+  /**
+   * A fresh session id carrying `keys`, stored now (on failure no cookie is sent). The old session, if any, is
+   * deleted first: an id known before login is never the id after it.
+   */
+  async cycleKey(keys: SessionAuthKeys): Promise<void> {
+    try {
+      if (this.hasSession()) await promisify((done) => this.req.session.regenerate(done));
+      else this.req.sessionStore.generate(this.req);
+      this.store.allowInsert(this.req.sessionID);
+      Object.assign(this.req.session, keys);
+      await promisify((done) => this.req.session.save(done));
+    } catch (error) {
+      this.forgetSession();
+      throw error;
+    }
+    // "The login works, then I am logged out": the log says why the browser will not keep this cookie.
+    warnIfSessionCookieLost(this.req, this.config, this.logger);
+  }
+
+  async flush(): Promise<void> {
+    if (this.hasSession()) await promisify((done) => this.req.session.destroy(done));
+    this.forgetSession();
+  }
+
+  private hasSession(): boolean {
+    return (this.req as { session?: unknown }).session !== undefined;
+  }
+
+  /**
+   * Drops the session from this response (express-session sets a cookie and saves only while req.session exists)
+   * and, if the browser presented a session cookie, tells it to delete that cookie.
+   */
+  private forgetSession(): void {
+    (this.req as { session?: unknown }).session = undefined;
+    const { cookieName, cookiePath, cookieDomain, cookieSecure, sameSite } = this.config;
+    if (!this.req.get('cookie')?.includes(`${cookieName}=`)) return;
+    // The same attributes as when it was set: browsers refuse to clear a Secure or prefixed cookie otherwise.
+    this.req.res?.clearCookie(cookieName, {
+      path: cookiePath,
+      httpOnly: true,
+      secure: cookieSecure,
+      sameSite,
+      ...(cookieDomain ? { domain: cookieDomain } : {}),
+    });
+  }
+}
+
+function promisify(start: (done: (error?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    start((error) => {
+      if (error) reject(error instanceof Error ? error : new Error('session store error', { cause: error }));
+      else resolve();
+    });
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * The session store port (Lucia's adapter): `getSessionAndUser` returns a session and its user in one call, as a
+ * contract, on every store; only a fresh id is inserted, only a live session updated; expiry is the stored time.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createAuth } from '../../src/auth/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
+import type { User } from '../../src/entities/user.js';
+import { createStores, type Stores } from '../../src/stores/create-stores.js';
+import { CHEAP_HASHING } from '../support/auth.js';
+import { TestClock } from '../support/clock.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testLogger } from '../support/env.js';
+import { describeEachStore, redisStoreEnv } from '../support/session-stores.js';
+import { sqlLogger } from '../support/sql-log.js';
+
+describeEachStore('the session store port', (kind) => {
+  const clock = new TestClock();
+  const statements: string[] = [];
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let stores: Stores;
+  let bob: User;
+  const later = (seconds: number) => new Date(clock.now().getTime() + seconds * 1000);
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    database = await openDatabase(testDatabase.config, sqlLogger(statements));
+    const config = loadConfig({ ...CHEAP_HASHING, ...(kind === 'redis' ? redisStoreEnv() : {}) });
+    stores = createStores(config.session, { database, clock, logger: testLogger });
+    await stores.sessions.open();
+    bob = await createAuth(config).users.createUser(database.orm.em.fork(), {
+      username: 'bob',
+      password: 'bob-pass-1',
+    });
+  });
+  afterAll(async () => {
+    await stores.close();
+    await database.close();
+    await testDatabase.drop();
+  });
+
+  it('returns the session and its user, password hash included, with one SQL statement', async () => {
+    await stores.sessions.insert('sid-1', { userId: bob.id, backend: 'model' }, later(60));
+    statements.length = 0;
+    const found = await stores.sessions.getSessionAndUser('sid-1');
+    expect(found).toEqual({
+      session: { userId: bob.id, backend: 'model' },
+      user: expect.objectContaining({ id: bob.id, username: 'bob', password: expect.stringMatching(/^argon2\$/) }),
+    });
+    expect(statements).toHaveLength(1);
+  });
+
+  it('returns no user for a session without one, or whose user is gone', async () => {
+    await stores.sessions.insert('sid-anonymous', { note: 'no user' }, later(60));
+    expect(await stores.sessions.getSessionAndUser('sid-anonymous')).toEqual({
+      session: { note: 'no user' },
+      user: null,
+    });
+    const em = database.orm.em.fork();
+    const gone = await createAuth(loadConfig(CHEAP_HASHING)).users.createUser(em, { username: 'gone' });
+    await stores.sessions.insert('sid-gone', { userId: gone.id }, later(60));
+    await em.getConnection().execute('DELETE FROM auth_user WHERE id = ?', [gone.id]);
+    // PostgreSQL deletes the user's sessions with it (ON DELETE CASCADE); Redis keeps the session, without a user.
+    expect([null, { session: { userId: gone.id }, user: null }]).toContainEqual(
+      await stores.sessions.getSessionAndUser('sid-gone'),
+    );
+  });
+
+  it('answers null for an unknown id, and for a session past its time (deleting it)', async () => {
+    expect(await stores.sessions.getSessionAndUser('never-issued')).toBeNull();
+    await stores.sessions.insert('sid-short', { userId: bob.id }, later(10));
+    clock.advance(10);
+    expect(await stores.sessions.getSessionAndUser('sid-short')).toBeNull();
+    clock.advance(-10);
+    expect(await stores.sessions.getSessionAndUser('sid-short')).toBeNull();
+  });
+
+  it('updates only a session that still exists: a destroyed one is never brought back', async () => {
+    await stores.sessions.insert('sid-2', { userId: bob.id, n: 1 }, later(60));
+    await stores.sessions.update('sid-2', { userId: bob.id, n: 2 }, later(60));
+    expect((await stores.sessions.getSessionAndUser('sid-2'))?.valueOf()).toMatchObject({ session: { n: 2 } });
+    await stores.sessions.destroy('sid-2');
+    await stores.sessions.update('sid-2', { userId: bob.id, n: 3 }, later(60));
+    expect(await stores.sessions.getSessionAndUser('sid-2')).toBeNull();
+  });
+
+  it('ends every session of a user but one, and says how many', async () => {
+    await stores.sessions.destroyForUser(bob.id);
+    for (const sid of ['a', 'b', 'c']) await stores.sessions.insert(sid, { userId: bob.id }, later(60));
+    expect(await stores.sessions.destroyForUser(bob.id, 'b')).toBe(2);
+    expect(await stores.sessions.getSessionAndUser('b')).toMatchObject({ session: { userId: bob.id } });
+    expect(await stores.sessions.getSessionAndUser('a')).toBeNull();
+  });
+});
