@@ -60,18 +60,26 @@ export const nonEmptyText = z.string().trim().min(1, 'is empty');
 
 export const cookieName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a cookie name of letters, digits and ._-');
 
-export const postgresUrl = z.string().transform((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
+/**
+ * `value` as a URL with one of `schemes` (each with its colon), or undefined after saying what is wrong with it:
+ * not a URL, or another scheme (`expected` words the schemes for the message).
+ */
+function urlOf(value: string, ctx: z.RefinementCtx, schemes: readonly string[], expected: string): URL | undefined {
+  if (!URL.canParse(value)) {
     ctx.addIssue({ code: 'custom', message: 'is not a URL' });
-    return z.NEVER;
+    return undefined;
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected postgres:` });
-    return z.NEVER;
+  const url = new URL(value);
+  if (!schemes.includes(url.protocol)) {
+    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected ${expected}` });
+    return undefined;
   }
+  return url;
+}
+
+export const postgresUrl = z.string().transform((value, ctx) => {
+  const url = urlOf(value, ctx, ['postgres:', 'postgresql:'], 'postgres:');
+  if (!url) return z.NEVER;
   // A host, or libpq's Unix socket folder (`postgres:///db?host=/folder`, the form the embedded database logs).
   const host = url.hostname || url.searchParams.get('host');
   if (!host || url.pathname.length <= 1) {
@@ -82,17 +90,8 @@ export const postgresUrl = z.string().transform((value, ctx) => {
 });
 
 export const httpUrl = z.string().transform((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'is not a URL' });
-    return z.NEVER;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected http: or https:` });
-    return z.NEVER;
-  }
+  const url = urlOf(value, ctx, ['http:', 'https:'], 'http: or https:');
+  if (!url) return z.NEVER;
   // Stored without a trailing slash so that later code can append paths.
   return url.toString().replace(/\/$/, '');
 });
@@ -100,17 +99,8 @@ export const httpUrl = z.string().transform((value, ctx) => {
 /** A URL with one of `schemes` (each with its colon), kept as written. */
 export function urlWithScheme(schemes: readonly string[]) {
   return z.string().transform((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not a URL' });
-      return z.NEVER;
-    }
-    if (!schemes.includes(url.protocol)) {
-      ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}", expected ${schemes.join(' or ')}` });
-      return z.NEVER;
-    }
+    const url = urlOf(value, ctx, schemes, schemes.join(' or '));
+    if (!url) return z.NEVER;
     if (!url.hostname) {
       ctx.addIssue({ code: 'custom', message: 'must name a host' });
       return z.NEVER;

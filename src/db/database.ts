@@ -14,6 +14,7 @@ import { installedModels, type ModelDefinition } from '../auth/models.js';
 import { ormLogger } from './orm-logger.js';
 import type { EmbeddedPostgres } from './embedded.js';
 import { StartupError } from '../startup-error.js';
+import { explainSocketError, firstLineOf } from './socket-errors.js';
 
 export interface Database {
   readonly orm: MikroORM<PostgreSqlDriver>;
@@ -303,16 +304,9 @@ export function describeTarget(url: string): { database: string; server: string 
 /** Turns a driver error into a short reason an operator can act on. */
 export function explainConnectionError(error: unknown, fallback: string | undefined, timeoutMs: number): string {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  const network = explainSocketError(code, 'PostgreSQL');
+  if (network) return network;
   switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is PostgreSQL running and listening on that port?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return `host unreachable (${code})`;
     case '28P01':
       return 'password authentication failed';
     case '28000':
@@ -320,8 +314,5 @@ export function explainConnectionError(error: unknown, fallback: string | undefi
     case '3D000':
       return 'the database does not exist';
   }
-  const text = message ?? fallback ?? 'unknown error';
-  if (/timeout/i.test(text)) return `no answer within ${timeoutMs} ms`;
-  // The first line only: a driver message can span several, and a dump helps nobody here.
-  return text.split('\n')[0] ?? text;
+  return firstLineOf(message ?? fallback ?? 'unknown error', timeoutMs);
 }

@@ -7,6 +7,7 @@
  */
 import { createClient } from 'redis';
 import { outsideRequest, type Logger } from '../logger.js';
+import { explainSocketError, firstLineOf } from '../db/socket-errors.js';
 import { StartupError } from '../startup-error.js';
 
 /** Longest wait for Redis at start-up: the TCP connection, then its first answers. */
@@ -249,19 +250,9 @@ export function explainRedisError(error: unknown): string {
   // When the reconnect strategy gives up, node-redis wraps the socket's own error.
   const cause = (error as { socketError?: unknown } | undefined)?.socketError ?? error;
   const { code, message } = (cause ?? {}) as { code?: string; message?: string };
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is Redis running and listening on that port?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return `host unreachable (${code})`;
-  }
+  const network = explainSocketError(code, 'Redis');
+  if (network) return network;
   const text = message ?? 'unknown error';
   if (/^(WRONGPASS|NOAUTH)/.test(text)) return 'authentication failed (check the user and password in REDIS_URL)';
-  if (/timeout/i.test(text)) return `no answer within ${CONNECT_TIMEOUT_MS} ms`;
-  return text.split('\n')[0] ?? text;
+  return firstLineOf(text, CONNECT_TIMEOUT_MS);
 }
