@@ -1,8 +1,10 @@
 /**
  * The documentation says what the code does: docs/configuration.md and .env.example are generated from the settings'
- * declarations (`npm run docs:settings`), and the README's examples run against the real server.
+ * declarations (`npm run docs:settings`), the README's examples run against the real server, and the README stays a
+ * newcomer's first page whose links, like those of docs/, lead somewhere.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../src/auth/index.js';
 import { seedDemo } from '../src/cli/seed-demo.js';
@@ -106,15 +108,68 @@ describe("the Quick start's first user and first login", () => {
 });
 
 describe('documentation of the system checks', () => {
-  const readme = read('README.md');
-  const source = ['src/checks/config.ts', 'src/checks/system.ts', 'src/checks/logins.ts', 'src/cli/check-command.ts']
-    .map(read)
-    .join('\n');
-  const inSource = [...new Set([...source.matchAll(/'([a-z]+\.[EW]\d{3})'/g)].map((match) => match[1]))].sort();
-  const inReadme = [...readme.matchAll(/^\| +`([a-z]+\.[EW]\d{3})` +\|/gm)].map((match) => match[1]).sort();
-
-  it('lists every check id the code reports, and no other', () => {
+  it('docs/operations.md lists every check id the code reports, and no other', () => {
+    const source = ['src/checks/config.ts', 'src/checks/system.ts', 'src/checks/logins.ts', 'src/cli/check-command.ts']
+      .map(read)
+      .join('\n');
+    const inSource = [...new Set([...source.matchAll(/'([a-z]+\.[EW]\d{3})'/g)].map((match) => match[1]))].sort();
+    const inDocs = [...read('docs/operations.md').matchAll(/^\| +`([a-z]+\.[EW]\d{3})` +\|/gm)]
+      .map((match) => match[1])
+      .sort();
     expect(inSource.length).toBeGreaterThan(20);
-    expect(inReadme).toEqual(inSource);
+    expect(inDocs).toEqual(inSource);
+  });
+});
+
+/** Markdown without its code: links and headings inside code blocks and code spans are text, not links. */
+const prose = (markdown: string) => markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+
+/** The anchor GitHub gives a heading: lower case, punctuation dropped, each space a hyphen (as github-slugger). */
+const anchorOf = (heading: string) =>
+  heading
+    .replace(/`/g, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\p{M} _-]/gu, '')
+    .replace(/ /g, '-');
+
+const anchorsOf = (markdown: string) =>
+  new Set(
+    [...markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^#{1,6} +(.+)$/gm)].map(([, heading]) =>
+      anchorOf(heading ?? ''),
+    ),
+  );
+
+describe('the README and docs/', () => {
+  const docs = fs
+    .readdirSync(new URL('../docs/', import.meta.url))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`);
+
+  it("README.md stays well under 300 lines: a newcomer's first page, the rest in docs/", () => {
+    expect(read('README.md').split('\n').length).toBeLessThan(300);
+  });
+
+  it('README.md links to every file of docs/, each in its table of contents', () => {
+    const readme = read('README.md');
+    expect(docs.length).toBeGreaterThan(5);
+    expect(docs.filter((file) => !readme.includes(`](${file})`))).toEqual([]);
+  });
+
+  it('every relative link in README.md and docs/*.md names a file that exists, and a heading there', () => {
+    const links = ['README.md', ...docs].flatMap((file) =>
+      [...prose(read(file)).matchAll(/\]\(([^)\s]+)\)/g)]
+        .map(([, target]) => target ?? '')
+        .filter((target) => !/^[a-z]+:/i.test(target))
+        .map((target) => ({ file, target })),
+    );
+    expect(links.length).toBeGreaterThan(20);
+    const broken = links.filter(({ file, target }) => {
+      const [relative = '', anchor] = target.split('#');
+      const resolved = relative === '' ? file : path.posix.join(path.posix.dirname(file), relative);
+      if (resolved.startsWith('..') || !fs.existsSync(new URL(`../${resolved}`, import.meta.url))) return true;
+      return anchor !== undefined && resolved.endsWith('.md') && !anchorsOf(read(resolved)).has(anchor);
+    });
+    expect(broken).toEqual([]);
   });
 });

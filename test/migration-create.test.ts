@@ -22,7 +22,7 @@ import { testLogger } from './support/env.js';
 import { spawnServer, timeExit } from './support/process.js';
 import { clientUrl, withSql } from './support/sql.js';
 
-/** The README's example of an application's own table, one-to-one with auth_user. */
+/** The example in docs/identity.md of an application's own table, one-to-one with auth_user. */
 const Profile = defineEntity({
   name: 'Profile',
   tableName: 'accounts_profile',

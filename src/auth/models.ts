@@ -1,7 +1,7 @@
 /**
  * The models whose content types and permissions `migrate` creates (Django's post_migrate `create_permissions`):
  * add, change, delete and view for each, plus the custom permissions a model declares.
- * An app adds its models to `installedModels` (see README, "Permissions").
+ * An app adds its models to `installedModels` (see docs/identity.md, "Permissions").
  */
 export interface ModelDefinition {
   /** The app the model belongs to: the part before the dot in `polls.add_poll`. */

@@ -10,7 +10,7 @@ import { Permission } from '../entities/permission.js';
 import { Choice, Poll } from '../entities/poll.js';
 import { User } from '../entities/user.js';
 
-/** Who the demo creates, with the passwords the README tells. */
+/** Who the demo creates, with the passwords the README's Quick start and docs/graphql.md ("Demo data") tell. */
 export const DEMO_USERS = [
   { username: 'admin', password: 'demo-admin-password', isSuperuser: true, groups: [] },
   { username: 'editor', password: 'demo-editor-password', isSuperuser: false, groups: ['Editors'] },

@@ -1,6 +1,6 @@
 /**
  * Adding fields to the user without touching the core (Django's "extend User with a one-to-one profile"),
- * exactly as the README's "Adding fields to the user" shows: an entity, a migration, and a transaction around
+ * exactly as docs/identity.md's "Adding fields to the user" shows: an entity, a migration, and a transaction around
  * createUser so that a user never exists without its profile.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
