@@ -1,6 +1,6 @@
 /**
- * Runs the server as users do, in its own process (`node [npm start's options] --import tsx src/main.ts`, what
- * `npm start` runs), and watches its output and exit.
+ * Runs the server as users do, in its own process, and watches its output and exit: the sources through tsx with the
+ * Node options `npm start` gives the build (`node [options] --import tsx src/main.ts`), or `npm start` itself.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
