@@ -28,15 +28,19 @@ export interface SpawnOptions {
   args?: string[];
   /** Run `npm start` instead, exactly as a user or a process manager would. */
   viaNpmStart?: boolean;
+  /** Run the build (dist/main.js, with `npm start`'s options) without building first: the caller has built it. */
+  built?: boolean;
   /** Written to the process's standard input (a pipe, as a script would), which is then closed. */
   input?: string;
 }
 
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
-  const { entry = 'src/main.ts', args = [], viaNpmStart = false } = options;
+  const { entry = 'src/main.ts', args = [], viaNpmStart = false, built = false } = options;
   const [command, commandArgs] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', 'tsx', entry, ...args]];
+    : built
+      ? [process.execPath, [...startNodeOptions(), 'dist/main.js', ...args]]
+      : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', 'tsx', entry, ...args]];
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
     // Only what the test names, so the developer's own environment (and .env file) cannot leak in.
