@@ -8,7 +8,7 @@ import { MikroORM as PostgreSqlMikroORM, type PostgreSqlDriver } from '@mikro-or
 import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import pg from 'pg';
-import { ormOptions } from '../../mikro-orm.config.js';
+import { ormOptions } from './orm-options.js';
 import { syncContentTypes } from '../auth/content-types.js';
 import { installedModels, type ModelDefinition } from '../auth/models.js';
 import { ormLogger } from './orm-logger.js';

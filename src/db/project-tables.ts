@@ -3,7 +3,7 @@
  * polls example's and the server's own. They are written by hand, in Django's exact shape, and an existing table
  * (a Django project's) is adopted as it is.
  *
- * MikroORM's schema diff leaves them alone (`schemaGenerator.skipTables` in mikro-orm.config.ts): it would otherwise
+ * MikroORM's schema diff leaves them alone (`schemaGenerator.skipTables` in orm-options.ts): it would otherwise
  * "correct" them to its own naming (renaming Django's constraints and indexes, dropping the triggers) and drop those
  * without an entity. `npx mikro-orm migration:create` thus writes migrations for an application's own entities only.
  *

@@ -1,6 +1,6 @@
 /**
- * Runs the server as users do, in its own process (`node [npm start's options] --import tsx src/main.ts`, what
- * `npm start` runs), and watches its output and exit.
+ * Runs the server as users do, in its own process, and watches its output and exit: the sources through tsx with the
+ * Node options `npm start` gives the build (`node [options] --import tsx src/main.ts`), or `npm start` itself.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -28,15 +28,19 @@ export interface SpawnOptions {
   args?: string[];
   /** Run `npm start` instead, exactly as a user or a process manager would. */
   viaNpmStart?: boolean;
+  /** Run the build (dist/main.js, with `npm start`'s options) without building first: the caller has built it. */
+  built?: boolean;
   /** Written to the process's standard input (a pipe, as a script would), which is then closed. */
   input?: string;
 }
 
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
-  const { entry = 'src/main.ts', args = [], viaNpmStart = false } = options;
+  const { entry = 'src/main.ts', args = [], viaNpmStart = false, built = false } = options;
   const [command, commandArgs] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', 'tsx', entry, ...args]];
+    : built
+      ? [process.execPath, [...startNodeOptions(), 'dist/main.js', ...args]]
+      : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', 'tsx', entry, ...args]];
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
     // Only what the test names, so the developer's own environment (and .env file) cannot leak in.

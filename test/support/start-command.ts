@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));
 
-/** What the script must run after the options: anything else would be dropped silently, so it is refused. */
-const ENTRY = ['--import', 'tsx', 'src/main.ts'];
+/** What the script must run after the options (the build): anything else would be dropped silently, so it is refused. */
+const ENTRY = ['dist/main.js'];
 
-/** The options in a start script of the form `[exec] node [options...] --import tsx src/main.ts`. */
+/** The options in a start script of the form `[exec] node [options...] dist/main.js`. */
 export function nodeOptionsOf(script: string): string[] {
   const words = script.trim().split(/\s+/);
   const node = words[0] === 'exec' ? 1 : 0;
