@@ -54,7 +54,7 @@ export { buildSchema, type SchemaExtensions } from './graphql/schema.js';
 /** A start-up failure whose message is the whole story (one line, no stack). */
 export { StartupError } from './startup-error.js';
 
-// The directives, for one's own Apollo Server (README: "The directives in your own Apollo Server").
+// The directives, for one's own Apollo Server (docs/security.md: "The directives in your own Apollo Server").
 /** The directives as graphql-tools' `{ typeDefs, transformer }` with the Apollo plugin that keeps denials small. */
 export { authorizationDirectives } from './graphql/directives/index.js';
 /** The transformer alone, and the error listing every field it refuses. */
