@@ -129,3 +129,38 @@ describe('the built server, dist/main.js', () => {
     expect({ status: me.status, body: await me.json() }).toEqual({ status: 200, body: { data: { me: null } } });
   });
 });
+
+describe("npm start's build step (src/cli/prestart.mjs) where TypeScript is not installed", () => {
+  // A copy outside the checkout: no node_modules/typescript to find, as after `npm ci --omit=dev`.
+  async function prestartIn(withBuild: boolean): Promise<{ code: number; stderr: string }> {
+    const dir = scratchDir('prestart');
+    fs.mkdirSync(path.join(dir, 'src/cli'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'src/cli/prestart.mjs'), path.join(dir, 'src/cli/prestart.mjs'));
+    if (withBuild) {
+      fs.mkdirSync(path.join(dir, 'dist'));
+      fs.writeFileSync(path.join(dir, 'dist/main.js'), '');
+    }
+    try {
+      await run(process.execPath, [path.join(dir, 'src/cli/prestart.mjs')], { cwd: dir });
+      return { code: 0, stderr: '' };
+    } catch (error) {
+      const { code, stderr } = error as { code: number; stderr: string };
+      return { code, stderr };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('runs the build shipped in dist/ as it is', async () => {
+    expect(await prestartIn(true)).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('stops with one line saying how to build, when there is none', async () => {
+    expect(await prestartIn(false)).toEqual({
+      code: 1,
+      stderr:
+        'error: dist/ holds no build and TypeScript is not installed: run `npm run build` where the dev dependencies ' +
+        'are installed (npm install), then start again\n',
+    });
+  });
+});
