@@ -22,7 +22,7 @@ function layer(files, reason, patterns) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '.data/', 'src/graphql/generated/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '.data/', 'src/graphql/generated/', 'examples/*/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -61,6 +61,14 @@ export default tseslint.config(
   ]),
   layer('src/{graphql,cli,checks}/**', 'the Express glue (src/http) is above these: reach it only from main', [
     ...folders('http'),
+  ]),
+  layer('src/{db,entities}/**', 'the database layer is the bottom: tables and rows, no rules of users or requests', [
+    ...FRAMEWORKS,
+    ...folders('auth', 'stores', 'http', 'graphql', 'services', 'cli', 'checks'),
+  ]),
+  // An app is built on the package as a team builds one outside this repository: through its public entry.
+  layer('examples/**', "an app imports the package by its name ('graphql-auth-server'), never its src/ files", [
+    { group: ['**/src/**'] },
   ]),
   layer('src/http/**', 'src/http is Express glue: SQL and counters live in src/stores', [
     { group: ['**/db/sql', '**/db/sql.js', 'redis', 'rate-limiter-flexible'] },

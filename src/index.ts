@@ -75,9 +75,42 @@ export type {
   PolicyRequest,
 } from './graphql/directives/index.js';
 
+// Apps (docs/apps.md): a team's models, tables, SDL, resolvers and policies, loaded from INSTALLED_APPS.
+/** Checks and returns an app's definition, the default export of a module INSTALLED_APPS names. */
+export { defineApp, type App, type DemoData } from './apps.js';
+/** The apps INSTALLED_APPS names, once loadExtensions has loaded them; and their schema part, for buildSchema. */
+export { installedApps, schemaOf } from './apps.js';
+/** Django's tables as MikroORM entities, for an app's relations (a profile one-to-one with a user) and queries. */
+export { ContentType, Group, Permission, User as UserEntity } from './entities/index.js';
+/** A model of an app, whose content type and permissions `migrate` creates (`polls.add_poll`, ...). */
+export type { ModelDefinition } from './db/content-types.js';
+/** What an app brings to the database: models, entities, migrations, hand-written tables. */
+export type { DatabaseApp } from './db/orm-options.js';
+/** For a hand-written migration in Django's shape: creates a table only where a Django project has not already. */
+export { createIfMissing } from './db/adopt.js';
+/** What each resolver receives as its context: the request's EntityManager, user, permission checks and more. */
+export type { GraphQLContext } from './graphql/context.js';
+/** Typed resolvers that receive and return an app's models: graphql-codegen's `defaultMapper` (docs/apps.md). */
+export type { ModelOf } from './graphql/model-types.js';
+/** IDs and cursors of database rows, read from arguments (BAD_USER_INPUT naming the argument otherwise). */
+export { cursorOf, idOf, idOfCursor, pageSizeOf } from './graphql/ids.js';
+/** Object-level permissions (django-guardian's tables): the request's checker, grants, and a deleted object's sweep. */
+export {
+  deleteObjectPermissions,
+  grantObjectPermission,
+  revokeObjectPermission,
+  type ObjectPermissionChecker,
+} from './auth/object-permissions.js';
+/** One page of rows in key order, and how many there are in all (`ObjectPermissionChecker.permittedPage`). */
+export type { KeysetPage } from './db/keyset-page.js';
+/** A use-case's refusals, each answered with its code (NOT_FOUND, ...) by the server's error catalogue. */
+export { NotFound, ServiceError } from './services/errors.js';
+
 // Settings.
 /** Reads the settings from the environment (and the .env file first); ConfigError lists every bad one. */
 export { ConfigError, loadConfig, loadEnvFile, type LoadConfigOptions } from './config/index.js';
+/** Loads the modules the settings name (backends, hashers, validators, listeners, apps), once, before anything opens. */
+export { loadExtensions } from './auth/extensions.js';
 /** The settings, whole and by part (the core takes AuthSettings alone). */
 export type {
   AuthSettings,

@@ -116,7 +116,8 @@ function runServer(): void {
     }
     const { openDatabase } = await import('./db/database.js');
     if (stopRequested()) return; // asked to stop while the database layer loaded: nothing to close
-    database = await openDatabase(config.database, logger);
+    const { installedApps } = await import('./apps.js');
+    database = await openDatabase(config.database, logger, { apps: installedApps(config) });
     logger.info(
       // The URL (without a password) works as DATABASE_URL and for psql: the embedded database's, while the server runs.
       { database: database.location, url: database.url },

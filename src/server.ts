@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { installedApps, schemaOf } from './apps.js';
 import { createAuth } from './auth/index.js';
 import { systemClock, type Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
@@ -32,7 +33,7 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  /** The executable schema; defaults to the one assembled from schema/ (`buildSchema()`). */
+  /** The executable schema; defaults to schema/ and the installed apps' (`buildSchema(schemaOf(installedApps(config)))`). */
   schema?: GraphQLSchema;
   /** The clock sessions and logins use (tests move it). */
   clock?: Clock;
@@ -44,8 +45,9 @@ export async function startServer(
   config: Config,
   logger: Logger,
   database: Database,
-  { schema = buildSchema(), clock = systemClock, stores: given }: StartOptions = {},
+  { schema: givenSchema, clock = systemClock, stores: given }: StartOptions = {},
 ): Promise<RunningServer> {
+  const schema = givenSchema ?? buildSchema(schemaOf(installedApps(config)));
   // Every permission the directives name must exist, on the model it is asked about: a typo would otherwise deny
   // (or, for a superuser, allow) silently. Checked before anything opens or listens.
   const problems = await permissionProblemsIn(database.orm.em.fork(), schema);

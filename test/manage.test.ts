@@ -9,13 +9,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DEMO_GROUPS, DEMO_USERS, seedDemo } from '../src/cli/seed-demo.js';
-import { Poll } from '../src/entities/poll.js';
-
+import polls from '../examples/polls/index.ts';
+import { Poll } from '../examples/polls/models.ts';
+import { DEMO_GROUP_NAMES, DEMO_USERS, seedDemo } from '../src/cli/seed-demo.js';
 import { buildSchema, schemaManifest } from '../src/graphql/schema.js';
 import { CHEAP_HASHING, createAuthFixture, type AuthFixture } from './support/auth.js';
 import { scratchDir } from './support/database.js';
 import { runManage, spawnServer, timeExit } from './support/process.js';
+
+/** The polls example, as an operator installs it. */
+const POLLS_APP = './examples/polls/index.ts';
 
 describe('seed-demo', () => {
   let fixture: AuthFixture;
@@ -25,9 +28,9 @@ describe('seed-demo', () => {
   afterAll(() => fixture.close());
 
   it('creates the groups, users and polls once; its users log in and hold their groups’ permissions', async () => {
-    const first = await seedDemo(fixture.em(), fixture.auth);
-    expect(first).toHaveLength(Object.keys(DEMO_GROUPS).length + DEMO_USERS.length + 1);
-    expect(await seedDemo(fixture.em(), fixture.auth)).toEqual([]);
+    const first = await seedDemo(fixture.em(), fixture.auth, [polls]);
+    expect(first).toHaveLength(DEMO_GROUP_NAMES.length + DEMO_USERS.length + 1);
+    expect(await seedDemo(fixture.em(), fixture.auth, [polls])).toEqual([]);
     expect(await fixture.em().count(Poll, {})).toBe(2);
     for (const demo of DEMO_USERS) {
       const result = await fixture.auth.authenticate(fixture.em(), {
@@ -54,7 +57,10 @@ describe('seed-demo', () => {
 
   it('runs as a command, and refuses production', async () => {
     const dataDir = path.join(scratchDir('seed-demo'), 'data');
-    const cli = spawnServer({ DATA_DIR: dataDir }, { entry: 'src/cli/manage.ts', args: ['seed-demo'] });
+    const cli = spawnServer(
+      { DATA_DIR: dataDir, INSTALLED_APPS: POLLS_APP },
+      { entry: 'src/cli/manage.ts', args: ['seed-demo'] },
+    );
     expect((await timeExit(cli)).code).toBe(0);
     expect(cli.stdout.filter((line) => line.startsWith('created '))).toHaveLength(6);
     const production = spawnServer(

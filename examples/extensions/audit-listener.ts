@@ -6,7 +6,7 @@
  *   EVENT_LISTENERS=./examples/extensions/audit-listener.ts
  */
 import { appendFile } from 'node:fs/promises';
-import type { AuthEventBus } from '../../src/auth/index.js';
+import type { AuthEventBus } from 'graphql-auth-server';
 
 const AUDIT_LOG = process.env.AUDIT_LOG ?? 'audit.log';
 

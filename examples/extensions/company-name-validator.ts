@@ -5,7 +5,7 @@
  *
  *   PASSWORD_VALIDATORS=similarity,min_length,common,numeric,./examples/extensions/company-name-validator.ts
  */
-import type { PasswordValidator } from '../../src/auth/index.js';
+import type { PasswordValidator } from 'graphql-auth-server';
 
 const COMPANY = 'acme';
 

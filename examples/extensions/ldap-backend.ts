@@ -6,7 +6,7 @@
  *   AUTHENTICATION_BACKENDS=model,./examples/extensions/ldap-backend.ts
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { BackendCore, CustomAuthenticationBackend } from '../../src/auth/index.js';
+import type { BackendCore, CustomAuthenticationBackend } from 'graphql-auth-server';
 
 const DIRECTORY = new Map([
   ['ada', { password: 'analytical-engine-1843', email: 'ada@example.org' }],

@@ -7,7 +7,7 @@
  */
 import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { CustomPasswordHasher } from '../../src/auth/index.js';
+import type { CustomPasswordHasher } from 'graphql-auth-server';
 
 const derive = promisify(pbkdf2);
 const ITERATIONS = 210_000;

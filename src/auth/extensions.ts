@@ -16,7 +16,8 @@ import type { Config, ModuleEntry, Pluggable } from '../config/index.js';
 import { AUTHENTICATION_BACKENDS, HASHER_ALGORITHMS, PASSWORD_VALIDATORS } from '../config/index.js';
 import { ImproperlyConfigured } from './errors.js';
 
-type Setting = 'AUTHENTICATION_BACKENDS' | 'PASSWORD_HASHERS' | 'PASSWORD_VALIDATORS' | 'EVENT_LISTENERS';
+type Setting =
+  'AUTHENTICATION_BACKENDS' | 'PASSWORD_HASHERS' | 'PASSWORD_VALIDATORS' | 'EVENT_LISTENERS' | 'INSTALLED_APPS';
 
 /** What each setting's modules must export by default, as a check and the words that describe it. */
 const EXPECTED: Record<
@@ -51,6 +52,14 @@ const EXPECTED: Record<
     needs: '(events) => void',
     fits: (value) => typeof value === 'function',
   },
+  INSTALLED_APPS: {
+    builtins: [],
+    what: 'an app',
+    needs: 'defineApp({ label, ... }) (docs/apps.md)',
+    // The whole shape is checked by defineApp itself, when the module is imported; here, that it went through it.
+    fits: (value) =>
+      typeof value === 'object' && value !== null && typeof (value as { label?: unknown }).label === 'string',
+  },
 };
 
 function hasMethods(value: unknown, ...names: string[]): boolean {
@@ -76,16 +85,18 @@ export async function loadExtensions(config: Config, cwd = process.cwd()): Promi
         typeof entry === 'string' ? Promise.resolve(entry) : loadEntry(setting, entry, cwd),
       ),
     );
-  const [authenticationBackends, hashers, validators, eventListeners] = await Promise.all([
+  const [authenticationBackends, hashers, validators, eventListeners, installedApps] = await Promise.all([
     load('AUTHENTICATION_BACKENDS', config.authenticationBackends),
     load('PASSWORD_HASHERS', config.passwords.hashers),
     load('PASSWORD_VALIDATORS', config.passwords.validators),
     load('EVENT_LISTENERS', config.eventListeners),
+    load('INSTALLED_APPS', config.installedApps),
   ]);
   return Object.freeze({
     ...config,
     authenticationBackends: Object.freeze(authenticationBackends),
     eventListeners: Object.freeze(eventListeners.filter((entry): entry is ModuleEntry => typeof entry !== 'string')),
+    installedApps: Object.freeze(installedApps.filter((entry): entry is ModuleEntry => typeof entry !== 'string')),
     passwords: Object.freeze({
       ...config.passwords,
       hashers: Object.freeze(hashers),

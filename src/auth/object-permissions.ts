@@ -294,6 +294,27 @@ export async function revokeObjectPermission(
   );
 }
 
+/**
+ * Deletes every object-level grant on one object, to users and groups alike; returns how many went. guardian leaves
+ * them behind when the object is deleted (its `clean_orphan_obj_perms` sweeps them later): call this in the
+ * transaction that deletes the object instead.
+ */
+export async function deleteObjectPermissions(em: EntityManager, model: string, key: ObjectKey): Promise<number> {
+  const [appLabel, name] = model.split('.', 2);
+  let deleted = 0;
+  for (const table of ['guardian_userobjectpermission', 'guardian_groupobjectpermission']) {
+    // A grant left on a deleted object would apply to a new object that reuses its key (ids are recycled in
+    // SQL sequences only after a reset, but keys of other kinds, names or slugs, are reused at will).
+    deleted += await run(
+      em,
+      `DELETE FROM ${table} WHERE object_pk = ? AND content_type_id =
+         (SELECT id FROM django_content_type WHERE app_label = ? AND model = ?)`,
+      [String(key), appLabel, name],
+    );
+  }
+  return deleted;
+}
+
 export class UnknownPermissionError extends Error {
   constructor(
     readonly perm: string,

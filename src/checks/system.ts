@@ -6,6 +6,7 @@
  * Nothing is changed: the database is opened without migrating, and closed again.
  */
 import type { GraphQLSchema } from 'graphql';
+import { installedApps, schemaOf } from '../apps.js';
 import { systemClock } from '../auth/clock.js';
 import type { Config } from '../config/index.js';
 import { DatabaseMissingError, DatabaseUnreachableError, openDatabase, type Database } from '../db/database.js';
@@ -30,7 +31,7 @@ export async function systemChecks(config: Config, options: SystemCheckOptions):
   const results: CheckResult[] = [];
   let schema: GraphQLSchema | undefined;
   try {
-    schema = (options.buildSchema ?? buildSchema)();
+    schema = options.buildSchema ? options.buildSchema() : buildSchema(schemaOf(installedApps(config)));
   } catch (problem) {
     if (!(problem instanceof SchemaGuardError)) throw problem;
     results.push(
@@ -45,7 +46,11 @@ export async function systemChecks(config: Config, options: SystemCheckOptions):
   let database: Database;
   try {
     // Checks run beside a running server too: on the embedded database, through its socket.
-    database = await openDatabase(config.database, options.logger, { migrate: false, shareRunningServer: true });
+    database = await openDatabase(config.database, options.logger, {
+      migrate: false,
+      shareRunningServer: true,
+      apps: installedApps(config),
+    });
   } catch (problem) {
     const known =
       problem instanceof DatabaseUnreachableError ||

@@ -4,6 +4,7 @@
  * (bad arguments included) with a one-line reason on stderr.
  */
 import { parseArgs } from 'node:util';
+import { installedApps, schemaOf } from '../apps.js';
 import { createAuth, loadExtensions } from '../auth/index.js';
 import { systemClock } from '../auth/clock.js';
 import { loadConfig, loadEnvFile } from '../config/index.js';
@@ -94,17 +95,20 @@ how many. Run it daily, e.g. from cron:  17 3 * * *  cd /srv/app && npm run -s m
 Prints every field a client can reach (every operation, and every field of every type they return) with what it
 requires (public, login, permissions, object permissions, named policies), one per line: the manifest committed as
 schema/permissions.txt (regenerate it with npm run -s manage -- permissions > schema/permissions.txt).`,
-    run(argv) {
+    async run(argv) {
       noArguments(argv);
-      process.stdout.write(schemaManifest(buildSchema()));
-      return Promise.resolve(0);
+      loadEnvFile();
+      const config = await loadExtensions(loadConfig());
+      process.stdout.write(schemaManifest(buildSchema(schemaOf(installedApps(config)))));
+      return 0;
     },
   },
   'seed-demo': {
-    summary: 'create demo groups, users and polls to explore at /graphql (not in production)',
+    summary: "create demo groups, users and the installed apps' data to explore at /graphql (not in production)",
     help: `Usage: npm run manage -- seed-demo
 
-Creates the demo groups (Editors, Viewers), users (admin, editor, viewer; passwords in the README) and polls,
+Creates the demo groups (Editors, Viewers), users (admin, editor, viewer; passwords in the README) and the
+installed apps' demo data (INSTALLED_APPS: the polls example's polls, and its permissions for the groups),
 migrating the database first. Idempotent. Refused when NODE_ENV=production.`,
     async run(argv) {
       noArguments(argv);
@@ -115,12 +119,14 @@ migrating the database first. Idempotent. Refused when NODE_ENV=production.`,
         console.error('error: seed-demo refuses to run with NODE_ENV=production');
         return 1;
       }
+      const apps = installedApps(config);
       const database = await openDatabase(config.database, createLogger('warn'), {
         migrate: true,
         shareRunningServer: true,
+        apps,
       });
       try {
-        const created = await seedDemo(database.orm.em.fork(), createAuth(config));
+        const created = await seedDemo(database.orm.em.fork(), createAuth(config), apps);
         for (const line of created) console.log(`created ${line}`);
         console.log(created.length > 0 ? `demo data ready (${database.location})` : 'demo data already there');
         return 0;
@@ -156,7 +162,11 @@ async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore)
   loadEnvFile();
   const config = await loadExtensions(loadConfig());
   const logger = createLogger('warn');
-  const database = await openDatabase(config.database, logger, { migrate: true, shareRunningServer: true });
+  const database = await openDatabase(config.database, logger, {
+    migrate: true,
+    shareRunningServer: true,
+    apps: installedApps(config),
+  });
   const store = createStores(config.session, { database, clock: systemClock, logger }).sessions;
   const prompter = createPrompter();
   try {

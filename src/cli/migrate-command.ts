@@ -2,6 +2,8 @@
  * The migrate command, shared by `npm run migrate` and `npm run manage -- migrate`: applies pending migrations (and
  * syncs content types and permissions, adopting an existing Django database) and prints what it did.
  */
+import { installedApps } from '../apps.js';
+import { loadExtensions } from '../auth/extensions.js';
 import { loadConfig, loadEnvFile } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
 import { createLogger } from '../logger.js';
@@ -25,9 +27,14 @@ async function migrate(argv: string[]): Promise<number> {
   const unknown = argv.filter((arg) => arg !== '--list');
   if (unknown.length > 0) throw new UsageError(`unknown argument ${unknown.join(' ')}`);
   loadEnvFile();
-  const config = loadConfig();
+  // The apps INSTALLED_APPS names bring migrations of their own, run after the server's.
+  const config = await loadExtensions(loadConfig());
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const database = await openDatabase(config.database, logger, { migrate: false, shareRunningServer: true });
+  const database = await openDatabase(config.database, logger, {
+    migrate: false,
+    shareRunningServer: true,
+    apps: installedApps(config),
+  });
   try {
     if (argv.includes('--list')) {
       const executed = await database.orm.migrator.getExecuted();

@@ -1,13 +1,14 @@
 /**
- * Demo data for exploring the API in GraphiQL (or Apollo Sandbox): the groups Editors and Viewers, three users and two polls.
+ * Demo data for exploring the API in GraphiQL (or Apollo Sandbox): the groups Editors and Viewers, three users, and
+ * each installed app's own (the polls example's: its permissions for the groups, two polls).
  * Idempotent: what exists already is left as it is. Refused in production, where users with published passwords
  * would be a way in.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { App } from '../apps.js';
 import type { Auth } from '../auth/index.js';
 import { Group } from '../entities/group.js';
 import { Permission } from '../entities/permission.js';
-import { Choice, Poll } from '../entities/poll.js';
 import { User } from '../entities/user.js';
 
 /** Who the demo creates, with the passwords the README's Quick start and docs/graphql.md ("Demo data") tell. */
@@ -17,21 +18,20 @@ export const DEMO_USERS = [
   { username: 'viewer', password: 'demo-viewer-password', isSuperuser: false, groups: ['Viewers'] },
 ] as const;
 
-export const DEMO_GROUPS = {
-  Editors: ['polls.view_poll', 'polls.add_poll', 'polls.change_poll', 'polls.add_choice', 'polls.view_choice'],
-  Viewers: ['polls.view_poll', 'polls.view_choice'],
-} as const;
+export const DEMO_GROUP_NAMES = ['Editors', 'Viewers'] as const;
 
-const DEMO_POLLS = [
-  { question: "What's new?", choices: ['Not much', 'The sky'] },
-  { question: 'Tabs or spaces?', choices: ['Tabs', 'Spaces', 'Both'] },
-];
+/** Each demo group's permissions: what the installed apps give it (the server's own API needs none to explore). */
+export function demoGroups(apps: readonly App[]): Record<(typeof DEMO_GROUP_NAMES)[number], string[]> {
+  const permissionsOf = (name: (typeof DEMO_GROUP_NAMES)[number]) =>
+    apps.flatMap((app) => app.demo?.groupPermissions?.[name] ?? []);
+  return { Editors: permissionsOf('Editors'), Viewers: permissionsOf('Viewers') };
+}
 
 /** Creates what is missing; returns one line per thing created. */
-export async function seedDemo(em: EntityManager, auth: Auth): Promise<string[]> {
+export async function seedDemo(em: EntityManager, auth: Auth, apps: readonly App[] = []): Promise<string[]> {
   const created: string[] = [];
   return em.transactional(async (tx) => {
-    for (const [name, perms] of Object.entries(DEMO_GROUPS)) {
+    for (const [name, perms] of Object.entries(demoGroups(apps))) {
       if (await tx.findOne(Group, { name })) continue;
       const group = tx.create(Group, { name });
       for (const perm of perms) {
@@ -41,7 +41,7 @@ export async function seedDemo(em: EntityManager, auth: Auth): Promise<string[]>
         );
       }
       await tx.flush();
-      created.push(`group ${name}: ${perms.join(', ')}`);
+      created.push(`group ${name}: ${perms.join(', ') || 'no permissions'}`);
     }
     for (const demo of DEMO_USERS) {
       if (await tx.findOne(User, { username: demo.username })) continue;
@@ -57,13 +57,9 @@ export async function seedDemo(em: EntityManager, auth: Auth): Promise<string[]>
       await tx.flush();
       created.push(`user ${demo.username} (password ${demo.password})`);
     }
-    if ((await tx.count(Poll, {})) === 0) {
-      for (const { question, choices } of DEMO_POLLS) {
-        const poll = tx.create(Poll, { question, pubDate: new Date() });
-        for (const text of choices) tx.create(Choice, { poll, text, votes: 0 });
-      }
-      await tx.flush();
-      created.push(`${DEMO_POLLS.length} polls`);
+    for (const app of apps) {
+      const made = await app.demo?.seed?.(tx);
+      if (made !== undefined) created.push(made);
     }
     return created;
   });

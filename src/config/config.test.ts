@@ -53,6 +53,7 @@ describe('loadConfig', () => {
       },
       authenticationBackends: ['model'],
       eventListeners: [],
+      installedApps: [],
       registrationOpen: false,
       passwordReset: {
         timeoutSeconds: 259_200,
@@ -197,6 +198,7 @@ describe('loadConfig', () => {
       },
       authenticationBackends: ['email', 'model'],
       eventListeners: [],
+      installedApps: [],
       registrationOpen: true,
       passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
       mail: {

@@ -52,6 +52,8 @@ export interface Config {
   readonly authenticationBackends: readonly Pluggable<AuthenticationBackendName>[];
   /** Modules whose default export subscribes to the auth events (EVENT_LISTENERS), in this order. */
   readonly eventListeners: readonly ModuleEntry[];
+  /** Apps whose models, migrations and schema join the server's (INSTALLED_APPS), in this order. */
+  readonly installedApps: readonly ModuleEntry[];
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
   readonly passwordReset: PasswordResetConfig;
@@ -406,6 +408,7 @@ export function loadConfig(
     }),
     authenticationBackends: Object.freeze(values.AUTHENTICATION_BACKENDS),
     eventListeners: Object.freeze((values.EVENT_LISTENERS ?? []).filter((entry) => typeof entry !== 'string')),
+    installedApps: Object.freeze((values.INSTALLED_APPS ?? []).filter((entry) => typeof entry !== 'string')),
     registrationOpen: values.REGISTRATION_OPEN,
     passwordReset: Object.freeze({
       timeoutSeconds: values.PASSWORD_RESET_TIMEOUT,

@@ -203,6 +203,9 @@ export const passwordValidators = pluggableList(PASSWORD_VALIDATORS);
 /** EVENT_LISTENERS: modules whose default export subscribes to the auth events; none by default. */
 export const eventListeners = pluggableList([], { allowEmpty: true });
 
+/** INSTALLED_APPS: modules whose default export is an app (`defineApp`); none by default. */
+export const installedApps = pluggableList([], { allowEmpty: true });
+
 /** `*`, or a comma-separated list of origins (`scheme://host[:port]`, nothing after), kept as browsers send them. */
 export const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
   if (value.trim() === '*') return '*';

@@ -15,6 +15,7 @@ import {
   PASSWORD_VALIDATORS,
   authenticationBackends,
   eventListeners,
+  installedApps,
   booleanFlag,
   cookieName,
   corsOrigins,
@@ -322,6 +323,15 @@ export const settings = {
     doc:
       'Backends tried in order: `model` (username and password), `email` (e-mail and password), or a module path or ' +
       'package name whose default export is a backend (docs/extending.md).',
+  }),
+  INSTALLED_APPS: setting({
+    group: 'accounts',
+    parse: installedApps,
+    unset: '(none)',
+    example: './examples/polls/index.ts',
+    doc:
+      'Apps (paths or package names) whose default export is `defineApp({...})`: their models, permissions, ' +
+      'migrations, SDL, resolvers and policies join the server, in this order (docs/apps.md).',
   }),
   EVENT_LISTENERS: setting({
     group: 'accounts',

@@ -8,9 +8,8 @@ import { MikroORM as PostgreSqlMikroORM, type PostgreSqlDriver } from '@mikro-or
 import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import pg from 'pg';
-import { ormOptions } from './orm-options.js';
-import { syncContentTypes } from '../auth/content-types.js';
-import { installedModels, type ModelDefinition } from '../auth/models.js';
+import { ormOptionsWith, type DatabaseApp } from './orm-options.js';
+import { authModels, syncContentTypes, type ModelDefinition } from './content-types.js';
 import { ormLogger } from './orm-logger.js';
 import type { EmbeddedPostgres } from './embedded.js';
 import { StartupError } from '../startup-error.js';
@@ -62,9 +61,11 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** The migrations to run instead of the project's own list (tests of the migration machinery). */
   migrations?: MigrationObject[];
-  /** More entities than the project's own list (an app's, or a test's). */
+  /** The installed apps (INSTALLED_APPS): their entities, migrations and models join the server's own. */
+  apps?: readonly DatabaseApp[];
+  /** More entities than the project's and the apps' (a test's). */
   entities?: readonly EntitySchema[];
-  /** The models whose content types and permissions `migrate` creates; defaults to every installed model. */
+  /** The models whose content types and permissions `migrate` creates; defaults to Django's and the apps'. */
   models?: readonly ModelDefinition[];
   /**
    * For commands, not servers: when a running server holds the embedded database's folder, use the database
@@ -109,6 +110,8 @@ export async function openDatabase(
 
   let orm: MikroORM<PostgreSqlDriver> | undefined;
   logger.debug({ database: location }, 'connecting to the database');
+  const apps = options.apps ?? [];
+  const ormOptions = ormOptionsWith(apps);
   try {
     orm = await PostgreSqlMikroORM.init({
       ...ormOptions,
@@ -155,7 +158,8 @@ export async function openDatabase(
         const applied = (await opened.migrator.up()).map((migration) => migration.name);
         if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
         // Django's post_migrate: content types and permissions of every model, created when missing.
-        const created = await syncContentTypes(opened.em.fork(), options.models ?? installedModels);
+        const models = options.models ?? [...authModels, ...apps.flatMap((app) => app.models ?? [])];
+        const created = await syncContentTypes(opened.em.fork(), models);
         if (created > 0) logger.info(`created ${created} permission(s)`);
         return applied;
       } finally {

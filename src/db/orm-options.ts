@@ -3,11 +3,31 @@
  * (`database.ts` adds the connection) and the MikroORM CLI (`mikro-orm.config.ts` at the root). Inside src/, so
  * that the build ships it.
  */
-import { defineConfig } from '@mikro-orm/postgresql';
+import type { EntitySchema, MigrationObject } from '@mikro-orm/core';
+import pg from 'pg';
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from '../entities/index.js';
+import type { ModelDefinition } from './content-types.js';
 import { migrations } from './migrations/index.js';
 import { PROJECT_TABLES } from './project-tables.js';
+
+/** What an installed app brings to the database (the rest of `defineApp`, in src/apps.ts, is its schema). */
+export interface DatabaseApp {
+  /** Django's app label: the prefix of its permissions (`polls.add_poll`) and, by custom, of its tables. */
+  readonly label: string;
+  /** Its models, whose content types and permissions `migrate` creates. */
+  readonly models?: readonly ModelDefinition[];
+  /** Its MikroORM entities. */
+  readonly entities?: readonly EntitySchema[];
+  /** Its migrations, run after the server's own, in this order; names must not repeat another app's. */
+  readonly migrations?: readonly MigrationObject[];
+  /**
+   * Tables its migrations write by hand in a shape MikroORM would not (Django's constraint names, adopted as they
+   * are): left out of `migration:create`'s diff, as the server's own are.
+   */
+  readonly tables?: readonly string[];
+}
 
 export const ormOptions = defineConfig({
   entities,
@@ -33,3 +53,52 @@ export const ormOptions = defineConfig({
     emit: 'ts',
   },
 });
+
+/** The options with the installed apps' entities, migrations (after the server's) and hand-written tables. */
+export function ormOptionsWith(apps: readonly DatabaseApp[]): Options {
+  if (apps.length === 0) return ormOptions;
+  return {
+    ...ormOptions,
+    entities: [...(ormOptions.entities ?? []), ...apps.flatMap((app) => app.entities ?? [])],
+    schemaGenerator: {
+      ...ormOptions.schemaGenerator,
+      skipTables: [...PROJECT_TABLES, ...apps.flatMap((app) => app.tables ?? [])],
+    },
+    migrations: {
+      ...ormOptions.migrations,
+      migrationsList: [...migrations, ...apps.flatMap((app) => app.migrations ?? [])],
+    },
+  };
+}
+
+/**
+ * `options` with every table of the database that no entity describes, and no migration of ours keeps, left out of
+ * the schema diff as well. MikroORM keeps such a table (`dropTables: false`) but still drops the foreign keys between
+ * two of them: a Django project's own app sharing the database (its polls_choice referencing its polls_poll) would
+ * lose its constraints in the next `migration:create`. Its tables are its own project's business.
+ */
+export function skippingUnmodelled(options: Options, existing: readonly string[]): Options {
+  const skipped = options.schemaGenerator?.skipTables ?? [];
+  const modelled = new Set<string>([
+    'mikro_orm_migrations',
+    ...skipped.filter((table): table is string => typeof table === 'string'),
+    ...(options.entities ?? []).map((entity) => (entity as EntitySchema).meta.tableName),
+  ]);
+  const unmodelled = existing.filter((table) => !modelled.has(table));
+  if (unmodelled.length === 0) return options;
+  return { ...options, schemaGenerator: { ...options.schemaGenerator, skipTables: [...skipped, ...unmodelled] } };
+}
+
+/** The tables of the public schema, read with one short connection (the MikroORM CLI's, before it starts). */
+export async function publicTables(connection: pg.ClientConfig): Promise<string[]> {
+  const client = new pg.Client(connection);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+    );
+    return rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}

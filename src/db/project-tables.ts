@@ -1,6 +1,6 @@
 /**
- * The tables this project's own migrations (src/db/migrations/) create and keep: Django's, django-guardian's, the
- * polls example's and the server's own. They are written by hand, in Django's exact shape, and an existing table
+ * The tables this project's own migrations (src/db/migrations/) create and keep: Django's, django-guardian's and the
+ * server's own. They are written by hand, in Django's exact shape, and an existing table
  * (a Django project's) is adopted as it is.
  *
  * MikroORM's schema diff leaves them alone (`schemaGenerator.skipTables` in orm-options.ts): it would otherwise
@@ -28,9 +28,6 @@ export const PROJECT_TABLES = [
   // django-guardian's object permissions (Migration20261123020000_object_permissions).
   'guardian_userobjectpermission',
   'guardian_groupobjectpermission',
-  // The polls example (Migration20261123030000_polls).
-  'polls_poll',
-  'polls_choice',
   // Brute-force lockout counters (Migration20261123040000_lockout).
   'gqlauth_login_failure',
   // The authorization version and its triggers (Migration20261123050000_authz_version).

@@ -5,9 +5,8 @@
 import { ContentType } from './content-type.js';
 import { Group } from './group.js';
 import { Permission } from './permission.js';
-import { Choice, Poll } from './poll.js';
 import { User } from './user.js';
 
-export { Choice, ContentType, Group, Permission, Poll, User };
+export { ContentType, Group, Permission, User };
 
-export const entities = [ContentType, Permission, Group, User, Poll, Choice];
+export const entities = [ContentType, Permission, Group, User];

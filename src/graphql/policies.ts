@@ -1,6 +1,6 @@
 /**
  * The named policies of the server's own schema (`@policy(name: "...")`), one rule each. An app adds its own through
- * buildSchema's `policies`; the polls example's are in resolvers/polls.ts.
+ * buildSchema's `policies`; an app's come with it (`defineApp({ policies })`, examples/polls/resolvers.ts).
  */
 import type { Policies } from './directives/index.js';
 import type { GraphQLContext } from './context.js';

@@ -9,7 +9,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { IResolvers } from '@graphql-tools/utils';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { permissionCatalogue } from '../auth/content-types.js';
+import { permissionCatalogue } from '../db/content-types.js';
 import type { GraphQLContext } from './context.js';
 import {
   SchemaGuardError,
@@ -25,7 +25,6 @@ import {
 import { textBoundProblems } from './input-text.js';
 import { authPolicies } from './policies.js';
 import { resolvers } from './resolvers/index.js';
-import { pollsPolicies } from './resolvers/polls.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
 
@@ -37,12 +36,12 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
 }
 
 /** The server's own named policies. */
-export const serverPolicies: Policies<GraphQLContext> = { ...authPolicies, ...pollsPolicies };
+export const serverPolicies: Policies<GraphQLContext> = authPolicies;
 
 export interface SchemaExtensions {
   /** More SDL, e.g. `extend type Query { ... }` or a schema author's own types. */
-  typeDefs?: string[];
-  resolvers?: IResolvers<unknown, GraphQLContext>[];
+  typeDefs?: readonly string[];
+  resolvers?: readonly IResolvers<unknown, GraphQLContext>[];
   /** More named policies for `@policy(name: ...)`; a name the server already has is refused. */
   policies?: Policies<GraphQLContext>;
 }

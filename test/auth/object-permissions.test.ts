@@ -13,7 +13,7 @@ import {
 } from '../../src/auth/object-permissions.js';
 import { Group } from '../../src/entities/group.js';
 import { Permission } from '../../src/entities/permission.js';
-import { Poll } from '../../src/entities/poll.js';
+import { Poll } from '../../examples/polls/models.ts';
 import { User } from '../../src/entities/user.js';
 import { createAuthFixture, type AuthFixture } from '../support/auth.js';
 

@@ -309,6 +309,8 @@ const serverEnv: Record<string, string> = {
   LOG_LEVEL: 'info',
   // The whole run happens inside one touch interval: a session write during it would be a bug.
   SESSION_TOUCH_INTERVAL: '3600',
+  // The polls example, installed as an operator installs it: the object-level list scenarios run on its types.
+  INSTALLED_APPS: './examples/polls/index.ts',
 };
 
 /** A connection to the server's admin database (to create, inspect and drop the scratch one). */

@@ -7,7 +7,7 @@ import { createAuth } from '../../src/auth/index.js';
 import { grantObjectPermission } from '../../src/auth/object-permissions.js';
 import { Group } from '../../src/entities/group.js';
 import { Permission } from '../../src/entities/permission.js';
-import { Poll } from '../../src/entities/poll.js';
+import { Poll } from '../../examples/polls/models.ts';
 import { User } from '../../src/entities/user.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';

@@ -13,6 +13,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { resolvers } from '../../src/graphql/resolvers/index.js';
 import { buildSchema, loadTypeDefs, schemaManifest } from '../../src/graphql/schema.js';
 import { sqlLogger } from '../support/sql-log.js';
+import { pollsSchema } from '../support/polls.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { HttpClient } from '../support/http-client.js';
@@ -22,7 +23,7 @@ import { loggedInClient } from '../support/sessions.js';
 /** The problems buildSchema reports for these extra type definitions, or [] when it accepts them. */
 function problems(typeDefs: string, resolvers: Record<string, Record<string, () => unknown>> = {}): readonly string[] {
   try {
-    buildSchema({ typeDefs: [typeDefs], resolvers: [resolvers] });
+    pollsSchema({ typeDefs: [typeDefs], resolvers: [resolvers] });
     return [];
   } catch (error) {
     if (error instanceof SchemaGuardError) return error.problems;
@@ -78,7 +79,7 @@ describe('directives over HTTP', () => {
       ran[name] = (ran[name] ?? 0) + 1;
       return true;
     };
-    const schema = buildSchema({
+    const schema = pollsSchema({
       typeDefs: [
         `type Report @hasPerm(perm: "auth.view_user") {
            title: String!
@@ -246,7 +247,7 @@ describe('the cost of guarded lists', () => {
   const statements: string[] = [];
 
   beforeAll(async () => {
-    const schema = buildSchema({
+    const schema = pollsSchema({
       typeDefs: [
         `type Item @hasPerm(perm: "auth.view_user") {
            n: Int!
@@ -329,7 +330,7 @@ describe('a schema assembled without buildSchema', () => {
 
 describe('permissions named in the schema', () => {
   it('must all exist, or the server does not start: each unknown one listed with the fields naming it', async () => {
-    const schema = buildSchema({
+    const schema = pollsSchema({
       typeDefs: [
         `extend type Query {
            a: String @hasPerm(perm: "polls.view_pol")
@@ -350,7 +351,7 @@ describe('permissions named in the schema', () => {
 
   it("must be of the model of the objects they are asked about: a poll's grant never opens a choice", async () => {
     // On main before this check, a grant of polls.view_poll on poll 42 opened this field on choice 42.
-    const schema = buildSchema({
+    const schema = pollsSchema({
       typeDefs: ['extend type Choice { secret: String @hasPerm(perm: "polls.view_poll", object: PARENT) }'],
       resolvers: [{ Choice: { secret: () => 'secret' } }],
     });
@@ -371,7 +372,7 @@ describe('the permissions manifest', () => {
 
   it("lists every reachable field with what it requires (its type's guards, then its own), one line each, sorted", () => {
     const manifest = schemaManifest(
-      buildSchema({
+      pollsSchema({
         typeDefs: [
           `type Report @hasPerm(perm: "auth.view_user") { title: String, pay: Int @hasPerm(anyOf: ["auth.change_user", "auth.add_user"]) }
            extend type Query { report: Report @auth, both: Int @hasPerm(allOf: ["auth.view_user", "auth.add_user"]) }

@@ -38,7 +38,7 @@ import { codePoints } from '../../src/auth/text.js';
 import { selectAll, selectOne } from '../../src/db/sql.js';
 import { cursorOf } from '../../src/graphql/ids.js';
 import { textBoundOf } from '../../src/graphql/input-text.js';
-import { buildSchema } from '../../src/graphql/schema.js';
+import { pollsSchema } from '../support/polls.js';
 import { createLogger } from '../../src/logger.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -110,7 +110,7 @@ function fieldsWithText(schema: GraphQLSchema, type: GraphQLObjectType, operatio
     .filter((root) => root.texts.length > 0);
 }
 
-const schema = buildSchema();
+const schema = pollsSchema();
 const roots: RootField[] = [
   ...fieldsWithText(schema, schema.getQueryType() as GraphQLObjectType, 'query'),
   ...fieldsWithText(schema, schema.getMutationType() as GraphQLObjectType, 'mutation'),

@@ -8,6 +8,7 @@
  *   const { body } = await app.client.graphql('{ __typename }');
  */
 import type { GraphQLSchema } from 'graphql';
+import { installedApps } from '../../src/apps.js';
 import { systemClock, type Clock } from '../../src/auth/clock.js';
 import { loadExtensions } from '../../src/auth/extensions.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
@@ -55,6 +56,12 @@ export interface TestAppOptions {
  * Every test's clients come from one address (127.0.0.1): the limits per client address are off unless a test sets
  * them (test/sessions/guessing.test.ts, test/sessions/reset-throttle.test.ts), so that they count what that test means.
  */
+/**
+ * The polls example is installed as an operator installs it (INSTALLED_APPS): the server's tests of object
+ * permissions, pages and directives run on its types. `env: { INSTALLED_APPS: '' }` serves the package alone.
+ */
+export const POLLS_APP = { INSTALLED_APPS: './examples/polls/index.ts' };
+
 const PER_ADDRESS_LIMITS_OFF = {
   CREDENTIAL_RATE_LIMIT: '0',
   CREDENTIAL_CONCURRENCY: '0',
@@ -73,14 +80,22 @@ export async function createTestApp({
   // The modules the settings name (test/extensions.test.ts) are loaded as main.ts loads them.
   const config = {
     ...(await loadExtensions(
-      loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...PER_ADDRESS_LIMITS_OFF, ...storeEnv, ...env }),
+      loadConfig({
+        NODE_ENV: 'test',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        ...POLLS_APP,
+        ...PER_ADDRESS_LIMITS_OFF,
+        ...storeEnv,
+        ...env,
+      }),
     )),
     database: testDatabase.config,
   };
   let database: Database | undefined;
   let probe: SessionProbe | undefined;
   try {
-    database = await openDatabase(config.database, logger);
+    database = await openDatabase(config.database, logger, { apps: installedApps(config) });
     probe = await sessionProbe(config, database);
     const stores = countingStores(config, database, clock ?? systemClock, logger);
     const store = stores.sessions;

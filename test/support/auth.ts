@@ -2,6 +2,7 @@
  * A migrated test database with the auth core on it, for tests of users, backends and permissions.
  * Hashing is made cheap (argon2id at 1 MiB, 1 pass): these tests are about rules, not cost.
  */
+import polls from '../../examples/polls/index.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createAuth, type Auth, type AuthOptions } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -34,7 +35,8 @@ export async function createAuthFixture(
   const testDatabase: TestDatabase = await createTestDatabase();
   const queries: string[] = [];
   const logger: Logger = sqlLogger(queries);
-  const database = await openDatabase(testDatabase.config, logger);
+  // The polls example's entities, whose tables the template has (setup-run.ts): tests of object permissions use them.
+  const database = await openDatabase(testDatabase.config, logger, { apps: [polls] });
   const auth = createAuth(loadConfig({ ...CHEAP_HASHING, ...env }), options);
   const em = () => database.orm.em.fork();
   const permission = async (name: string) => {

@@ -1,6 +1,7 @@
 /**
  * Pays for initdb and migrations once per run: builds one migrated template, which every test file then
- * copies (a folder copy for the embedded database, CREATE DATABASE ... TEMPLATE on a server). Checks the Redis
+ * copies (a folder copy for the embedded database, CREATE DATABASE ... TEMPLATE on a server), with the polls
+ * example's tables and permissions (the test server installs it: test/support/app.ts). Checks the Redis
  * that TEST_REDIS_URL names, or says that the Redis session store's tests are skipped.
  */
 import crypto from 'node:crypto';
@@ -9,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createClient } from 'redis';
+import polls from '../../examples/polls/index.ts';
 import { openDatabase } from '../../src/db/database.js';
 import { describeRedisUrl } from '../../src/stores/redis-connection.js';
 import {
@@ -33,7 +35,9 @@ export async function setupRun(): Promise<void> {
   const url = serverUrl();
   if (!url) {
     const dataDir = path.join(scratch, 'template');
-    const database = await openDatabase({ kind: 'embedded', dataDir, migrateOnStart: true }, testLogger);
+    const database = await openDatabase({ kind: 'embedded', dataDir, migrateOnStart: true }, testLogger, {
+      apps: [polls],
+    });
     await database.close();
     process.env[TEMPLATE_DIR_VAR] = dataDir;
     return;
@@ -51,6 +55,7 @@ export async function setupRun(): Promise<void> {
   const database = await openDatabase(
     { kind: 'server', url: withDatabase(url, name), poolSize: 2, connectTimeoutMs: 5000, migrateOnStart: true },
     testLogger,
+    { apps: [polls] },
   );
   await database.close();
   process.env[TEMPLATE_DB_VAR] = name;

@@ -9,7 +9,6 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_auth } from './Migration20261123000000_auth.js';
 import { Migration20261123010000_sessions } from './Migration20261123010000_sessions.js';
 import { Migration20261123020000_object_permissions } from './Migration20261123020000_object_permissions.js';
-import { Migration20261123030000_polls } from './Migration20261123030000_polls.js';
 import { Migration20261123040000_lockout } from './Migration20261123040000_lockout.js';
 import { Migration20261123050000_authz_version } from './Migration20261123050000_authz_version.js';
 
@@ -17,7 +16,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_auth', class: Migration20261123000000_auth },
   { name: 'Migration20261123010000_sessions', class: Migration20261123010000_sessions },
   { name: 'Migration20261123020000_object_permissions', class: Migration20261123020000_object_permissions },
-  { name: 'Migration20261123030000_polls', class: Migration20261123030000_polls },
   { name: 'Migration20261123040000_lockout', class: Migration20261123040000_lockout },
   { name: 'Migration20261123050000_authz_version', class: Migration20261123050000_authz_version },
 ];

@@ -3,7 +3,6 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { User as UserEntity } from '../../entities/user.js';
 import type { Group as GroupEntity } from '../../entities/group.js';
 import type { Permission as PermissionEntity } from '../../entities/permission.js';
-import type { Poll as PollEntity, Choice as ChoiceEntity } from '../../entities/poll.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -20,14 +19,6 @@ export type Scalars = {
   DateTime: { input: Date; output: Date; }
   /** An e-mail address, checked against the HTML specification's rules (graphql-scalars' EmailAddress). */
   EmailAddress: { input: string; output: string; }
-};
-
-/** One answer of a poll, and how many votes it has: for those who may view its poll. */
-export type Choice = {
-  __typename?: 'Choice';
-  id: Scalars['ID']['output'];
-  text: Scalars['String']['output'];
-  votes: Scalars['Int']['output'];
 };
 
 export type CreateUserInput = {
@@ -54,8 +45,6 @@ export type Group = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** A new choice in a poll the user may view (NOT_FOUND otherwise, as for no such poll). */
-  addChoice: Choice;
   /** Adds a user to a group; every permission of the group must be one the caller holds, unless a superuser. */
   addUserToGroup: User;
   /**
@@ -66,16 +55,12 @@ export type Mutation = {
   changePassword: Scalars['Boolean']['output'];
   /** A new group holding these permissions (each one the caller holds, unless a superuser). */
   createGroup: Group;
-  /** A new poll, published now, with its choices in order. */
-  createPoll: Poll;
   /**
    * Creates a user. A password passes the validators; none means an unusable one. isStaff and isSuperuser need a
    * superuser.
    */
   createUser: User;
   deleteGroup: Scalars['Boolean']['output'];
-  /** Deletes the poll, its choices and the object-level grants on it. */
-  deletePoll: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
   /**
    * Grants a permission to a user (auth.change_user) or a group (auth.change_group), on every object or, with
@@ -113,17 +98,8 @@ export type Mutation = {
   revokePermission: Scalars['Boolean']['output'];
   /** Sets a user's password (validators apply) and ends that user's sessions. */
   setUserPassword: Scalars['Boolean']['output'];
-  updatePoll: Poll;
   /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
   updateUser: User;
-  /** One more vote for a choice, in a poll the user may view (NOT_FOUND otherwise, as for no such choice). */
-  vote: Choice;
-};
-
-
-export type MutationAddChoiceArgs = {
-  pollId: Scalars['ID']['input'];
-  text: Scalars['String']['input'];
 };
 
 
@@ -145,23 +121,12 @@ export type MutationCreateGroupArgs = {
 };
 
 
-export type MutationCreatePollArgs = {
-  choices?: InputMaybe<Array<Scalars['String']['input']>>;
-  question: Scalars['String']['input'];
-};
-
-
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
 };
 
 
 export type MutationDeleteGroupArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type MutationDeletePollArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -222,20 +187,9 @@ export type MutationSetUserPasswordArgs = {
 };
 
 
-export type MutationUpdatePollArgs = {
-  id: Scalars['ID']['input'];
-  question: Scalars['String']['input'];
-};
-
-
 export type MutationUpdateUserArgs = {
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
-};
-
-
-export type MutationVoteArgs = {
-  choiceId: Scalars['ID']['input'];
 };
 
 /** Where a page ends, and whether another follows: it says nothing of what the page holds. */
@@ -262,62 +216,17 @@ export type PermissionObject =
   /** What the field returns: an object, each object of a list, or each object of a page. */
   | 'RESULT';
 
-/**
- * A poll (the polls example: Django's tutorial app, on its tables). Every field is for those who may view the poll:
- * polls.view_poll on the model, or on this poll.
- */
-export type Poll = {
-  __typename?: 'Poll';
-  choices: Array<Choice>;
-  id: Scalars['ID']['output'];
-  pubDate: Scalars['DateTime']['output'];
-  question: Scalars['String']['output'];
-};
-
-/** A page of the polls the user may view, in id order (Relay's connection shape). */
-export type PollConnection = {
-  __typename?: 'PollConnection';
-  edges: Array<PollEdge>;
-  pageInfo: PageInfo;
-  /** How many polls the user may view, in all pages (the others are not counted). */
-  totalCount: Scalars['Int']['output'];
-};
-
-export type PollEdge = {
-  __typename?: 'PollEdge';
-  cursor: Scalars['String']['output'];
-  node: Poll;
-};
-
 export type Query = {
   __typename?: 'Query';
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
   permissions: Array<Permission>;
-  /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
-  poll?: Maybe<Poll>;
-  /**
-   * The polls the user may view (every poll with polls.view_poll, else those granted one by one), `first` at a time
-   * (1 to 200), after the cursor `after`. Filtered in SQL: pages are full and the count counts only those.
-   */
-  polls: PollConnection;
   /** Facts about this server. */
   serverInfo: ServerInfo;
   user?: Maybe<User>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
-};
-
-
-export type QueryPollArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type QueryPollsArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -468,7 +377,6 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  Choice: ResolverTypeWrapper<ChoiceEntity>;
   CreateUserInput: CreateUserInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
@@ -479,9 +387,6 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Permission: ResolverTypeWrapper<PermissionEntity>;
   PermissionObject: PermissionObject;
-  Poll: ResolverTypeWrapper<PollEntity>;
-  PollConnection: ResolverTypeWrapper<Omit<PollConnection, 'edges'> & { edges: Array<ResolversTypes['PollEdge']> }>;
-  PollEdge: ResolverTypeWrapper<Omit<PollEdge, 'node'> & { node: ResolversTypes['Poll'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: RegisterInput;
   ServerInfo: ResolverTypeWrapper<ServerInfo>;
@@ -495,7 +400,6 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
-  Choice: ChoiceEntity;
   CreateUserInput: CreateUserInput;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
@@ -505,9 +409,6 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Permission: PermissionEntity;
-  Poll: PollEntity;
-  PollConnection: Omit<PollConnection, 'edges'> & { edges: Array<ResolversParentTypes['PollEdge']> };
-  PollEdge: Omit<PollEdge, 'node'> & { node: ResolversParentTypes['Poll'] };
   Query: Record<PropertyKey, never>;
   RegisterInput: RegisterInput;
   ServerInfo: ServerInfo;
@@ -560,12 +461,6 @@ export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type ChoiceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Choice'] = ResolversParentTypes['Choice']> = {
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  votes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -582,14 +477,11 @@ export type GroupResolvers<ContextType = GraphQLContext, ParentType extends Reso
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
   createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'name'>>;
-  createPoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationCreatePollArgs, 'question'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deleteGroup?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteGroupArgs, 'id'>>;
-  deletePoll?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePollArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
   grantPermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationGrantPermissionArgs, 'perm'>>;
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
@@ -601,9 +493,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
-  updatePoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationUpdatePollArgs, 'id' | 'question'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
-  vote?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationVoteArgs, 'choiceId'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -619,30 +509,10 @@ export type PermissionResolvers<ContextType = GraphQLContext, ParentType extends
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
-export type PollResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Poll'] = ResolversParentTypes['Poll']> = {
-  choices?: Resolver<Array<ResolversTypes['Choice']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  pubDate?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  question?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-};
-
-export type PollConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PollConnection'] = ResolversParentTypes['PollConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['PollEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
-export type PollEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PollEdge'] = ResolversParentTypes['PollEdge']> = {
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['Poll'], ParentType, ContextType>;
-};
-
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
-  poll?: Resolver<Maybe<ResolversTypes['Poll']>, ParentType, ContextType, RequireFields<QueryPollArgs, 'id'>>;
-  polls?: Resolver<ResolversTypes['PollConnection'], ParentType, ContextType, RequireFields<QueryPollsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
@@ -680,16 +550,12 @@ export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
-  Choice?: ChoiceResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;
-  Poll?: PollResolvers<ContextType>;
-  PollConnection?: PollConnectionResolvers<ContextType>;
-  PollEdge?: PollEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -5,7 +5,6 @@ import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
 import { adminResolvers } from './admin.js';
 import { authResolvers } from './auth.js';
-import { pollsResolvers } from './polls.js';
 import { serverResolvers } from './server.js';
 
 export const scalarResolvers: Resolvers = {
@@ -13,4 +12,4 @@ export const scalarResolvers: Resolvers = {
   EmailAddress: EmailAddressResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers, pollsResolvers];
+export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers];

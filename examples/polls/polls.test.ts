@@ -1,21 +1,24 @@
 /**
- * The polls example over HTTP: every operation against every kind of user (anonymous, no permission, direct
+ * The polls app over HTTP, installed as an operator installs it (INSTALLED_APPS, the test server's default): every operation against every kind of user (anonymous, no permission, direct
  * permission, via a group, via two groups, object-level grant, active superuser, superuser made inactive while
  * logged in), with the answer each must get. And the cost of a filtered list.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createAuth } from '../../src/auth/index.js';
-import { grantObjectPermission } from '../../src/auth/object-permissions.js';
-import { Group } from '../../src/entities/group.js';
-import { Permission } from '../../src/entities/permission.js';
-import { Choice, Poll } from '../../src/entities/poll.js';
-import { User } from '../../src/entities/user.js';
-import { buildSchema } from '../../src/graphql/schema.js';
-import { sqlLogger } from '../support/sql-log.js';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { CHEAP_HASHING } from '../support/auth.js';
-import { HttpClient } from '../support/http-client.js';
-import { loggedInClient } from '../support/sessions.js';
+import {
+  buildSchema,
+  createAuth,
+  grantObjectPermission,
+  Group,
+  Permission,
+  UserEntity as User,
+} from 'graphql-auth-server';
+import { Choice, Poll } from './models.ts';
+import pollsApp from './index.ts';
+import { sqlLogger } from '../../test/support/sql-log.js';
+import { createTestApp, type TestApp } from '../../test/support/app.js';
+import { CHEAP_HASHING } from '../../test/support/auth.js';
+import { HttpClient } from '../../test/support/http-client.js';
+import { loggedInClient } from '../../test/support/sessions.js';
 
 const KINDS = ['anonymous', 'nobody', 'direct', 'oneGroup', 'twoGroups', 'objectLevel', 'root', 'retired'] as const;
 type Kind = (typeof KINDS)[number];
@@ -49,8 +52,12 @@ describe('the polls example', () => {
     const logger = sqlLogger(statements);
     // One field added to the example, guarded by a permission on the object it belongs to.
     const schema = buildSchema({
-      typeDefs: ['extend type Poll { editNote: String @hasPerm(perm: "polls.change_poll", object: PARENT) }'],
-      resolvers: [{ Poll: { editNote: () => 'you may edit this poll' } }],
+      ...pollsApp,
+      typeDefs: [
+        ...pollsApp.typeDefs,
+        'extend type Poll { editNote: String @hasPerm(perm: "polls.change_poll", object: PARENT) }',
+      ],
+      resolvers: [...pollsApp.resolvers, { Poll: { editNote: () => 'you may edit this poll' } }],
     });
     app = await createTestApp({ env: CHEAP_HASHING, logger, schema });
     const auth = createAuth(app.config);

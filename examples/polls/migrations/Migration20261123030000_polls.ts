@@ -1,9 +1,9 @@
 /**
- * The polls example's tables, as Django's tutorial app (`polls`, models Poll and Choice) creates them on PostgreSQL:
+ * The polls app's tables, as Django's tutorial app (`polls`, models Poll and Choice) creates them on PostgreSQL:
  * the same names, columns, index and foreign key. Existing tables (a Django project's) are left as they are.
  */
 import { Migration } from '@mikro-orm/migrations';
-import { createIfMissing } from '../adopt.js';
+import { createIfMissing } from 'graphql-auth-server';
 
 export class Migration20261123030000_polls extends Migration {
   override up(): void {

@@ -1,21 +1,23 @@
 /**
- * The polls example's use-cases (schema/polls.graphql). Who may do what is in the SDL's directives and policies;
- * these only do it, and refuse what the caller may not see with the same answer as what does not exist. Each
- * mutation is one transaction.
+ * The polls app's use-cases (schema.graphql). Who may do what is in the SDL's directives and policies; these only do
+ * it, and refuse what the caller may not see with the same answer as what does not exist. Each mutation is one
+ * transaction.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ValidationError, type RequestUser } from '../auth/index.js';
-import type { ObjectPermissionChecker } from '../auth/object-permissions.js';
-import { codePoints } from '../auth/text.js';
-import type { KeysetPage } from '../db/keyset-page.js';
-import { run, selectOne } from '../db/sql.js';
-import { Choice, Poll } from '../entities/poll.js';
-import { NotFound } from './errors.js';
+import {
+  deleteObjectPermissions,
+  NotFound,
+  ValidationError,
+  type KeysetPage,
+  type ObjectPermissionChecker,
+  type RequestUser,
+} from 'graphql-auth-server';
+import { Choice, Poll } from './models.ts';
 
 export const VIEW_POLL = 'polls.view_poll';
 export const POLL = 'polls.poll';
 
-/** Django's `CharField(max_length=200)` on question and choice_text. */
+/** Django's `CharField(max_length=200)` on question and choice_text, counted in characters (code points). */
 const MAX_TEXT = 200;
 
 export interface PollsDeps {
@@ -32,7 +34,8 @@ export interface PollsDeps {
 function textOf(value: string, field: string): string {
   const text = value.trim();
   if (text.length === 0) throw new ValidationError([{ code: 'required', message: `${field} is empty.`, field }]);
-  if (codePoints(text) > MAX_TEXT) {
+  // Code points, as Django counts characters (a string's length counts UTF-16 units: an emoji is two).
+  if (Array.from(text).length > MAX_TEXT) {
     throw new ValidationError([
       { code: 'max_length', message: `${field} has more than ${MAX_TEXT} characters.`, field },
     ]);
@@ -42,13 +45,16 @@ function textOf(value: string, field: string): string {
 
 /** The polls use-cases of one request. */
 export class Polls {
-  constructor(private readonly deps: PollsDeps) {}
+  private readonly deps: PollsDeps;
+
+  constructor(deps: PollsDeps) {
+    this.deps = deps;
+  }
 
   /** The polls the user may view, filtered in SQL (guardian's get_objects_for_user): one statement. */
   async list(first: number, after: number | undefined): Promise<KeysetPage<Poll>> {
-    const { objectPermissions } = this.deps;
     const user = await this.deps.viewer.user();
-    return objectPermissions.permittedPage(Poll, user, VIEW_POLL, POLL, {
+    return this.deps.objectPermissions.permittedPage(Poll, user, VIEW_POLL, POLL, {
       first,
       ...(after === undefined ? {} : { after }),
     });
@@ -78,17 +84,10 @@ export class Polls {
   delete(pollId: number): Promise<boolean> {
     return this.deps.em.transactional(async (tx) => {
       // Django deletes the choices itself (on_delete=CASCADE is done by the ORM, not by the foreign key).
-      await run(tx, 'DELETE FROM polls_choice WHERE poll_id = ?', [pollId]);
-      // Grants on a deleted object would otherwise apply to a future poll that reuses its id.
-      for (const table of ['guardian_userobjectpermission', 'guardian_groupobjectpermission']) {
-        await run(
-          tx,
-          `DELETE FROM ${table} WHERE object_pk = ? AND content_type_id =
-             (SELECT id FROM django_content_type WHERE app_label = 'polls' AND model = 'poll')`,
-          [String(pollId)],
-        );
-      }
-      if ((await run(tx, 'DELETE FROM polls_poll WHERE id = ?', [pollId])) === 0) throw new NotFound('poll');
+      await tx.nativeDelete(Choice, { poll: pollId });
+      // Grants on a deleted poll would otherwise apply to a later poll that takes its id.
+      await deleteObjectPermissions(tx, POLL, pollId);
+      if ((await tx.nativeDelete(Poll, { id: pollId })) === 0) throw new NotFound('poll');
       return true;
     });
   }
@@ -106,14 +105,12 @@ export class Polls {
 
   async vote(choiceId: number): Promise<Choice> {
     const { em } = this.deps;
-    const choice = await selectOne<{ poll_id: number }>(em, 'SELECT poll_id FROM polls_choice WHERE id = ?', [
-      choiceId,
-    ]);
+    const choice = await em.findOne(Choice, choiceId, { fields: ['poll'] });
     // One may vote in a poll one may see. Otherwise the answer is the same as for no such choice: choice ids are
     // sequential, and "forbidden" would tell which exist.
-    if (!choice || !(await this.mayView(choice.poll_id))) throw new NotFound('choice');
+    if (!choice || !(await this.mayView(choice.poll.id))) throw new NotFound('choice');
     // One statement: concurrent votes are all counted (no read-modify-write).
-    await run(em, 'UPDATE polls_choice SET votes = votes + 1 WHERE id = ?', [choiceId]);
+    await em.getConnection().execute('UPDATE polls_choice SET votes = votes + 1 WHERE id = ?', [choiceId]);
     return em.findOneOrFail(Choice, choiceId, { refresh: true });
   }
 

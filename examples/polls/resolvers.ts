@@ -1,15 +1,13 @@
 /**
- * The polls example (schema/polls.graphql). Who may do what is in the SDL's directives (and the policy below); the
- * work is the polls use-cases' (src/services/polls.ts). Here ids and cursors are read.
+ * The polls app's resolvers (schema.graphql). Who may do what is in the SDL's directives (and the policy below); the
+ * work is the use-cases' (polls.ts). Here ids and cursors are read.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import type { Choice, Poll } from '../../entities/poll.js';
-import { POLL, Polls, VIEW_POLL } from '../../services/polls.js';
-import type { GraphQLContext } from '../context.js';
-import type { Policies } from '../directives/index.js';
-import { cursorOf, idOf, idOfCursor, pageSizeOf } from '../ids.js';
-import type { Resolvers } from '../generated/resolvers.js';
+import { cursorOf, idOf, idOfCursor, pageSizeOf, type GraphQLContext, type Policies } from 'graphql-auth-server';
+import type { Resolvers } from './generated/resolvers.ts';
+import type { Choice, Poll } from './models.ts';
+import { POLL, Polls, VIEW_POLL } from './polls.ts';
 
 export const pollsPolicies: Policies<GraphQLContext> = {
   pollViewer: {
