@@ -6,10 +6,8 @@
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { defineEntity, p } from '@mikro-orm/core';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { PROJECT_TABLES } from '../src/db/project-tables.js';
-import { User } from '../src/entities/user.js';
 import {
   createEmptyDatabase,
   createTestDatabase,
@@ -20,17 +18,8 @@ import {
 import { djangoFixtureSql } from './support/django-fixture.js';
 import { testLogger } from './support/env.js';
 import { spawnServer, timeExit } from './support/process.js';
+import { Profile } from './support/profile.js';
 import { clientUrl, withSql } from './support/sql.js';
-
-/** The example in docs/identity.md of an application's own table, one-to-one with auth_user. */
-const Profile = defineEntity({
-  name: 'Profile',
-  tableName: 'accounts_profile',
-  properties: {
-    user: () => p.oneToOne(User).primary().deleteRule('cascade'),
-    phoneNumber: p.string().length(32),
-  },
-});
 
 /** The migration MikroORM's Migrator (what the CLI calls) would write into an empty folder: its up statements. */
 async function migrationFor(database: Database): Promise<{ files: string[]; up: string[] }> {
