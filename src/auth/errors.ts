@@ -12,19 +12,28 @@ export interface ValidationIssue {
   readonly field?: string;
 }
 
+/**
+ * The base of the core's and the use-cases' errors: each passes the name that logs and stacks show, spelled out
+ * rather than read from the class, which a bundler may rename.
+ */
+export abstract class NamedError extends Error {
+  constructor(name: string, message?: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
 /** Input refused; lists every failed rule, not only the first. */
-export class ValidationError extends Error {
+export class ValidationError extends NamedError {
   constructor(readonly issues: readonly ValidationIssue[]) {
-    super(issues.map((issue) => issue.message).join(' '));
-    this.name = 'ValidationError';
+    super('ValidationError', issues.map((issue) => issue.message).join(' '));
   }
 }
 
 /** Thrown by a backend to refuse outright and stop the chain (Django's PermissionDenied in authenticate). */
-export class PermissionDenied extends Error {
+export class PermissionDenied extends NamedError {
   constructor(message = 'permission denied') {
-    super(message);
-    this.name = 'PermissionDenied';
+    super('PermissionDenied', message);
   }
 }
 

@@ -3,70 +3,63 @@
  * code (src/graphql/errors.ts); the CLI prints its message. Input that breaks a rule is the core's ValidationError
  * (every failed rule listed), and a store that is down is the store's own error: both pass through as they are.
  */
+import { NamedError } from '../auth/errors.js';
 
 /** A refusal the caller can show as it is: its message is written for the client. */
-export abstract class ServiceError extends Error {}
+export abstract class ServiceError extends NamedError {}
 
 /** Bad credentials, whatever the reason (unknown user, wrong password, inactive): which one is never said. */
 export class InvalidCredentials extends ServiceError {
   constructor() {
-    super('Please enter a correct username and password.');
-    this.name = 'InvalidCredentials';
+    super('InvalidCredentials', 'Please enter a correct username and password.');
   }
 }
 
 /** The operation needs a logged-in user, and the request has none. */
 export class NotLoggedIn extends ServiceError {
   constructor() {
-    super('You must be logged in.');
-    this.name = 'NotLoggedIn';
+    super('NotLoggedIn', 'You must be logged in.');
   }
 }
 
 /** A logged-in user without the right to do this. Which permission is missing is not said. */
 export class NotPermitted extends ServiceError {
   constructor(message = 'You do not have permission to do this.') {
-    super(message);
-    this.name = 'NotPermitted';
+    super('NotPermitted', message);
   }
 }
 
 /** The object an operation names does not exist (or is not visible to the caller: the same answer). */
 export class NotFound extends ServiceError {
   constructor(what: string) {
-    super(`No such ${what}.`);
-    this.name = 'NotFound';
+    super('NotFound', `No such ${what}.`);
   }
 }
 
 /** Locked out after too many failed attempts: how long to wait is said (django-axes does too). */
 export class LockedOut extends ServiceError {
   constructor(readonly retryAfterSeconds: number) {
-    super(`Too many failed attempts. Try again in ${retryAfterSeconds} seconds.`);
-    this.name = 'LockedOut';
+    super('LockedOut', `Too many failed attempts. Try again in ${retryAfterSeconds} seconds.`);
   }
 }
 
 /** A password reset link that is wrong, used, expired or voided. Which of these is not said. */
 export class InvalidResetLink extends ServiceError {
   constructor() {
-    super('The password reset link is invalid or has expired; ask for a new one.');
-    this.name = 'InvalidResetLink';
+    super('InvalidResetLink', 'The password reset link is invalid or has expired; ask for a new one.');
   }
 }
 
 /** The password changed while this operation ran (another change, a reset or an admin won): nothing was changed. */
 export class PasswordChangedMeanwhile extends ServiceError {
   constructor() {
-    super('The password was changed by another request meanwhile; nothing was changed.');
-    this.name = 'PasswordChangedMeanwhile';
+    super('PasswordChangedMeanwhile', 'The password was changed by another request meanwhile; nothing was changed.');
   }
 }
 
 /** REGISTRATION_OPEN is off. */
 export class RegistrationClosed extends ServiceError {
   constructor() {
-    super('Registration is closed.');
-    this.name = 'RegistrationClosed';
+    super('RegistrationClosed', 'Registration is closed.');
   }
 }

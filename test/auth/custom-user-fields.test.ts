@@ -1,11 +1,9 @@
 /**
  * Adding fields to the user without touching the core (Django's "extend User with a one-to-one profile"),
- * exactly as docs/identity.md's "Adding fields to the user" shows: an entity, a migration, and a transaction around
- * createUser so that a user never exists without its profile.
+ * exactly as docs/identity.md's "Adding fields to the user" shows: an entity and a migration (test/support/profile.ts),
+ * and a transaction around createUser so that a user never exists without its profile.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { Migration } from '@mikro-orm/migrations';
 import { createAuth, type Auth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
@@ -14,29 +12,7 @@ import { User } from '../../src/entities/user.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { createEmptyDatabase, type TestDatabase } from '../support/database.js';
 import { testLogger } from '../support/env.js';
-
-// --- What a schema author writes (src/entities/profile.ts and a migration) -------------------------------------
-const Profile = defineEntity({
-  name: 'Profile',
-  tableName: 'accounts_profile',
-  properties: {
-    user: () => p.oneToOne(User).primary().deleteRule('cascade'),
-    phoneNumber: p.string().length(32),
-    organization: p.string().length(100),
-  },
-});
-type Profile = InferEntity<typeof Profile>;
-
-class Migration20261201000000_profile extends Migration {
-  override up(): void {
-    this.addSql(`CREATE TABLE accounts_profile (
-      user_id integer PRIMARY KEY REFERENCES auth_user (id) ON DELETE CASCADE,
-      phone_number varchar(32) NOT NULL,
-      organization varchar(100) NOT NULL DEFAULT ''
-    )`);
-  }
-}
-// ------------------------------------------------------------------------------------------------------------------
+import { Profile, profileMigration } from '../support/profile.js';
 
 describe("a user with fields of the schema author's own", () => {
   let testDatabase: TestDatabase;
@@ -47,7 +23,7 @@ describe("a user with fields of the schema author's own", () => {
     testDatabase = await createEmptyDatabase();
     database = await openDatabase(testDatabase.config, testLogger, {
       entities: [Profile],
-      migrations: [...migrations, { name: 'Migration20261201000000_profile', class: Migration20261201000000_profile }],
+      migrations: [...migrations, profileMigration],
     });
     auth = createAuth(loadConfig(CHEAP_HASHING));
   });

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { OutputWatch } from './output-watch.js';
 import { startNodeOptions } from './start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,55 +60,40 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
   if (options.input !== undefined) child.stdin?.end(options.input);
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const listeners = new Set<() => void>();
+  const watch = new OutputWatch();
   const collect = (target: string[]) => {
     let partial = '';
     return (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       target.push(...lines);
-      for (const listener of listeners) listener();
+      watch.changed();
     };
   };
   child.stdout.on('data', collect(stdout));
   child.stderr.on('data', collect(stderr));
   // 'close', not 'exit': only then has all of the process's output been read.
-  let hasExited = false;
   const exited = new Promise<number | string>((resolve) => {
     child.on('close', (code, signal) => {
-      hasExited = true;
       resolve(code ?? signal ?? 'unknown');
-      for (const listener of listeners) listener();
+      watch.end();
     });
   });
 
   const waitForLog = (msg: RegExp, timeoutMs = 30_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const check = () => {
-        for (const line of stdout) {
-          const parsed = parseLogLine(line);
-          if (parsed && typeof parsed.msg === 'string' && msg.test(parsed.msg)) {
-            finish();
-            resolve(parsed);
-            return;
-          }
-        }
-        if (hasExited) {
-          finish();
-          reject(new Error(`server exited before logging ${msg}:\n${[...stdout, ...stderr].join('\n')}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no log line ${msg} within ${timeoutMs} ms:\n${[...stdout, ...stderr].join('\n')}`));
-      }, timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-      };
-      listeners.add(check);
-      check();
-    });
+    watch.until(
+      () =>
+        stdout
+          .map(parseLogLine)
+          .find((parsed) => parsed !== undefined && typeof parsed.msg === 'string' && msg.test(parsed.msg)),
+      timeoutMs,
+      (reason) => {
+        const output = [...stdout, ...stderr].join('\n');
+        return reason === 'ended'
+          ? `server exited before logging ${msg}:\n${output}`
+          : `no log line ${msg} within ${timeoutMs} ms:\n${output}`;
+      },
+    );
 
   return {
     child,

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { OutputWatch } from './output-watch.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -64,51 +65,38 @@ export function runInTerminal(args: string[], env: Record<string, string>): Term
   });
   let output = '';
   let seen = 0;
-  let closed = false;
-  const listeners = new Set<() => void>();
+  const watch = new OutputWatch();
   child.on('error', (error) => {
     // Shown by the failing wait, in place of a screen that never came.
     output += `[python3 could not start (${error.message}): these tests need Python 3 for its pty module]`;
   });
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
-    for (const listener of listeners) listener();
+    watch.changed();
   });
   const exited = new Promise<number>((resolve) => {
     // 'close', not 'exit': only then has everything the terminal showed been read.
     child.on('close', (code) => {
-      closed = true;
       resolve(code ?? -1);
-      for (const listener of listeners) listener();
+      watch.end();
     });
   });
   // Escape sequences (cursor moves, line clearing) that readline sends are not characters on the screen.
   const screen = () => stripVTControlCharacters(output).replace(/\r\n/g, '\n').replace(/\r/g, '');
 
-  const waitFor = (text: string, timeoutMs = 30_000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
+  const waitFor = async (text: string, timeoutMs = 30_000) => {
+    seen = await watch.until(
+      () => {
         const found = screen().indexOf(text, seen);
-        if (found >= 0) {
-          seen = found + text.length;
-          finish();
-          resolve();
-        } else if (closed) {
-          finish();
-          reject(new Error(`the command exited before showing ${JSON.stringify(text)}; the screen:\n${screen()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no ${JSON.stringify(text)} within ${timeoutMs} ms; the screen:\n${screen()}`));
-      }, timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-      };
-      listeners.add(check);
-      check();
-    });
+        return found >= 0 ? found + text.length : undefined;
+      },
+      timeoutMs,
+      (reason) =>
+        reason === 'ended'
+          ? `the command exited before showing ${JSON.stringify(text)}; the screen:\n${screen()}`
+          : `no ${JSON.stringify(text)} within ${timeoutMs} ms; the screen:\n${screen()}`,
+    );
+  };
 
   return {
     screen,
