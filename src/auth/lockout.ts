@@ -4,7 +4,8 @@
  *
  * 1. django-axes' lockout, per action: failed attempts are counted per username and client address together (or per
  *    username, or per address: LOCKOUT_BY); after LOCKOUT_LIMIT failures the next attempt is refused for
- *    LOCKOUT_COOLOFF seconds, even with the right password; a success clears the count.
+ *    LOCKOUT_COOLOFF seconds, even with the right password; a success clears the count. A login is counted under
+ *    the account its name reaches (login-names.ts), so that the username and the address share one count.
  * 2. Per account, whatever the addresses (ASVS 2.2.1): at most LOCKOUT_ACCOUNT_LIMIT failed logins (and, apart,
  *    wrong old passwords) per LOCKOUT_ACCOUNT_WINDOW from browsers the account does not know. A browser where it
  *    logged in before carries a device cookie (src/auth/device-cookie.ts): its attempts are counted per cookie
@@ -43,6 +44,12 @@ export type GuardedAction = 'login' | 'change_password' | 'reset_password';
 export interface AttemptSource {
   /** The username tried (for a reset, the link's uid). */
   readonly username: string;
+  /**
+   * For a login: the login names of the accounts whose passwords `username` reaches (src/auth/login-names.ts), each
+   * counted, so that an account's username and address share one count. Asked only once the address's rate lets the
+   * attempt in (a flood from one address costs no lookup). Absent, or none: `username` is counted as typed.
+   */
+  readonly accounts?: (() => Promise<readonly string[]>) | undefined;
   /** The client's address, as far as TRUST_PROXY lets X-Forwarded-For say (Express's req.ip). */
   readonly ip: string;
   /** For a login: the device cookie the browser sent, if any (whether it vouches for `username` is checked here). */
@@ -249,6 +256,7 @@ export class Lockout {
   async begin(action: GuardedAction, source: AttemptSource): Promise<Admission> {
     const spent = await this.spendAddress(source.ip);
     if (spent > 0) return { admitted: false, retryAfterSeconds: spent };
+    const names = await this.countedNames(source);
     // One deadline for every wait of this attempt; the address's place is taken last, so that waiting for a busy
     // account does not hold up everyone else behind the same address.
     const deadline = performance.now() + MAX_WAIT_MS;
@@ -259,29 +267,43 @@ export class Lockout {
       if (wait === 0) places.push({ quota, key, onSuccess });
       return wait;
     };
-    const account = (kind: 'account' | 'devices') => this.key(action, [kind, countedName(source.username)]);
     // A browser where this account logged in before: counted on its own, and with every other such browser on the
     // account's count for devices (a thousand cookies collected while the password was known give no more guesses
-    // at the next one). Locked, it is a stranger's again.
-    const device = action === 'login' && this.attempts ? this.deviceOf(source) : undefined;
+    // at the next one). Locked, it is a stranger's again. A name that reaches two accounts is a stranger's: the
+    // cookie vouches for one of them only.
+    const [name = ''] = names;
+    const device =
+      action === 'login' && this.attempts && names.length === 1 ? this.deviceOf(source.deviceCookie, name) : undefined;
     if (device !== undefined) {
       let wait = await take(this.attempts, this.key(action, ['device', device]), 'clear');
-      if (wait === 0) wait = await take(this.account, account('devices'), 'release');
+      if (wait === 0) wait = await take(this.account, this.key(action, ['devices', name]), 'release');
       if (wait === 0) return this.admit(places, await this.takeInFlight(source.ip, places, deadline));
       await this.giveBackAll(places);
     }
     // Counting by address alone, a success does not clear: logging in to one's own account between guesses at
     // others' would wipe the guesses (django-axes does not clear on success at all).
-    let wait = await take(
-      this.attempts,
-      this.attemptsKey(action, source),
-      this.config.by === 'ip' ? 'release' : 'clear',
-    );
+    const onSuccess = this.config.by === 'ip' ? 'release' : 'clear';
+    let wait = 0;
+    for (const key of new Set(names.map((each) => this.attemptsKey(action, each, source.ip))))
+      if (wait === 0) wait = await take(this.attempts, key, onSuccess);
     // Every check of an account's password counts on the account, whatever the address (ASVS 2.2.1); never cleared
     // by a success: the owner logging in must not give an attacker 100 more.
-    if (wait === 0 && action !== 'reset_password') wait = await take(this.account, account('account'), 'release');
+    if (action !== 'reset_password')
+      for (const each of names)
+        if (wait === 0) wait = await take(this.account, this.key(action, ['account', each]), 'release');
     if (wait === 0) wait = await this.takeInFlight(source.ip, places, deadline);
     return this.admit(places, wait);
+  }
+
+  /**
+   * The names an attempt is counted under (countedName): the login names of the accounts it reaches, or, when it
+   * reaches none, the name as typed. Looked up only when a count is kept by name (the lockout on).
+   */
+  private async countedNames({ username, accounts }: AttemptSource): Promise<string[]> {
+    const reached = accounts && (this.attempts || this.account) ? await accounts() : [];
+    // Not skipped when it reaches nobody: an unknown name locks as an account does, after the same lookup, so that
+    // neither the answer nor its time tells whether the account exists.
+    return [...new Set((reached.length > 0 ? reached : [username]).map(countedName))];
   }
 
   private async admit(places: Place[], wait: number): Promise<Admission> {
@@ -330,17 +352,21 @@ export class Lockout {
     return (await this.spend(this.limiters.resetEmail, this.config.resetEmailLimit, key)) === 0;
   }
 
-  /** A device cookie for a browser where `username` just logged in (or reset its password), if there are any. */
-  deviceCookie(username: string): string | undefined {
-    return this.devices?.issue(countedName(username));
+  /**
+   * A device cookie for a browser where the account of this login name (src/auth/login-names.ts) just logged in (or
+   * reset its password), if there are any.
+   */
+  deviceCookie(loginName: string): string | undefined {
+    return this.devices?.issue(countedName(loginName));
   }
 
-  private deviceOf({ deviceCookie, username }: AttemptSource): string | undefined {
-    return deviceCookie && this.devices ? this.devices.verify(deviceCookie, countedName(username)) : undefined;
+  /** The id of the device cookie, if it vouches for `name` (a counted name). */
+  private deviceOf(deviceCookie: string | undefined, name: string): string | undefined {
+    return deviceCookie && this.devices ? this.devices.verify(deviceCookie, name) : undefined;
   }
 
-  private attemptsKey(action: GuardedAction, { username, ip }: AttemptSource): string {
-    const name = countedName(username);
+  /** The key of LOCKOUT_BY's count for `name` (a counted name) from `ip`. */
+  private attemptsKey(action: GuardedAction, name: string, ip: string): string {
     const address = addressKey(ip);
     return this.key(
       action,

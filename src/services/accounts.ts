@@ -7,6 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ValidationError, type Auth } from '../auth/index.js';
 import type { Lockout } from '../auth/lockout.js';
+import { LoginNames } from '../auth/login-names.js';
 import { validatePassword, type UserAttributes } from '../auth/password-validation.js';
 import { codePoints } from '../auth/text.js';
 import { EMAIL_MAX_LENGTH, isEmailAddress, normalizeUsername, validateUsername } from '../auth/users.js';
@@ -107,8 +108,11 @@ export class Accounts {
    * browser now earns (OWASP's: its next attempts are counted apart from strangers'), if any.
    */
   async login(username: string, password: string, client: Client): Promise<{ user: User; deviceCookie?: string }> {
-    const { session, lockout } = this.deps;
-    const source = { username, ip: client.ip, deviceCookie: client.deviceCookie };
+    const { session, lockout, em, core } = this.deps;
+    const names = new LoginNames(core.backends);
+    // Counted per account, not per name typed: the username and the address get one LOCKOUT_LIMIT between them.
+    const accounts = () => names.reachedBy(em, username);
+    const source = { username, accounts, ip: client.ip, deviceCookie: client.deviceCookie };
     const user = await attempting(this.deps, 'login', source, async (attempt) => {
       const found = await session.login({ username, password });
       // One answer for every kind of failure: which one it was is for the log, never for the client.
@@ -119,7 +123,8 @@ export class Accounts {
       await attempt.succeeded();
       return found;
     });
-    const deviceCookie = lockout.deviceCookie(username);
+    // The account's, whichever of its names was typed: it vouches for this browser by any of them.
+    const deviceCookie = lockout.deviceCookie(names.of(user));
     return deviceCookie ? { user, deviceCookie } : { user };
   }
 
@@ -269,7 +274,7 @@ export class Accounts {
       },
     });
     logger.info({ userId: user.id, sessionsEnded: ended }, 'password reset with a link');
-    const deviceCookie = lockout.deviceCookie(user.username);
+    const deviceCookie = lockout.deviceCookie(new LoginNames(core.backends).of(user));
     return deviceCookie ? { deviceCookie } : {};
   }
 

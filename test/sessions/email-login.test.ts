@@ -12,9 +12,11 @@ import { whoAmI } from '../support/sessions.js';
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { username } }';
 const CHEAP_HASHING = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
 
-/** What a login answers, reduced to who logged in or the error code; and who `me` is afterwards. */
-async function logIn(app: TestApp, username: string, password: string) {
-  const client = new HttpClient(app.url);
+/**
+ * What a login answers, reduced to who logged in or the error code; and who `me` is afterwards. By a new browser,
+ * unless `client` is given.
+ */
+async function logIn(app: TestApp, username: string, password: string, client = new HttpClient(app.url)) {
   const { body } = await client.graphql<{ login: { username: string } }>(LOGIN, { u: username, p: password });
   return {
     login: body.data?.login.username ?? body.errors?.[0]?.extensions?.code,
@@ -77,5 +79,132 @@ describe('the lockout, with the e-mail backend', () => {
       expect((await logIn(app, typed, 'wrong-password')).login).toBe('INVALID_CREDENTIALS');
     // A fourth spelling is no fresh counter: locked, even with the right password.
     expect(await logIn(app, 'alice@Example.Com', 'wonderland-42')).toEqual({ login: 'TOO_MANY_ATTEMPTS', me: null });
+  });
+
+  it('counts the account its address names, however blank: its username, which logs nobody in, apart', async () => {
+    await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
+      username: 'dora',
+      email: 'dora@example.com',
+      password: 'dora-pass-1',
+    });
+    const answers = [];
+    for (const typed of [' dora@example.com', 'dora', 'dora', 'dora', 'dora@example.com\t', 'DORA@example.com '])
+      answers.push((await logIn(app, typed, 'wrong-password')).login);
+    answers.push((await logIn(app, 'dora@example.com', 'dora-pass-1')).login);
+    expect(answers).toEqual([...Array<string>(6).fill('INVALID_CREDENTIALS'), 'TOO_MANY_ATTEMPTS']);
+  });
+});
+
+describe('the lockout, with the model and e-mail backends', () => {
+  const refused = { login: 'INVALID_CREDENTIALS', me: null };
+  const locked = { login: 'TOO_MANY_ATTEMPTS', me: null };
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await appWithBackends('model,email', { LOCKOUT_LIMIT: '3' });
+    const auth = createAuth(app.config);
+    const em = app.database.orm.em.fork();
+    for (const [username, email] of [
+      ['bob', 'bob@example.com'],
+      ['carol', 'carol@example.com'],
+      ['grace', 'grace@example.com'],
+      // A username that is another account's address: a login with it checks both accounts' passwords.
+      ['erin@example.com', 'erin.own@example.com'],
+      ['frank', 'ERIN@example.com'],
+    ] as const)
+      await auth.users.createUser(em, { username, email, password: `${username}-pass-1` });
+  });
+  afterAll(() => app.stop());
+
+  /** Each login in turn, with what it answered. */
+  async function logInEach(logins: readonly (readonly [string, string])[]) {
+    const answers = [];
+    for (const [username, password] of logins) answers.push(await logIn(app, username, password));
+    return answers;
+  }
+
+  it.each([
+    ['the username twice, then the address', 'alice', ['alice', 'alice', 'ALICE@example.com'], 'wonderland-42'],
+    ['the address twice, then the username', 'bob', ['bob@example.com', 'Bob@Example.com', 'bob'], 'bob-pass-1'],
+  ])('counts both names of one account together: %s lock both', async (_, username, typed, password) => {
+    expect(
+      await logInEach([
+        ...typed.map((name) => [name, 'wrong-password'] as const),
+        [username, password],
+        [`${username}@example.com`, password],
+      ]),
+    ).toEqual([refused, refused, refused, locked, locked]);
+  });
+
+  it('counts an address as the e-mail backend reads it: the blanks it trims make no fresh count', async () => {
+    expect(
+      await logInEach([
+        [' carol@example.com', 'wrong-password'],
+        ['carol@example.com ', 'wrong-password'],
+        ['\tcarol@example.com', 'wrong-password'],
+        ['carol', 'carol-pass-1'],
+      ]),
+    ).toEqual([refused, refused, refused, locked]);
+  });
+
+  it('counts an address two accounts share as a name of its own: it logs nobody in, and locks neither', async () => {
+    expect(
+      await logInEach([
+        ['twin1', 'wrong-password'],
+        ['twin1', 'wrong-password'],
+        ['twin@example.com', 'wrong-password'],
+        ['twin@example.com', 'wrong-password'],
+        ['twin@example.com', 'wrong-password'],
+        ['twin@example.com', 'twin-pass-1'],
+        ['twin1', 'twin-pass-1'],
+        ['twin2', 'twin-pass-1'],
+      ]),
+    ).toEqual([
+      refused,
+      refused,
+      refused,
+      refused,
+      refused,
+      locked,
+      { login: 'twin1', me: 'twin1' },
+      { login: 'twin2', me: 'twin2' },
+    ]);
+  });
+
+  it('locks a name that names no account as it locks an account: the answer does not tell which it is', async () => {
+    expect(
+      await logInEach([
+        ['nobody@example.com', 'wrong-password'],
+        ['nobody@example.com', 'wrong-password'],
+        ['nobody@example.com', 'wrong-password'],
+        ['nobody@example.com', 'any-password'],
+      ]),
+    ).toEqual([refused, refused, refused, locked]);
+  });
+
+  it('counts a name that reaches two accounts on both: each of their passwords is checked', async () => {
+    expect(
+      await logInEach([
+        ['frank', 'wrong-password'],
+        ['frank', 'wrong-password'],
+        ['erin@example.com', 'wrong-password'],
+        ['frank', 'frank-pass-1'],
+        // erin's own count has one failure: by her address she gets in.
+        ['erin.own@example.com', 'erin@example.com-pass-1'],
+      ]),
+    ).toEqual([refused, refused, refused, locked, { login: 'erin@example.com', me: 'erin@example.com' }]);
+  });
+
+  it('trusts the owner’s browser by either name: the device cookie is the account’s, not the name’s', async () => {
+    const owner = new HttpClient(app.url);
+    expect(await logIn(app, 'GRACE@example.com', 'grace-pass-1', owner)).toEqual({ login: 'grace', me: 'grace' });
+    expect(
+      await logInEach([
+        ['grace', 'wrong-password'],
+        ['grace', 'wrong-password'],
+        ['grace', 'wrong-password'],
+        ['grace', 'grace-pass-1'],
+      ]),
+    ).toEqual([refused, refused, refused, locked]);
+    expect(await logIn(app, 'grace', 'grace-pass-1', owner)).toEqual({ login: 'grace', me: 'grace' });
   });
 });

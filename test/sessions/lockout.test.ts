@@ -151,7 +151,8 @@ describeEachStore('brute-force lockout', (sessionStore) => {
   });
 
   it('is shared by every server: failures on one lock the attempt on another', async () => {
-    // With Redis, a process may keep its own database: the lock is decided before any user is looked up.
+    // With Redis, a process may keep its own database: a username is counted under itself whether or not that
+    // database knows it (src/auth/login-names.ts), and the lock is decided before any password is checked.
     const other = await startReplica(
       app,
       { ...CHEAP_HASHING, TRUST_PROXY: 'loopback', LOCKOUT_LIMIT: '5' },
