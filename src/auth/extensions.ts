@@ -4,10 +4,11 @@
  *
  *   const config = await loadExtensions(loadConfig());   // then createAuth(config) uses them
  *
- * A path (`./backends/ldap.js`) is resolved against the process's working directory, as an operator reads it; a
- * package name is imported as this server imports its own dependencies (install it beside them). Each module's
- * default export is checked against the interface its setting needs (docs/extending.md); one that does not load or
- * does not fit stops the start with one line naming the setting and the module (ImproperlyConfigured).
+ * A path (`./backends/ldap.js`) is resolved against the process's working directory, as an operator reads it; so is
+ * a package name (`acme-ldap-backend`), installed in the operator's project (./package-entry.ts), else imported as
+ * this server imports its own dependencies. Each module's default export is checked against the interface its
+ * setting needs (docs/extending.md); one that does not load or does not fit stops the start with one line naming
+ * the setting and the module (ImproperlyConfigured).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import type { Config, ModuleEntry, Pluggable } from '../config/index.js';
 import { AUTHENTICATION_BACKENDS, HASHER_ALGORITHMS, PASSWORD_VALIDATORS } from '../config/index.js';
 import { ImproperlyConfigured } from './errors.js';
+import { installedEntry, packageSpecifier } from './package-entry.js';
 
 type Setting =
   'AUTHENTICATION_BACKENDS' | 'PASSWORD_HASHERS' | 'PASSWORD_VALIDATORS' | 'EVENT_LISTENERS' | 'INSTALLED_APPS';
@@ -117,7 +119,9 @@ async function loadEntry(setting: Setting, entry: ModuleEntry, cwd: string): Pro
     );
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(file === undefined ? module : pathToFileURL(file).href)) as Record<string, unknown>;
+    // A package of the project's own first; else one installed beside this server.
+    const entry = file ?? installedEntry(module, cwd);
+    exports = (await import(entry === undefined ? module : pathToFileURL(entry).href)) as Record<string, unknown>;
   } catch (error) {
     const { builtins } = EXPECTED[setting];
     // The package itself is missing (not one that it imports): most often a typo of a built-in's name.
@@ -138,10 +142,12 @@ async function loadEntry(setting: Setting, entry: ModuleEntry, cwd: string): Pro
 
 function isMissing(error: unknown, module: string): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
+  // Node names the package (`@acme/auth`), some loaders the whole specifier (`@acme/auth/backend.js`).
+  const names = [module, packageSpecifier(module)?.name].map((name) => `'${name ?? module}'`);
   return (
     (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
     typeof message === 'string' &&
-    message.includes(`'${module}'`)
+    names.some((name) => message.includes(name))
   );
 }
 

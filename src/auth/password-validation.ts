@@ -1,15 +1,15 @@
 /**
- * Password validators, Django's four (`django.contrib.auth.password_validation`) plus a maximum length:
- * every rule that fails is reported, each with Django's own code, so clients can show them all at once.
- * Run before a password is set by a person (registration, password change, createsuperuser); `createUser`
- * itself does not run them, as in Django.
+ * Password validators, Django's four (`django.contrib.auth.password_validation`) plus a maximum length, and an
+ * app's own (which may be asynchronous): every rule that fails is reported, each with Django's own code, so clients
+ * can show them all at once. Run before a password is set by a person (registration, password change and reset,
+ * the admin API, createsuperuser, changepassword); `createUser` itself does not run them, as in Django.
  */
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { PasswordSettings, PasswordValidatorName } from '../config/index.js';
 import { loadedExport } from './extensions.js';
-import type { ValidationIssue } from './errors.js';
+import { ValidationError, type ValidationIssue } from './errors.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
 import { codePoints } from './text.js';
 
@@ -77,10 +77,15 @@ type Validator = (
 
 /**
  * A validator of an app's own (PASSWORD_VALIDATORS=./validators/mine.js, docs/extending.md): the rule the password
- * breaks, with a stable code, or null. Synchronous, as Django's: it runs before anything is hashed or stored.
+ * breaks, with a stable code, or null (undefined too). Or, as Django's, a thrown ValidationError listing them. It
+ * may be asynchronous (a breached-password service, a directory): it is awaited before anything is hashed or
+ * stored. Any other error it throws fails the operation: the password is not set.
  */
 export interface PasswordValidator {
-  validate(password: string, user?: UserAttributes): ValidationIssue | null;
+  validate(
+    password: string,
+    user?: UserAttributes,
+  ): ValidationIssue | null | undefined | Promise<ValidationIssue | null | undefined>;
 }
 
 const validators: Record<PasswordValidatorName, Validator> = {
@@ -123,8 +128,15 @@ const validators: Record<PasswordValidatorName, Validator> = {
   },
 };
 
-/** Every rule the password breaks, in the configured order; empty when it is acceptable. */
-export function validatePassword(password: string, config: PasswordSettings, user?: UserAttributes): ValidationIssue[] {
+/**
+ * Every rule the password breaks, in the configured order; empty when it is acceptable. The validators run at
+ * once and are all awaited; one that throws anything but a ValidationError makes this reject.
+ */
+export async function validatePassword(
+  password: string,
+  config: PasswordSettings,
+  user?: UserAttributes,
+): Promise<ValidationIssue[]> {
   // Checked first and alone: a megabyte-long password is refused before any other work is spent on it.
   if (password.length > MAX_PASSWORD_LENGTH) {
     return [
@@ -135,13 +147,22 @@ export function validatePassword(password: string, config: PasswordSettings, use
       },
     ];
   }
-  return config.validators
-    .map((entry) =>
-      typeof entry === 'string'
-        ? validators[entry](password, user, config)
-        : (loadedExport('PASSWORD_VALIDATORS', entry) as PasswordValidator).validate(password, user),
-    )
-    .filter((issue): issue is ValidationIssue => issue !== null);
+  const issues = await Promise.all(
+    config.validators.map(async (entry): Promise<readonly ValidationIssue[]> => {
+      try {
+        const issue =
+          typeof entry === 'string'
+            ? validators[entry](password, user, config)
+            : await (loadedExport('PASSWORD_VALIDATORS', entry) as PasswordValidator).validate(password, user);
+        return issue ? [issue] : [];
+      } catch (error) {
+        // Django's validate_password gathers the ValidationErrors of all validators; anything else is a failure.
+        if (error instanceof ValidationError) return error.issues;
+        throw error;
+      }
+    }),
+  );
+  return issues.flat();
 }
 
 /** The size of the common-password list (for documentation and tests). */

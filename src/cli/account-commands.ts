@@ -44,7 +44,7 @@ async function askNewPassword(deps: AccountCommandDeps, user: UserAttributes): P
       deps.err("Error: Blank passwords aren't allowed.");
       continue;
     }
-    const issues = validatePassword(first, deps.config.passwords, user);
+    const issues = await validatePassword(first, deps.config.passwords, user);
     if (issues.length === 0) return first;
     for (const issue of issues) deps.err(`Error: ${issue.message}`);
   }
@@ -125,7 +125,8 @@ async function askAndCreateSuperuser(options: CreateSuperuserOptions, deps: Acco
   }
 
   if (noInput) {
-    const issues = password === null ? [] : validatePassword(password, deps.config.passwords, { username, email });
+    const issues =
+      password === null ? [] : await validatePassword(password, deps.config.passwords, { username, email });
     if (issues.length > 0) {
       for (const issue of issues) deps.err(`Error: ${issue.message}`);
       return 1;

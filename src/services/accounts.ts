@@ -62,7 +62,7 @@ export interface NewPassword {
  */
 export async function setPassword({ em, core, config }: PasswordDeps, request: NewPassword): Promise<number> {
   const { user, password, field, over, sessions } = request;
-  const issues = validatePassword(password, config.passwords, user);
+  const issues = await validatePassword(password, config.passwords, user);
   if (issues.length > 0) throw new ValidationError(issues.map((issue) => ({ ...issue, field })));
   const ended = 'before' in sessions ? await sessions.before() : 0;
   const hash = await core.hashers.make(password);
@@ -180,7 +180,12 @@ export class Accounts {
     try {
       const { username, email, password } = input;
       const [firstName, lastName] = [input.firstName ?? '', input.lastName ?? ''];
-      const passwordIssues = validatePassword(password, config.passwords, { username, email, firstName, lastName });
+      const passwordIssues = await validatePassword(password, config.passwords, {
+        username,
+        email,
+        firstName,
+        lastName,
+      });
       let user;
       try {
         if (passwordIssues.length > 0) throw new ValidationError(passwordIssues);

@@ -144,7 +144,10 @@ export class Admin {
       ...nameIssues(input.firstName, 'firstName'),
       ...nameIssues(input.lastName, 'lastName'),
       ...(input.password
-        ? validatePassword(input.password, config.passwords, input).map((issue) => ({ ...issue, field: 'password' }))
+        ? (await validatePassword(input.password, config.passwords, input)).map((issue) => ({
+            ...issue,
+            field: 'password',
+          }))
         : []),
     ];
     try {

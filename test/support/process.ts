@@ -3,12 +3,15 @@
  * Node options `npm start` gives the build (`node [options] --import tsx src/main.ts`), or `npm start` itself.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { OutputWatch } from './output-watch.js';
 import { startNodeOptions } from './start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = pathToFileURL(createRequire(path.join(ROOT, 'package.json')).resolve('tsx')).href;
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -33,17 +36,21 @@ export interface SpawnOptions {
   built?: boolean;
   /** Written to the process's standard input (a pipe, as a script would), which is then closed. */
   input?: string;
+  /** The working directory (the project's root by default): an operator's own project, say. */
+  cwd?: string;
 }
 
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
-  const { entry = 'src/main.ts', args = [], viaNpmStart = false, built = false } = options;
+  const { entry = 'src/main.ts', args = [], viaNpmStart = false, built = false, cwd = ROOT } = options;
+  // From another directory, the script and tsx are named where they are, not looked up from there.
+  const [script, tsx] = cwd === ROOT ? [entry, 'tsx'] : [path.join(ROOT, entry), TSX];
   const [command, commandArgs] = viaNpmStart
     ? ['npm', ['start', '--silent']]
     : built
       ? [process.execPath, [...startNodeOptions(), 'dist/main.js', ...args]]
-      : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', 'tsx', entry, ...args]];
+      : [process.execPath, [...(entry === 'src/main.ts' ? startNodeOptions() : []), '--import', tsx, script, ...args]];
   const child = spawn(command, commandArgs, {
-    cwd: ROOT,
+    cwd,
     // Only what the test names, so the developer's own environment (and .env file) cannot leak in.
     env: {
       PATH: process.env.PATH ?? '',
@@ -133,8 +140,14 @@ export async function runManage(
   args: string[],
   env: Record<string, string> = {},
   input?: string,
+  cwd?: string,
 ): Promise<CommandResult> {
-  const cli = spawnServer(env, { entry: 'src/cli/manage.ts', args, ...(input === undefined ? {} : { input }) });
+  const cli = spawnServer(env, {
+    entry: 'src/cli/manage.ts',
+    args,
+    ...(input === undefined ? {} : { input }),
+    ...(cwd === undefined ? {} : { cwd }),
+  });
   const { code } = await timeExit(cli);
   return { code, out: cli.stdout.join('\n'), lines: cli.stdout.filter(Boolean), err: cli.stderr.filter(Boolean) };
 }
