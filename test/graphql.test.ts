@@ -222,7 +222,7 @@ describe('request ids', () => {
     expect(second.headers.get('x-request-id')).not.toBe(id);
     expect(first.body.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: id });
     const ofFirst = lines.filter((line) => line.reqId === id);
-    // The masked error, an SQL statement of the request, and pino-http's line for the finished request.
+    // The masked error, an SQL statement of the request, and the line of the finished request.
     expect(ofFirst.map((line) => line.msg)).toEqual(
       expect.arrayContaining(['unexpected error (masked in the response)', 'request completed']),
     );
