@@ -6,3 +6,13 @@ declare module 'express-session' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a merge: the keys come from SessionAuthKeys
   interface SessionData extends SessionAuthKeys {}
 }
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to type what middleware adds
+  namespace Express {
+    interface Request {
+      /** Runs express-session for a request that came without a session cookie, when it needs one (session.ts). */
+      startSession?: () => Promise<void>;
+    }
+  }
+}

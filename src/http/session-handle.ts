@@ -42,7 +42,12 @@ export class ExpressSessionHandle implements SessionHandle {
   async cycleKey(keys: SessionAuthKeys): Promise<void> {
     try {
       if (this.hasSession()) await promisify((done) => this.req.session.regenerate(done));
-      else this.req.sessionStore.generate(this.req);
+      else {
+        // A request that came without a session cookie has no session yet (session.ts): express-session starts now,
+        // to set the cookie of the session about to be stored. Nothing was stored before: nothing to delete.
+        await this.req.startSession?.();
+        this.req.sessionStore.generate(this.req);
+      }
       this.store.allowInsert(this.req.sessionID);
       Object.assign(this.req.session, keys);
       await promisify((done) => this.req.session.save(done));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import type { HttpClient } from '../support/http-client.js';
+import { HttpClient } from '../support/http-client.js';
 import { describeEachStore } from '../support/session-stores.js';
 import { loggedInClient } from '../support/sessions.js';
 import { sqlLogger } from '../support/sql-log.js';
@@ -68,6 +68,18 @@ describeEachStore('the cost of an authenticated request', (sessionStore) => {
     expect(second.statements).toHaveLength(1);
     expect(second.statements[0]).toMatch(/auth_user/);
     expect(second.statements[0]).toMatch(/gqlauth_authz_version/);
+  });
+
+  it('answers requests without a session cookie with no session: no statement, no store call, no cookie', async () => {
+    const anonymous = new HttpClient(app.url);
+    const writes = app.sessions.store.writes;
+    statements.length = 0;
+    for (const operation of ['{ me { id } }', 'mutation { logout }']) {
+      const { body, headers } = await anonymous.graphql(operation);
+      expect(body.errors).toBeUndefined();
+      expect(headers.get('set-cookie')).toBeNull();
+    }
+    expect({ statements, writes: app.sessions.store.writes - writes }).toEqual({ statements: [], writes: 0 });
   });
 
   it('writes no session on 100 requests inside the touch interval', async () => {
