@@ -5,7 +5,6 @@
  */
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
-import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
 import type { Auth } from './auth/index.js';
 import { ObjectPermissionChecker } from './auth/object-permissions.js';
@@ -20,6 +19,7 @@ import { healthRoutes, type Lifecycle } from './http/health.js';
 import { requestIdOf, requestLogging } from './http/request-log.js';
 import { sessionMiddleware } from './http/session.js';
 import { ExpressSessionStore } from './http/express-session-store.js';
+import { apolloMiddleware } from './http/apollo-middleware.js';
 import { ExpressSessionHandle } from './http/session-handle.js';
 import { RequestAuth } from './auth/request-auth.js';
 import type { SessionStore } from './stores/session-store.js';
@@ -114,7 +114,7 @@ export function createApp({
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.
     express.json({ limit: config.graphql.maxBodyBytes }),
-    expressMiddleware(apollo, {
+    apolloMiddleware(apollo, {
       context: ({ req }) => {
         const em = database.orm.em.fork();
         const permissions = auth.permissions(em);

@@ -87,6 +87,16 @@ describe('GraphQL over HTTP (development)', () => {
     expect(await get.text()).toContain('CSRF');
   });
 
+  it('answers a GET whose operation is in the query string, with the preflight header', async () => {
+    const get = await app.client.fetch('/graphql?query=%7B__typename%7D&extensions=%7B%7D', {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect({ status: get.status, body: (await get.json()) as unknown }).toEqual({
+      status: 200,
+      body: { data: { __typename: 'Query' } },
+    });
+  });
+
   it('allows introspection outside production', async () => {
     const { body } = await app.client.graphql('{ __schema { queryType { name } } }');
     expect(body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
