@@ -91,7 +91,7 @@ describe('GraphQL over HTTP (development)', () => {
     const get = await app.client.fetch('/graphql?query=%7B__typename%7D&extensions=%7B%7D', {
       headers: { 'apollo-require-preflight': 'true' },
     });
-    expect({ status: get.status, body: (await get.json()) as unknown }).toEqual({
+    expect({ status: get.status, body: await get.json() }).toEqual({
       status: 200,
       body: { data: { __typename: 'Query' } },
     });
