@@ -31,6 +31,28 @@ export async function selectOne<T extends object>(
   return (await selectAll<T>(em, sql, params))[0];
 }
 
+/**
+ * The first row of a statement PostgreSQL prepares once per connection, under `name`, instead of parsing and planning
+ * it at every call: for the one statement every authenticated request runs (about 100 us of the database's CPU less
+ * per call, by the performance review). Placeholders are $1, $2, ...; `text` must be the same for a name all the
+ * process long. Without a name, it is parsed at each call as usual. Outside any transaction (straight on the ORM's
+ * pool), and logged as the ORM logs its own.
+ */
+export async function preparedOne<T extends object>(
+  em: EntityManager,
+  name: string | undefined,
+  text: string,
+  values: unknown[],
+): Promise<T | undefined> {
+  const pool = await em.getConnection().getNativeClient();
+  const started = performance.now();
+  const { rows, rowCount } = await pool.query<T>(name === undefined ? { text, values } : { name, text, values });
+  em.config
+    .getLogger()
+    .logQuery({ query: text, took: Math.round(performance.now() - started), results: rowCount ?? 0 });
+  return rows[0];
+}
+
 /** Runs a statement; returns the number of rows it affected. */
 export async function run(em: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
   const result = await em

@@ -6,7 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Database } from '../db/database.js';
-import { run, selectOne } from '../db/sql.js';
+import { preparedOne, run } from '../db/sql.js';
 import { CORRUPT, type SessionAndUser, type SessionStore, type StoredSessionData } from './session-store.js';
 import { userRowSelect, type UserRow } from './user-row.js';
 
@@ -27,10 +27,13 @@ export class PostgresSessionStore implements SessionStore {
   /** The session, and its user's row with it: one statement for both (every authenticated request needs both). */
   async getSessionAndUser(sid: string): Promise<SessionAndUser | null | typeof CORRUPT> {
     const em = this.em();
-    const row = await selectOne<{ gqlauth_session_data: unknown; gqlauth_session_expires_at: Date } & UserRow>(
+    const row = await preparedOne<{ gqlauth_session_data: unknown; gqlauth_session_expires_at: Date } & UserRow>(
       em,
+      // Prepared once per connection on a server. The embedded database serves every connection with one backend,
+      // where a statement one connection prepared collides with the same name from the next: parsed each time there.
+      this.database.embeddedUrl === undefined ? 'gqlauth_session_and_user' : undefined,
       `SELECT s.data AS gqlauth_session_data, s.expires_at AS gqlauth_session_expires_at, ${userRowSelect(em, 'u')}
-         FROM gqlauth_session s LEFT JOIN auth_user u ON u.id = s.user_id WHERE s.sid = ?`,
+         FROM gqlauth_session s LEFT JOIN auth_user u ON u.id = s.user_id WHERE s.sid = $1`,
       [sid],
     );
     if (!row) return null;

@@ -2,7 +2,7 @@
  * The session store port (Lucia's adapter): `getSessionAndUser` returns a session and its user in one call, as a
  * contract, on every store; only a fresh id is inserted, only a live session updated; expiry is the stored time.
  */
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
@@ -10,7 +10,7 @@ import type { User } from '../../src/entities/user.js';
 import { createStores, type Stores } from '../../src/stores/create-stores.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { TestClock } from '../support/clock.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, usingServer, type TestDatabase } from '../support/database.js';
 import { testLogger } from '../support/env.js';
 import { describeEachStore, redisStoreEnv } from '../support/session-stores.js';
 import { sqlLogger } from '../support/sql-log.js';
@@ -92,5 +92,34 @@ describeEachStore('the session store port', (kind) => {
     expect(await stores.sessions.destroyForUser(bob.id, 'b')).toBe(2);
     expect(await stores.sessions.getSessionAndUser('b')).toMatchObject({ session: { userId: bob.id } });
     expect(await stores.sessions.getSessionAndUser('a')).toBeNull();
+  });
+});
+
+// On a PostgreSQL server only: the embedded database serves every connection with one backend, where the store
+// parses the statement each time instead (src/stores/postgres-session-store.ts).
+(usingServer() ? describe : describe.skip)('the PostgreSQL store on a server', () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    // One connection: the statement asked about below is on the connection that prepared it.
+    if (testDatabase.config.kind === 'server') {
+      database = await openDatabase({ ...testDatabase.config, poolSize: 1 }, testLogger);
+    }
+  });
+  afterAll(async () => {
+    await database.close();
+    await testDatabase.drop();
+  });
+
+  it('reads a session with a statement prepared once per connection, not parsed at every request', async () => {
+    const config = loadConfig(CHEAP_HASHING);
+    const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
+    await stores.sessions.getSessionAndUser('no-such-session');
+    await stores.sessions.getSessionAndUser('no-such-session');
+    const pool = await database.orm.em.getConnection().getNativeClient();
+    const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+    expect(rows.map((row) => row.name)).toContain('gqlauth_session_and_user');
   });
 });
