@@ -53,7 +53,8 @@ export function requestLogging(logger: Logger): RequestHandler[] {
     // Written from the response's 'finish' or 'close' event, which may fire outside the request's async context (a
     // client that went away): the line names its request itself.
     const done = (aborted: boolean) => {
-      const failed = aborted || res.statusCode >= 500;
+      // A client that went away is its own business (a closed tab, a timeout of its own): info, as pino-http logged it.
+      const failed = res.statusCode >= 500;
       // Method, path and status only, never a header (so never a cookie); the path without its query string, which
       // for a GET holds the operation and its variables.
       logger[failed ? 'error' : 'info'](
