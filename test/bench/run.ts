@@ -1,12 +1,15 @@
 /**
- * `npm run bench`: the real server against a real PostgreSQL, measured on loopback with autocannon, against the
- * ceiling of a bare Apollo Server on the same Node. Prints one table, writes JSON, checks the budgets and exits 1
- * when one is missed.
+ * `npm run bench`: the real server, as `npm start` runs it (the build, production), against a real PostgreSQL. Two
+ * parts, in one run: its own scenarios and budgets, loaded on loopback by autocannon, with the ceiling of a bare
+ * Apollo Server and the floor (floor.ts) beside them; then the server beside its peers (peers.ts: the ceiling, Better
+ * Auth, Django when installed) in alternating rounds under external load (wrk). Prints the tables, writes JSON,
+ * checks the budgets and exits 1 when one is missed.
  *
- *   npm run bench                      the full run (about six minutes)
- *   npm run bench -- --quick           a smoke run: small amounts; only the budgets that do not depend on time
+ *   npm run bench                      the full run (about ten minutes)
+ *   npm run bench -- --quick           a smoke run: small amounts, one short round of the peers; only the budgets
+ *                                      that do not depend on time
  *   npm run bench -- --json out.json   where the JSON goes (default .bench/latest.json)
- *   npm run bench -- --profile         also write a CPU profile of each server to .bench/profiles
+ *   npm run bench -- --profile         also write a CPU profile of each server of the first part to .bench/profiles
  *
  * The database: DATABASE_URL's server, or the local one (postgres://postgres@127.0.0.1:5432/postgres). A scratch
  * database gqlauth_bench is created there, and dropped at the end.
