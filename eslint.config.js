@@ -28,7 +28,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'src/cli/*.mjs', 'test/support/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'src/cli/*.mjs', 'test/support/*.mjs', 'test/bench/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

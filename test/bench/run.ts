@@ -1,38 +1,40 @@
 /**
- * `npm run bench`: the real server against a real PostgreSQL, measured on loopback with autocannon, against the
- * ceiling of a bare Apollo Server on the same Node. Prints one table, writes JSON, checks the budgets and exits 1
- * when one is missed.
+ * `npm run bench`: the real server, as `npm start` runs it (the build, production), against a real PostgreSQL. Two
+ * parts, in one run: its own scenarios and budgets, loaded on loopback by autocannon, with the ceiling of a bare
+ * Apollo Server and the floor (floor.ts) beside them; then the server beside its peers (peers.ts: the ceiling, Better
+ * Auth, Django when installed) in alternating rounds under external load (wrk). Prints the tables, writes JSON,
+ * checks the budgets and exits 1 when one is missed.
  *
- *   npm run bench                      the full run (about six minutes)
- *   npm run bench -- --quick           a smoke run: small amounts; only the budgets that do not depend on time
+ *   npm run bench                      the full run (about ten minutes)
+ *   npm run bench -- --quick           a smoke run: small amounts, one short round of the peers; only the budgets
+ *                                      that do not depend on time
  *   npm run bench -- --json out.json   where the JSON goes (default .bench/latest.json)
- *   npm run bench -- --profile         also write a CPU profile of each server to .bench/profiles
+ *   npm run bench -- --profile         also write a CPU profile of each server of the first part to .bench/profiles
  *
  * The database: DATABASE_URL's server, or the local one (postgres://postgres@127.0.0.1:5432/postgres). A scratch
  * database gqlauth_bench is created there, and dropped at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import type pg from 'pg';
 import { createAuth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
+import { findWrk } from './external-load.js';
+import { peersTable, runPeers, type PeersReport } from './peers.js';
+import type { ProbeReply } from './probe-protocol.js';
+import { ProbedServer } from './probed-server.js';
 import { openLoop, percentile, type OpenLoopResult } from './open-loop.js';
 import { seed, seedListedPolls, PASSWORD, type Seeded } from './seed.js';
 import { withSql } from '../support/sql.js';
-import { startNodeOptions } from '../support/start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PROBE = pathToFileURL(path.join(ROOT, 'test/bench/probe.ts')).href;
 
 const { values: options } = parseArgs({
   options: {
@@ -42,11 +44,19 @@ const { values: options } = parseArgs({
   },
 });
 const QUICK = options.quick;
+const PROFILE = { profile: options.profile };
 
 /** How much of each scenario is run; the full amounts are the ones the budgets are stated for. */
 const AMOUNTS = QUICK
   ? { users: 50, warmup: 500, ceiling: 2_000, meEarly: 1_000, meTotal: 3_000, polls: 200, seconds: 2 }
   : { users: 1_000, warmup: 10_000, ceiling: 50_000, meEarly: 10_000, meTotal: 100_000, polls: 1_000, seconds: 10 };
+/**
+ * The peers (peers.ts): alternating rounds of external load, each server for `seconds`, after a warm-up; Better
+ * Auth signs up and Django logs in `users` of the seeded users. The quick run only proves that they run.
+ */
+const PEERS = QUICK
+  ? { rounds: 1, seconds: 1, warmupSeconds: 1, users: 5 }
+  : { rounds: 5, seconds: 6, warmupSeconds: 3, users: 100 };
 /** Throughput runs: enough connections to keep one server process busy. */
 const CONNECTIONS = 10;
 /** `me` next to the logins is sent at a fixed rate, the same quiet and loaded, so only the logins differ. */
@@ -88,77 +98,6 @@ const LOGIN =
 
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
-
-class ProbedServer {
-  private nextId = 0;
-  private readonly waiting = new Map<number, (reply: ProbeReply) => void>();
-  private readonly stderr: string[] = [];
-
-  private constructor(
-    readonly url: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.on('message', (reply: ProbeReply) => {
-      this.waiting.get(reply.id)?.(reply);
-      this.waiting.delete(reply.id);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString()));
-  }
-
-  /** Spawns `entry` with the probe loaded, and waits until /readyz answers 200. */
-  static async start(entry: string, env: Record<string, string>): Promise<ProbedServer> {
-    const port = await freePort();
-    // --profile: a V8 CPU profile of each server, written to .bench/profiles when it stops (open it in Chrome DevTools).
-    const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench/profiles'] : [];
-    // The real server runs as `npm start` runs it, and the ceiling and the floor on the same Node with the same options.
-    const nodeOptions = [...startNodeOptions(), ...profile, '--expose-gc'];
-    const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', '--import', PROBE, entry], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env, PORT: String(port) },
-      // The server's log goes nowhere: writing it is part of the cost measured, reading it is not.
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    const server = new ProbedServer(`http://127.0.0.1:${port}`, child);
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`${entry} exited at start-up: ${server.stderr.join('')}`);
-      const ready = await fetch(`${server.url}/readyz`).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (ready) return server;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    child.kill();
-    throw new Error(`${entry} was not ready within 60 s: ${server.stderr.join('')}`);
-  }
-
-  ask(type: ProbeRequest['type']): Promise<ProbeReply> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.child.send({ id, type } satisfies ProbeRequest);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    this.child.kill('SIGTERM');
-    await once(this.child, 'exit');
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-    server.on('error', reject);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Load
@@ -323,6 +262,15 @@ function log(line: string): void {
 }
 
 async function main(): Promise<number> {
+  // The server runs as `npm start` runs it: the build (incremental, a no-op when it is current).
+  log('build: npm run build');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  const wrk = findWrk();
+  if (wrk === undefined) {
+    log(
+      'WARNING: no wrk (Debian: apt-get install wrk): the peers are loaded by autocannon, inside Node on the same cores',
+    );
+  }
   await withAdmin(async (client) => {
     await client.query('DROP DATABASE IF EXISTS gqlauth_bench WITH (FORCE)');
     await client.query('CREATE DATABASE gqlauth_bench');
@@ -336,7 +284,7 @@ async function main(): Promise<number> {
   let loopQuiet: ProbeReply['loopDelayMs'] | undefined;
 
   log('ceiling: bare Apollo Server');
-  const ceiling = await ProbedServer.start('test/bench/ceiling.ts', { NODE_ENV: 'production' });
+  const ceiling = await ProbedServer.start('test/bench/ceiling.mjs', { NODE_ENV: 'production' }, PROFILE);
   try {
     const body = JSON.stringify({ query: '{ me { id } }' });
     const check = (text: string) => text.includes('"id":"1"');
@@ -358,7 +306,7 @@ async function main(): Promise<number> {
   }
 
   log('server: starting (migrations run on the scratch database)');
-  const server = await ProbedServer.start('src/main.ts', serverEnv);
+  const server = await ProbedServer.start('dist/main.js', serverEnv, PROFILE);
   try {
     const config = loadConfig({ ...serverEnv, ENV_FILE: 'none' });
     log(`seeding ${AMOUNTS.users} users, 100 granted polls`);
@@ -405,12 +353,11 @@ async function main(): Promise<number> {
     );
     // The real server sits idle meanwhile: its sessions, in its database, are what the floor reads.
     for (const [scenario, parts] of FLOOR_PARTS) {
-      const floor = await ProbedServer.start('test/bench/floor.ts', {
-        NODE_ENV: 'production',
-        DATABASE_URL: benchUrl.href,
-        SESSION_SECRET: secret,
-        FLOOR_PARTS: parts,
-      });
+      const floor = await ProbedServer.start(
+        'test/bench/floor.ts',
+        { NODE_ENV: 'production', DATABASE_URL: benchUrl.href, SESSION_SECRET: secret, FLOOR_PARTS: parts },
+        PROFILE,
+      );
       try {
         const floorBody = JSON.stringify({ query: '{ me { id } }' });
         const floorCheck = (text: string) => /"me":\{"id":"\d+"\}/.test(text);
@@ -563,11 +510,11 @@ async function main(): Promise<number> {
       log(
         'the same with CREDENTIAL_RATE_LIMIT=0 and CREDENTIAL_CONCURRENCY=0 (no per-address limit), on a second server',
       );
-      const peer = await ProbedServer.start('src/main.ts', {
-        ...serverEnv,
-        CREDENTIAL_RATE_LIMIT: '0',
-        CREDENTIAL_CONCURRENCY: '0',
-      });
+      const peer = await ProbedServer.start(
+        'dist/main.js',
+        { ...serverEnv, CREDENTIAL_RATE_LIMIT: '0', CREDENTIAL_CONCURRENCY: '0' },
+        PROFILE,
+      );
       try {
         unlimited = await floodRows(peer, seeded, loggedIn, ' (no per-address limit)');
         results.push(...unlimited.rows);
@@ -575,6 +522,24 @@ async function main(): Promise<number> {
         await peer.stop();
       }
     }
+
+    await server.stop();
+    const peers: PeersReport = await withAdmin((admin) =>
+      runPeers({
+        databaseUrl: benchUrl.href,
+        admin,
+        serverEnv,
+        sessions,
+        usernamePrefix: 'bench-',
+        rounds: PEERS.rounds,
+        seconds: PEERS.seconds,
+        warmupSeconds: PEERS.warmupSeconds,
+        peerUsers: PEERS.users,
+        wrk,
+        headers: HEADERS,
+        log,
+      }),
+    );
 
     const ceilingRate = results[0]?.reqPerSec ?? 1;
     const budgets = [
@@ -628,6 +593,10 @@ async function main(): Promise<number> {
       postgres: postgresVersion ?? 'unknown',
     };
     printTable(results, ceilingRate);
+    process.stdout.write(
+      `\nBeside its peers${QUICK ? ' (--quick: one 1 s round each, a smoke run, not a measurement)' : ''}:\n`,
+    );
+    process.stdout.write(`${peersTable(peers)}\n`);
     log('');
     for (const { name, measured, op, limit, ok, timed } of budgets) {
       const verdict = ok ? 'ok  ' : QUICK && timed ? 'n/a ' : 'MISS';
@@ -653,7 +622,7 @@ async function main(): Promise<number> {
     await fs.mkdir(path.dirname(path.resolve(ROOT, options.json)), { recursive: true });
     await fs.writeFile(
       path.resolve(ROOT, options.json),
-      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopQuiet, loopDuringLogins, flood: { limited: flooding.flood, unlimited: unlimited?.flood }, budgets }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopQuiet, loopDuringLogins, flood: { limited: flooding.flood, unlimited: unlimited?.flood }, peers, budgets }, null, 2)}\n`,
     );
     log(`JSON: ${options.json}`);
     const missed = budgets.filter(({ ok, timed }) => !ok && !(QUICK && timed));
