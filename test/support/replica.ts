@@ -41,7 +41,9 @@ export async function startReplica(
     const running = await startServer(app.config, testLogger, { ...app.database, close: () => Promise.resolve() });
     return { url: running.url, separateProcess: false, stop: () => running.stop() };
   }
-  const other = spawnServer({ ...storeEnv, ...databaseEnv, ...env });
+  // The same apps as the first (the polls example, by default): both serve one schema.
+  const apps = { INSTALLED_APPS: app.config.installedApps.map((entry) => entry.module).join(',') };
+  const other = spawnServer({ ...apps, ...storeEnv, ...databaseEnv, ...env });
   const url = await other.ready();
   return {
     url,
