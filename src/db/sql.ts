@@ -79,18 +79,3 @@ export function managedFromRow<T extends object>(
   em.getUnitOfWork().merge(managed);
   return managed;
 }
-
-/**
- * The entity of a row that `em` does not manage: no identity-map entry and no snapshot, what a managed one costs on
- * the hot path (the user of every authenticated request). For a row read for this request only: a change to it is
- * never flushed, and `em.findOne` of the same key reads the database and gives another object, a managed one.
- */
-export function detachedFromRow<T extends object>(
-  em: EntityManager,
-  entity: EntityName<T>,
-  properties: EntityData<T>,
-): T {
-  return em
-    .getEntityFactory()
-    .create(entity, properties, { merge: false, newEntity: false, convertCustomTypes: true, initialized: true });
-}

@@ -1,7 +1,6 @@
 /**
- * The session's user as one row (src/auth/user-row.ts): the entity made from it is not managed (no identity-map entry,
- * no snapshot: the cost of every authenticated request), so a flush never writes it; merged into a user the request
- * loaded already, it leaves that one's snapshot exact, and a flush writes nothing.
+ * The session's user as one row (src/auth/user-row.ts): the entity made from it is managed exactly as a loaded one
+ * is. A flush after it writes nothing unless something was changed, and then only that.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadUserRow, sessionUserOf } from '../../src/auth/user-row.js';
@@ -39,17 +38,18 @@ describe('the session user made from its row', () => {
     expect(user.lastLogin).toBeInstanceOf(Date);
     expect(user.dateJoined).toBeInstanceOf(Date);
     expect(passwordHash).toMatch(/^argon2\$/);
-    // Not managed: the request's EntityManager loads a user of its own when a use-case changes one.
-    expect(em.getUnitOfWork().getById(User, userId)).toBeUndefined();
+    // Managed by the request's EntityManager, as if it had loaded it.
+    expect(em.getUnitOfWork().getById(User, userId)).toBe(user);
   });
 
-  it('gives a flush nothing to write, even changed: the session user is read, never written through', async () => {
+  it('gives a flush nothing to write when unchanged, and only the change otherwise', async () => {
     const em = fixture.em();
     const row = await loadUserRow(em, userId);
     if (!row) throw new Error('no row');
     const { user } = sessionUserOf(em, row);
-    user.firstName = 'Ada';
     expect(changeSets(em)).toEqual([]);
+    user.firstName = 'Ada';
+    expect(changeSets(em)).toEqual([{ firstName: 'Ada' }]);
     await em.flush();
     const [stored] = await fixture
       .em()
@@ -58,8 +58,7 @@ describe('the session user made from its row', () => {
         'SELECT first_name, last_login::text FROM auth_user WHERE id = ?',
         [userId],
       );
-    // Microseconds kept: nothing wrote the row back through a Date.
-    expect(stored).toEqual({ first_name: '', last_login: '2026-01-02 03:04:05.678901+00' });
+    expect(stored).toEqual({ first_name: 'Ada', last_login: '2026-01-02 03:04:05.678901+00' });
   });
 
   it('merges into a user the request already loaded, and still writes nothing', async () => {
