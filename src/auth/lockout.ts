@@ -282,7 +282,10 @@ export class Lockout {
     }
     // Counting by address alone, a success does not clear: logging in to one's own account between guesses at
     // others' would wipe the guesses (django-axes does not clear on success at all).
-    const onSuccess = this.config.by === 'ip' ? 'release' : 'clear';
+    // A name that reaches two accounts (one's username, the other's address) clears neither: the success may be the
+    // other account's, and clearing both would let an attacker wipe the guesses at a victim's name by logging in to
+    // an account of their own that reaches it too.
+    const onSuccess = this.config.by === 'ip' || names.length > 1 ? 'release' : 'clear';
     let wait = 0;
     for (const key of new Set(names.map((each) => this.attemptsKey(action, each, source.ip))))
       if (wait === 0) wait = await take(this.attempts, key, onSuccess);

@@ -132,6 +132,8 @@ describe('the lockout, with the model and e-mail backends', () => {
       // A username that is another account's address: a login with it checks both accounts' passwords.
       ['erin@example.com', 'erin.own@example.com'],
       ['frank', 'ERIN@example.com'],
+      ['henry@example.com', 'henry.own@example.com'],
+      ['ivan', 'HENRY@example.com'],
     ] as const)
       await auth.users.createUser(em, { username, email, password: `${username}-pass-1` });
   });
@@ -214,6 +216,19 @@ describe('the lockout, with the model and e-mail backends', () => {
         ['erin.own@example.com', 'erin@example.com-pass-1'],
       ]),
     ).toEqual([refused, refused, refused, locked, { login: 'erin@example.com', me: 'erin@example.com' }]);
+  });
+
+  it("does not let a success by a name two accounts reach clear the other's count", async () => {
+    expect(
+      await logInEach([
+        ['ivan', 'wrong-password'],
+        ['ivan', 'wrong-password'],
+        // henry logs in by his username, which is ivan's address: ivan's failures stay counted.
+        ['henry@example.com', 'henry@example.com-pass-1'],
+        ['ivan', 'wrong-password'],
+        ['ivan', 'ivan-pass-1'],
+      ]),
+    ).toEqual([refused, refused, { login: 'henry@example.com', me: 'henry@example.com' }, refused, locked]);
   });
 
   it('trusts the owner’s browser by either name: the device cookie is the account’s, not the name’s', async () => {
