@@ -122,4 +122,17 @@ describeEachStore('the session store port', (kind) => {
     const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
     expect(rows.map((row) => row.name)).toContain('gqlauth_session_and_user');
   });
+
+  it('goes on unnamed where the connection lost the statement (PgBouncer in transaction mode)', async () => {
+    const config = loadConfig(CHEAP_HASHING);
+    const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
+    await stores.sessions.getSessionAndUser('no-such-session');
+    const pool = await database.orm.em.getConnection().getNativeClient();
+    // What a transaction-mode pooler does to it: the next call reaches a server connection that never prepared it.
+    await pool.query('DEALLOCATE gqlauth_session_and_user');
+    expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
+    expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
+    const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+    expect(rows.map((row) => row.name)).not.toContain('gqlauth_session_and_user');
+  });
 });
