@@ -59,7 +59,8 @@ const RESERVED = new Set(['auth', 'contenttypes']);
 
 /** The apps INSTALLED_APPS names (loaded by loadExtensions), in order; a label taken twice is refused. */
 export function installedApps(config: Pick<Config, 'installedApps'>): App[] {
-  const apps = config.installedApps.map((entry) => loadedExport('INSTALLED_APPS', entry) as App);
+  // Checked again here: a module may export an object that never went through defineApp.
+  const apps = config.installedApps.map((entry) => defineApp(loadedExport('INSTALLED_APPS', entry) as App));
   const seen = new Set(RESERVED);
   for (const { label } of apps) {
     // Two apps under one label would share its permissions: a grant meant for one would open the other.
@@ -69,6 +70,11 @@ export function installedApps(config: Pick<Config, 'installedApps'>): App[] {
       );
     seen.add(label);
   }
+  // Two migrations under one name: MikroORM would run the first and take the second for done.
+  const names = apps.flatMap((app) => (app.migrations ?? []).map((migration) => migration.name));
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated !== undefined)
+    throw new ImproperlyConfigured(`INSTALLED_APPS: two migrations are named ${repeated}: each name must be unique`);
   return apps;
 }
 

@@ -131,6 +131,10 @@ describe('what defineApp and INSTALLED_APPS refuse', () => {
     expect(refusal(() => installedApps(config))).toBe(
       "ImproperlyConfigured: INSTALLED_APPS names a second app labelled polls: labels are unique (auth and contenttypes are Django's own)",
     );
+    const undefinedApp = await loadExtensions(loadConfig({ INSTALLED_APPS: './test/fixtures/apps/not-defined.ts' }));
+    expect(refusal(() => installedApps(undefinedApp))).toBe(
+      'ImproperlyConfigured: the app label "Polls" is not a lower-case identifier (letters, digits, _), e.g. "polls"',
+    );
     await expect(loadExtensions(loadConfig({ INSTALLED_APPS: './examples/polls/validator.ts' }))).rejects.toThrow(
       'INSTALLED_APPS names ./examples/polls/validator.ts, whose default export is not an app: it needs defineApp({ label, ... }) (docs/apps.md)',
     );

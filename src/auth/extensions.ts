@@ -58,7 +58,7 @@ const EXPECTED: Record<
     builtins: [],
     what: 'an app',
     needs: 'defineApp({ label, ... }) (docs/apps.md)',
-    // The whole shape is checked by defineApp itself, when the module is imported; here, that it went through it.
+    // The rest is checked by defineApp, which installedApps runs again on each (src/apps.ts).
     fits: (value) =>
       typeof value === 'object' && value !== null && typeof (value as { label?: unknown }).label === 'string',
   },

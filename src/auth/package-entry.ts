@@ -56,7 +56,12 @@ export function installedEntry(specifier: string, dir: string): string | undefin
 
 /** Without exports: a subpath as it is, else `main` (with Node's .js and /index.js guesses), else index.js. */
 function legacyEntry(root: string, main: string | undefined, subpath: string): string {
-  if (subpath !== '.') return path.join(root, subpath);
+  if (subpath !== '.') {
+    const file = path.join(root, subpath);
+    // `acme/../../x` would name a file outside the package: refused, as exports' targets outside it are.
+    if (path.relative(root, file).startsWith('..')) throw new Error(`the package has no ${subpath} inside it`);
+    return file;
+  }
   const candidates = main === undefined ? [] : [main, `${main}.js`, path.join(main, 'index.js')];
   for (const candidate of [...candidates, 'index.js']) {
     const file = path.resolve(root, candidate);

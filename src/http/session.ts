@@ -55,13 +55,13 @@ export function sessionMiddleware(config: SessionConfig, store: ExpressSessionSt
       maxAge: config.idleTimeoutSeconds * 1000,
     },
   });
-  const cookiePrefix = `${config.cookieName}=`;
+  // The cookie by its name, as express-session's parser finds it (blanks around the name and the `=` allowed).
+  const sessionCookie = new RegExp(`(?:^|;)\\s*${config.cookieName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`);
   return (req, res, next) => {
     // A request without the session cookie has no session to load, and most of them (anonymous reads, probes of the
     // API) never make one: express-session would still draw an id, build a session and a cookie, hash them and hook
     // the response, to drop it all unsaved. It runs on demand instead, when a login starts a session (startSession).
-    // (A cookie header that merely contains the name, in another cookie's value, takes the usual way.)
-    if (!req.headers.cookie?.includes(cookiePrefix)) {
+    if (!sessionCookie.test(req.headers.cookie ?? '')) {
       req.startSession = () =>
         new Promise<void>((resolve, reject) => {
           middleware(req, res, (error?: unknown) => {
