@@ -17,6 +17,8 @@ if (!url) {
     'database creation tests skipped: they need a PostgreSQL server (e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres)',
   );
 }
+// Creating and dropping databases needs a PostgreSQL server (the embedded one is a single database): skipped
+// without TEST_DATABASE_URL, saying so above; CI's server run has it.
 const describeOnServer = url ? describe : describe.skip;
 
 /** A database name of this run (the run's teardown drops whatever is left) that does not exist yet. */

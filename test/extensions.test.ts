@@ -312,6 +312,8 @@ describe('an extension named by package name, installed in the working directory
       'old-acme-rules/package.json': { name: 'old-acme-rules', type: 'module', main: 'lib/main.js' },
       'old-acme-rules/lib/main.js': VALIDATOR,
     });
+    // Beside node_modules, not in any package: a subpath that climbs out of one must not reach it.
+    fs.writeFileSync(path.join(project, 'outside.js'), VALIDATOR);
   });
 
   const problem = (setting: Record<string, string>) =>
@@ -349,6 +351,10 @@ describe('an extension named by package name, installed in the working directory
     [
       'acme-password-rules/internal.js',
       'ImproperlyConfigured: PASSWORD_VALIDATORS names acme-password-rules/internal.js, which cannot be loaded: the package exports no ./internal.js to import',
+    ],
+    [
+      'old-acme-rules/../../outside.js',
+      'ImproperlyConfigured: PASSWORD_VALIDATORS names old-acme-rules/../../outside.js, which cannot be loaded: the package has no ./../../outside.js inside it',
     ],
   ])('%s stops the start: %s', async (name, message) => {
     expect(await problem({ PASSWORD_VALIDATORS: name })).toBe(message);

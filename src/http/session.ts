@@ -55,13 +55,11 @@ export function sessionMiddleware(config: SessionConfig, store: ExpressSessionSt
       maxAge: config.idleTimeoutSeconds * 1000,
     },
   });
-  // The cookie by its name, as express-session's parser finds it (blanks around the name and the `=` allowed).
-  const sessionCookie = new RegExp(`(?:^|;)\\s*${config.cookieName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`);
   return (req, res, next) => {
     // A request without the session cookie has no session to load, and most of them (anonymous reads, probes of the
     // API) never make one: express-session would still draw an id, build a session and a cookie, hash them and hook
     // the response, to drop it all unsaved. It runs on demand instead, when a login starts a session (startSession).
-    if (!sessionCookie.test(req.headers.cookie ?? '')) {
+    if (cookieText(req, config.cookieName) === undefined) {
       req.startSession = () =>
         new Promise<void>((resolve, reject) => {
           middleware(req, res, (error?: unknown) => {
@@ -106,18 +104,24 @@ function explainUnusedCookie(req: Request, config: SessionConfig, logger: Logger
   }
 }
 
-function cookieValue(req: Request, name: string): string | undefined {
+/** The cookie `name` as the request sent it, found as express-session's parser finds it (blanks around the name). */
+function cookieText(req: Request, name: string): string | undefined {
   for (const pair of (req.headers.cookie ?? '').split(';')) {
     const separator = pair.indexOf('=');
-    if (separator > 0 && pair.slice(0, separator).trim() === name) {
-      try {
-        return decodeURIComponent(pair.slice(separator + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
+    if (separator > 0 && pair.slice(0, separator).trim() === name) return pair.slice(separator + 1).trim();
   }
   return undefined;
+}
+
+/** The cookie `name`, decoded; undefined when it is absent or not valid percent-encoding. */
+function cookieValue(req: Request, name: string): string | undefined {
+  const text = cookieText(req, name);
+  if (text === undefined) return undefined;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The session id in an express-session cookie (`s:<id>.<HMAC-SHA256, base64>`) if one of `secrets` signed it. */

@@ -82,6 +82,17 @@ describeEachStore('the cost of an authenticated request', (sessionStore) => {
     expect({ statements, writes: app.sessions.store.writes - writes }).toEqual({ statements: [], writes: 0 });
   });
 
+  it('finds the session cookie as express-session parses it: blanks around its name are no way to drop it', async () => {
+    const cookie = await client.jar.getCookieString(app.url);
+    const name = app.config.session.cookieName;
+    const spaced = cookie.replace(`${name}=`, `${name} =`);
+    expect(spaced).not.toBe(cookie);
+    const { body } = await new HttpClient(app.url).graphql('{ me { username } }', undefined, {
+      cookie: `theme=dark; ${spaced}`,
+    });
+    expect(body).toEqual({ data: { me: { username: 'erin' } } });
+  });
+
   it('writes no session on 100 requests inside the touch interval', async () => {
     const writes: string[] = [];
     for (let request = 0; request < 100; request++) {

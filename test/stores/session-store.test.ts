@@ -97,42 +97,45 @@ describeEachStore('the session store port', (kind) => {
 
 // On a PostgreSQL server only: the embedded database serves every connection with one backend, where the store
 // parses the statement each time instead (src/stores/postgres-session-store.ts).
-(usingServer() ? describe : describe.skip)('the PostgreSQL store on a server', () => {
-  let testDatabase: TestDatabase;
-  let database: Database;
+(usingServer() ? describe : describe.skip)(
+  `the PostgreSQL store on a server${usingServer() ? '' : ' (skipped: needs TEST_DATABASE_URL)'}`,
+  () => {
+    let testDatabase: TestDatabase;
+    let database: Database;
 
-  beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    // One connection: the statement asked about below is on the connection that prepared it.
-    if (testDatabase.config.kind === 'server') {
-      database = await openDatabase({ ...testDatabase.config, poolSize: 1 }, testLogger);
-    }
-  });
-  afterAll(async () => {
-    await database.close();
-    await testDatabase.drop();
-  });
+    beforeAll(async () => {
+      testDatabase = await createTestDatabase();
+      // One connection: the statement asked about below is on the connection that prepared it.
+      if (testDatabase.config.kind === 'server') {
+        database = await openDatabase({ ...testDatabase.config, poolSize: 1 }, testLogger);
+      }
+    });
+    afterAll(async () => {
+      await database.close();
+      await testDatabase.drop();
+    });
 
-  it('reads a session with a statement prepared once per connection, not parsed at every request', async () => {
-    const config = loadConfig(CHEAP_HASHING);
-    const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
-    await stores.sessions.getSessionAndUser('no-such-session');
-    await stores.sessions.getSessionAndUser('no-such-session');
-    const pool = await database.orm.em.getConnection().getNativeClient();
-    const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
-    expect(rows.map((row) => row.name)).toContain('gqlauth_session_and_user');
-  });
+    it('reads a session with a statement prepared once per connection, not parsed at every request', async () => {
+      const config = loadConfig(CHEAP_HASHING);
+      const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
+      await stores.sessions.getSessionAndUser('no-such-session');
+      await stores.sessions.getSessionAndUser('no-such-session');
+      const pool = await database.orm.em.getConnection().getNativeClient();
+      const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+      expect(rows.map((row) => row.name)).toContain('gqlauth_session_and_user');
+    });
 
-  it('goes on unnamed where the connection lost the statement (PgBouncer in transaction mode)', async () => {
-    const config = loadConfig(CHEAP_HASHING);
-    const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
-    await stores.sessions.getSessionAndUser('no-such-session');
-    const pool = await database.orm.em.getConnection().getNativeClient();
-    // What a transaction-mode pooler does to it: the next call reaches a server connection that never prepared it.
-    await pool.query('DEALLOCATE gqlauth_session_and_user');
-    expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
-    expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
-    const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
-    expect(rows.map((row) => row.name)).not.toContain('gqlauth_session_and_user');
-  });
-});
+    it('goes on unnamed where the connection lost the statement (PgBouncer in transaction mode)', async () => {
+      const config = loadConfig(CHEAP_HASHING);
+      const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
+      await stores.sessions.getSessionAndUser('no-such-session');
+      const pool = await database.orm.em.getConnection().getNativeClient();
+      // What a transaction-mode pooler does to it: the next call reaches a server connection that never prepared it.
+      await pool.query('DEALLOCATE gqlauth_session_and_user');
+      expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
+      expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
+      const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+      expect(rows.map((row) => row.name)).not.toContain('gqlauth_session_and_user');
+    });
+  },
+);
