@@ -11,11 +11,30 @@ import type { LogLevel } from './config/index.js';
 
 export type { Logger };
 
-const requestIds = new AsyncLocalStorage<string>();
+/**
+ * What is known of the request being served, wherever in the code it is asked: its id and address from the
+ * start, who makes it once the session is read. The audit log attributes an event to its request through it.
+ */
+export interface RequestScope {
+  readonly id: string;
+  /** The client's address (TRUST_PROXY decides how far X-Forwarded-For is believed); '' where unknown. */
+  readonly ip: string;
+  /** The user the request acts as, once known (the impersonated user under impersonation). */
+  userId?: number;
+  /** Under impersonation, the real user acting as `userId`. */
+  impersonatorId?: number;
+}
+
+const requestScopes = new AsyncLocalStorage<RequestScope>();
 
 /** Runs `fn` (and everything it starts, awaited or not) as part of the request `id`. */
-export function runWithRequestId<T>(id: string, fn: () => T): T {
-  return requestIds.run(id, fn);
+export function runWithRequestId<T>(id: string, fn: () => T, ip = ''): T {
+  return requestScopes.run({ id, ip }, fn);
+}
+
+/** The request being served (to record who it acts as), or undefined outside any request. */
+export function currentRequest(): RequestScope | undefined {
+  return requestScopes.getStore();
 }
 
 /**
@@ -23,12 +42,12 @@ export function runWithRequestId<T>(id: string, fn: () => T): T {
  * Redis, whose later events would otherwise all be logged with that request's id).
  */
 export function outsideRequest<T>(fn: () => T): T {
-  return requestIds.exit(fn);
+  return requestScopes.exit(fn);
 }
 
 /** The id of the request being served, or undefined outside any request (start-up, commands). */
 export function currentRequestId(): string | undefined {
-  return requestIds.getStore();
+  return requestScopes.getStore()?.id;
 }
 
 /** `destination` is stdout unless given (tests pass a stream to read the lines). */
@@ -37,7 +56,7 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
     level,
     base: { pid: process.pid },
     mixin() {
-      const reqId = requestIds.getStore();
+      const reqId = requestScopes.getStore()?.id;
       return reqId === undefined ? {} : { reqId };
     },
     // Defence in depth: these never belong in a log line, whichever object carries them.

@@ -25,6 +25,44 @@ export interface AuthEvents {
   userPasswordChanged: { userId: number };
   /** An attempt was refused, before any check, because its source failed too often (django-axes). */
   userLockedOut: { username: string; ip: string; action: GuardedAction; retryAfterSeconds: number };
+
+  // Below: what the audit log records beyond Django's signals. `actorId` is who did it (null for a command or
+  // SQL run by an operator); the request it came from (id, address, impersonator) is `currentRequest()` in
+  // logger.ts, read by the listener while the emitting request is still being served.
+
+  /** A personal access token was created for `userId` (by that user, or an administrator for a service account). */
+  accessTokenCreated: {
+    actorId: number;
+    userId: number;
+    tokenId: number;
+    name: string;
+    /** The permissions it is limited to; null for all of its owner's. */
+    scopes: readonly string[] | null;
+    expiresAt: Date | null;
+  };
+  accessTokenRevoked: { actorId: number; userId: number; tokenId: number };
+  /** One session of `userId` was ended from the session list (by that user, or an administrator). */
+  sessionEnded: { actorId: number; userId: number };
+  /** Direct permissions of a user were granted or revoked ('app.codename'). */
+  userPermissionsChanged: {
+    actorId: number | null;
+    userId: number;
+    added: readonly string[];
+    removed: readonly string[];
+  };
+  /** A group's permissions were granted or revoked ('app.codename'). */
+  groupPermissionsChanged: {
+    actorId: number | null;
+    groupId: number;
+    groupName: string;
+    added: readonly string[];
+    removed: readonly string[];
+  };
+  /** A user joined or left groups (by name). */
+  userGroupsChanged: { actorId: number | null; userId: number; added: readonly string[]; removed: readonly string[] };
+  /** `actorId` started acting as `userId` (django-hijack). */
+  impersonationStarted: { actorId: number; userId: number };
+  impersonationEnded: { actorId: number; userId: number };
 }
 
 export type Listener<K extends keyof AuthEvents> = (event: AuthEvents[K]) => void | Promise<void>;

@@ -41,7 +41,8 @@ export function requestLogging(logger: Logger): RequestHandler[] {
     const id = upstreamIdOf(req) ?? randomUUID();
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
-    runWithRequestId(id, next);
+    // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
+    runWithRequestId(id, next, req.ip ?? req.socket.remoteAddress ?? '');
   };
   const logRequest: RequestHandler = (req, res, next) => {
     const path = pathOf(req.url);
