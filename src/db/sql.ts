@@ -3,7 +3,7 @@
  * takes a fresh pool connection: outside the caller's transaction, blind to its uncommitted writes, and on the
  * embedded database (one backend) a deadlock while that transaction stays open.
  */
-import type { EntityData, EntityName } from '@mikro-orm/core';
+import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
@@ -93,7 +93,27 @@ export function managedFromRow<T extends object>(
     .create(entity, properties, { merge: true, newEntity: false, convertCustomTypes: true });
   // The snapshot taken again from the entity, as em.map's merge does: the factory's snapshot keeps timestamps as the
   // driver's strings, and every later flush would write them back (for a user: last_login, and with a stale one a
-  // spent password-reset token would work again).
-  em.getUnitOfWork().merge(managed);
+  // spent password-reset token would work again). Skipped where no column can differ so (a group: an id and a
+  // name), which is most of the cost of each of a user's groups.
+  if (!snapshotIsExact(em.getMetadata(entity))) em.getUnitOfWork().merge(managed);
   return managed;
+}
+
+const exactSnapshots = new WeakMap<EntityMetadata, boolean>();
+
+/**
+ * Whether the factory's snapshot of a row equals the entity's own: every column a number, string or boolean, which
+ * the driver returns as the entity holds it (no Date, no JSON, no custom type).
+ */
+function snapshotIsExact(meta: EntityMetadata): boolean {
+  let exact = exactSnapshots.get(meta);
+  if (exact === undefined) {
+    exact = meta.props.every(
+      (prop) =>
+        prop.kind !== ReferenceKind.SCALAR ||
+        (prop.customType === undefined && ['number', 'string', 'boolean'].includes(prop.runtimeType)),
+    );
+    exactSnapshots.set(meta, exact);
+  }
+  return exact;
 }

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadUserRow, sessionUserOf } from '../../src/auth/user-row.js';
+import { Group } from '../../src/entities/group.js';
 import { User } from '../../src/entities/user.js';
 import { createAuthFixture, type AuthFixture } from '../support/auth.js';
 
@@ -68,5 +69,28 @@ describe('the session user made from its row', () => {
     if (!row) throw new Error('no row');
     expect(sessionUserOf(em, row).user).toBe(loaded);
     expect(changeSets(em)).toEqual([]);
+  });
+
+  it("makes the user's groups managed too, with nothing to write, from the cache as from the database", async () => {
+    const setup = fixture.em();
+    const group = setup.create(Group, { name: 'row-readers' });
+    await setup.flush();
+    await setup
+      .getConnection()
+      .execute('INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?)', [userId, group.id]);
+    // Twice: the second request's groups come from the authorization cache shared between requests.
+    for (let request = 0; request < 2; request++) {
+      const em = fixture.em();
+      const row = await loadUserRow(em, userId);
+      if (!row) throw new Error('no row');
+      const { user } = sessionUserOf(em, row);
+      const [managed] = await fixture.auth.permissions(em).getGroups(user);
+      expect(managed).toMatchObject({ id: group.id, name: 'row-readers' });
+      expect(em.getUnitOfWork().getById(Group, group.id)).toBe(managed);
+      expect(changeSets(em)).toEqual([]);
+      if (!managed) throw new Error('no group');
+      managed.name = 'row-renamed';
+      expect(changeSets(em)).toEqual([{ name: 'row-renamed' }]);
+    }
   });
 });

@@ -31,7 +31,15 @@ import { peersTable, runPeers, type PeersReport } from './peers.js';
 import type { ProbeReply } from './probe-protocol.js';
 import { ProbedServer } from './probed-server.js';
 import { openLoop, percentile, type OpenLoopResult } from './open-loop.js';
-import { seed, seedListedPolls, PASSWORD, type Seeded } from './seed.js';
+import {
+  fillSessions,
+  removeFillerSessions,
+  seed,
+  seedCostCurve,
+  seedListedPolls,
+  PASSWORD,
+  type Seeded,
+} from './seed.js';
 import { withSql } from '../support/sql.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,6 +58,13 @@ const PROFILE = { profile: options.profile };
 const AMOUNTS = QUICK
   ? { users: 50, warmup: 500, ceiling: 2_000, meEarly: 1_000, meTotal: 3_000, polls: 200, seconds: 2 }
   : { users: 1_000, warmup: 10_000, ceiling: 50_000, meEarly: 10_000, meTotal: 100_000, polls: 1_000, seconds: 10 };
+/**
+ * The cost curve: `me` of users of each shape (seed.ts `seedCostCurve`), and of a seeded user with the session table
+ * at its size after the logins and then filled up to `sessionRows`; `requests` per point, after `warmup`.
+ */
+const CURVE = QUICK
+  ? { requests: 300, warmup: 100, sessionRows: 20_000 }
+  : { requests: 5_000, warmup: 1_000, sessionRows: 1_000_000 };
 /**
  * The peers (peers.ts): alternating rounds of external load, each server for `seconds`, after a warm-up; Better
  * Auth signs up and Django logs in `users` of the seeded users. The quick run only proves that they run.
@@ -523,6 +538,9 @@ async function main(): Promise<number> {
       }
     }
 
+    log('cost curve: me by permissions, groups and session rows');
+    const curve = await costCurve(server, sessions[0] ?? '');
+
     await server.stop();
     const peers: PeersReport = await withAdmin((admin) =>
       runPeers({
@@ -562,6 +580,13 @@ async function main(): Promise<number> {
       ),
       budget('RSS after 100,000 requests ÷ after 10,000', memory.rss100k / memory.rss10k, '≤', 1.1, true),
       budget(
+        'SQL statements per me, most along the cost curve',
+        Math.max(...curve.map(({ sqlPerRequest }) => sqlPerRequest ?? Infinity)),
+        '≤',
+        1,
+        false,
+      ),
+      budget(
         `SQL statements per polls page (${LISTED.large} polls)`,
         largePage.sqlPerRequest ?? Infinity,
         '≤',
@@ -593,6 +618,8 @@ async function main(): Promise<number> {
       postgres: postgresVersion ?? 'unknown',
     };
     printTable(results, ceilingRate);
+    process.stdout.write('\nCost curve: me { id username groups { name } permissions } for one user of each shape:\n');
+    printTable(curve, ceilingRate);
     process.stdout.write(
       `\nBeside its peers${QUICK ? ' (--quick: one 1 s round each, a smoke run, not a measurement)' : ''}:\n`,
     );
@@ -622,7 +649,7 @@ async function main(): Promise<number> {
     await fs.mkdir(path.dirname(path.resolve(ROOT, options.json)), { recursive: true });
     await fs.writeFile(
       path.resolve(ROOT, options.json),
-      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, memory, loopQuiet, loopDuringLogins, flood: { limited: flooding.flood, unlimited: unlimited?.flood }, peers, budgets }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, machine, results, costCurve: curve, memory, loopQuiet, loopDuringLogins, flood: { limited: flooding.flood, unlimited: unlimited?.flood }, peers, budgets }, null, 2)}\n`,
     );
     log(`JSON: ${options.json}`);
     const missed = budgets.filter(({ ok, timed }) => !ok && !(QUICK && timed));
@@ -631,6 +658,36 @@ async function main(): Promise<number> {
     await server.stop();
     await withAdmin((client) => client.query('DROP DATABASE IF EXISTS gqlauth_bench WITH (FORCE)'));
   }
+}
+
+/**
+ * `me` of one user of each shape, then of a seeded user (`cookie`) with the session table as the logins left it and
+ * filled up to CURVE.sessionRows (the filler is removed after). Each answer is checked: the user's own name, and
+ * every one of its permissions.
+ */
+async function costCurve(server: ProbedServer, cookie: string): Promise<Measured[]> {
+  const rows: Measured[] = [];
+  const point = async (scenario: string, cookies: string[], check: (text: string) => boolean) => {
+    const body = JSON.stringify({ query: ME });
+    await load(server.url, { body, check, amount: CURVE.warmup }, [rotatingCookies(cookies)]);
+    rows.push(
+      await measure(scenario, server, () =>
+        load(server.url, { body, check, amount: CURVE.requests }, [rotatingCookies(cookies)]),
+      ),
+    );
+  };
+  for (const user of await seedCostCurve(benchUrl.href)) {
+    const check = (text: string) =>
+      text.includes(`"username":"${user.username}"`) && text.split('"benchcurve.').length - 1 === user.permissions;
+    await point(user.label, [await loginCookie(server.url, user.username)], check);
+  }
+  const seededCheck = (text: string) => text.includes('"username":"bench-');
+  for (const size of [0, CURVE.sessionRows]) {
+    const count = await fillSessions(benchUrl.href, size);
+    await point(`${count.toLocaleString('en')} session rows`, [cookie], seededCheck);
+  }
+  await removeFillerSessions(benchUrl.href);
+  return rows;
 }
 
 /**
