@@ -31,7 +31,7 @@ export interface SessionFlow {
   readonly clock: Clock;
   readonly rules: SessionRules;
   /** Says at debug level why a session ended ("logged out for no reason"). */
-  readonly logger: Pick<Logger, 'debug'>;
+  readonly logger: Pick<Logger, 'debug' | 'warn'>;
 }
 
 /** The session store failed: a login or logout cannot be kept, so it did not happen. */
@@ -106,7 +106,12 @@ export async function getUser(session: SessionHandle, em: EntityManager, flow: S
     return null;
   }
   // Activity is recorded at most once per interval: one write, not one per request.
-  if (now - (lastActivityAt ?? 0) >= flow.rules.touchIntervalSeconds * 1000) session.update({ lastActivityAt: now });
+  if (now - (lastActivityAt ?? 0) >= flow.rules.touchIntervalSeconds * 1000) {
+    // Not worth failing the request for: the next one records it.
+    await session.update({ lastActivityAt: now }).catch((error: unknown) => {
+      flow.logger.warn({ err: error }, 'session activity not recorded: the session store failed');
+    });
+  }
   return found.user;
 }
 

@@ -29,7 +29,7 @@ export interface SessionHandle {
    */
   readonly user: UserRow | null | undefined;
   /** Changes some keys of an existing session; written back when the request ends. */
-  update(keys: Partial<SessionAuthKeys>): void;
+  update(keys: Partial<SessionAuthKeys>): Promise<void>;
   /**
    * Django's `cycle_key`: a fresh id carrying `keys`, stored now; the previous session, if any, is deleted. Rejects
    * when the store fails, and then the request has no session (nothing is stored, no cookie sent).

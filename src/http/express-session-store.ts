@@ -26,7 +26,7 @@ export const CORRUPT_SESSION_EVENT = 'corruptSession';
  */
 const USER = Symbol('the user read with the session');
 
-type LoadedData = SessionData & { [USER]?: UserRow | null };
+export type LoadedData = SessionData & { [USER]?: UserRow | null };
 
 /**
  * Whether stored data has the shape this server writes. express-session rebuilds its cookie from `cookie`, and the
@@ -48,8 +48,8 @@ export function isSessionData(data: unknown): data is SessionData {
 }
 
 /** The user the store read with this request's session: undefined when none was read. */
-export function userReadWith(loaded: Session): UserRow | null | undefined {
-  return (loaded as Session & { [USER]?: UserRow | null })[USER];
+export function userReadWith(loaded: Session | LoadedData): UserRow | null | undefined {
+  return (loaded as LoadedData)[USER];
 }
 
 export class ExpressSessionStore extends session.Store {
@@ -74,7 +74,7 @@ export class ExpressSessionStore extends session.Store {
    * corrupted": the session is deleted and the request goes on without one.
    */
   override get(sid: string, callback: Callback<SessionData | null>): void {
-    this.readSession(sid).then(
+    this.loadData(sid).then(
       (data) => {
         callback(null, data);
       },
@@ -84,7 +84,11 @@ export class ExpressSessionStore extends session.Store {
     );
   }
 
-  private async readSession(sid: string): Promise<LoadedData | null> {
+  /**
+   * The session `sid` names, with the user read with it (`userReadWith`), or null. What `get` gives express-session,
+   * and what session.ts reads itself for a request that may never change its session.
+   */
+  async loadData(sid: string): Promise<LoadedData | null> {
     const found = await this.port.getSessionAndUser(sid);
     if (found === null) return null;
     if (found !== CORRUPT && isSessionData(found.session)) {

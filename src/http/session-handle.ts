@@ -19,19 +19,33 @@ export class ExpressSessionHandle implements SessionHandle {
     private readonly logger: Logger,
   ) {}
 
+  // Until express-session runs (session.ts), the session is the one read for the request's cookie, if any.
+
   get id(): string | undefined {
-    return this.hasSession() ? this.req.sessionID : undefined;
+    return this.hasSession() ? this.req.sessionID : this.req.loadedSession?.id;
   }
 
   get keys(): Readonly<SessionAuthKeys> {
-    return this.hasSession() ? this.req.session : {};
+    return this.hasSession() ? this.req.session : (this.req.loadedSession?.data ?? {});
   }
 
   get user(): UserRow | null | undefined {
-    return this.hasSession() ? userReadWith(this.req.session) : undefined;
+    if (this.hasSession()) return userReadWith(this.req.session);
+    const loaded = this.req.loadedSession;
+    return loaded === undefined ? undefined : userReadWith(loaded.data);
   }
 
-  update(keys: Partial<SessionAuthKeys>): void {
+  async update(keys: Partial<SessionAuthKeys>): Promise<void> {
+    const loaded = this.req.loadedSession;
+    if (loaded !== undefined) {
+      await this.req.startSession?.();
+      // Read again by express-session: if it ended in between (a logout elsewhere), there is nothing to change, and a
+      // blank session must not be started in its place.
+      if (this.req.sessionID !== loaded.id) {
+        (this.req as { session?: unknown }).session = undefined;
+        return;
+      }
+    }
     if (this.hasSession()) Object.assign(this.req.session, keys);
   }
 
@@ -41,6 +55,8 @@ export class ExpressSessionHandle implements SessionHandle {
    */
   async cycleKey(keys: SessionAuthKeys): Promise<void> {
     try {
+      // The session the cookie named (if any) is express-session's to end: it runs first.
+      if (this.req.loadedSession !== undefined) await this.req.startSession?.();
       if (this.hasSession()) await promisify((done) => this.req.session.regenerate(done));
       else {
         // A request that came without a session cookie has no session yet (session.ts): express-session starts now,
@@ -60,6 +76,7 @@ export class ExpressSessionHandle implements SessionHandle {
   }
 
   async flush(): Promise<void> {
+    if (this.req.loadedSession !== undefined) await this.req.startSession?.();
     if (this.hasSession()) await promisify((done) => this.req.session.destroy(done));
     this.forgetSession();
   }

@@ -6,6 +6,7 @@
  */
 import crypto from 'node:crypto';
 import session from 'express-session';
+import { LRUCache } from 'lru-cache';
 import type { Request, RequestHandler } from 'express';
 import { timingSafeEqualStrings } from '../auth/hashers/compare.js';
 import type { SessionConfig } from '../config/index.js';
@@ -55,30 +56,56 @@ export function sessionMiddleware(config: SessionConfig, store: ExpressSessionSt
       maxAge: config.idleTimeoutSeconds * 1000,
     },
   });
+  // Cookies whose signature checked out, and their session ids: an HMAC per request saved for a browser's later
+  // requests. Only good signatures are kept (no one can fill it without SESSION_SECRET), and the secrets are the
+  // process's for its whole life, so an entry is as true as the check it saves.
+  const verified = new LRUCache<string, string>({ max: 10_000 });
   return (req, res, next) => {
-    // A request without the session cookie has no session to load, and most of them (anonymous reads, probes of the
-    // API) never make one: express-session would still draw an id, build a session and a cookie, hash them and hook
-    // the response, to drop it all unsaved. It runs on demand instead, when a login starts a session (startSession).
-    if (cookieText(req, config.cookieName) === undefined) {
-      req.startSession = () =>
-        new Promise<void>((resolve, reject) => {
-          middleware(req, res, (error?: unknown) => {
-            if (error === undefined) resolve();
-            else reject(new SessionLoadError(error));
-          });
+    let started: Promise<void> | undefined;
+    req.startSession = () =>
+      (started ??= new Promise<void>((resolve, reject) => {
+        middleware(req, res, (error?: unknown) => {
+          // express-session has now read the session again (or made a new one) for req.session: the copy is done.
+          req.loadedSession = undefined;
+          if (error === undefined) resolve();
+          else reject(new SessionLoadError(error));
         });
+      }));
+    // Outside the cookie's path express-session leaves the request alone: so does this.
+    if (!(req.originalUrl || req.url).startsWith(config.cookiePath)) {
+      req.startSession().then(() => {
+        next();
+      }, next);
+      return;
+    }
+    // Most requests never change their session: express-session would still parse every cookie, build a session
+    // object and its cookie, hash the session twice (to see whether it changed) and hook the response. So the session
+    // the cookie names is read here, with the same signature check, and express-session runs only when a request
+    // starts, changes or ends a session (req.startSession, from the session handle). A request without the cookie,
+    // or whose cookie names no session, has none until a login starts one.
+    const text = cookieText(req, config.cookieName);
+    if (text === undefined) {
       next();
       return;
     }
-    middleware(req, res, (error?: unknown) => {
-      // A request that presents a session cookie while the store is down: neither a crash nor an anonymous answer.
-      if (error !== undefined) {
-        next(new SessionLoadError(error));
-        return;
-      }
-      if (logger.isLevelEnabled('debug')) explainUnusedCookie(req, config, logger);
+    const sid = verified.get(text) ?? unsign(decoded(text), config.secrets);
+    if (sid === undefined) {
+      explainUnusedCookie('bad signature', logger);
       next();
-    });
+      return;
+    }
+    verified.set(text, sid);
+    store.loadData(sid).then(
+      (data) => {
+        if (data === null) explainUnusedCookie('no such session', logger);
+        else req.loadedSession = { id: sid, data };
+        next();
+      },
+      // A request that presents a session cookie while the store is down: neither a crash nor an anonymous answer.
+      (error: unknown) => {
+        next(new SessionLoadError(error));
+      },
+    );
   };
 }
 
@@ -86,16 +113,14 @@ export function sessionMiddleware(config: SessionConfig, store: ExpressSessionSt
  * "me is null although the browser sends a cookie": says at debug level why the cookie did not name a session.
  * Never logs the cookie or the session id (either would let a reader of the logs take over the session).
  */
-function explainUnusedCookie(req: Request, config: SessionConfig, logger: Logger): void {
-  const signed = cookieValue(req, config.cookieName);
-  if (signed === undefined) return;
-  const id = unsign(signed, config.secrets);
-  if (id === undefined) {
+function explainUnusedCookie(reason: 'bad signature' | 'no such session', logger: Logger): void {
+  if (!logger.isLevelEnabled('debug')) return;
+  if (reason === 'bad signature') {
     logger.debug(
       'the session cookie has a bad signature, so it was ignored: it was signed with another SESSION_SECRET ' +
         '(replicas with different secrets, or a rotated secret dropped from the list) or altered',
     );
-  } else if (id !== req.sessionID) {
+  } else {
     logger.debug(
       'the session cookie names a session that does not exist (any more): it ended (logout, ' +
         'SESSION_IDLE_TIMEOUT or SESSION_ABSOLUTE_TIMEOUT, a password change, clearsessions) or the session store ' +
@@ -113,14 +138,14 @@ function cookieText(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** The cookie `name`, decoded; undefined when it is absent or not valid percent-encoding. */
-function cookieValue(req: Request, name: string): string | undefined {
-  const text = cookieText(req, name);
-  if (text === undefined) return undefined;
+/** A cookie's value percent-decoded as express-session's parser decodes it: left as it is when it is not valid. */
+function decoded(text: string): string {
+  const value = text.startsWith('"') && text.endsWith('"') && text.length > 1 ? text.slice(1, -1) : text;
+  if (!value.includes('%')) return value;
   try {
-    return decodeURIComponent(text);
+    return decodeURIComponent(value);
   } catch {
-    return undefined;
+    return value;
   }
 }
 

@@ -97,6 +97,13 @@ export interface CountingStore extends SessionStore {
    * i.e. the request is finishing and about to save its session.
    */
   holdNextSet(sid: string): { reached: Promise<void>; release(): void };
+  /** Reads of each session id so far (getSessionAndUser). */
+  readsOf(sid: string): number;
+  /**
+   * Runs `action` (another process ending the session, say) just before the `nth` read of this session id from now
+   * on (1: the next one), then reads.
+   */
+  beforeRead(sid: string, nth: number, action: () => Promise<void>): void;
 }
 
 /** The counting and holding of writes. */
@@ -131,7 +138,25 @@ class CountingSessionStore implements CountingStore {
     await run();
   }
 
-  getSessionAndUser(sid: string) {
+  private readonly reads = new Map<string, number>();
+  private readonly readHooks = new Map<string, { at: number; action: () => Promise<void> }>();
+
+  readsOf(sid: string): number {
+    return this.reads.get(sid) ?? 0;
+  }
+
+  beforeRead(sid: string, nth: number, action: () => Promise<void>): void {
+    this.readHooks.set(sid, { at: this.readsOf(sid) + nth, action });
+  }
+
+  async getSessionAndUser(sid: string) {
+    const count = this.readsOf(sid) + 1;
+    this.reads.set(sid, count);
+    const hook = this.readHooks.get(sid);
+    if (hook?.at === count) {
+      this.readHooks.delete(sid);
+      await hook.action();
+    }
     return this.store.getSessionAndUser(sid);
   }
   insert(sid: string, data: StoredSessionData, expiresAt: Date): Promise<void> {

@@ -52,10 +52,12 @@ export class StoredSessionHandle implements SessionHandle {
     return this.current?.user;
   }
 
-  update(keys: Partial<SessionAuthKeys>): void {
-    if (!this.current) return;
-    Object.assign(this.current.keys, keys);
-    this.changed = true;
+  update(keys: Partial<SessionAuthKeys>): Promise<void> {
+    if (this.current) {
+      Object.assign(this.current.keys, keys);
+      this.changed = true;
+    }
+    return Promise.resolve();
   }
 
   async cycleKey(keys: SessionAuthKeys): Promise<void> {
