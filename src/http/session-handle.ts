@@ -3,7 +3,7 @@
  * regenerated, the session destroyed and its cookie cleared.
  */
 import type { Request } from 'express';
-import type { SessionAuthKeys, SessionHandle } from '../auth/session-handle.js';
+import type { SessionAuthKeys, SessionClient, SessionHandle } from '../auth/session-handle.js';
 import type { SessionConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { UserRow } from '../stores/user-row.js';
@@ -29,6 +29,11 @@ export class ExpressSessionHandle implements SessionHandle {
 
   get user(): UserRow | null | undefined {
     return this.hasSession() ? userReadWith(this.req.session) : undefined;
+  }
+
+  get client(): SessionClient {
+    // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
+    return { userAgent: this.req.get('user-agent'), ip: this.req.ip ?? this.req.socket.remoteAddress ?? '' };
   }
 
   update(keys: Partial<SessionAuthKeys>): void {

@@ -52,6 +52,8 @@ export class StoredSessionHandle implements SessionHandle {
     return this.current?.user;
   }
 
+  readonly client = { userAgent: undefined, ip: '' };
+
   update(keys: Partial<SessionAuthKeys>): void {
     if (!this.current) return;
     Object.assign(this.current.keys, keys);
