@@ -139,8 +139,11 @@ export async function updateSessionAuthHash(
   if (loginAt !== undefined) keys.loginAt = loginAt;
   // The same browser's session, under a new id: the session list shows it as the one it was.
   const { publicId, createdAt, userAgent, ip, impersonator } = session.keys;
-  Object.assign(keys, { publicId, createdAt, userAgent, ip, impersonator });
-  for (const key of Object.keys(keys) as (keyof SessionAuthKeys)[]) if (keys[key] === undefined) delete keys[key];
+  if (publicId !== undefined) keys.publicId = publicId;
+  if (createdAt !== undefined) keys.createdAt = createdAt;
+  if (userAgent !== undefined) keys.userAgent = userAgent;
+  if (ip !== undefined) keys.ip = ip;
+  if (impersonator !== undefined) keys.impersonator = impersonator;
   await storeCall(() => session.cycleKey(keys));
 }
 
