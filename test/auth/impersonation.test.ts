@@ -96,7 +96,10 @@ describe('impersonation', () => {
         },
       ],
     });
-    app = await createTestApp({ env: CHEAP_HASHING, schema });
+    app = await createTestApp({
+      env: { ...CHEAP_HASHING, EVENT_LISTENERS: './test/fixtures/extensions/recording-listener.ts' },
+      schema,
+    });
     await newUser('alice');
     await newUser('bob');
     await newUser('root', { superuser: true });
@@ -108,10 +111,18 @@ describe('impersonation', () => {
   });
   afterAll(() => app.stop());
 
+  /** The events recorded since the last call (test/fixtures/extensions/recording-listener.ts). */
+  const events = () => {
+    const list = ((globalThis as Record<string, unknown>).__recordedAuthEvents ?? []) as unknown[];
+    return list.splice(0);
+  };
+
   it('acts as the user under a new session id, says so in me, and restores the real user under another', async () => {
     const { client, id, name } = await support();
     const before = await sessionIdOf(client, app.url);
+    events();
     expect(await impersonate(client, 'alice')).toEqual({ data: { impersonate: { username: 'alice' } } });
+    expect(events()).toEqual([{ event: 'impersonationStarted', actorId: Number(id), userId: Number(ids.alice) }]);
     const during = await sessionIdOf(client, app.url);
     expect(during).not.toBe(before);
     expect(await me(client)).toEqual({ username: 'alice', impersonatedBy: { id, username: name } });
@@ -129,6 +140,7 @@ describe('impersonation', () => {
     expect(await whoAmI(old)).toBeNull();
 
     expect((await client.graphql(STOP)).body).toEqual({ data: { stopImpersonating: { username: name } } });
+    expect(events()).toEqual([{ event: 'impersonationEnded', actorId: Number(id), userId: Number(ids.alice) }]);
     const after = await sessionIdOf(client, app.url);
     expect(after).not.toBe(during);
     expect(after).not.toBe(before);
@@ -190,7 +202,9 @@ describe('impersonation', () => {
         await root()
       ).graphql('mutation ($u: ID!) { revokePermission(perm: "auth.impersonate_user", userId: $u) }', { u: id });
       expect(revoke.body).toEqual({ data: { revokePermission: true } });
+      events();
       expect(await me(client)).toBeNull();
+      expect(events()).toEqual([{ event: 'impersonationEnded', actorId: Number(id), userId: Number(ids.alice) }]);
       expect(await sessionIdOf(client, app.url)).toBeUndefined();
     });
 

@@ -43,11 +43,16 @@ describeEachStore('the session list', (sessionStore) => {
     app = await createTestApp({
       sessionStore,
       clock,
-      env: { ...CHEAP_HASHING, SESSION_TOUCH_INTERVAL: '60', SESSION_IDLE_TIMEOUT: '3600' },
+      env: {
+        ...CHEAP_HASHING,
+        SESSION_TOUCH_INTERVAL: '60',
+        SESSION_IDLE_TIMEOUT: '3600',
+        EVENT_LISTENERS: './test/fixtures/extensions/recording-listener.ts',
+      },
     });
     const auth = createAuth(app.config);
     const em = app.database.orm.em.fork();
-    const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'admin', 'nosy', 'root'];
+    const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'admin', 'nosy', 'root'];
     for (const username of users) {
       const user = await auth.users.createUser(em, {
         username,
@@ -66,6 +71,12 @@ describeEachStore('the session list', (sessionStore) => {
     await em.flush();
   });
   afterAll(() => app.stop());
+
+  /** The events recorded since the last call (test/fixtures/extensions/recording-listener.ts). */
+  const events = () => {
+    const list = ((globalThis as Record<string, unknown>).__recordedAuthEvents ?? []) as unknown[];
+    return list.splice(0);
+  };
 
   /** A new browser, logged in as `username`, sending `userAgent`. */
   async function browser(username: string, userAgent = FIREFOX): Promise<HttpClient> {
@@ -132,7 +143,9 @@ describeEachStore('the session list', (sessionStore) => {
     const phone = await browser('bob');
     const tablet = await browser('bob', CHROME);
     const other = (await list(phone)).find((session) => !session.current);
+    events();
     expect((await phone.graphql(END, { id: other?.id })).body).toEqual({ data: { endSession: true } });
+    expect(events()).toEqual([{ event: 'sessionEnded', actorId: Number(ids.bob), userId: Number(ids.bob) }]);
     expect(await whoAmI(tablet)).toBeNull();
     expect(await whoAmI(phone)).toBe('bob');
     expect((await list(phone)).map(({ current }) => current)).toEqual([true]);
@@ -195,6 +208,24 @@ describeEachStore('the session list', (sessionStore) => {
     expect(await whoAmI(old)).toBeNull();
   });
 
+  it('gives a session stored before sessions had a public id one, once, and ends it by it', async () => {
+    const legacy = await browser('frank', CHROME);
+    const current = await browser('frank');
+    const sid = (await sessionIdOf(legacy, app.url)) ?? '';
+    const { store } = app.sessions;
+    const [stored] = (await store.listForUser(Number(ids.frank))).filter((session) => session.sid === sid);
+    // As an older version stored it: none of what the session list reads.
+    const older = Object.fromEntries(
+      Object.entries(stored?.data ?? {}).filter(([key]) => !['publicId', 'createdAt', 'userAgent', 'ip'].includes(key)),
+    );
+    await store.update(sid, older, stored?.expiresAt ?? clock.now());
+    const first = (await list(current)).find((session) => !session.current);
+    expect(first).toMatchObject({ id: expect.stringMatching(/^[\w-]{22}$/), userAgent: 'Unknown', address: '' });
+    expect((await list(current)).find((session) => !session.current)?.id).toBe(first?.id);
+    expect((await current.graphql(END, { id: first?.id })).body).toEqual({ data: { endSession: true } });
+    expect(await whoAmI(legacy)).toBeNull();
+  });
+
   it('answers UNAUTHENTICATED to an anonymous request', async () => {
     const client = new HttpClient(app.url);
     expect(codeOf((await client.graphql(SESSIONS)).body)).toBe('UNAUTHENTICATED');
@@ -214,8 +245,10 @@ describeEachStore('the session list', (sessionStore) => {
     const wrongUser = await admin.graphql(END_USER_SESSION, { u: ids.bob, id: chrome?.id });
     expect(codeOf(wrongUser.body)).toBe('NOT_FOUND');
     expect(await whoAmI(carol)).toBe('carol');
+    events();
     const ended = await admin.graphql(END_USER_SESSION, { u: ids.carol, id: chrome?.id });
     expect(ended.body).toEqual({ data: { endUserSession: true } });
+    expect(events()).toEqual([{ event: 'sessionEnded', actorId: Number(ids.admin), userId: Number(ids.carol) }]);
     expect(await whoAmI(carol)).toBeNull();
   });
 
