@@ -65,15 +65,12 @@ export class RequestAuth {
   private async resolveUser(): Promise<User | null> {
     const user = await getUser(this.session, this.em, this.deps);
     if (!user) return null;
-    const scope = currentRequest();
     if (this.session.keys.impersonator) {
       // Only an impersonated session pays for this: the real user's right is checked on each of its requests.
       this.realUser = await impersonatorOf(this.session, this.em, user, this.deps);
       if (!this.realUser) return null;
-      // Every request under impersonation is attributed to both (the audit log reads the request's scope).
-      if (scope) scope.impersonatorId = this.realUser.id;
     }
-    if (scope) scope.userId = user.id;
+    attribute(user, this.realUser);
     return user;
   }
 
@@ -99,6 +96,7 @@ export class RequestAuth {
     await startImpersonation(this.session, this.em, real, target, this.deps);
     this.resolved = Promise.resolve(target);
     this.realUser = real;
+    attribute(target, real);
   }
 
   /** Stops impersonating: the real user is logged in again (a new session id). Returns them; null if not impersonating. */
@@ -108,6 +106,7 @@ export class RequestAuth {
     await stopImpersonation(this.session, target, real, this.deps);
     this.resolved = Promise.resolve(real);
     this.realUser = null;
+    attribute(real, null);
     return real;
   }
 
@@ -206,4 +205,16 @@ export class RequestAuth {
     this.resolved = Promise.resolve(null);
     return true;
   }
+}
+
+/**
+ * Who the request being served acts as, for the audit log (it reads the request's scope): under impersonation, both
+ * the impersonated user and the real one.
+ */
+function attribute(user: User, impersonator: User | null): void {
+  const scope = currentRequest();
+  if (!scope) return;
+  scope.userId = user.id;
+  if (impersonator) scope.impersonatorId = impersonator.id;
+  else delete scope.impersonatorId;
 }

@@ -4,6 +4,7 @@
  * impersonating, and the impersonation ending at the next request once the real user loses the right.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describeEachStore } from '../support/session-stores.js';
 import { createAuth } from '../../src/auth/index.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 import type { GraphQLContext } from '../../src/graphql/context.js';
@@ -25,7 +26,7 @@ const CHANGE_PASSWORD = 'mutation ($o: String!, $n: String!) { changePassword(ol
 type Body = { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
 const codeOf = (body: Body) => body.errors?.[0]?.extensions?.code;
 
-describe('impersonation', () => {
+describeEachStore('impersonation', (sessionStore) => {
   let app: TestApp;
   const ids: Record<string, string> = {};
   let counter = 0;
@@ -97,6 +98,7 @@ describe('impersonation', () => {
       ],
     });
     app = await createTestApp({
+      sessionStore,
       env: { ...CHEAP_HASHING, EVENT_LISTENERS: './test/fixtures/extensions/recording-listener.ts' },
       schema,
     });
@@ -149,6 +151,29 @@ describe('impersonation', () => {
     // Nothing of the impersonation is left in the store.
     expect(await app.sessions.count({ userId: Number(ids.alice) })).toBe(0);
     expect(codeOf((await client.graphql(STOP)).body)).toBe('NOT_IMPERSONATING');
+  });
+
+  it("shows the impersonation in the user's own session list, where they may end it", async () => {
+    const { client, id } = await support();
+    await impersonate(client, 'bob');
+    const bob = await browser('bob');
+    const listed = await bob.graphql<{ mySessions: { id: string; current: boolean; impersonated: boolean }[] }>(
+      '{ mySessions { id current impersonated } }',
+    );
+    const theirs = listed.body.data?.mySessions.find((session) => session.impersonated);
+    expect(theirs?.current).toBe(false);
+    events();
+    const ended = await bob.graphql('mutation ($id: ID!) { endSession(id: $id) }', { id: theirs?.id });
+    expect(ended.body).toEqual({ data: { endSession: true } });
+    expect(events()).toEqual([{ event: 'sessionEnded', actorId: Number(ids.bob), userId: Number(ids.bob) }]);
+    expect(await me(client)).toBeNull();
+    // A logout while impersonating ends the impersonation too.
+    const again = await support();
+    await impersonate(again.client, 'bob');
+    events();
+    await again.client.graphql('mutation { logout }');
+    expect(events()).toEqual([{ event: 'impersonationEnded', actorId: Number(again.id), userId: Number(ids.bob) }]);
+    expect(id).not.toBe(again.id);
   });
 
   it('lets a superuser impersonate anyone active, a superuser too', async () => {
@@ -233,6 +258,21 @@ describe('impersonation', () => {
       await (
         await root()
       ).graphql('mutation ($u: ID!) { updateUser(id: $u, input: { isStaff: false }) { id } }', { u: id });
+      expect(await me(client)).toBeNull();
+    });
+
+    it('when the real user is no longer a superuser, and the impersonated user is one', async () => {
+      // Staff with the permission too: what is lost is the superuser flag alone.
+      const id = await newUser(`demoted${++counter}`, {
+        superuser: true,
+        staff: true,
+        perms: ['auth.impersonate_user'],
+      });
+      const client = await browser(`demoted${counter}`);
+      expect(await impersonate(client, 'root2')).toEqual({ data: { impersonate: { username: 'root2' } } });
+      await (
+        await root()
+      ).graphql('mutation ($u: ID!) { updateUser(id: $u, input: { isSuperuser: false }) { id } }', { u: id });
       expect(await me(client)).toBeNull();
     });
 
