@@ -16,7 +16,7 @@ import {
   stopImpersonation,
   type ImpersonationFlow,
 } from './impersonation.js';
-import { getUser, login, logout, newSessionKeys, storeCall, updateSessionAuthHash } from './session-auth.js';
+import { getUser, login, logout, newPublicId, storeCall, updateSessionAuthHash } from './session-auth.js';
 import type { SessionAuthKeys, SessionHandle } from './session-handle.js';
 import { currentRequest } from '../logger.js';
 
@@ -123,7 +123,7 @@ export class RequestAuth {
       const keys = current ? this.session.keys : (data as SessionAuthKeys);
       let publicId = keys.publicId;
       if (publicId === undefined) {
-        publicId = newSessionKeys(this.session, 0).publicId;
+        publicId = newPublicId();
         if (current) this.session.update({ publicId });
         else await storeCall(() => this.deps.store.update(sid, { ...data, publicId }, expiresAt));
       }

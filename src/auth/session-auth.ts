@@ -163,11 +163,16 @@ export function newSessionKeys(
   random: RandomSource = secureRandom,
 ): Required<Pick<SessionAuthKeys, 'publicId' | 'createdAt' | 'userAgent' | 'ip'>> {
   return {
-    publicId: random.bytes(16).toString('base64url'),
+    publicId: newPublicId(random),
     createdAt: now,
     userAgent: coarseUserAgent(session.client.userAgent),
     ip: session.client.ip,
   };
+}
+
+/** A session's public id: 128 random bits, base64url. */
+export function newPublicId(random: RandomSource = secureRandom): string {
+  return random.bytes(16).toString('base64url');
 }
 
 export async function authHashOf(em: EntityManager, userId: number, flow: SessionFlow): Promise<string> {
