@@ -9,21 +9,46 @@ import type { SessionStore } from '../stores/session-store.js';
 import { ANONYMOUS_USER, type RequestUser } from './anonymous.js';
 import type { Credentials } from './backends.js';
 import type { Authenticated } from './authenticate.js';
-import { getUser, login, logout, storeCall, updateSessionAuthHash, type SessionFlow } from './session-auth.js';
-import type { SessionHandle } from './session-handle.js';
+import {
+  impersonatorOf,
+  RefusedWhileImpersonating,
+  startImpersonation,
+  stopImpersonation,
+  type ImpersonationFlow,
+} from './impersonation.js';
+import { getUser, login, logout, newPublicId, storeCall, updateSessionAuthHash } from './session-auth.js';
+import type { SessionAuthKeys, SessionHandle } from './session-handle.js';
+import { currentRequest } from '../logger.js';
 
 export { SessionStoreError } from './session-auth.js';
 
-export interface RequestAuthDeps extends SessionFlow {
-  readonly auth: SessionFlow['auth'] & {
+export interface RequestAuthDeps extends ImpersonationFlow {
+  readonly auth: ImpersonationFlow['auth'] & {
     authenticate(em: EntityManager, credentials: Credentials): Promise<Authenticated | null>;
   };
-  /** Where every session is: to end a user's other sessions. */
-  readonly store: Pick<SessionStore, 'destroyForUser'>;
+  /** Where every session is: to list a user's sessions and end them. */
+  readonly store: Pick<SessionStore, 'destroyForUser' | 'listForUser' | 'destroy' | 'update'>;
+}
+
+/** One session of a user, as the session list shows it: never its id. */
+export interface SessionView {
+  /** The public id (random, drawn apart from the session id). */
+  readonly id: string;
+  readonly createdAt: Date;
+  /** The last activity recorded: written at most once per SESSION_TOUCH_INTERVAL, so up to that much behind. */
+  readonly lastActiveAt: Date;
+  readonly userAgent: string;
+  readonly address: string;
+  /** The session of this request. */
+  readonly current: boolean;
+  /** Someone acts as the user in it. */
+  readonly impersonated: boolean;
 }
 
 export class RequestAuth {
   private resolved: Promise<User | null> | undefined;
+  /** Under impersonation, the real user, resolved with the user. */
+  private realUser: User | null = null;
 
   constructor(
     private readonly session: SessionHandle,
@@ -33,8 +58,101 @@ export class RequestAuth {
 
   /** The logged-in user, or null for an anonymous request. Resolved once. */
   user(): Promise<User | null> {
-    this.resolved ??= getUser(this.session, this.em, this.deps);
+    this.resolved ??= this.resolveUser();
     return this.resolved;
+  }
+
+  private async resolveUser(): Promise<User | null> {
+    const user = await getUser(this.session, this.em, this.deps);
+    if (!user) return null;
+    if (this.session.keys.impersonator) {
+      // Only an impersonated session pays for this: the real user's right is checked on each of its requests.
+      this.realUser = await impersonatorOf(this.session, this.em, user, this.deps);
+      if (!this.realUser) return null;
+    }
+    attribute(user, this.realUser);
+    return user;
+  }
+
+  /** Under impersonation, the real user acting as `user()`; null otherwise. */
+  async impersonator(): Promise<User | null> {
+    await this.user();
+    return this.realUser;
+  }
+
+  /**
+   * Refuses (RefusedWhileImpersonating) what only the real user may do: change the password, create an access
+   * token, impersonate again. Whoever impersonates acts for support, and must not take the account over.
+   */
+  async assertNotImpersonating(): Promise<void> {
+    if (await this.impersonator()) throw new RefusedWhileImpersonating();
+  }
+
+  /** Starts acting as `target` in this session (the checks of who may are the caller's: services/sessions.ts). */
+  async impersonate(target: User): Promise<void> {
+    const real = await this.user();
+    if (!real) throw new Error('impersonation needs a logged-in user');
+    await this.assertNotImpersonating();
+    await startImpersonation(this.session, this.em, real, target, this.deps);
+    this.resolved = Promise.resolve(target);
+    this.realUser = real;
+    attribute(target, real);
+  }
+
+  /** Stops impersonating: the real user is logged in again (a new session id). Returns them; null if not impersonating. */
+  async stopImpersonating(): Promise<User | null> {
+    const [target, real] = [await this.user(), await this.impersonator()];
+    if (!target || !real) return null;
+    await stopImpersonation(this.session, target, real, this.deps);
+    this.resolved = Promise.resolve(real);
+    this.realUser = null;
+    attribute(real, null);
+    return real;
+  }
+
+  /**
+   * A user's live sessions, as the session list shows them; `current` marks this request's. A session stored
+   * before sessions had a public id gets one now (written back, once).
+   */
+  async sessionsOf(userId: number): Promise<SessionView[]> {
+    const listed = await storeCall(() => this.deps.store.listForUser(userId));
+    const views: SessionView[] = [];
+    for (const { sid, data, expiresAt } of listed) {
+      const current = sid === this.session.id;
+      // This request's own session as it is now: its activity just recorded, though written when the request ends.
+      const keys = current ? this.session.keys : (data as SessionAuthKeys);
+      let publicId = keys.publicId;
+      if (publicId === undefined) {
+        publicId = newPublicId();
+        if (current) await storeCall(() => this.session.update({ publicId }));
+        else await storeCall(() => this.deps.store.update(sid, { ...data, publicId }, expiresAt));
+      }
+      const createdAt = keys.createdAt ?? keys.loginAt ?? 0;
+      views.push({
+        id: publicId,
+        createdAt: new Date(createdAt),
+        lastActiveAt: new Date(keys.lastActivityAt ?? createdAt),
+        userAgent: keys.userAgent ?? 'Unknown',
+        address: keys.ip ?? '',
+        current,
+        impersonated: keys.impersonator !== undefined,
+      });
+    }
+    // Most recently active first: the browser in hand is usually at the top.
+    return views.sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime() || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Ends the session of `userId` whose public id is `publicId`: false when that user has none such (another user's
+   * session is never found by its public id). This request's own session is logged out (its cookie cleared).
+   */
+  async endSessionOf(userId: number, publicId: string): Promise<boolean> {
+    const listed = await storeCall(() => this.deps.store.listForUser(userId));
+    const found = listed.find(({ data }) => (data as SessionAuthKeys).publicId === publicId);
+    if (!found) return false;
+    if (found.sid === this.session.id) await this.logout();
+    else await storeCall(() => this.deps.store.destroy(found.sid));
+    return true;
   }
 
   /** Django's `request.user`: the logged-in user, or the anonymous user (never null). */
@@ -54,6 +172,8 @@ export class RequestAuth {
   async loginAs(user: User, backend: string): Promise<void> {
     await login(this.session, this.em, user, backend, this.deps);
     this.resolved = Promise.resolve(user);
+    // A login in an impersonated session is a new login of its own: the impersonation is over.
+    this.realUser = null;
   }
 
   /**
@@ -78,8 +198,23 @@ export class RequestAuth {
   /** Ends the session (deleted from the store) and clears the cookie. True even when anonymous. */
   async logout(): Promise<boolean> {
     const user = await this.user();
+    const real = this.realUser;
     await logout(this.session, user, this.deps);
+    if (user && real) await this.deps.auth.events.emit('impersonationEnded', { actorId: real.id, userId: user.id });
+    this.realUser = null;
     this.resolved = Promise.resolve(null);
     return true;
   }
+}
+
+/**
+ * Who the request being served acts as, for the audit log (it reads the request's scope): under impersonation, both
+ * the impersonated user and the real one.
+ */
+function attribute(user: User, impersonator: User | null): void {
+  const scope = currentRequest();
+  if (!scope) return;
+  scope.userId = user.id;
+  if (impersonator) scope.impersonatorId = impersonator.id;
+  else delete scope.impersonatorId;
 }

@@ -13,9 +13,11 @@ import type { AuthenticationBackend } from './backends.js';
 import type { Clock } from './clock.js';
 import type { AuthEventBus } from './events.js';
 import { storedHash } from './passwords.js';
+import { secureRandom, type RandomSource } from './random.js';
 import { sessionEnd, type SessionTimeouts } from './session-expiry.js';
 import type { SessionAuthKeys, SessionHandle } from './session-handle.js';
 import { sessionAuthHash, sessionAuthHashMatches } from './session-hash.js';
+import { coarseUserAgent } from './user-agent.js';
 
 /** The settings the flow follows (SESSION_*). */
 export interface SessionRules extends SessionTimeouts {
@@ -68,7 +70,14 @@ export async function login(
   user.lastLogin = now;
   const authHash = await authHashOf(em, user.id, flow);
   await storeCall(() =>
-    session.cycleKey({ userId: user.id, backend, authHash, loginAt: now.getTime(), lastActivityAt: now.getTime() }),
+    session.cycleKey({
+      userId: user.id,
+      backend,
+      authHash,
+      loginAt: now.getTime(),
+      lastActivityAt: now.getTime(),
+      ...newSessionKeys(session, now.getTime()),
+    }),
   );
   await flow.auth.events.emit('userLoggedIn', { user, backend });
 }
@@ -133,6 +142,13 @@ export async function updateSessionAuthHash(
   };
   if (backend !== undefined) keys.backend = backend;
   if (loginAt !== undefined) keys.loginAt = loginAt;
+  // The same browser's session, under a new id: the session list shows it as the one it was.
+  const { publicId, createdAt, userAgent, ip, impersonator } = session.keys;
+  if (publicId !== undefined) keys.publicId = publicId;
+  if (createdAt !== undefined) keys.createdAt = createdAt;
+  if (userAgent !== undefined) keys.userAgent = userAgent;
+  if (ip !== undefined) keys.ip = ip;
+  if (impersonator !== undefined) keys.impersonator = impersonator;
   await storeCall(() => session.cycleKey(keys));
 }
 
@@ -142,6 +158,28 @@ export async function logout(session: SessionHandle, user: User | null, flow: Se
   await flow.auth.events.emit('userLoggedOut', { user });
 }
 
-async function authHashOf(em: EntityManager, userId: number, flow: SessionFlow): Promise<string> {
+/**
+ * What the session list shows of a session this request starts: a public id (random, drawn apart from the session
+ * id: knowing one tells nothing of the other), when, and from where (coarsely).
+ */
+export function newSessionKeys(
+  session: SessionHandle,
+  now: number,
+  random: RandomSource = secureRandom,
+): Required<Pick<SessionAuthKeys, 'publicId' | 'createdAt' | 'userAgent' | 'ip'>> {
+  return {
+    publicId: newPublicId(random),
+    createdAt: now,
+    userAgent: coarseUserAgent(session.client.userAgent),
+    ip: session.client.ip,
+  };
+}
+
+/** A session's public id: 128 random bits, base64url. */
+export function newPublicId(random: RandomSource = secureRandom): string {
+  return random.bytes(16).toString('base64url');
+}
+
+export async function authHashOf(em: EntityManager, userId: number, flow: SessionFlow): Promise<string> {
   return sessionAuthHash((await storedHash(em, userId)) ?? '', flow.rules.secrets[0] ?? '');
 }

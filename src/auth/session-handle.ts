@@ -16,6 +16,33 @@ export interface SessionAuthKeys {
   loginAt?: number;
   /** Last recorded activity (epoch milliseconds); written at most once per SESSION_TOUCH_INTERVAL. */
   lastActivityAt?: number;
+  /**
+   * What the session list shows in place of the session id (which would let whoever reads it take the session
+   * over): random, drawn apart from the id, kept across a password change (the same browser's session).
+   */
+  publicId?: string;
+  /** When this session began (epoch milliseconds): a login, or the start or end of an impersonation. */
+  createdAt?: number;
+  /** Browser and system families at login ("Firefox on Linux"), never the header itself (user-agent.ts). */
+  userAgent?: string;
+  /** The client's address at login. */
+  ip?: string;
+  /** Under impersonation (django-hijack's): the real user's login, checked on each request and restored after. */
+  impersonator?: ImpersonatorKeys;
+}
+
+/** The real user behind an impersonation, as their own session named them. */
+export interface ImpersonatorKeys {
+  userId: number;
+  backend: string;
+  /** The real user's session auth hash: their password changing ends the impersonation. */
+  authHash: string;
+}
+
+/** Who the request comes from, as the session list shows it: the User-Agent header and the client's address. */
+export interface SessionClient {
+  readonly userAgent: string | undefined;
+  readonly ip: string;
 }
 
 export interface SessionHandle {
@@ -28,6 +55,8 @@ export interface SessionHandle {
    * there is no such user, undefined when nothing was read (no session, or one started by this request).
    */
   readonly user: UserRow | null | undefined;
+  /** Who sends this request: recorded (coarsely) in a session this request starts. */
+  readonly client: SessionClient;
   /** Changes some keys of an existing session; written back when the request ends. */
   update(keys: Partial<SessionAuthKeys>): Promise<void>;
   /**

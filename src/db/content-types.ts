@@ -25,8 +25,16 @@ export const DEFAULT_ACTIONS = ['add', 'change', 'delete', 'view'] as const;
 export const authModels: readonly ModelDefinition[] = [
   { appLabel: 'auth', model: 'permission', verboseName: 'permission' },
   { appLabel: 'auth', model: 'group', verboseName: 'group' },
-  { appLabel: 'auth', model: 'user', verboseName: 'user' },
+  {
+    appLabel: 'auth',
+    model: 'user',
+    verboseName: 'user',
+    // django-hijack's right, as a custom permission of the user model (Django's Meta.permissions).
+    permissions: [['impersonate_user', 'Can impersonate user']],
+  },
   { appLabel: 'contenttypes', model: 'contenttype', verboseName: 'content type' },
+  // django.contrib.sessions' model: its view and delete permissions let staff list and end a user's sessions.
+  { appLabel: 'sessions', model: 'session', verboseName: 'session' },
 ];
 
 /** The permissions a model gets, as [codename, name], in Django's order. */

@@ -9,11 +9,14 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ValidationError, type ValidationIssue } from '../auth/errors.js';
 import { LockoutStoreError } from '../auth/lockout.js';
 import { SessionStoreError } from '../auth/request-auth.js';
+import { RefusedWhileImpersonating } from '../auth/impersonation.js';
 import {
+  ImpersonationRefused,
   InvalidCredentials,
   InvalidResetLink,
   LockedOut,
   NotFound,
+  NotImpersonating,
   NotLoggedIn,
   NotPermitted,
   PasswordChangedMeanwhile,
@@ -36,6 +39,12 @@ export const ErrorCode = {
   TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
   /** Another request changed what this one would change, meanwhile: nothing was done. */
   CONFLICT: 'CONFLICT',
+  /** Refused because the session is impersonating: a password change, a token, another impersonation. */
+  IMPERSONATING: 'IMPERSONATING',
+  /** This user may not be impersonated by the caller; `extensions.reason` says why (SUPERUSER, INACTIVE, ...). */
+  IMPERSONATION_REFUSED: 'IMPERSONATION_REFUSED',
+  /** stopImpersonating in a session that impersonates nobody. */
+  NOT_IMPERSONATING: 'NOT_IMPERSONATING',
   /** An automatic persisted query whose `sha256Hash` is not the hash of the `query` sent with it (HTTP 400). */
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
 } as const;
@@ -53,6 +62,9 @@ const CATALOGUE: readonly (readonly [abstract new (...args: never[]) => Error, E
   [InvalidResetLink, ErrorCode.INVALID_TOKEN],
   [PasswordChangedMeanwhile, ErrorCode.CONFLICT],
   [RegistrationClosed, ErrorCode.REGISTRATION_CLOSED],
+  [RefusedWhileImpersonating, ErrorCode.IMPERSONATING],
+  [ImpersonationRefused, ErrorCode.IMPERSONATION_REFUSED],
+  [NotImpersonating, ErrorCode.NOT_IMPERSONATING],
   [ValidationError, ErrorCode.BAD_USER_INPUT],
   // The operation cannot be kept, so it did not happen (or, said where it did, its answer says so): never masked as
   // an internal error, whichever operation met the outage.
@@ -76,7 +88,12 @@ export function graphQLErrorOf(error: unknown): GraphQLError | undefined {
   if (error instanceof ValidationError) return badUserInput(error.issues);
   // A store's own message names its internals: the client learns only that it is unavailable.
   const message = code === ErrorCode.SERVICE_UNAVAILABLE ? UNAVAILABLE_MESSAGE : error.message;
-  const details = error instanceof LockedOut ? { retryAfterSeconds: error.retryAfterSeconds } : {};
+  const details =
+    error instanceof LockedOut
+      ? { retryAfterSeconds: error.retryAfterSeconds }
+      : error instanceof ImpersonationRefused
+        ? { reason: error.reason }
+        : {};
   return new GraphQLError(message, { extensions: { code, ...details } });
 }
 

@@ -34,7 +34,8 @@ export type LoadedData = SessionData & { [USER]?: UserRow | null };
  */
 export function isSessionData(data: unknown): data is SessionData {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
-  const { cookie, userId, backend, authHash, loginAt, lastActivityAt } = data as Record<string, unknown>;
+  const { cookie, userId, backend, authHash, loginAt, lastActivityAt, impersonator } = data as Record<string, unknown>;
+  const { publicId, createdAt, userAgent, ip } = data as Record<string, unknown>;
   const optional = (value: unknown, type: 'number' | 'string') => value === undefined || typeof value === type;
   return (
     typeof cookie === 'object' &&
@@ -43,8 +44,20 @@ export function isSessionData(data: unknown): data is SessionData {
     optional(backend, 'string') &&
     optional(authHash, 'string') &&
     optional(loginAt, 'number') &&
-    optional(lastActivityAt, 'number')
+    optional(lastActivityAt, 'number') &&
+    optional(publicId, 'string') &&
+    optional(createdAt, 'number') &&
+    optional(userAgent, 'string') &&
+    optional(ip, 'string') &&
+    (impersonator === undefined || isImpersonator(impersonator))
   );
+}
+
+/** The real user's keys under impersonation: every one present, each of its type (they are checked each request). */
+function isImpersonator(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { userId, backend, authHash } = value as Record<string, unknown>;
+  return typeof userId === 'number' && typeof backend === 'string' && typeof authHash === 'string';
 }
 
 /** The user the store read with this request's session: undefined when none was read. */

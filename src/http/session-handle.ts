@@ -3,7 +3,7 @@
  * regenerated, the session destroyed and its cookie cleared.
  */
 import type { Request } from 'express';
-import type { SessionAuthKeys, SessionHandle } from '../auth/session-handle.js';
+import type { SessionAuthKeys, SessionClient, SessionHandle } from '../auth/session-handle.js';
 import type { SessionConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { UserRow } from '../stores/user-row.js';
@@ -33,6 +33,11 @@ export class ExpressSessionHandle implements SessionHandle {
     if (this.hasSession()) return userReadWith(this.req.session);
     const loaded = this.req.loadedSession;
     return loaded === undefined ? undefined : userReadWith(loaded.data);
+  }
+
+  get client(): SessionClient {
+    // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
+    return { userAgent: this.req.get('user-agent'), ip: this.req.ip ?? this.req.socket.remoteAddress ?? '' };
   }
 
   async update(keys: Partial<SessionAuthKeys>): Promise<void> {

@@ -136,6 +136,8 @@ export class Accounts {
   async changePassword(oldPassword: string, newPassword: string, client: Client): Promise<true> {
     const { em, core, session } = this.deps;
     const user = await this.loggedIn();
+    // Whoever impersonates acts for support: taking the account over by its password is not theirs to do.
+    await session.assertNotImpersonating();
     // A stolen session must not become a password oracle: wrong old passwords count as failed logins do.
     const stored = await attempting(
       this.deps,

@@ -45,7 +45,7 @@ export interface AdminDeps {
   /** The request's object-level checks. */
   readonly objectPermissions: ObjectPermissionChecker;
   /** Who calls; ending the sessions of an account whose password is set or that is deleted. */
-  readonly session: Pick<SessionFlow, 'user' | 'endSessionsOf'>;
+  readonly session: Pick<SessionFlow, 'user' | 'endSessionsOf' | 'assertNotImpersonating'>;
 }
 
 /** A change to a user: only what is given (not omitted, not null) is changed. */
@@ -211,6 +211,8 @@ export class Admin {
   async setUserPassword(id: number, password: string): Promise<true> {
     const { em, session } = this.deps;
     const caller = await this.caller();
+    // A password change, as changePassword: not the business of someone acting as this admin.
+    await session.assertNotImpersonating();
     const target = await this.userOr404(id);
     // The password as the admin found it, read first: a change or a reset that wins meanwhile is not overwritten.
     const stored = (await storedHash(em, target.id)) ?? '';

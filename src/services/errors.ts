@@ -63,3 +63,27 @@ export class RegistrationClosed extends ServiceError {
     super('RegistrationClosed', 'Registration is closed.');
   }
 }
+
+/** Why an impersonation was refused, beyond a missing permission (FORBIDDEN): a stable reason for clients. */
+export type ImpersonationRefusal = 'SUPERUSER' | 'INACTIVE' | 'SELF' | 'HOLDS_MORE';
+
+const REFUSALS: Record<ImpersonationRefusal, string> = {
+  SUPERUSER: 'Only a superuser may impersonate a superuser.',
+  INACTIVE: 'An inactive user cannot be impersonated.',
+  SELF: 'You cannot impersonate yourself.',
+  HOLDS_MORE: 'This user holds permissions you do not: only someone who holds all of them may impersonate them.',
+};
+
+/** The target of an impersonation may not be impersonated by this caller; `reason` says why. */
+export class ImpersonationRefused extends ServiceError {
+  constructor(readonly reason: ImpersonationRefusal) {
+    super('ImpersonationRefused', REFUSALS[reason]);
+  }
+}
+
+/** stopImpersonating in a session that is not impersonating. */
+export class NotImpersonating extends ServiceError {
+  constructor() {
+    super('NotImpersonating', 'You are not impersonating anyone.');
+  }
+}

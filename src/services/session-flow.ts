@@ -24,4 +24,6 @@ export interface SessionFlow extends SessionEnder {
   keepSessionAfterPasswordChange(user: User): Promise<number>;
   /** Ends every other session of `user`; returns how many. */
   logoutOtherSessions(user: User): Promise<number>;
+  /** Throws (RefusedWhileImpersonating) when the session is impersonated: for what only the real user may do. */
+  assertNotImpersonating(): Promise<void>;
 }

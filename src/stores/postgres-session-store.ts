@@ -6,9 +6,20 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Database } from '../db/database.js';
-import { preparedOne, run } from '../db/sql.js';
-import { CORRUPT, type SessionAndUser, type SessionStore, type StoredSessionData } from './session-store.js';
+import { preparedOne, run, selectAll } from '../db/sql.js';
+import {
+  CORRUPT,
+  type ListedSession,
+  type SessionAndUser,
+  type SessionStore,
+  type StoredSessionData,
+} from './session-store.js';
 import { userRowSelect, type UserRow } from './user-row.js';
+
+/** Whether stored data is an object, as every session is. */
+function isData(data: unknown): data is StoredSessionData {
+  return typeof data === 'object' && data !== null && !Array.isArray(data);
+}
 
 export class PostgresSessionStore implements SessionStore {
   constructor(
@@ -43,9 +54,9 @@ export class PostgresSessionStore implements SessionStore {
       await this.destroy(sid);
       return null;
     }
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) return CORRUPT;
+    if (!isData(data)) return CORRUPT;
     // No user row (an anonymous session, or a user deleted since): the LEFT JOIN gave nulls.
-    return { session: data as StoredSessionData, user: (user.id as number | null) === null ? null : user };
+    return { session: data, user: (user.id as number | null) === null ? null : user };
   }
 
   async insert(sid: string, data: StoredSessionData, expiresAt: Date): Promise<void> {
@@ -73,6 +84,18 @@ export class PostgresSessionStore implements SessionStore {
 
   clearExpired(): Promise<number> {
     return run(this.em(), 'DELETE FROM gqlauth_session WHERE expires_at <= ?', [this.clock.now()]);
+  }
+
+  async listForUser(userId: number): Promise<ListedSession[]> {
+    // By the indexed user_id column; a row past its time is as good as gone (clearsessions deletes it later).
+    const rows = await selectAll<{ sid: string; data: unknown; expires_at: Date }>(
+      this.em(),
+      'SELECT sid, data, expires_at FROM gqlauth_session WHERE user_id = ? AND expires_at > ?',
+      [userId, this.clock.now()],
+    );
+    return rows.flatMap(({ sid, data, expires_at: expiresAt }) =>
+      isData(data) ? [{ sid, data, expiresAt: new Date(expiresAt) }] : [],
+    );
   }
 
   destroyForUser(userId: number, exceptSid?: string): Promise<number> {

@@ -18,6 +18,14 @@ export interface SessionAndUser {
   readonly user: UserRow | null;
 }
 
+/** One of a user's sessions, as `listForUser` finds it. */
+export interface ListedSession {
+  /** The session's id: for the server to end it or to know the current one, never to be shown. */
+  readonly sid: string;
+  readonly data: StoredSessionData;
+  readonly expiresAt: Date;
+}
+
 /** What `getSessionAndUser` returns for stored data it cannot decode. */
 export const CORRUPT = Symbol('corrupt session data');
 
@@ -36,6 +44,12 @@ export interface SessionStore {
   update(sid: string, data: StoredSessionData, expiresAt: Date): Promise<void>;
 
   destroy(sid: string): Promise<void>;
+
+  /**
+   * The sessions of a user that are not past their time by the server's clock, in no particular order (for the
+   * session list). Data that is no session is left out.
+   */
+  listForUser(userId: number): Promise<ListedSession[]>;
 
   /** Ends every session of a user but `exceptSid`; returns how many there really were. */
   destroyForUser(userId: number, exceptSid?: string): Promise<number>;

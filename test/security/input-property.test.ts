@@ -305,6 +305,21 @@ describe('text in every argument of the schema', () => {
   const newGroup = () => create('mutation ($n: String!) { createGroup(name: $n) { id } }', { n: unique('fixture') });
   const newUser = () =>
     create('mutation ($u: String!) { createUser(input: { username: $u }) { id } }', { u: unique('doomed') });
+  /** A new session of the user `watched` (or root), in a browser of its own: its public id, as staff list it. */
+  const sessionOf = async (username: 'watched' | 'root'): Promise<string> => {
+    lastSnapshot = undefined;
+    await loggedInClient(app.url, username, `${username}-password-1`);
+    const { body } = await root.graphql<{ userSessions: { id: string }[] }>(
+      'query ($u: ID!) { userSessions(userId: $u) { id } }',
+      { u: ids[username] },
+    );
+    // Most recently active first: the session just started (no session is touched during the run).
+    const [newest] = body.data?.userSessions ?? [];
+    if (!newest) throw new Error(`fixture not made: ${JSON.stringify(body.errors)}`);
+    return newest.id;
+  };
+  /** A superuser's browser of its own for each impersonate call: once it impersonates, it is someone else's. */
+  let impersonator: HttpClient | undefined;
   /** A reset token for the user `forgetful`, valid now. */
   const resetToken = async () => {
     const row = await selectOne<{ id: number; password: string; last_login: Date | null; email: string }>(
@@ -362,6 +377,14 @@ describe('text in every argument of the schema', () => {
     'Mutation.deletePoll': async () => ({ id: await newPoll() }),
     'Mutation.addChoice': () => ({ pollId: ids.poll, text: 'Another' }),
     'Mutation.vote': () => ({ choiceId: ids.choice }),
+    'Query.userSessions': () => ({ userId: ids.watched }),
+    'Mutation.endSession': async () => ({ id: await sessionOf('root') }),
+    'Mutation.endUserSession': async () => ({ userId: ids.watched, id: await sessionOf('watched') }),
+    'Mutation.impersonate': async () => {
+      lastSnapshot = undefined;
+      impersonator = await loggedInClient(app.url, 'root', 'root-password-1');
+      return { userId: ids.victim };
+    },
   };
 
   /** The client a field is called from: its own for what starts or changes the caller's session. */
@@ -370,7 +393,9 @@ describe('text in every argument of the schema', () => {
       ? new HttpClient(app.url)
       : coordinate === 'Mutation.changePassword'
         ? changer
-        : root;
+        : coordinate === 'Mutation.impersonate'
+          ? (impersonator ?? root)
+          : root;
 
   /** Every table's rows, as a count and a sum of row hashes each (no sort: one snapshot per call stays cheap). */
   const snapshot = async (): Promise<Record<string, string>> =>
@@ -404,8 +429,10 @@ describe('text in every argument of the schema', () => {
     });
     const users = createAuth(app.config).users;
     const manager = em();
-    await users.createUser(manager, { username: 'root', password: 'root-password-1', isSuperuser: true });
-    for (const username of ['victim', 'signer', 'changer', 'forgetful']) {
+    ids.root = String(
+      (await users.createUser(manager, { username: 'root', password: 'root-password-1', isSuperuser: true })).id,
+    );
+    for (const username of ['victim', 'signer', 'changer', 'forgetful', 'watched']) {
       const user = await users.createUser(manager, {
         username,
         email: `${username}@example.com`,

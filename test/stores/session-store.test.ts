@@ -93,6 +93,28 @@ describeEachStore('the session store port', (kind) => {
     expect(await stores.sessions.getSessionAndUser('b')).toMatchObject({ session: { userId: bob.id } });
     expect(await stores.sessions.getSessionAndUser('a')).toBeNull();
   });
+
+  it("lists a user's sessions that are not past their time, and no one else's", async () => {
+    await stores.sessions.destroyForUser(bob.id);
+    const carol = await createAuth(loadConfig(CHEAP_HASHING)).users.createUser(database.orm.em.fork(), {
+      username: 'carol',
+      password: 'carol-pass-1',
+    });
+    await stores.sessions.insert('list-1', { userId: bob.id, publicId: 'p1' }, later(60));
+    await stores.sessions.insert('list-2', { userId: bob.id, publicId: 'p2' }, later(120));
+    await stores.sessions.insert('list-old', { userId: bob.id, publicId: 'p3' }, later(10));
+    await stores.sessions.insert('list-carol', { userId: carol.id, publicId: 'p4' }, later(60));
+    await stores.sessions.insert('list-anonymous', { note: 'nobody' }, later(60));
+    clock.advance(30);
+    const listed = await stores.sessions.listForUser(bob.id);
+    expect(listed.sort((a, b) => a.sid.localeCompare(b.sid))).toEqual([
+      { sid: 'list-1', data: { userId: bob.id, publicId: 'p1' }, expiresAt: later(30) },
+      { sid: 'list-2', data: { userId: bob.id, publicId: 'p2' }, expiresAt: later(90) },
+    ]);
+    await stores.sessions.destroy('list-1');
+    expect((await stores.sessions.listForUser(bob.id)).map(({ sid }) => sid)).toEqual(['list-2']);
+    expect(await stores.sessions.listForUser(carol.id + 1000)).toEqual([]);
+  });
 });
 
 // On a PostgreSQL server only: the embedded database serves every connection with one backend, where the store

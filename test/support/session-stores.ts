@@ -169,6 +169,9 @@ class CountingSessionStore implements CountingStore {
     this.writes += 1;
     return this.store.destroy(sid);
   }
+  listForUser(userId: number) {
+    return this.store.listForUser(userId);
+  }
   destroyForUser(userId: number, exceptSid?: string): Promise<number> {
     this.writes += 1;
     return this.store.destroyForUser(userId, exceptSid);

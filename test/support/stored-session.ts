@@ -52,6 +52,8 @@ export class StoredSessionHandle implements SessionHandle {
     return this.current?.user;
   }
 
+  readonly client = { userAgent: undefined, ip: '' };
+
   update(keys: Partial<SessionAuthKeys>): Promise<void> {
     if (this.current) {
       Object.assign(this.current.keys, keys);

@@ -50,6 +50,13 @@ export type Group = {
   users: Array<User>;
 };
 
+/** The real user behind an impersonation. */
+export type Impersonator = {
+  __typename?: 'Impersonator';
+  id: Scalars['ID']['output'];
+  username: Scalars['String']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** A new choice in a poll the user may view (NOT_FOUND otherwise, as for no such poll). */
@@ -76,11 +83,28 @@ export type Mutation = {
   deletePoll: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
   /**
+   * Ends one of the logged-in user's sessions by its id (from mySessions); the current one is a logout. NOT_FOUND for
+   * an id that is none of theirs, unknown or another user's alike.
+   */
+  endSession: Scalars['Boolean']['output'];
+  /** Ends one of a user's sessions by its id (from userSessions). NOT_FOUND when the user has no such session. */
+  endUserSession: Scalars['Boolean']['output'];
+  /**
    * Grants a permission to a user (auth.change_user) or a group (auth.change_group), on every object or, with
    * objectId, on one. The caller must hold the permission itself, unless a superuser: nobody hands out more than
    * they have.
    */
   grantPermission: Scalars['Boolean']['output'];
+  /**
+   * Acts as another user (django-hijack): this session then is theirs, under a new id, and remembers who you are;
+   * `me { impersonatedBy }` says so. For a superuser, or an active staff member with auth.impersonate_user (else
+   * FORBIDDEN). IMPERSONATION_REFUSED, with extensions.reason, for yourself (SELF), an inactive user (INACTIVE), a
+   * superuser unless you are one (SUPERUSER), or a user holding permissions you do not (HOLDS_MORE); IMPERSONATING
+   * while already impersonating. While impersonating, password changes and access tokens are refused (IMPERSONATING);
+   * losing the right (deactivated, password changed, permission or staff flag removed) ends the session at the next
+   * request.
+   */
+  impersonate: User;
   /**
    * Logs in with a username and password and starts a new session (a new session cookie). Bad credentials of any kind
    * (unknown user, wrong password, inactive user, unusable password) answer INVALID_CREDENTIALS.
@@ -111,6 +135,8 @@ export type Mutation = {
   revokePermission: Scalars['Boolean']['output'];
   /** Sets a user's password (validators apply) and ends that user's sessions. */
   setUserPassword: Scalars['Boolean']['output'];
+  /** Stops impersonating: you are logged in as yourself again, under a new session id. NOT_IMPERSONATING otherwise. */
+  stopImpersonating: User;
   updatePoll: Poll;
   /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
   updateUser: User;
@@ -169,11 +195,27 @@ export type MutationDeleteUserArgs = {
 };
 
 
+export type MutationEndSessionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationEndUserSessionArgs = {
+  id: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
 export type MutationGrantPermissionArgs = {
   groupId?: InputMaybe<Scalars['ID']['input']>;
   objectId?: InputMaybe<Scalars['ID']['input']>;
   perm: Scalars['String']['input'];
   userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type MutationImpersonateArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -292,6 +334,8 @@ export type Query = {
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
+  /** The logged-in user's sessions that have not ended, most recently active first; `current` marks this one. */
+  mySessions: Array<UserSession>;
   permissions: Array<Permission>;
   /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
   poll?: Maybe<Poll>;
@@ -303,6 +347,8 @@ export type Query = {
   /** Facts about this server. */
   serverInfo: ServerInfo;
   user?: Maybe<User>;
+  /** A user's sessions that have not ended (as mySessions shows one's own). A superuser's, for superusers only. */
+  userSessions: Array<UserSession>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
 };
@@ -321,6 +367,11 @@ export type QueryPollsArgs = {
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryUserSessionsArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -368,6 +419,8 @@ export type User = {
   firstName: Scalars['String']['output'];
   groups: Array<Group>;
   id: Scalars['ID']['output'];
+  /** On the user this request acts as, under impersonation: the real user acting as them. Null otherwise. */
+  impersonatedBy?: Maybe<Impersonator>;
   isActive: Scalars['Boolean']['output'];
   isStaff: Scalars['Boolean']['output'];
   isSuperuser: Scalars['Boolean']['output'];
@@ -390,6 +443,27 @@ export type UserEdge = {
   __typename?: 'UserEdge';
   cursor: Scalars['String']['output'];
   node: User;
+};
+
+/**
+ * One of a user's sessions: a browser or device where they are logged in. The session's own id is never shown (it
+ * would let whoever reads it take the session over): `id` is a random public id of its own, for endSession.
+ */
+export type UserSession = {
+  __typename?: 'UserSession';
+  /** The client's address at login. */
+  address: Scalars['String']['output'];
+  /** When the session began: the login (or the start or end of an impersonation). */
+  createdAt: Scalars['DateTime']['output'];
+  /** Whether this is the session making this request. */
+  current: Scalars['Boolean']['output'];
+  id: Scalars['ID']['output'];
+  /** Whether someone acts as the user in this session (impersonation). */
+  impersonated: Scalars['Boolean']['output'];
+  /** The last activity recorded: written at most once per SESSION_TOUCH_INTERVAL, so up to that much behind. */
+  lastActiveAt: Scalars['DateTime']['output'];
+  /** Browser and operating system families at login ("Firefox on Linux"); "Unknown" when not recognized. */
+  userAgent: Scalars['String']['output'];
 };
 
 
@@ -472,6 +546,7 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Mapped<Scalars['EmailAddress']['output']>>;
   Group: ResolverTypeWrapper<Mapped<Group>>;
   ID: ResolverTypeWrapper<Mapped<Scalars['ID']['output']>>;
+  Impersonator: ResolverTypeWrapper<Mapped<Impersonator>>;
   Int: ResolverTypeWrapper<Mapped<Scalars['Int']['output']>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<Mapped<PageInfo>>;
@@ -488,6 +563,7 @@ export type ResolversTypes = {
   User: ResolverTypeWrapper<Mapped<User>>;
   UserConnection: ResolverTypeWrapper<Mapped<UserConnection>>;
   UserEdge: ResolverTypeWrapper<Mapped<UserEdge>>;
+  UserSession: ResolverTypeWrapper<Mapped<UserSession>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -499,6 +575,7 @@ export type ResolversParentTypes = {
   EmailAddress: Mapped<Scalars['EmailAddress']['output']>;
   Group: Mapped<Group>;
   ID: Mapped<Scalars['ID']['output']>;
+  Impersonator: Mapped<Impersonator>;
   Int: Mapped<Scalars['Int']['output']>;
   Mutation: Record<PropertyKey, never>;
   PageInfo: Mapped<PageInfo>;
@@ -514,6 +591,7 @@ export type ResolversParentTypes = {
   User: Mapped<User>;
   UserConnection: Mapped<UserConnection>;
   UserEdge: Mapped<UserEdge>;
+  UserSession: Mapped<UserSession>;
 };
 
 export type AuthDirectiveArgs = { };
@@ -579,6 +657,11 @@ export type GroupResolvers<ContextType = GraphQLContext, ParentType extends Reso
   users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
 };
 
+export type ImpersonatorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Impersonator'] = ResolversParentTypes['Impersonator']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
@@ -589,7 +672,10 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   deleteGroup?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteGroupArgs, 'id'>>;
   deletePoll?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePollArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  endSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationEndSessionArgs, 'id'>>;
+  endUserSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationEndUserSessionArgs, 'id' | 'userId'>>;
   grantPermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationGrantPermissionArgs, 'perm'>>;
+  impersonate?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationImpersonateArgs, 'userId'>>;
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -599,6 +685,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
+  stopImpersonating?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   updatePoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationUpdatePollArgs, 'id' | 'question'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
   vote?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationVoteArgs, 'choiceId'>>;
@@ -638,11 +725,13 @@ export type PollEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   poll?: Resolver<Maybe<ResolversTypes['Poll']>, ParentType, ContextType, RequireFields<QueryPollArgs, 'id'>>;
   polls?: Resolver<ResolversTypes['PollConnection'], ParentType, ContextType, RequireFields<QueryPollsArgs, 'first'>>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
+  userSessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType, RequireFields<QueryUserSessionsArgs, 'userId'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 };
 
@@ -657,6 +746,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   firstName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  impersonatedBy?: Resolver<Maybe<ResolversTypes['Impersonator']>, ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isStaff?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isSuperuser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -677,11 +767,22 @@ export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type UserSessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserSession'] = ResolversParentTypes['UserSession']> = {
+  address?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  impersonated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lastActiveAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userAgent?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   Choice?: ChoiceResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
+  Impersonator?: ImpersonatorResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;
@@ -693,6 +794,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  UserSession?: UserSessionResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

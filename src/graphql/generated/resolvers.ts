@@ -43,6 +43,13 @@ export type Group = {
   users: Array<User>;
 };
 
+/** The real user behind an impersonation. */
+export type Impersonator = {
+  __typename?: 'Impersonator';
+  id: Scalars['ID']['output'];
+  username: Scalars['String']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Adds a user to a group; every permission of the group must be one the caller holds, unless a superuser. */
@@ -63,11 +70,28 @@ export type Mutation = {
   deleteGroup: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
   /**
+   * Ends one of the logged-in user's sessions by its id (from mySessions); the current one is a logout. NOT_FOUND for
+   * an id that is none of theirs, unknown or another user's alike.
+   */
+  endSession: Scalars['Boolean']['output'];
+  /** Ends one of a user's sessions by its id (from userSessions). NOT_FOUND when the user has no such session. */
+  endUserSession: Scalars['Boolean']['output'];
+  /**
    * Grants a permission to a user (auth.change_user) or a group (auth.change_group), on every object or, with
    * objectId, on one. The caller must hold the permission itself, unless a superuser: nobody hands out more than
    * they have.
    */
   grantPermission: Scalars['Boolean']['output'];
+  /**
+   * Acts as another user (django-hijack): this session then is theirs, under a new id, and remembers who you are;
+   * `me { impersonatedBy }` says so. For a superuser, or an active staff member with auth.impersonate_user (else
+   * FORBIDDEN). IMPERSONATION_REFUSED, with extensions.reason, for yourself (SELF), an inactive user (INACTIVE), a
+   * superuser unless you are one (SUPERUSER), or a user holding permissions you do not (HOLDS_MORE); IMPERSONATING
+   * while already impersonating. While impersonating, password changes and access tokens are refused (IMPERSONATING);
+   * losing the right (deactivated, password changed, permission or staff flag removed) ends the session at the next
+   * request.
+   */
+  impersonate: User;
   /**
    * Logs in with a username and password and starts a new session (a new session cookie). Bad credentials of any kind
    * (unknown user, wrong password, inactive user, unusable password) answer INVALID_CREDENTIALS.
@@ -98,6 +122,8 @@ export type Mutation = {
   revokePermission: Scalars['Boolean']['output'];
   /** Sets a user's password (validators apply) and ends that user's sessions. */
   setUserPassword: Scalars['Boolean']['output'];
+  /** Stops impersonating: you are logged in as yourself again, under a new session id. NOT_IMPERSONATING otherwise. */
+  stopImpersonating: User;
   /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
   updateUser: User;
 };
@@ -136,11 +162,27 @@ export type MutationDeleteUserArgs = {
 };
 
 
+export type MutationEndSessionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationEndUserSessionArgs = {
+  id: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
 export type MutationGrantPermissionArgs = {
   groupId?: InputMaybe<Scalars['ID']['input']>;
   objectId?: InputMaybe<Scalars['ID']['input']>;
   perm: Scalars['String']['input'];
   userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type MutationImpersonateArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -221,10 +263,14 @@ export type Query = {
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
+  /** The logged-in user's sessions that have not ended, most recently active first; `current` marks this one. */
+  mySessions: Array<UserSession>;
   permissions: Array<Permission>;
   /** Facts about this server. */
   serverInfo: ServerInfo;
   user?: Maybe<User>;
+  /** A user's sessions that have not ended (as mySessions shows one's own). A superuser's, for superusers only. */
+  userSessions: Array<UserSession>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
 };
@@ -232,6 +278,11 @@ export type Query = {
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryUserSessionsArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -279,6 +330,8 @@ export type User = {
   firstName: Scalars['String']['output'];
   groups: Array<Group>;
   id: Scalars['ID']['output'];
+  /** On the user this request acts as, under impersonation: the real user acting as them. Null otherwise. */
+  impersonatedBy?: Maybe<Impersonator>;
   isActive: Scalars['Boolean']['output'];
   isStaff: Scalars['Boolean']['output'];
   isSuperuser: Scalars['Boolean']['output'];
@@ -301,6 +354,27 @@ export type UserEdge = {
   __typename?: 'UserEdge';
   cursor: Scalars['String']['output'];
   node: User;
+};
+
+/**
+ * One of a user's sessions: a browser or device where they are logged in. The session's own id is never shown (it
+ * would let whoever reads it take the session over): `id` is a random public id of its own, for endSession.
+ */
+export type UserSession = {
+  __typename?: 'UserSession';
+  /** The client's address at login. */
+  address: Scalars['String']['output'];
+  /** When the session began: the login (or the start or end of an impersonation). */
+  createdAt: Scalars['DateTime']['output'];
+  /** Whether this is the session making this request. */
+  current: Scalars['Boolean']['output'];
+  id: Scalars['ID']['output'];
+  /** Whether someone acts as the user in this session (impersonation). */
+  impersonated: Scalars['Boolean']['output'];
+  /** The last activity recorded: written at most once per SESSION_TOUCH_INTERVAL, so up to that much behind. */
+  lastActiveAt: Scalars['DateTime']['output'];
+  /** Browser and operating system families at login ("Firefox on Linux"); "Unknown" when not recognized. */
+  userAgent: Scalars['String']['output'];
 };
 
 
@@ -382,6 +456,7 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Group: ResolverTypeWrapper<GroupEntity>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Impersonator: ResolverTypeWrapper<Impersonator>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -395,6 +470,7 @@ export type ResolversTypes = {
   User: ResolverTypeWrapper<UserEntity>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: Array<ResolversTypes['UserEdge']> }>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
+  UserSession: ResolverTypeWrapper<UserSession>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -405,6 +481,7 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   Group: GroupEntity;
   ID: Scalars['ID']['output'];
+  Impersonator: Impersonator;
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -417,6 +494,7 @@ export type ResolversParentTypes = {
   User: UserEntity;
   UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
+  UserSession: UserSession;
 };
 
 export type AuthDirectiveArgs = { };
@@ -476,6 +554,11 @@ export type GroupResolvers<ContextType = GraphQLContext, ParentType extends Reso
   users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
 };
 
+export type ImpersonatorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Impersonator'] = ResolversParentTypes['Impersonator']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
@@ -483,7 +566,10 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deleteGroup?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteGroupArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  endSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationEndSessionArgs, 'id'>>;
+  endUserSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationEndUserSessionArgs, 'id' | 'userId'>>;
   grantPermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationGrantPermissionArgs, 'perm'>>;
+  impersonate?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationImpersonateArgs, 'userId'>>;
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -493,6 +579,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
+  stopImpersonating?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
 };
 
@@ -512,9 +599,11 @@ export type PermissionResolvers<ContextType = GraphQLContext, ParentType extends
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
+  userSessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType, RequireFields<QueryUserSessionsArgs, 'userId'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 };
 
@@ -529,6 +618,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   firstName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  impersonatedBy?: Resolver<Maybe<ResolversTypes['Impersonator']>, ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isStaff?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isSuperuser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -549,10 +639,21 @@ export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type UserSessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserSession'] = ResolversParentTypes['UserSession']> = {
+  address?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  impersonated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lastActiveAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userAgent?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
+  Impersonator?: ImpersonatorResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;
@@ -561,6 +662,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  UserSession?: UserSessionResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

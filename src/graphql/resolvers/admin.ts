@@ -8,6 +8,7 @@ import { badUserInput } from '../errors.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { idOf } from '../ids.js';
 import { User } from '../../entities/user.js';
+import { sessions } from './auth.js';
 
 const MAX_PAGE = 200;
 
@@ -73,6 +74,7 @@ export const adminResolvers: Resolvers = {
     },
     groups: (_parent, _args, context) => admin(context).groups(),
     permissions: (_parent, _args, context) => admin(context).permissions(),
+    userSessions: (_parent, { userId }, context) => sessions(context).ofUser(idOf(userId, 'userId')),
   },
   Mutation: {
     createUser: (_parent, { input }, context) => admin(context).createUser(input),
@@ -91,6 +93,9 @@ export const adminResolvers: Resolvers = {
       admin(context).removeUserFromGroup(idOf(userId, 'userId'), idOf(groupId, 'groupId')),
     grantPermission: (_parent, args, context) => changeGrant('grant', args, context),
     revokePermission: (_parent, args, context) => changeGrant('revoke', args, context),
+    endUserSession: (_parent, { userId, id }, context) => sessions(context).endOfUser(idOf(userId, 'userId'), id),
+    impersonate: (_parent, { userId }, context) => sessions(context).impersonate(idOf(userId, 'userId')),
+    stopImpersonating: (_parent, _args, context) => sessions(context).stopImpersonating(),
   },
   Group: {
     permissions: async (group, _args, { em }) => {

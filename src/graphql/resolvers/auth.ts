@@ -1,5 +1,6 @@
 /** The account API (schema/auth.graphql): each operation is one call of the account use-cases (src/services). */
 import { Accounts } from '../../services/accounts.js';
+import { Sessions } from '../../services/sessions.js';
 import type { GraphQLContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers.js';
 
@@ -8,9 +9,15 @@ function accounts({ em, authCore, config, logger, lockout, mailer, auth }: Graph
   return new Accounts({ em, core: authCore, config, logger, lockout, mailer, session: auth });
 }
 
+/** The session use-cases over this request's session. */
+export function sessions({ em, authCore, permissions, auth }: GraphQLContext): Sessions {
+  return new Sessions({ em, events: authCore.events, permissions, session: auth });
+}
+
 export const authResolvers: Resolvers = {
   Query: {
     me: (_parent, _args, { auth }) => auth.user(),
+    mySessions: (_parent, _args, context) => sessions(context).mine(),
   },
   Mutation: {
     async login(_parent, { username, password }, context) {
@@ -34,6 +41,7 @@ export const authResolvers: Resolvers = {
       return true;
     },
     logoutOtherSessions: (_parent, _args, context) => accounts(context).logoutOtherSessions(),
+    endSession: (_parent, { id }, context) => sessions(context).end(id),
   },
   User: {
     id: (user) => String(user.id),
@@ -41,6 +49,12 @@ export const authResolvers: Resolvers = {
     groups: (user, _args, { permissions }) =>
       user.groups.isInitialized() ? user.groups.getItems() : permissions.getGroups(user),
     permissions: async (user, _args, { permissions }) => [...(await permissions.getAllPermissions(user))].sort(),
+    // Only on the user this request acts as: any other user (in the admin's lists, say) is nobody's impersonation.
+    async impersonatedBy(user, _args, { auth }) {
+      if ((await auth.user())?.id !== user.id) return null;
+      const real = await auth.impersonator();
+      return real ? { id: String(real.id), username: real.username } : null;
+    },
   },
   Group: {
     id: (group) => String(group.id),
