@@ -13,8 +13,8 @@ export function retentionCutoff(days: number, now: Date): Date | null {
   return days === 0 ? null : new Date(now.getTime() - days * 86_400_000);
 }
 
-/** Deletes the events older than `cutoff`; returns how many. */
-export async function pruneAuditEvents(em: EntityManager, cutoff: Date): Promise<number> {
+/** Deletes the events older than `cutoff`, `batch` rows per transaction; returns how many. */
+export async function pruneAuditEvents(em: EntityManager, cutoff: Date, batch = BATCH): Promise<number> {
   let deleted = 0;
   for (;;) {
     const count = await em.transactional(async (tx) => {
@@ -23,11 +23,11 @@ export async function pruneAuditEvents(em: EntityManager, cutoff: Date): Promise
       return run(
         tx,
         `DELETE FROM gqlauth_audit_event WHERE id IN (
-           SELECT id FROM gqlauth_audit_event WHERE at < ? ORDER BY at LIMIT ${BATCH})`,
-        [cutoff],
+           SELECT id FROM gqlauth_audit_event WHERE at < ? ORDER BY at LIMIT ?)`,
+        [cutoff, batch],
       );
     });
     deleted += count;
-    if (count < BATCH) return deleted;
+    if (count < batch) return deleted;
   }
 }

@@ -150,7 +150,7 @@ export class AuditRecorder {
       }, timeoutMs);
     });
     try {
-      if ((await Promise.race([this.flushed().then(() => false), timedOut])) === true) {
+      if (await Promise.race([this.flushed().then(() => false), timedOut])) {
         this.stopWaiting.abort();
         const lost = this.queue.length;
         this.queue = [];

@@ -148,12 +148,7 @@ const DETAIL_TEXT = 300;
  * surrogate. A name tried at login is the client's choice: one such character must not lose the whole batch.
  */
 function storable(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex -- the NUL character is what is removed
-  return text
-    .toWellFormed()
-    .replace(/\u0000/g, '')
-    .slice(0, max)
-    .toWellFormed();
+  return text.toWellFormed().replaceAll('\u0000', '').slice(0, max).toWellFormed();
 }
 
 function storableDetails(value: unknown): unknown {
@@ -191,7 +186,8 @@ export function auditRowOf<K extends keyof AuthEvents>(
     impersonatorId,
     targetUserId: mapped.targetUserId ?? null,
     targetGroupId: mapped.targetGroupId ?? null,
-    username: mapped.username == null ? null : storable(mapped.username, WIDTH.username),
+    username:
+      mapped.username === null || mapped.username === undefined ? null : storable(mapped.username, WIDTH.username),
     address: address === null ? null : storable(address, WIDTH.address),
     requestId: scope?.id ? storable(scope.id, WIDTH.requestId) : null,
     details: storableDetails(mapped.details ?? {}) as Record<string, unknown>,
