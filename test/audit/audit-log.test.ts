@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createAuth } from '../../src/auth/index.js';
+import { createAuth, encodeUid } from '../../src/auth/index.js';
 import { selectAll, selectOne } from '../../src/db/sql.js';
 import { Permission } from '../../src/entities/permission.js';
 import { User } from '../../src/entities/user.js';
@@ -287,6 +287,33 @@ describe('the audit log', () => {
     expect(await codeFor(await loggedInClient(app.url, 'outsider', PASSWORD))).toBe('FORBIDDEN');
     expect(await codeFor(await loggedInClient(app.url, 'auditor', PASSWORD))).toBe('OK');
     expect(await codeFor(await loggedInClient(app.url, 'root', PASSWORD))).toBe('OK');
+  });
+
+  it('records a password reset by link: by nobody (no one is logged in), to its user, in its request', async () => {
+    const auth = createAuth(app.config);
+    const dora = await auth.users.createUser(em(), { username: 'dora', email: 'dora@example.com', password: PASSWORD });
+    const [resetUser] = await auth.passwordReset.usersFor(em(), 'dora@example.com');
+    if (!resetUser) throw new Error('dora has no reset link');
+    const before = await auditRows();
+    const reset = await new HttpClient(app.url).graphql(
+      'mutation ($uid: ID!, $token: String!, $pw: String!) { resetPassword(uid: $uid, token: $token, newPassword: $pw) }',
+      { uid: encodeUid(dora.id), token: auth.passwordReset.token(resetUser), pw: 'doras-new-secret-5' },
+    );
+    expect(reset.body).toEqual({ data: { resetPassword: true } });
+    await rowsReach(before + 1);
+    const [last] = await selectAll(
+      em(),
+      'SELECT kind, actor_id, target_user_id, username, address, request_id, details FROM gqlauth_audit_event ORDER BY id DESC LIMIT 1',
+    );
+    expect(last).toEqual({
+      kind: 'password_reset',
+      actor_id: null,
+      target_user_id: dora.id,
+      username: 'dora',
+      address: '127.0.0.1',
+      request_id: requestIdOf(reset),
+      details: { via: 'reset' },
+    });
   });
 
   it('answers a request whose event cannot be written (its table gone), and writes it once the table is back', async () => {
