@@ -282,11 +282,14 @@ describe('the audit log', () => {
       const response = await events(client, { first: 1 });
       return response.body.errors?.[0]?.extensions?.code ?? (response.body.data ? 'OK' : 'NO DATA');
     };
+    const before = await auditRows();
     expect(await codeFor(new HttpClient(app.url))).toBe('UNAUTHENTICATED');
     expect(await codeFor(await loggedInClient(app.url, 'clerk', PASSWORD))).toBe('FORBIDDEN');
     expect(await codeFor(await loggedInClient(app.url, 'outsider', PASSWORD))).toBe('FORBIDDEN');
     expect(await codeFor(await loggedInClient(app.url, 'auditor', PASSWORD))).toBe('OK');
     expect(await codeFor(await loggedInClient(app.url, 'root', PASSWORD))).toBe('OK');
+    // Their logins' rows written before the next test counts rows.
+    await rowsReach(before + 4);
   });
 
   it('records a password reset by link: by nobody (no one is logged in), to its user, in its request', async () => {
