@@ -24,6 +24,7 @@ export const AUDIT_KINDS = [
   'user_permissions_changed',
   'group_permissions_changed',
   'user_groups_changed',
+  'user_status_changed',
   'impersonation_started',
   'impersonation_ended',
 ] as const;
@@ -131,6 +132,12 @@ const MAPPINGS: Mappings = {
     actorId,
     targetUserId: userId,
     details: { added: [...added], removed: [...removed] },
+  }),
+  userStatusChanged: ({ actorId, userId, changed }) => ({
+    kind: 'user_status_changed',
+    actorId,
+    targetUserId: userId,
+    details: { ...changed },
   }),
   impersonationStarted: ({ actorId, userId }) => ({ kind: 'impersonation_started', actorId, targetUserId: userId }),
   impersonationEnded: ({ actorId, userId }) => ({ kind: 'impersonation_ended', actorId, targetUserId: userId }),

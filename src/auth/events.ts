@@ -63,6 +63,15 @@ export interface AuthEvents {
     removed: readonly string[];
     objectId?: string;
   };
+  /**
+   * What decides whether a user may log in and how far their rights go changed: only the flags that changed, with
+   * their new values (a superuser holds every permission; Django's admin lets in active staff only).
+   */
+  userStatusChanged: {
+    actorId: number | null;
+    userId: number;
+    changed: { readonly isActive?: boolean; readonly isStaff?: boolean; readonly isSuperuser?: boolean };
+  };
   /** A user joined or left groups (by name). */
   userGroupsChanged: { actorId: number | null; userId: number; added: readonly string[]; removed: readonly string[] };
   /** `actorId` started acting as `userId` (django-hijack). */

@@ -196,6 +196,7 @@ export class Admin {
       issues.push(...(issues.length === 0 ? await validateNewUsername(em, username, target.id) : usernameIssues));
     }
     if (issues.length > 0) throw new ValidationError(issues);
+    const flags = { isActive: target.isActive, isStaff: target.isStaff, isSuperuser: target.isSuperuser };
     if (username !== undefined) target.username = username;
     if (email !== undefined) target.email = email;
     if (given(input.firstName)) target.firstName = input.firstName;
@@ -206,6 +207,13 @@ export class Admin {
     await em.flush();
     // isActive and isSuperuser decide what a user holds: the rest of the request reads it again.
     this.deps.permissions.forget();
+    const changed = Object.fromEntries(
+      (['isActive', 'isStaff', 'isSuperuser'] as const)
+        .filter((flag) => target[flag] !== flags[flag])
+        .map((flag) => [flag, target[flag]]),
+    );
+    if (Object.keys(changed).length > 0)
+      await this.deps.core.events.emit('userStatusChanged', { actorId: caller.id, userId: target.id, changed });
     return target;
   }
 

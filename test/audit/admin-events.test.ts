@@ -205,6 +205,43 @@ describe('administrators’ changes in the audit log', () => {
     ]);
   });
 
+  it('records the flags that changed of a user (active, staff, superuser), not the rest of a change', async () => {
+    const update = (input: Record<string, unknown>) =>
+      ok('mutation ($u: ID!, $i: UpdateUserInput!) { updateUser(id: $u, input: $i) { id } }', { u: ids.bob, i: input });
+    const rows = await recorded(3, async () => {
+      await update({ firstName: 'Robert' }); // not a status: nothing
+      await update({ isStaff: true, isActive: true, lastName: 'Jones' }); // active already: only staff changed
+      await update({ isSuperuser: true, isStaff: false });
+      await update({ isSuperuser: false });
+    });
+    expect(rows).toEqual([
+      {
+        kind: 'user_status_changed',
+        actor_id: ids.root,
+        target_user_id: ids.bob,
+        target_group_id: null,
+        username: 'bob',
+        details: { isStaff: true },
+      },
+      {
+        kind: 'user_status_changed',
+        actor_id: ids.root,
+        target_user_id: ids.bob,
+        target_group_id: null,
+        username: 'bob',
+        details: { isStaff: false, isSuperuser: true },
+      },
+      {
+        kind: 'user_status_changed',
+        actor_id: ids.root,
+        target_user_id: ids.bob,
+        target_group_id: null,
+        username: 'bob',
+        details: { isSuperuser: false },
+      },
+    ]);
+  });
+
   it('records a password an administrator set, as theirs', async () => {
     const rows = await recorded(1, async () => {
       await ok('mutation ($u: ID!) { setUserPassword(id: $u, password: "a-new-one-for-bob-7") }', { u: ids.bob });

@@ -103,6 +103,7 @@ describe('the audit recorder', () => {
           removed: ['polls.add_poll'],
         });
         await bus.emit('userGroupsChanged', { actorId: alice, userId: bob, added: ['Editors'], removed: [] });
+        await bus.emit('userStatusChanged', { actorId: alice, userId: bob, changed: { isStaff: true } });
         // The password event names no actor: the request's user (alice, impersonated by bob) did it.
         await bus.emit('userPasswordChanged', { userId: alice, via: 'change' });
         // Ending an impersonation: bob is the event's own actor, and not named twice.
@@ -199,6 +200,16 @@ describe('the audit recorder', () => {
         username: 'bob',
         ...inRequest,
         details: { added: ['Editors'], removed: [] },
+      },
+      {
+        kind: 'user_status_changed',
+        actor: alice,
+        impersonator: bob,
+        user: bob,
+        group: null,
+        username: 'bob',
+        ...inRequest,
+        details: { isStaff: true },
       },
       {
         kind: 'password_changed',

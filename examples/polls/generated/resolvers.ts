@@ -94,7 +94,8 @@ export type AuditEventKind =
   | 'PASSWORD_SET'
   | 'SESSION_ENDED'
   | 'USER_GROUPS_CHANGED'
-  | 'USER_PERMISSIONS_CHANGED';
+  | 'USER_PERMISSIONS_CHANGED'
+  | 'USER_STATUS_CHANGED';
 
 /** One answer of a poll, and how many votes it has: for those who may view its poll. */
 export type Choice = {

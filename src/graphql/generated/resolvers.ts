@@ -96,7 +96,8 @@ export type AuditEventKind =
   | 'PASSWORD_SET'
   | 'SESSION_ENDED'
   | 'USER_GROUPS_CHANGED'
-  | 'USER_PERMISSIONS_CHANGED';
+  | 'USER_PERMISSIONS_CHANGED'
+  | 'USER_STATUS_CHANGED';
 
 export type CreateUserInput = {
   email?: InputMaybe<Scalars['String']['input']>;
