@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { installedApps, schemaOf } from './apps.js';
+import { AuditRecorder, databaseWrite } from './audit/recorder.js';
 import { createAuth } from './auth/index.js';
 import { systemClock, type Clock } from './auth/clock.js';
 import type { Config } from './config/index.js';
@@ -21,6 +22,9 @@ import { openCounters } from './stores/counters.js';
 import { createStores, type Stores } from './stores/create-stores.js';
 import type { Logger } from './logger.js';
 import { createMailer } from './mail/index.js';
+
+/** The least time the audit log's last events get to be written at shutdown, whatever SHUTDOWN_TIMEOUT_MS says. */
+const AUDIT_FLUSH_MIN_MS = 1000;
 
 export interface RunningServer {
   /** The base URL the server listens on, e.g. http://127.0.0.1:4000 */
@@ -77,6 +81,9 @@ export async function startServer(
       `login failed: ${reasons.map(({ backend, reason }) => `${backend}: ${reason}`).join(', ') || 'no backend'}`,
     );
   });
+  // The audit log hears every event: queued while the request is served, written by its own writer (src/audit/).
+  const audit = new AuditRecorder(databaseWrite(database.orm.em), { logger, queueLimit: config.audit.queueLimit });
+  audit.listen(auth.events, clock);
   const app = createApp({
     config,
     auth,
@@ -104,6 +111,7 @@ export async function startServer(
     });
   } catch (error) {
     await apollo.stop();
+    await audit.close(0);
     await counters.close();
     await stores.close();
     throw error;
@@ -123,6 +131,9 @@ export async function startServer(
           // E-mails queued by the last requests still go out (each SMTP exchange is bounded).
           await mailer.close();
         } finally {
+          // The audit events of the last requests are written before the database closes (for a bounded time: a
+          // database that does not answer must not hold the process; what is lost is counted in the log).
+          await audit.close(Math.max(AUDIT_FLUSH_MIN_MS, config.shutdownTimeoutMs));
           // After the requests that use them: then nothing can write a session or a counter any more.
           await counters.close();
           await stores.close();

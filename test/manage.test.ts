@@ -158,6 +158,7 @@ describe('every command', () => {
     'createsuperuser',
     'changepassword',
     'clearsessions',
+    'pruneaudit',
     'permissions',
     'seed-demo',
   ];

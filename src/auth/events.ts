@@ -21,8 +21,11 @@ export interface AuthEvents {
     credentials: Record<string, unknown>;
     reasons: readonly { backend: string; reason: LoginFailureReason | 'unknown' }[];
   };
-  /** A new password was stored for the user (a change, a reset, an administrator's, a command's). */
-  userPasswordChanged: { userId: number };
+  /**
+   * A new password was stored for the user: `via` its owner's change (with the current one), a reset link, an
+   * administrator's set, or a command's (changepassword); absent when the code that stored it does not say.
+   */
+  userPasswordChanged: { userId: number; via?: PasswordChangeVia };
   /** An attempt was refused, before any check, because its source failed too often (django-axes). */
   userLockedOut: { username: string; ip: string; action: GuardedAction; retryAfterSeconds: number };
 
@@ -43,20 +46,31 @@ export interface AuthEvents {
   accessTokenRevoked: { actorId: number; userId: number; tokenId: number };
   /** One session of `userId` was ended from the session list (by that user, or an administrator). */
   sessionEnded: { actorId: number; userId: number };
-  /** Direct permissions of a user were granted or revoked ('app.codename'). */
+  /** Direct permissions of a user were granted or revoked ('app.codename'); on one object with `objectId`. */
   userPermissionsChanged: {
     actorId: number | null;
     userId: number;
     added: readonly string[];
     removed: readonly string[];
+    objectId?: string;
   };
-  /** A group's permissions were granted or revoked ('app.codename'). */
+  /** A group's permissions were granted or revoked ('app.codename'); on one object with `objectId`. */
   groupPermissionsChanged: {
     actorId: number | null;
     groupId: number;
     groupName: string;
     added: readonly string[];
     removed: readonly string[];
+    objectId?: string;
+  };
+  /**
+   * What decides whether a user may log in and how far their rights go changed: only the flags that changed, with
+   * their new values (a superuser holds every permission; Django's admin lets in active staff only).
+   */
+  userStatusChanged: {
+    actorId: number | null;
+    userId: number;
+    changed: { readonly isActive?: boolean; readonly isStaff?: boolean; readonly isSuperuser?: boolean };
   };
   /** A user joined or left groups (by name). */
   userGroupsChanged: { actorId: number | null; userId: number; added: readonly string[]; removed: readonly string[] };
@@ -64,6 +78,9 @@ export interface AuthEvents {
   impersonationStarted: { actorId: number; userId: number };
   impersonationEnded: { actorId: number; userId: number };
 }
+
+/** How a password came to be stored (`userPasswordChanged`). */
+export type PasswordChangeVia = 'change' | 'reset' | 'admin' | 'command';
 
 export type Listener<K extends keyof AuthEvents> = (event: AuthEvents[K]) => void | Promise<void>;
 

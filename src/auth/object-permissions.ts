@@ -248,29 +248,35 @@ function sameApp(perm: string, model: string | undefined): boolean {
   return model === undefined || model.startsWith(`${splitPermission(perm).appLabel}.`);
 }
 
-/** Grants `perm` on one object (of the permission's model). Granting twice is harmless. Throws when unknown. */
+/**
+ * Grants `perm` on one object (of the permission's model); returns whether the grant is new. Granting twice is
+ * harmless. Throws when unknown.
+ */
 export async function grantObjectPermission(
   em: EntityManager,
   perm: string,
   grantee: Grantee,
   key: ObjectKey,
-): Promise<void> {
+): Promise<boolean> {
   const { id, contentTypeId } = await permissionRow(em, perm);
   if ('userId' in grantee) {
-    await run(
-      em,
-      `INSERT INTO guardian_userobjectpermission (object_pk, content_type_id, permission_id, user_id)
+    return (
+      (await run(
+        em,
+        `INSERT INTO guardian_userobjectpermission (object_pk, content_type_id, permission_id, user_id)
        VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      [String(key), contentTypeId, id, grantee.userId],
+        [String(key), contentTypeId, id, grantee.userId],
+      )) > 0
     );
-  } else {
-    await run(
+  }
+  return (
+    (await run(
       em,
       `INSERT INTO guardian_groupobjectpermission (object_pk, content_type_id, group_id, permission_id)
        VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       [String(key), contentTypeId, grantee.groupId, id],
-    );
-  }
+    )) > 0
+  );
 }
 
 /** Revokes an object-level grant; returns whether there was one. */

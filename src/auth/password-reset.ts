@@ -110,7 +110,7 @@ export class PasswordReset {
       return true;
     });
     // After the commit: listeners hear of a password that is stored.
-    if (stored) await this.events?.emit('userPasswordChanged', { userId });
+    if (stored) await this.events?.emit('userPasswordChanged', { userId, via: 'reset' });
     return stored;
   }
 }

@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
-import type { AuthEventBus } from './events.js';
+import type { AuthEventBus, PasswordChangeVia } from './events.js';
 import type { PasswordHashers } from './hashers/index.js';
 
 export class Passwords {
@@ -50,11 +50,17 @@ export class Passwords {
   /**
    * Stores `next` in place of `expected`, only if the user's stored hash is still `expected`: of password changes
    * racing each other (a change, a reset, an admin's), exactly one wins and the others learn it (false) instead of
-   * answering yes while their password is silently overwritten (a lost update).
+   * answering yes while their password is silently overwritten (a lost update). `via`: how, for the event.
    */
-  async replaceStored(em: EntityManager, userId: number, expected: string, next: string): Promise<boolean> {
+  async replaceStored(
+    em: EntityManager,
+    userId: number,
+    expected: string,
+    next: string,
+    via?: Exclude<PasswordChangeVia, 'reset'>,
+  ): Promise<boolean> {
     const replaced = (await em.nativeUpdate(User, { id: userId, password: expected }, { password: next })) === 1;
-    if (replaced) await this.events?.emit('userPasswordChanged', { userId });
+    if (replaced) await this.events?.emit('userPasswordChanged', via === undefined ? { userId } : { userId, via });
     return replaced;
   }
 

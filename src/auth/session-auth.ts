@@ -8,7 +8,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../entities/user.js';
-import type { Logger } from '../logger.js';
+import { currentRequest, type Logger } from '../logger.js';
 import type { AuthenticationBackend } from './backends.js';
 import type { Clock } from './clock.js';
 import type { AuthEventBus } from './events.js';
@@ -79,6 +79,7 @@ export async function login(
       ...newSessionKeys(session, now.getTime()),
     }),
   );
+  actingAs(user.id);
   await flow.auth.events.emit('userLoggedIn', { user, backend });
 }
 
@@ -121,6 +122,7 @@ export async function getUser(session: SessionHandle, em: EntityManager, flow: S
       flow.logger.warn({ err: error }, 'session activity not recorded: the session store failed');
     });
   }
+  actingAs(found.user.id);
   return found.user;
 }
 
@@ -156,6 +158,18 @@ export async function updateSessionAuthHash(
 export async function logout(session: SessionHandle, user: User | null, flow: SessionFlow): Promise<void> {
   await storeCall(() => session.flush());
   await flow.auth.events.emit('userLoggedOut', { user });
+  actingAs(undefined);
+}
+
+/**
+ * Records who the request being served acts as (logger.ts's request scope): the audit log attributes what the
+ * request does to them. Nothing outside a request.
+ */
+function actingAs(userId: number | undefined): void {
+  const scope = currentRequest();
+  if (!scope) return;
+  if (userId === undefined) delete scope.userId;
+  else scope.userId = userId;
 }
 
 /**

@@ -187,7 +187,7 @@ export async function changePassword(
         user,
         password,
         field: 'password',
-        over: { hash: stored },
+        over: { hash: stored, via: 'command' },
         // Whoever is logged in as this user now is logged out: a changed password is often a taken-back account.
         sessions: { after: () => deps.sessions.endSessionsOf(user.id) },
       },

@@ -5,6 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { installedApps, schemaOf } from '../apps.js';
+import { pruneAuditEvents, retentionCutoff } from '../audit/prune.js';
+import { AuditRecorder, databaseWrite } from '../audit/recorder.js';
 import { createAuth, loadExtensions } from '../auth/index.js';
 import { systemClock } from '../auth/clock.js';
 import { loadConfig, loadEnvFile } from '../config/index.js';
@@ -88,6 +90,45 @@ how many. Run it daily, e.g. from cron:  17 3 * * *  cd /srv/app && npm run -s m
       }
     },
   },
+  pruneaudit: {
+    summary: 'delete the audit events older than AUDIT_RETENTION_DAYS and print how many (schedule it daily)',
+    help: `Usage: npm run manage -- pruneaudit [--days N]
+
+Deletes the audit events (gqlauth_audit_event) older than AUDIT_RETENTION_DAYS days, or --days N, and prints how
+many. 0 keeps them forever: nothing is deleted. Run it daily, e.g. from cron:
+  23 3 * * *  cd /srv/app && npm run -s manage -- pruneaudit
+The only way rows leave the log: the table refuses any other UPDATE, DELETE or TRUNCATE.`,
+    async run(argv) {
+      const { values } = parseOptions(argv, { days: { type: 'string' } });
+      const days = values.days === undefined ? undefined : Number(values.days);
+      if (days !== undefined && !(/^\d+$/.test(values.days ?? '') && days <= 36_500))
+        throw new UsageError('--days takes a whole number of days, 0 to 36500');
+      loadEnvFile();
+      const config = loadConfig();
+      const retentionDays = days ?? config.audit.retentionDays;
+      const cutoff = retentionCutoff(retentionDays, systemClock.now());
+      if (cutoff === null) {
+        console.log('audit events are kept forever (AUDIT_RETENTION_DAYS=0): none deleted');
+        return 0;
+      }
+      const database = await openDatabase(config.database, createLogger('warn'), {
+        migrate: false,
+        shareRunningServer: true,
+      });
+      try {
+        const deleted = await pruneAuditEvents(database.orm.em.fork(), cutoff);
+        console.log(`${deleted} audit event(s) older than ${retentionDays} day(s) deleted`);
+        return 0;
+      } catch (error) {
+        // 42P01, undefined_table: a database that was never migrated.
+        if ((error as { code?: unknown }).code !== '42P01') throw error;
+        console.error('error: the database has no audit table: run `npm run migrate` first');
+        return 1;
+      } finally {
+        await database.close();
+      }
+    },
+  },
   permissions: {
     summary: 'print every field a client can reach and what it requires',
     help: `Usage: npm run manage -- permissions
@@ -146,6 +187,9 @@ ${Object.entries(commands)
 
 npm run manage -- <command> --help   tells more about one.`;
 
+/** How long a command waits for its audit events to be written before it closes the database. */
+const AUDIT_FLUSH_MS = 5000;
+
 type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
 
 function parseOptions<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {
@@ -169,12 +213,16 @@ async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore)
   });
   const store = createStores(config.session, { database, clock: systemClock, logger }).sessions;
   const prompter = createPrompter();
+  const auth = createAuth(config);
+  // What a command changes is in the audit log as what a request changes is (with no actor: an operator ran it).
+  const audit = new AuditRecorder(databaseWrite(database.orm.em), { logger, queueLimit: config.audit.queueLimit });
+  audit.listen(auth.events, systemClock);
   try {
     await store.open();
     return await run(
       {
         em: database.orm.em.fork(),
-        auth: createAuth(config),
+        auth,
         config,
         prompter,
         env: process.env,
@@ -189,6 +237,7 @@ async function withAccounts(run: (deps: AccountCommandDeps, store: SessionStore)
     );
   } finally {
     prompter.close();
+    await audit.close(AUDIT_FLUSH_MS);
     await store.close();
     await database.close();
   }

@@ -81,6 +81,7 @@ describe('loadConfig', () => {
         resetAddressLimit: 10,
         resetWindowSeconds: 3600,
       },
+      audit: { retentionDays: 365, queueLimit: 10_000 },
       cors: undefined,
     });
   });
@@ -150,6 +151,8 @@ describe('loadConfig', () => {
         PASSWORD_RESET_EMAIL_LIMIT: '2',
         PASSWORD_RESET_ADDRESS_LIMIT: '5',
         PASSWORD_RESET_WINDOW: '600',
+        AUDIT_RETENTION_DAYS: '90',
+        AUDIT_QUEUE_LIMIT: '500',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         CORS_CREDENTIALS: 'false',
       },
@@ -227,6 +230,7 @@ describe('loadConfig', () => {
         resetAddressLimit: 5,
         resetWindowSeconds: 600,
       },
+      audit: { retentionDays: 90, queueLimit: 500 },
       cors: { origins: ['https://app.example.com', 'http://localhost:5173'], credentials: false },
     });
   });

@@ -60,6 +60,7 @@ export interface Config {
   readonly mail: MailConfig;
   readonly graphql: GraphQLConfig;
   readonly lockout: LockoutConfig;
+  readonly audit: AuditConfig;
   /** Cross-origin access to /graphql; undefined: none (browsers allow only the server's own origin). */
   readonly cors: CorsConfig | undefined;
 }
@@ -85,6 +86,14 @@ export interface GraphQLConfig {
   };
   /** Largest request body, in bytes: a bigger one gets 413 before it is values. */
   readonly maxBodyBytes: number;
+}
+
+/** The audit log: see src/audit/. */
+export interface AuditConfig {
+  /** Days an event is kept (the pruneaudit command deletes older ones); 0: forever. */
+  readonly retentionDays: number;
+  /** Events waiting to be written, at most; past it new ones are dropped and counted. */
+  readonly queueLimit: number;
 }
 
 /** Brute-force lockout (django-axes): see src/auth/lockout.ts. */
@@ -442,6 +451,7 @@ export function loadConfig(
       resetAddressLimit: values.PASSWORD_RESET_ADDRESS_LIMIT,
       resetWindowSeconds: values.PASSWORD_RESET_WINDOW,
     }),
+    audit: Object.freeze({ retentionDays: values.AUDIT_RETENTION_DAYS, queueLimit: values.AUDIT_QUEUE_LIMIT }),
     cors: values.CORS_ORIGINS
       ? Object.freeze({
           origins: values.CORS_ORIGINS === '*' ? '*' : Object.freeze([...values.CORS_ORIGINS]),

@@ -9,6 +9,7 @@ export {
   isWeakSecret,
   loadConfig,
   loadEnvFile,
+  type AuditConfig,
   type AuthSettings,
   type AuthenticationBackendName,
   type Config,

@@ -77,6 +77,13 @@ export const SETTING_GROUPS = {
       'Brute-force lockout (django-axes) and limits per account and per client address, all checked before any ' +
       'password is hashed. Counters live with the sessions (PostgreSQL or Redis).',
   },
+  audit: {
+    title: 'Audit log',
+    doc:
+      'Security events (logins, failures, lockouts, password changes, grants, tokens, impersonation) kept in ' +
+      '`gqlauth_audit_event`, written in the background, read by staff with `auditEvents`, pruned by ' +
+      '`npm run manage -- pruneaudit`.',
+  },
 } as const;
 
 export type SettingGroup = keyof typeof SETTING_GROUPS;
@@ -634,6 +641,22 @@ export const settings = {
     default: '3600',
     example: '3600',
     doc: "Seconds of the reset limits' window.",
+  }),
+  AUDIT_RETENTION_DAYS: setting({
+    group: 'audit',
+    parse: wholeNumber(0, 36_500),
+    default: '365',
+    example: '365',
+    doc: 'Days an audit event is kept: `pruneaudit` deletes older ones (schedule it daily). `0`: kept forever.',
+  }),
+  AUDIT_QUEUE_LIMIT: setting({
+    group: 'audit',
+    parse: wholeNumber(1, 1_000_000),
+    default: '10000',
+    example: '10000',
+    doc:
+      'Events waiting to be written, at most, while the database is slow or down; past it new events are dropped ' +
+      '(and their number logged as an error) rather than held in memory or making requests wait.',
   }),
 } as const;
 

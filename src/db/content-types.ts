@@ -37,6 +37,14 @@ export const authModels: readonly ModelDefinition[] = [
   { appLabel: 'sessions', model: 'session', verboseName: 'session' },
 ];
 
+/**
+ * The server's own models beyond Django's: their permissions are what its staff operations ask for
+ * (`gqlauth.view_auditevent` for the audit log).
+ */
+export const serverModels: readonly ModelDefinition[] = [
+  { appLabel: 'gqlauth', model: 'auditevent', verboseName: 'audit event' },
+];
+
 /** The permissions a model gets, as [codename, name], in Django's order. */
 export function permissionsOf(model: ModelDefinition): [codename: string, name: string][] {
   return [

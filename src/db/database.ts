@@ -9,7 +9,7 @@ import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import pg from 'pg';
 import { ormOptionsWith, type DatabaseApp } from './orm-options.js';
-import { authModels, syncContentTypes, type ModelDefinition } from './content-types.js';
+import { authModels, serverModels, syncContentTypes, type ModelDefinition } from './content-types.js';
 import { ormLogger } from './orm-logger.js';
 import type { EmbeddedPostgres } from './embedded.js';
 import { StartupError } from '../startup-error.js';
@@ -158,7 +158,7 @@ export async function openDatabase(
         const applied = (await opened.migrator.up()).map((migration) => migration.name);
         if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
         // Django's post_migrate: content types and permissions of every model, created when missing.
-        const models = options.models ?? [...authModels, ...apps.flatMap((app) => app.models ?? [])];
+        const models = options.models ?? [...authModels, ...serverModels, ...apps.flatMap((app) => app.models ?? [])];
         const created = await syncContentTypes(opened.em.fork(), models);
         if (created > 0) logger.info(`created ${created} permission(s)`);
         return applied;

@@ -6,6 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ValidationError, type Auth } from '../auth/index.js';
+import type { PasswordChangeVia } from '../auth/events.js';
 import type { Lockout } from '../auth/lockout.js';
 import { LoginNames } from '../auth/login-names.js';
 import { validatePassword, type UserAttributes } from '../auth/password-validation.js';
@@ -45,9 +46,11 @@ export interface NewPassword {
   /**
    * What must still hold when it is written, so that of changes racing each other exactly one wins and the others
    * learn it instead of answering yes while their password is silently overwritten (a lost update): the hash the
-   * caller read when it began (compare-and-swap), or a reset token (checked again under a row lock).
+   * caller read when it began (compare-and-swap), with who sets it (for the audit log), or a reset token (checked
+   * again under a row lock).
    */
-  readonly over: { readonly hash: string } | { readonly resetToken: string };
+  readonly over:
+    { readonly hash: string; readonly via: Exclude<PasswordChangeVia, 'reset'> } | { readonly resetToken: string };
   /**
    * The user's sessions, ended `before` the password is written or `after` it (returning how many ended). A store
    * error thrown by either is the operation's: before, nothing was written; after, the password is set.
@@ -67,7 +70,8 @@ export async function setPassword({ em, core, config }: PasswordDeps, request: N
   const ended = 'before' in sessions ? await sessions.before() : 0;
   const hash = await core.hashers.make(password);
   if ('hash' in over) {
-    if (!(await core.passwords.replaceStored(em, user.id, over.hash, hash))) throw new PasswordChangedMeanwhile();
+    if (!(await core.passwords.replaceStored(em, user.id, over.hash, hash, over.via)))
+      throw new PasswordChangedMeanwhile();
   } else if (!(await core.passwordReset.setPassword(em, user.id, over.resetToken, hash))) {
     throw new InvalidResetLink();
   }
@@ -161,7 +165,7 @@ export class Accounts {
       user,
       password: newPassword,
       field: 'newPassword',
-      over: { hash: stored },
+      over: { hash: stored, via: 'change' },
       sessions: { after: () => session.keepSessionAfterPasswordChange(user) },
     });
     return true;

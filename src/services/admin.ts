@@ -8,7 +8,8 @@
  *  - one's own password changes only through changePassword, which asks for the current one;
  *  - nobody grants a permission, creates a group, or adds someone to a group, carrying more than they hold
  *    themselves, object-level grants included.
- * Each mutation is one transaction.
+ * Each mutation is one transaction. Each change of what someone holds (grants, memberships) is an event on the bus,
+ * emitted once it is stored and only when something changed: the audit log records who did it, to whom, and what.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isAuthenticated } from '../auth/anonymous.js';
@@ -28,7 +29,7 @@ import {
   validateUsername,
 } from '../auth/users.js';
 import type { Config } from '../config/index.js';
-import { run, selectOne } from '../db/sql.js';
+import { run, selectAll, selectOne } from '../db/sql.js';
 import { Group } from '../entities/group.js';
 import { Permission } from '../entities/permission.js';
 import { User } from '../entities/user.js';
@@ -195,6 +196,7 @@ export class Admin {
       issues.push(...(issues.length === 0 ? await validateNewUsername(em, username, target.id) : usernameIssues));
     }
     if (issues.length > 0) throw new ValidationError(issues);
+    const flags = { isActive: target.isActive, isStaff: target.isStaff, isSuperuser: target.isSuperuser };
     if (username !== undefined) target.username = username;
     if (email !== undefined) target.email = email;
     if (given(input.firstName)) target.firstName = input.firstName;
@@ -205,6 +207,13 @@ export class Admin {
     await em.flush();
     // isActive and isSuperuser decide what a user holds: the rest of the request reads it again.
     this.deps.permissions.forget();
+    const changed = Object.fromEntries(
+      (['isActive', 'isStaff', 'isSuperuser'] as const)
+        .filter((flag) => target[flag] !== flags[flag])
+        .map((flag) => [flag, target[flag]]),
+    );
+    if (Object.keys(changed).length > 0)
+      await this.deps.core.events.emit('userStatusChanged', { actorId: caller.id, userId: target.id, changed });
     return target;
   }
 
@@ -224,7 +233,7 @@ export class Admin {
       user: target,
       password,
       field: 'password',
-      over: { hash: stored },
+      over: { hash: stored, via: 'admin' },
       // Their sessions end first: whoever was using them may be why the password is being set, and one of them
       // changing the password in a loop must not keep the admin's change losing the race.
       sessions: { before: () => session.endSessionsOf(target.id) },
@@ -272,6 +281,15 @@ export class Admin {
     const group = em.create(Group, { name: trimmed });
     group.permissions.set(granted);
     await em.flush();
+    if (granted.length > 0) {
+      await this.deps.core.events.emit('groupPermissionsChanged', {
+        actorId: caller.id,
+        groupId: group.id,
+        groupName: group.name,
+        added: granted.map(keyOf).sort(),
+        removed: [],
+      });
+    }
     return group;
   }
 
@@ -281,13 +299,32 @@ export class Admin {
     const group = await this.groupOr404(id);
     // Deleting a group takes its rights from its members: not a group holding what the caller does not.
     if ((await heldBeyond(em, caller, { groupId: group.id })).length > 0) throw new NotPermitted();
-    await em.transactional(async (tx) => {
+    const members = await em.transactional(async (tx) => {
       await run(tx, 'DELETE FROM guardian_groupobjectpermission WHERE group_id = ?', [group.id]);
       await run(tx, 'DELETE FROM auth_group_permissions WHERE group_id = ?', [group.id]);
-      await run(tx, 'DELETE FROM auth_user_groups WHERE group_id = ?', [group.id]);
+      const left = await selectAll<{ user_id: number }>(
+        tx,
+        'DELETE FROM auth_user_groups WHERE group_id = ? RETURNING user_id',
+        [group.id],
+      );
       await run(tx, 'DELETE FROM auth_group WHERE id = ?', [group.id]);
+      return left.map((row) => row.user_id).sort((a, b) => a - b);
     });
     permissions.forget();
+    // Its members lost what it gave them: each is an event of its own (the log is searched by whom it concerns).
+    const removed = group.permissions.getItems().map(keyOf).sort();
+    const { events } = this.deps.core;
+    if (removed.length > 0) {
+      await events.emit('groupPermissionsChanged', {
+        actorId: caller.id,
+        groupId: group.id,
+        groupName: group.name,
+        added: [],
+        removed,
+      });
+    }
+    for (const userId of members)
+      await events.emit('userGroupsChanged', { actorId: caller.id, userId, added: [], removed: [group.name] });
     return true;
   }
 
@@ -298,13 +335,21 @@ export class Admin {
     this.guardSuperuserTarget(caller, target);
     // Membership hands out the group's permissions, and its object-level grants: the caller must hold them all.
     if ((await heldBeyond(em, caller, { groupId: group.id })).length > 0) throw new NotPermitted();
-    await run(
+    const joined = await run(
       em,
       'INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT (user_id, group_id) DO NOTHING',
       [target.id, group.id],
     );
     // What the rest of the request (and this answer's groups and permissions) reads must include the group.
     this.deps.permissions.forget();
+    if (joined > 0) {
+      await this.deps.core.events.emit('userGroupsChanged', {
+        actorId: caller.id,
+        userId: target.id,
+        added: [group.name],
+        removed: [],
+      });
+    }
     return target;
   }
 
@@ -313,8 +358,19 @@ export class Admin {
     const caller = await this.caller();
     const [target, group] = [await this.userOr404(userId), await this.groupOr404(groupId)];
     await this.guardTarget(caller, target);
-    await run(em, 'DELETE FROM auth_user_groups WHERE user_id = ? AND group_id = ?', [target.id, group.id]);
+    const left = await run(em, 'DELETE FROM auth_user_groups WHERE user_id = ? AND group_id = ?', [
+      target.id,
+      group.id,
+    ]);
     this.deps.permissions.forget();
+    if (left > 0) {
+      await this.deps.core.events.emit('userGroupsChanged', {
+        actorId: caller.id,
+        userId: target.id,
+        added: [],
+        removed: [group.name],
+      });
+    }
     return target;
   }
 
@@ -346,18 +402,39 @@ export class Admin {
         : (await objectPermissions.permittedKeys(caller, key, undefined, [objectId])).has(objectId);
     if (!held) throw new NotPermitted();
     const found = target ? { userId: target.id } : { groupId: group?.id ?? 0 };
+    let changed: boolean;
     if (objectId !== undefined) {
       // A later field of the same operation must see the change, not what was loaded before it.
       objectPermissions.forget();
-      if (action === 'grant') await grantObjectPermission(em, key, found, objectId);
-      return action === 'grant' ? true : revokeObjectPermission(em, key, found, objectId);
+      changed =
+        action === 'grant'
+          ? await grantObjectPermission(em, key, found, objectId)
+          : await revokeObjectPermission(em, key, found, objectId);
+    } else {
+      // A later field of the same operation must see the change, not what was loaded before it.
+      try {
+        changed = await changeModelGrant(action, em, found, permission.id);
+      } finally {
+        permissions.forget();
+      }
     }
-    // A later field of the same operation must see the change, not what was loaded before it.
-    try {
-      return await changeModelGrant(action, em, found, permission.id);
-    } finally {
-      permissions.forget();
+    if (changed) {
+      const change = {
+        actorId: caller.id,
+        added: action === 'grant' ? [key] : [],
+        removed: action === 'revoke' ? [key] : [],
+        ...(objectId === undefined ? {} : { objectId }),
+      };
+      if (target) await this.deps.core.events.emit('userPermissionsChanged', { ...change, userId: target.id });
+      if (group)
+        await this.deps.core.events.emit('groupPermissionsChanged', {
+          ...change,
+          groupId: group.id,
+          groupName: group.name,
+        });
     }
+    // A grant answers true whether or not it was new (granting twice is harmless); a revoke, whether there was one.
+    return action === 'grant' ? true : changed;
   }
 
   /** The logged-in caller (the directives have already refused anyone else). */
@@ -436,6 +513,7 @@ export class Admin {
   }
 }
 
+/** Whether anything changed: a grant that was not there, a revoke of one that was. */
 async function changeModelGrant(
   action: 'grant' | 'revoke',
   em: EntityManager,
@@ -447,11 +525,12 @@ async function changeModelGrant(
       ? ['auth_user_user_permissions', 'user_id', grantee.userId]
       : ['auth_group_permissions', 'group_id', grantee.groupId];
   if (action === 'grant') {
-    await run(em, `INSERT INTO ${table} (${column}, permission_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, [
-      granteeId,
-      permissionId,
-    ]);
-    return true;
+    return (
+      (await run(em, `INSERT INTO ${table} (${column}, permission_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, [
+        granteeId,
+        permissionId,
+      ])) > 0
+    );
   }
   return (
     (await run(em, `DELETE FROM ${table} WHERE ${column} = ? AND permission_id = ?`, [granteeId, permissionId])) > 0

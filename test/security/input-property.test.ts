@@ -337,6 +337,7 @@ describe('text in every argument of the schema', () => {
    */
   const plausible: Record<string, (attacked: string) => Promise<Args> | Args> = {
     'Query.users': () => ({ search: 'victim', after: cursorOf(1) }),
+    'Query.auditEvents': () => ({ after: cursorOf(1) }),
     'Query.user': () => ({ id: ids.victim }),
     'Query.polls': () => ({ after: cursorOf(ids.poll ?? '') }),
     'Query.poll': () => ({ id: ids.poll }),
@@ -460,7 +461,10 @@ describe('text in every argument of the schema', () => {
       `SELECT table_name AS name FROM information_schema.tables
        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1`,
     );
+    // Not the audit log: it records refusals too (a failed login), and its writer runs in the background, so that
+    // the rows of one call may land during the next.
     snapshotSql = `SELECT ${tables
+      .filter(({ name }) => name !== 'gqlauth_audit_event')
       .map(
         ({ name }) =>
           `(SELECT count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM "${name}" t) AS "${name}"`,

@@ -18,7 +18,84 @@ export type Scalars = {
   DateTime: { input: Date; output: Date; }
   /** An e-mail address, checked against the HTML specification's rules (graphql-scalars' EmailAddress). */
   EmailAddress: { input: string; output: string; }
+  /** A JSON object (graphql-scalars' JSONObject). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
+
+/**
+ * One security event: who did it (and, under impersonation, who really did), to whom, from which address, in which
+ * request (the X-Request-Id of its answer), when. Users and groups are named by id, and by the username of the time: a
+ * row outlives them. Never a password or a token. For staff who may view the audit log.
+ */
+export type AuditEvent = {
+  __typename?: 'AuditEvent';
+  /** Who did it; null for an anonymous request (a failed login) or a command. */
+  actorId?: Maybe<Scalars['ID']['output']>;
+  /** The client's address (as TRUST_PROXY lets the server see it). */
+  address?: Maybe<Scalars['String']['output']>;
+  at: Scalars['DateTime']['output'];
+  /** What else the event says: the backend of a login, the permissions granted or revoked, a token's id and name. */
+  details: Scalars['JSONObject']['output'];
+  id: Scalars['ID']['output'];
+  /** Under impersonation, the real user acting as actorId. */
+  impersonatorId?: Maybe<Scalars['ID']['output']>;
+  kind: AuditEventKind;
+  /** The id of the request that caused it: its answer's X-Request-Id header. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  targetGroupId?: Maybe<Scalars['ID']['output']>;
+  targetUserId?: Maybe<Scalars['ID']['output']>;
+  /** The target user's username at the time, or the username a failed login or a lockout tried. */
+  username?: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of audit events, oldest first (Relay's connection shape). */
+export type AuditEventConnection = {
+  __typename?: 'AuditEventConnection';
+  edges: Array<AuditEventEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AuditEventEdge = {
+  __typename?: 'AuditEventEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEvent;
+};
+
+/** Which audit events: all the given conditions hold. */
+export type AuditEventFilter = {
+  actorId?: InputMaybe<Scalars['ID']['input']>;
+  /** At or after this instant. */
+  after?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Before this instant. */
+  before?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Any of these kinds. */
+  kinds?: InputMaybe<Array<AuditEventKind>>;
+  targetGroupId?: InputMaybe<Scalars['ID']['input']>;
+  targetUserId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/**
+ * The kind of an audit event. Password changes come in three: by the user with the current one (PASSWORD_CHANGED), by a
+ * reset link (PASSWORD_RESET), set by an administrator or the changepassword command (PASSWORD_SET).
+ */
+export type AuditEventKind =
+  | 'ACCESS_TOKEN_CREATED'
+  | 'ACCESS_TOKEN_REVOKED'
+  | 'GROUP_PERMISSIONS_CHANGED'
+  | 'IMPERSONATION_ENDED'
+  | 'IMPERSONATION_STARTED'
+  | 'LOCKOUT'
+  | 'LOGIN'
+  | 'LOGIN_FAILED'
+  | 'LOGOUT'
+  | 'PASSWORD_CHANGED'
+  | 'PASSWORD_RESET'
+  | 'PASSWORD_SET'
+  | 'SESSION_ENDED'
+  | 'USER_GROUPS_CHANGED'
+  | 'USER_PERMISSIONS_CHANGED'
+  | 'USER_STATUS_CHANGED';
 
 /** One answer of a poll, and how many votes it has: for those who may view its poll. */
 export type Choice = {
@@ -331,6 +408,8 @@ export type PollEdge = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The audit log, oldest first, `first` at a time (at most 200), filtered. */
+  auditEvents: AuditEventConnection;
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
@@ -351,6 +430,13 @@ export type Query = {
   userSessions: Array<UserSession>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
+};
+
+
+export type QueryAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -539,6 +625,11 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AuditEvent: ResolverTypeWrapper<Mapped<AuditEvent>>;
+  AuditEventConnection: ResolverTypeWrapper<Mapped<AuditEventConnection>>;
+  AuditEventEdge: ResolverTypeWrapper<Mapped<AuditEventEdge>>;
+  AuditEventFilter: ResolverTypeWrapper<Mapped<AuditEventFilter>>;
+  AuditEventKind: ResolverTypeWrapper<Mapped<AuditEventKind>>;
   Boolean: ResolverTypeWrapper<Mapped<Scalars['Boolean']['output']>>;
   Choice: ResolverTypeWrapper<Mapped<Choice>>;
   CreateUserInput: ResolverTypeWrapper<Mapped<CreateUserInput>>;
@@ -548,6 +639,7 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Mapped<Scalars['ID']['output']>>;
   Impersonator: ResolverTypeWrapper<Mapped<Impersonator>>;
   Int: ResolverTypeWrapper<Mapped<Scalars['Int']['output']>>;
+  JSONObject: ResolverTypeWrapper<Mapped<Scalars['JSONObject']['output']>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<Mapped<PageInfo>>;
   Permission: ResolverTypeWrapper<Mapped<Permission>>;
@@ -568,6 +660,10 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AuditEvent: Mapped<AuditEvent>;
+  AuditEventConnection: Mapped<AuditEventConnection>;
+  AuditEventEdge: Mapped<AuditEventEdge>;
+  AuditEventFilter: Mapped<AuditEventFilter>;
   Boolean: Mapped<Scalars['Boolean']['output']>;
   Choice: Mapped<Choice>;
   CreateUserInput: Mapped<CreateUserInput>;
@@ -577,6 +673,7 @@ export type ResolversParentTypes = {
   ID: Mapped<Scalars['ID']['output']>;
   Impersonator: Mapped<Impersonator>;
   Int: Mapped<Scalars['Int']['output']>;
+  JSONObject: Mapped<Scalars['JSONObject']['output']>;
   Mutation: Record<PropertyKey, never>;
   PageInfo: Mapped<PageInfo>;
   Permission: Mapped<Permission>;
@@ -636,6 +733,31 @@ export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
+  actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  address?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  details?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  impersonatorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AuditEventKind'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  targetGroupId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  targetUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventConnection'] = ResolversParentTypes['AuditEventConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditEventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AuditEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventEdge'] = ResolversParentTypes['AuditEventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEvent'], ParentType, ContextType>;
+};
+
 export type ChoiceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Choice'] = ResolversParentTypes['Choice']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -661,6 +783,10 @@ export type ImpersonatorResolvers<ContextType = GraphQLContext, ParentType exten
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
+
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
+}
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
@@ -723,6 +849,7 @@ export type PollEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
@@ -778,11 +905,15 @@ export type UserSessionResolvers<ContextType = GraphQLContext, ParentType extend
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  AuditEvent?: AuditEventResolvers<ContextType>;
+  AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
+  AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
   Choice?: ChoiceResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
   Impersonator?: ImpersonatorResolvers<ContextType>;
+  JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;

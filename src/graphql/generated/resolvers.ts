@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { User as UserEntity } from '../../entities/user.js';
 import type { Group as GroupEntity } from '../../entities/group.js';
 import type { Permission as PermissionEntity } from '../../entities/permission.js';
+import type { AuditEvent as AuditEventEntity } from '../../entities/audit-event.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -19,7 +20,84 @@ export type Scalars = {
   DateTime: { input: Date; output: Date; }
   /** An e-mail address, checked against the HTML specification's rules (graphql-scalars' EmailAddress). */
   EmailAddress: { input: string; output: string; }
+  /** A JSON object (graphql-scalars' JSONObject). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
+
+/**
+ * One security event: who did it (and, under impersonation, who really did), to whom, from which address, in which
+ * request (the X-Request-Id of its answer), when. Users and groups are named by id, and by the username of the time: a
+ * row outlives them. Never a password or a token. For staff who may view the audit log.
+ */
+export type AuditEvent = {
+  __typename?: 'AuditEvent';
+  /** Who did it; null for an anonymous request (a failed login) or a command. */
+  actorId?: Maybe<Scalars['ID']['output']>;
+  /** The client's address (as TRUST_PROXY lets the server see it). */
+  address?: Maybe<Scalars['String']['output']>;
+  at: Scalars['DateTime']['output'];
+  /** What else the event says: the backend of a login, the permissions granted or revoked, a token's id and name. */
+  details: Scalars['JSONObject']['output'];
+  id: Scalars['ID']['output'];
+  /** Under impersonation, the real user acting as actorId. */
+  impersonatorId?: Maybe<Scalars['ID']['output']>;
+  kind: AuditEventKind;
+  /** The id of the request that caused it: its answer's X-Request-Id header. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  targetGroupId?: Maybe<Scalars['ID']['output']>;
+  targetUserId?: Maybe<Scalars['ID']['output']>;
+  /** The target user's username at the time, or the username a failed login or a lockout tried. */
+  username?: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of audit events, oldest first (Relay's connection shape). */
+export type AuditEventConnection = {
+  __typename?: 'AuditEventConnection';
+  edges: Array<AuditEventEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AuditEventEdge = {
+  __typename?: 'AuditEventEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEvent;
+};
+
+/** Which audit events: all the given conditions hold. */
+export type AuditEventFilter = {
+  actorId?: InputMaybe<Scalars['ID']['input']>;
+  /** At or after this instant. */
+  after?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Before this instant. */
+  before?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Any of these kinds. */
+  kinds?: InputMaybe<Array<AuditEventKind>>;
+  targetGroupId?: InputMaybe<Scalars['ID']['input']>;
+  targetUserId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/**
+ * The kind of an audit event. Password changes come in three: by the user with the current one (PASSWORD_CHANGED), by a
+ * reset link (PASSWORD_RESET), set by an administrator or the changepassword command (PASSWORD_SET).
+ */
+export type AuditEventKind =
+  | 'ACCESS_TOKEN_CREATED'
+  | 'ACCESS_TOKEN_REVOKED'
+  | 'GROUP_PERMISSIONS_CHANGED'
+  | 'IMPERSONATION_ENDED'
+  | 'IMPERSONATION_STARTED'
+  | 'LOCKOUT'
+  | 'LOGIN'
+  | 'LOGIN_FAILED'
+  | 'LOGOUT'
+  | 'PASSWORD_CHANGED'
+  | 'PASSWORD_RESET'
+  | 'PASSWORD_SET'
+  | 'SESSION_ENDED'
+  | 'USER_GROUPS_CHANGED'
+  | 'USER_PERMISSIONS_CHANGED'
+  | 'USER_STATUS_CHANGED';
 
 export type CreateUserInput = {
   email?: InputMaybe<Scalars['String']['input']>;
@@ -260,6 +338,8 @@ export type PermissionObject =
 
 export type Query = {
   __typename?: 'Query';
+  /** The audit log, oldest first, `first` at a time (at most 200), filtered. */
+  auditEvents: AuditEventConnection;
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
@@ -273,6 +353,13 @@ export type Query = {
   userSessions: Array<UserSession>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
+};
+
+
+export type QueryAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -450,6 +537,11 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AuditEvent: ResolverTypeWrapper<AuditEventEntity>;
+  AuditEventConnection: ResolverTypeWrapper<Omit<AuditEventConnection, 'edges'> & { edges: Array<ResolversTypes['AuditEventEdge']> }>;
+  AuditEventEdge: ResolverTypeWrapper<Omit<AuditEventEdge, 'node'> & { node: ResolversTypes['AuditEvent'] }>;
+  AuditEventFilter: AuditEventFilter;
+  AuditEventKind: AuditEventKind;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CreateUserInput: CreateUserInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -458,6 +550,7 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Impersonator: ResolverTypeWrapper<Impersonator>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Permission: ResolverTypeWrapper<PermissionEntity>;
@@ -475,6 +568,10 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AuditEvent: AuditEventEntity;
+  AuditEventConnection: Omit<AuditEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['AuditEventEdge']> };
+  AuditEventEdge: Omit<AuditEventEdge, 'node'> & { node: ResolversParentTypes['AuditEvent'] };
+  AuditEventFilter: AuditEventFilter;
   Boolean: Scalars['Boolean']['output'];
   CreateUserInput: CreateUserInput;
   DateTime: Scalars['DateTime']['output'];
@@ -483,6 +580,7 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   Impersonator: Impersonator;
   Int: Scalars['Int']['output'];
+  JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Permission: PermissionEntity;
@@ -539,6 +637,31 @@ export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
+  actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  address?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  details?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  impersonatorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AuditEventKind'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  targetGroupId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  targetUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventConnection'] = ResolversParentTypes['AuditEventConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditEventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AuditEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventEdge'] = ResolversParentTypes['AuditEventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEvent'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -558,6 +681,10 @@ export type ImpersonatorResolvers<ContextType = GraphQLContext, ParentType exten
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
+
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
+}
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
@@ -597,6 +724,7 @@ export type PermissionResolvers<ContextType = GraphQLContext, ParentType extends
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
@@ -650,10 +778,14 @@ export type UserSessionResolvers<ContextType = GraphQLContext, ParentType extend
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  AuditEvent?: AuditEventResolvers<ContextType>;
+  AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
+  AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
   Impersonator?: ImpersonatorResolvers<ContextType>;
+  JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;

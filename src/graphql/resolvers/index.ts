@@ -1,15 +1,17 @@
 /**
  * All resolvers, one module per schema domain (`schema/<domain>.graphql` ↔ `resolvers/<domain>.ts`).
  */
-import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
+import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
 import { adminResolvers } from './admin.js';
+import { auditResolvers } from './audit.js';
 import { authResolvers } from './auth.js';
 import { serverResolvers } from './server.js';
 
 export const scalarResolvers: Resolvers = {
   DateTime: DateTimeResolver,
   EmailAddress: EmailAddressResolver,
+  JSONObject: JSONObjectResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers];
+export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers, auditResolvers];
