@@ -27,6 +27,8 @@ export const authModels: readonly ModelDefinition[] = [
   { appLabel: 'auth', model: 'group', verboseName: 'group' },
   { appLabel: 'auth', model: 'user', verboseName: 'user' },
   { appLabel: 'contenttypes', model: 'contenttype', verboseName: 'content type' },
+  // The server's own: staff holding these manage other users' access tokens (service accounts).
+  { appLabel: 'gqlauth', model: 'accesstoken', verboseName: 'access token' },
 ];
 
 /** The permissions a model gets, as [codename, name], in Django's order. */

@@ -12,6 +12,7 @@ import { Migration20261123020000_object_permissions } from './Migration202611230
 import { Migration20261123040000_lockout } from './Migration20261123040000_lockout.js';
 import { Migration20261123050000_authz_version } from './Migration20261123050000_authz_version.js';
 import { Migration20261206000000_email_lookup } from './Migration20261206000000_email_lookup.js';
+import { Migration20261206030000_access_tokens } from './Migration20261206030000_access_tokens.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_auth', class: Migration20261123000000_auth },
@@ -20,4 +21,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261123040000_lockout', class: Migration20261123040000_lockout },
   { name: 'Migration20261123050000_authz_version', class: Migration20261123050000_authz_version },
   { name: 'Migration20261206000000_email_lookup', class: Migration20261206000000_email_lookup },
+  { name: 'Migration20261206030000_access_tokens', class: Migration20261206030000_access_tokens },
 ];
