@@ -6,11 +6,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { User } from '../entities/user.js';
 import type { SessionStore } from '../stores/session-store.js';
+import type { VerifiedAccessToken } from './access-tokens.js';
 import { ANONYMOUS_USER, type RequestUser } from './anonymous.js';
 import type { Credentials } from './backends.js';
 import type { Authenticated } from './authenticate.js';
 import { getUser, login, logout, storeCall, updateSessionAuthHash, type SessionFlow } from './session-auth.js';
 import type { SessionHandle } from './session-handle.js';
+import { sessionUserOf } from './user-row.js';
 
 export { SessionStoreError } from './session-auth.js';
 
@@ -25,15 +27,22 @@ export interface RequestAuthDeps extends SessionFlow {
 export class RequestAuth {
   private resolved: Promise<User | null> | undefined;
 
+  /**
+   * `accessToken`: the request authenticated with a personal access token (src/http/bearer.ts), verified with its
+   * owner's row; it has no session, and nothing here starts or ends one.
+   */
   constructor(
     private readonly session: SessionHandle,
     private readonly em: EntityManager,
     private readonly deps: RequestAuthDeps,
+    readonly accessToken?: VerifiedAccessToken,
   ) {}
 
-  /** The logged-in user, or null for an anonymous request. Resolved once. */
+  /** The logged-in user (or the access token's owner), or null for an anonymous request. Resolved once. */
   user(): Promise<User | null> {
-    this.resolved ??= getUser(this.session, this.em, this.deps);
+    this.resolved ??= this.accessToken
+      ? Promise.resolve(sessionUserOf(this.em, this.accessToken.user).user)
+      : getUser(this.session, this.em, this.deps);
     return this.resolved;
   }
 

@@ -20,12 +20,41 @@ export type Scalars = {
   EmailAddress: { input: string; output: string; }
 };
 
+/**
+ * A personal access token, as listed: never its secret. Send the secret as `Authorization: Bearer <token>`: the request
+ * is its owner's, limited to its scopes, without a cookie.
+ */
+export type AccessToken = {
+  __typename?: 'AccessToken';
+  createdAt: Scalars['DateTime']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** When it was last used, to within SESSION_TOUCH_INTERVAL; null if never. */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The token's first characters (gqa_ and its public id): enough to recognise it, nothing to use it. */
+  prefix: Scalars['String']['output'];
+  /** The permissions it is limited to (app_label.codename), within what its owner holds; null: all of its owner's. */
+  scopes?: Maybe<Array<Scalars['String']['output']>>;
+};
+
 /** One answer of a poll, and how many votes it has: for those who may view its poll. */
 export type Choice = {
   __typename?: 'Choice';
   id: Scalars['ID']['output'];
   text: Scalars['String']['output'];
   votes: Scalars['Int']['output'];
+};
+
+export type CreateAccessTokenInput = {
+  /** When it stops working: in the future, at most ACCESS_TOKEN_MAX_AGE from now (and that, when omitted). */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** What it is for (1 to 100 characters). */
+  name: Scalars['String']['input'];
+  /** Permissions it is limited to, each one its owner holds (else BAD_USER_INPUT, code scope_not_held); omitted: all. */
+  scopes?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Another user's token (a service account): staff with gqlauth.add_accesstoken; omitted: the caller's own. */
+  userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type CreateUserInput = {
@@ -37,6 +66,13 @@ export type CreateUserInput = {
   lastName?: InputMaybe<Scalars['String']['input']>;
   password?: InputMaybe<Scalars['String']['input']>;
   username: Scalars['String']['input'];
+};
+
+/** A token just created: its secret, shown this once and never again, and what the list shows of it. */
+export type CreatedAccessToken = {
+  __typename?: 'CreatedAccessToken';
+  accessToken: AccessToken;
+  token: Scalars['String']['output'];
 };
 
 /** A named set of permissions. Its id and name are for any logged-in user who reaches it (their own groups, say). */
@@ -62,6 +98,11 @@ export type Mutation = {
    * session of the user.
    */
   changePassword: Scalars['Boolean']['output'];
+  /**
+   * Creates an access token, for the logged-in user or (staff with gqlauth.add_accesstoken) another user. Only from a
+   * session: with an access token, SESSION_REQUIRED. The secret is in `token`, this once.
+   */
+  createAccessToken: CreatedAccessToken;
   /** A new group holding these permissions (each one the caller holds, unless a superuser). */
   createGroup: Group;
   /** A new poll, published now, with its choices in order. */
@@ -107,6 +148,8 @@ export type Mutation = {
    * BAD_USER_INPUT lists every failed password rule. Does not log in.
    */
   resetPassword: Scalars['Boolean']['output'];
+  /** Revokes one of the user's tokens (or, staff with gqlauth.delete_accesstoken, another user's): it stops at once. */
+  revokeAccessToken: Scalars['Boolean']['output'];
   /** Revokes what grantPermission granted; false when there was no such grant. */
   revokePermission: Scalars['Boolean']['output'];
   /** Sets a user's password (validators apply) and ends that user's sessions. */
@@ -134,6 +177,11 @@ export type MutationAddUserToGroupArgs = {
 export type MutationChangePasswordArgs = {
   newPassword: Scalars['String']['input'];
   oldPassword: Scalars['String']['input'];
+};
+
+
+export type MutationCreateAccessTokenArgs = {
+  input: CreateAccessTokenInput;
 };
 
 
@@ -203,6 +251,11 @@ export type MutationResetPasswordArgs = {
   newPassword: Scalars['String']['input'];
   token: Scalars['String']['input'];
   uid: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeAccessTokenArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -289,9 +342,13 @@ export type PollEdge = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Another user's access tokens (a service account's), newest first. */
+  accessTokens: Array<AccessToken>;
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
+  /** The logged-in user's access tokens, newest first. */
+  myAccessTokens: Array<AccessToken>;
   permissions: Array<Permission>;
   /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
   poll?: Maybe<Poll>;
@@ -305,6 +362,11 @@ export type Query = {
   user?: Maybe<User>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
+};
+
+
+export type QueryAccessTokensArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -465,9 +527,12 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccessToken: ResolverTypeWrapper<Mapped<AccessToken>>;
   Boolean: ResolverTypeWrapper<Mapped<Scalars['Boolean']['output']>>;
   Choice: ResolverTypeWrapper<Mapped<Choice>>;
+  CreateAccessTokenInput: ResolverTypeWrapper<Mapped<CreateAccessTokenInput>>;
   CreateUserInput: ResolverTypeWrapper<Mapped<CreateUserInput>>;
+  CreatedAccessToken: ResolverTypeWrapper<Mapped<CreatedAccessToken>>;
   DateTime: ResolverTypeWrapper<Mapped<Scalars['DateTime']['output']>>;
   EmailAddress: ResolverTypeWrapper<Mapped<Scalars['EmailAddress']['output']>>;
   Group: ResolverTypeWrapper<Mapped<Group>>;
@@ -492,9 +557,12 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccessToken: Mapped<AccessToken>;
   Boolean: Mapped<Scalars['Boolean']['output']>;
   Choice: Mapped<Choice>;
+  CreateAccessTokenInput: Mapped<CreateAccessTokenInput>;
   CreateUserInput: Mapped<CreateUserInput>;
+  CreatedAccessToken: Mapped<CreatedAccessToken>;
   DateTime: Mapped<Scalars['DateTime']['output']>;
   EmailAddress: Mapped<Scalars['EmailAddress']['output']>;
   Group: Mapped<Group>;
@@ -558,10 +626,25 @@ export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type AccessTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AccessToken'] = ResolversParentTypes['AccessToken']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopes?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+};
+
 export type ChoiceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Choice'] = ResolversParentTypes['Choice']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   votes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type CreatedAccessTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreatedAccessToken'] = ResolversParentTypes['CreatedAccessToken']> = {
+  accessToken?: Resolver<ResolversTypes['AccessToken'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -583,6 +666,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
+  createAccessToken?: Resolver<ResolversTypes['CreatedAccessToken'], ParentType, ContextType, RequireFields<MutationCreateAccessTokenArgs, 'input'>>;
   createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'name'>>;
   createPoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationCreatePollArgs, 'question'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
@@ -597,6 +681,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
+  revokeAccessToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeAccessTokenArgs, 'id'>>;
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
   updatePoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationUpdatePollArgs, 'id' | 'question'>>;
@@ -636,8 +721,10 @@ export type PollEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  accessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType, RequireFields<QueryAccessTokensArgs, 'userId'>>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  myAccessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   poll?: Resolver<Maybe<ResolversTypes['Poll']>, ParentType, ContextType, RequireFields<QueryPollArgs, 'id'>>;
   polls?: Resolver<ResolversTypes['PollConnection'], ParentType, ContextType, RequireFields<QueryPollsArgs, 'first'>>;
@@ -678,7 +765,9 @@ export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  AccessToken?: AccessTokenResolvers<ContextType>;
   Choice?: ChoiceResolvers<ContextType>;
+  CreatedAccessToken?: CreatedAccessTokenResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;

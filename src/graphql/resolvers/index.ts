@@ -3,6 +3,7 @@
  */
 import { DateTimeResolver, EmailAddressResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
+import { accessTokenResolvers } from './access-tokens.js';
 import { adminResolvers } from './admin.js';
 import { authResolvers } from './auth.js';
 import { serverResolvers } from './server.js';
@@ -12,4 +13,10 @@ export const scalarResolvers: Resolvers = {
   EmailAddress: EmailAddressResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers];
+export const resolvers: Resolvers[] = [
+  scalarResolvers,
+  serverResolvers,
+  authResolvers,
+  adminResolvers,
+  accessTokenResolvers,
+];
