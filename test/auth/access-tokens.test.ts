@@ -243,6 +243,40 @@ describe('personal access tokens', () => {
     expect(users.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it("keeps a superuser's scoped token out of the admin API's changes, whose rules weigh all its owner holds", async () => {
+    const root = await loggedInClient(app.url, 'root', 'root-pass-1');
+    const scoped = await token(root, { name: 'user admin', scopes: ['auth.change_user', 'auth.view_user'] });
+    // As a superuser, auth.change_user would let it make anyone a superuser, or set anyone's password.
+    const promote = await withToken(
+      app,
+      scoped.token,
+      'mutation ($id: ID!) { updateUser(id: $id, input: { isSuperuser: true }) { id } }',
+      {
+        id: String(id('bob')),
+      },
+    );
+    expect(promote.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await sql(app, 'SELECT is_superuser FROM auth_user WHERE id = ?', [id('bob')])).toEqual([
+      { is_superuser: false },
+    ]);
+    // Reading stays within its scopes.
+    const read = await withToken(app, scoped.token, 'query ($id: ID!) { user(id: $id) { username } }', {
+      id: String(id('bob')),
+    });
+    expect(read.body.data).toEqual({ user: { username: 'bob' } });
+    // Unscoped, a superuser's token is the superuser.
+    const full = await token(root, { name: 'root all' });
+    const renamed = await withToken(
+      app,
+      full.token,
+      'mutation ($id: ID!) { updateUser(id: $id, input: { firstName: "Bob" }) { id } }',
+      {
+        id: String(id('bob')),
+      },
+    );
+    expect(renamed.body.errors).toBeUndefined();
+  });
+
   it('follows the owner: a permission revoked or the owner deactivated counts at the next request', async () => {
     await grant(app, 'bob', ['polls.view_poll', 'polls.add_poll']);
     const bob = await loggedInClient(app.url, 'bob', 'bob-pass-1');
