@@ -4,7 +4,7 @@
  * `gqlauth.delete_accesstoken` does the same for another user (a service account). What no directive can express:
  *  - a token is created only by a logged-in session, never by a token (a scoped token must not mint a broader one),
  *    and never for another user without the permission (Better Auth's CVE-2025-61928: keys minted for anyone);
- *  - its scopes are permissions its owner holds now;
+ *  - its scopes are permissions its owner holds now (on the model, or on some objects);
  *  - nobody mints a token for an account that holds more than they do (it would let them act as it): a superuser's
  *    only by a superuser, and any other's only within what the caller holds, as the admin API's escalation rules.
  */
@@ -17,13 +17,21 @@ import { ValidationError, type Auth, type PermissionChecker, type ValidationIssu
 import { storedHash } from '../auth/passwords.js';
 import { codePoints } from '../auth/text.js';
 import type { Config } from '../config/index.js';
-import { selectOne } from '../db/sql.js';
+import { selectAll, selectOne } from '../db/sql.js';
 import { User } from '../entities/user.js';
 import { NotFound, NotLoggedIn, NotPermitted, SessionRequired } from './errors.js';
 import type { SessionFlow } from './session-flow.js';
 
 /** The column's length. */
 const NAME_MAX_LENGTH = 100;
+
+/** The permissions a user holds on some objects (directly or through groups), as `app_label.codename`. */
+const HELD_ON_OBJECTS = `
+  SELECT DISTINCT ct.app_label || '.' || p.codename AS perm
+    FROM (SELECT permission_id FROM guardian_userobjectpermission WHERE user_id = ?
+          UNION SELECT o.permission_id FROM guardian_groupobjectpermission o
+            JOIN auth_user_groups ug ON ug.group_id = o.group_id WHERE ug.user_id = ?) g
+    JOIN auth_permission p ON p.id = g.permission_id JOIN django_content_type ct ON ct.id = p.content_type_id`;
 
 export interface AccessTokenDeps {
   readonly em: EntityManager;
@@ -84,7 +92,14 @@ export class AccessTokenService {
     if (scopes) {
       // What the owner holds now (model level, directly or through groups, or every permission for a superuser).
       const held = await permissions.getAllPermissions(await this.userEntity(owner.id));
-      const missing = scopes.filter((perm) => !held.has(perm));
+      let missing = scopes.filter((perm) => !held.has(perm));
+      // A permission held on some objects only (guardian's grants) is held too: the token reaches those objects.
+      if (missing.length > 0) {
+        const onObjects = new Set(
+          (await selectAll<{ perm: string }>(em, HELD_ON_OBJECTS, [owner.id, owner.id])).map((row) => row.perm),
+        );
+        missing = missing.filter((perm) => !onObjects.has(perm));
+      }
       if (missing.length > 0)
         issues.push({
           code: 'scope_not_held',

@@ -4,6 +4,9 @@
  * change); bad tokens refused with no database write and counted per address; tokens masked in the logs; and Better
  * Auth's CVE-2025-61928 (keys minted for anyone without logging in) refused.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAuth } from '../../src/auth/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -230,6 +233,28 @@ describe('personal access tokens', () => {
       validationErrors: [expect.objectContaining({ code: 'scope_not_held', field: 'scopes' })],
     });
     expect(beyond.data).toBeNull();
+  });
+
+  it('reaches objects granted one by one only through a scope that names their permission', async () => {
+    const { body } = await alice.graphql<{ createPoll: { id: string } }>(CREATE_POLL);
+    const pollId = body.data?.createPoll.id ?? '';
+    // The clerk may view this one poll (guardian's object-level grant), and holds nothing at the model level.
+    await sql(
+      app,
+      `INSERT INTO guardian_userobjectpermission (user_id, permission_id, content_type_id, object_pk)
+       SELECT ?, p.id, p.content_type_id, ? FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
+        WHERE ct.app_label = 'polls' AND p.codename = 'view_poll'`,
+      [id('clerk'), pollId],
+    );
+    const clerk = await loggedInClient(app.url, 'clerk', 'clerk-pass-1');
+    const POLL = 'query ($id: ID!) { poll(id: $id) { question } }';
+    const viewing = await token(clerk, { name: 'one poll', scopes: ['polls.view_poll'] });
+    expect((await withToken(app, viewing.token, POLL, { id: pollId })).body.data).toEqual({
+      poll: { question: 'Tea or coffee?' },
+    });
+    const nothing = await token(clerk, { name: 'identity only', scopes: [] });
+    const denied = await withToken(app, nothing.token, POLL, { id: pollId });
+    expect(denied.body.data?.poll ?? null).toBeNull();
   });
 
   it("limits a superuser's scoped token to its scopes", async () => {
@@ -460,5 +485,62 @@ describeEachStore('guessing access tokens', (sessionStore) => {
     expect(statements).toEqual([]);
     // Only bearer tokens are refused: the address's session (its own count, the lockout's) goes on.
     expect((await dana.graphql('{ me { username } }')).body.data).toEqual({ me: { username: 'dana' } });
+  });
+});
+
+describe('access tokens without ACCESS_TOKEN_ENDS_WITH_PASSWORD, heard by event listeners', () => {
+  const events = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'token-events-')), 'events.log');
+  let app: TestApp;
+
+  beforeAll(async () => {
+    process.env.TOKEN_EVENTS = events; // read by the listener when it is loaded
+    app = await createTestApp({
+      env: {
+        ...CHEAP_HASHING,
+        ACCESS_TOKEN_ENDS_WITH_PASSWORD: 'false',
+        EVENT_LISTENERS: './test/fixtures/extensions/token-events-listener.ts',
+      },
+    });
+    await createAuth(app.config).users.createUser(app.database.orm.em.fork(), {
+      username: 'erin',
+      password: 'erin-pass-1',
+    });
+  });
+  afterAll(() => app.stop());
+
+  it("keeps a token through its owner's password change, and tells listeners of its creation and revocation", async () => {
+    const erin = await loggedInClient(app.url, 'erin', 'erin-pass-1');
+    const { body } = await erin.graphql<{ createAccessToken: Created }>(CREATE, {
+      input: { name: 'kept', scopes: [] },
+    });
+    const created = body.data?.createAccessToken;
+    if (!created) throw new Error(JSON.stringify(body));
+    const changed = await erin.graphql(
+      'mutation { changePassword(oldPassword: "erin-pass-1", newPassword: "erin-pass-2x") }',
+    );
+    expect(changed.body.errors).toBeUndefined();
+    // An empty scope list: the token says who it is, and may nothing else.
+    expect((await withToken(app, created.token, ME)).body.data).toEqual({ me: { username: 'erin', permissions: [] } });
+    await erin.graphql('mutation ($id: ID!) { revokeAccessToken(id: $id) }', { id: created.accessToken.id });
+    const heard = fs
+      .readFileSync(events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const tokenId = Number(created.accessToken.id);
+    expect(heard).toEqual([
+      {
+        event: 'accessTokenCreated',
+        actorId: expect.any(Number),
+        userId: expect.any(Number),
+        tokenId,
+        name: 'kept',
+        scopes: [],
+        expiresAt: created.accessToken.expiresAt,
+      },
+      { event: 'accessTokenRevoked', actorId: expect.any(Number), userId: expect.any(Number), tokenId },
+    ]);
+    // Never the secret.
+    expect(fs.readFileSync(events, 'utf8')).not.toContain(created.token.slice(17));
   });
 });
