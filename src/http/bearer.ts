@@ -14,7 +14,7 @@ import type { AccessTokens, RefusedAccessToken, VerifiedAccessToken } from '../a
 import type { Clock } from '../auth/clock.js';
 import type { BearerGuard } from '../auth/bearer-guard.js';
 import type { Database } from '../db/database.js';
-import type { Logger } from '../logger.js';
+import { currentRequest, type Logger } from '../logger.js';
 import { requestIdOf } from './request-log.js';
 
 declare global {
@@ -105,6 +105,9 @@ export function bearerAuthentication({ tokens, guard, database, clock, logger }:
         return;
       }
       req.accessToken = verified;
+      // Who the request acts as, for what records it (the audit log), from here on.
+      const scope = currentRequest();
+      if (scope) scope.userId = verified.user.id;
       next();
     })().catch((error: unknown) => {
       // The database (or the counters' store) failed: neither an anonymous answer nor a 500.
