@@ -32,6 +32,8 @@ export const PROJECT_TABLES = [
   'gqlauth_login_failure',
   // The authorization version and its triggers (Migration20261123050000_authz_version).
   'gqlauth_authz_version',
+  // Personal access tokens (Migration20261206030000_access_tokens).
+  'gqlauth_access_token',
 ] as const;
 
 /** The trigger that moves the authorization version, on each of AUTHORIZATION_TABLES. */

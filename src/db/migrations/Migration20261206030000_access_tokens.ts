@@ -1,7 +1,8 @@
 /**
  * Personal access tokens (src/auth/access-tokens.ts). A row keeps the token's public id in clear (to find it, and to
  * show the user which token is which) and a keyed hash of the whole token, never the token itself: a copy of the
- * table authenticates nobody. Revoking deletes the row; deleting the user deletes their tokens.
+ * table authenticates nobody. Revoking deletes the row; deleting the user deletes their tokens. Read and written in
+ * SQL (src/auth/access-tokens.ts), as the session table is: no entity, and listed in PROJECT_TABLES.
  */
 import { Migration } from '@mikro-orm/migrations';
 
