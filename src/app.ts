@@ -27,6 +27,9 @@ import type { Logger } from './logger.js';
 import type { Mailer } from './mail/index.js';
 import type { Lockout } from './auth/lockout.js';
 import { DeviceCookieJar } from './http/device-cookie.js';
+import type { AccessTokens } from './auth/access-tokens.js';
+import type { BearerGuard } from './auth/bearer-guard.js';
+import { bearerAuthentication, unlessBearer } from './http/bearer.js';
 
 export interface AppParts {
   config: Config;
@@ -40,6 +43,9 @@ export interface AppParts {
   lifecycle: Lifecycle;
   mailer: Mailer;
   lockout: Lockout;
+  /** Personal access tokens, and the count of bad ones per address. */
+  accessTokens: AccessTokens;
+  bearerGuard: BearerGuard;
 }
 
 /** Cross-origin access to /graphql for the origins CORS_ORIGINS lists (Apollo's CSRF prevention stays on). */
@@ -69,6 +75,8 @@ export function createApp({
   lifecycle,
   mailer,
   lockout,
+  accessTokens,
+  bearerGuard,
 }: AppParts): Express {
   const app = express();
   // express-session is the cookie layer; the sessions themselves are in `store`, read with their user.
@@ -110,7 +118,9 @@ export function createApp({
     noStore,
     // A browser's GET gets the explorer's page; it needs no session.
     ...(graphiql ? [explorerPage()] : []),
-    sessionMiddleware(config.session, expressStore, logger),
+    // `Authorization: Bearer <token>`: verified (or refused, 401) before the session, which such a request skips.
+    bearerAuthentication({ tokens: accessTokens, guard: bearerGuard, database, clock, logger }),
+    unlessBearer(sessionMiddleware(config.session, expressStore, logger)),
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.
     express.json({ limit: config.graphql.maxBodyBytes }),
@@ -119,7 +129,15 @@ export function createApp({
         const em = database.orm.em.fork();
         const permissions = auth.permissions(em);
         const session = new ExpressSessionHandle(req, expressStore, config.session, logger);
-        const requestAuth = new RequestAuth(session, em, { auth, clock, rules: config.session, store, logger });
+        const { accessToken } = req;
+        const requestAuth = new RequestAuth(
+          session,
+          em,
+          { auth, clock, rules: config.session, store, logger },
+          accessToken,
+        );
+        // A token limited to some permissions: its owner holds, for this request, what they hold within them.
+        if (accessToken?.scopes) permissions.limitTo(accessToken.user.id, accessToken.scopes);
         const objectPermissions = new ObjectPermissionChecker(em, permissions);
         return Promise.resolve({
           em,
@@ -135,6 +153,8 @@ export function createApp({
           // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
           clientIp: req.ip ?? req.socket.remoteAddress ?? '',
           deviceCookie: new DeviceCookieJar(req, config),
+          accessTokens,
+          clock,
         });
       },
     }),

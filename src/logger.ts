@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/index.js';
+import { maskAccessTokens } from './auth/access-token-format.js';
 
 export type { Logger };
 
@@ -64,6 +65,9 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       paths: ['password', '*.password', 'newPassword', '*.newPassword', 'oldPassword', '*.oldPassword'],
       censor: '[redacted]',
     },
+    // An access token pasted into any field, message or error text (a header quoted in an error, a token sent as a
+    // variable) is masked past its public id, whatever carries it: the whole line is looked at, once.
+    hooks: { streamWrite: maskAccessTokens },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -22,6 +22,8 @@ import { openCounters } from './stores/counters.js';
 import { createStores, type Stores } from './stores/create-stores.js';
 import type { Logger } from './logger.js';
 import { createMailer } from './mail/index.js';
+import { AccessTokens } from './auth/access-tokens.js';
+import { BearerGuard } from './auth/bearer-guard.js';
 
 /** The least time the audit log's last events get to be written at shutdown, whatever SHUTDOWN_TIMEOUT_MS says. */
 const AUDIT_FLUSH_MIN_MS = 1000;
@@ -95,6 +97,24 @@ export async function startServer(
     lifecycle,
     mailer,
     lockout: createLockout(config, counters, clock),
+    accessTokens: new AccessTokens({
+      secrets: config.session.secrets,
+      endWithPassword: config.accessTokens.endWithPassword,
+      touchIntervalSeconds: config.session.touchIntervalSeconds,
+    }),
+    // Bad tokens counted per address as failed logins are (LOCKOUT_LIMIT per LOCKOUT_COOLOFF), never in PostgreSQL:
+    // in Redis where the lockout's counters are, else in this process.
+    bearerGuard: new BearerGuard(
+      config.lockout.limit,
+      config.lockout.cooloffSeconds,
+      config.session.secrets.at(-1) ?? '',
+      config.lockout.limit > 0
+        ? counters.counterOutsideDatabase(
+            { points: config.lockout.limit, duration: config.lockout.cooloffSeconds },
+            'bearer',
+          )
+        : undefined,
+    ),
   });
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight.track(res);

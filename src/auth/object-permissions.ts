@@ -151,6 +151,8 @@ export class ObjectPermissionChecker {
     // object_pk is a varchar(255) of storable text: a key that cannot be one names no object (and would fail the query).
     const wanted = [...new Set(keys.map(String))].filter((key) => key.length <= 255 && isStorableText(key));
     if (!isAuthenticated(user) || !user.isActive || wanted.length === 0) return new Set();
+    // A token limited to other permissions reaches no object through this one, granted one by one or not.
+    if (!this.models.withinScope(user, perm)) return new Set();
     // The model level covers every object of its model (and an active superuser holds every permission).
     if (await this.models.hasPermOnModel(user, perm, model)) return new Set(wanted);
     if (!sameApp(perm, model)) return new Set();
@@ -167,7 +169,7 @@ export class ObjectPermissionChecker {
    * `prime()` what it returned, so that the directive's check of each item costs no query.
    */
   async scope(user: RequestUser | null, perm: string, model: string): Promise<ObjectScope> {
-    if (!isAuthenticated(user) || !user.isActive) return { kind: 'none' };
+    if (!isAuthenticated(user) || !user.isActive || !this.models.withinScope(user, perm)) return { kind: 'none' };
     if (await this.models.hasPermOnModel(user, perm, model)) return { kind: 'all' };
     if (!sameApp(perm, model)) return { kind: 'none' };
     const { appLabel, codename } = splitPermission(perm);

@@ -6,6 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { User } from '../entities/user.js';
 import type { SessionStore } from '../stores/session-store.js';
+import type { VerifiedAccessToken } from './access-tokens.js';
 import { ANONYMOUS_USER, type RequestUser } from './anonymous.js';
 import type { Credentials } from './backends.js';
 import type { Authenticated } from './authenticate.js';
@@ -19,6 +20,7 @@ import {
 import { getUser, login, logout, newPublicId, storeCall, updateSessionAuthHash } from './session-auth.js';
 import type { SessionAuthKeys, SessionHandle } from './session-handle.js';
 import { currentRequest } from '../logger.js';
+import { sessionUserOf } from './user-row.js';
 
 export { SessionStoreError } from './session-auth.js';
 
@@ -50,15 +52,22 @@ export class RequestAuth {
   /** Under impersonation, the real user, resolved with the user. */
   private realUser: User | null = null;
 
+  /**
+   * `accessToken`: the request authenticated with a personal access token (src/http/bearer.ts), verified with its
+   * owner's row; it has no session, and nothing here starts or ends one.
+   */
   constructor(
     private readonly session: SessionHandle,
     private readonly em: EntityManager,
     private readonly deps: RequestAuthDeps,
+    readonly accessToken?: VerifiedAccessToken,
   ) {}
 
-  /** The logged-in user, or null for an anonymous request. Resolved once. */
+  /** The logged-in user (or the access token's owner), or null for an anonymous request. Resolved once. */
   user(): Promise<User | null> {
-    this.resolved ??= this.resolveUser();
+    this.resolved ??= this.accessToken
+      ? Promise.resolve(sessionUserOf(this.em, this.accessToken.user).user)
+      : this.resolveUser();
     return this.resolved;
   }
 

@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       eventListeners: [],
       installedApps: [],
       registrationOpen: false,
+      accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
       passwordReset: {
         timeoutSeconds: 259_200,
         urlTemplate: 'http://localhost:4000/reset-password?uid={uid}&token={token}',
@@ -203,6 +204,7 @@ describe('loadConfig', () => {
       eventListeners: [],
       installedApps: [],
       registrationOpen: true,
+      accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
       passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
       mail: {
         backend: 'smtp',

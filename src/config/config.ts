@@ -56,6 +56,7 @@ export interface Config {
   readonly installedApps: readonly ModuleEntry[];
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
+  readonly accessTokens: AccessTokenConfig;
   readonly passwordReset: PasswordResetConfig;
   readonly mail: MailConfig;
   readonly graphql: GraphQLConfig;
@@ -94,6 +95,14 @@ export interface AuditConfig {
   readonly retentionDays: number;
   /** Events waiting to be written, at most; past it new ones are dropped and counted. */
   readonly queueLimit: number;
+}
+
+/** Personal access tokens: see src/auth/access-tokens.ts. */
+export interface AccessTokenConfig {
+  /** The longest a token may live, in seconds (also how long one created without an expiry lives). */
+  readonly maxAgeSeconds: number;
+  /** Whether a password change ends the owner's tokens (at their next use). */
+  readonly endWithPassword: boolean;
 }
 
 /** Brute-force lockout (django-axes): see src/auth/lockout.ts. */
@@ -419,6 +428,10 @@ export function loadConfig(
     eventListeners: Object.freeze((values.EVENT_LISTENERS ?? []).filter((entry) => typeof entry !== 'string')),
     installedApps: Object.freeze((values.INSTALLED_APPS ?? []).filter((entry) => typeof entry !== 'string')),
     registrationOpen: values.REGISTRATION_OPEN,
+    accessTokens: Object.freeze({
+      maxAgeSeconds: values.ACCESS_TOKEN_MAX_AGE,
+      endWithPassword: values.ACCESS_TOKEN_ENDS_WITH_PASSWORD,
+    }),
     passwordReset: Object.freeze({
       timeoutSeconds: values.PASSWORD_RESET_TIMEOUT,
       urlTemplate: values.PASSWORD_RESET_URL ?? `${publicUrl}/reset-password?uid={uid}&token={token}`,

@@ -19,6 +19,7 @@ export {
   type GraphQLConfig,
   type HasherAlgorithm,
   type LoadConfigOptions,
+  type AccessTokenConfig,
   type LockoutConfig,
   type LockoutSettings,
   type LogFormat,

@@ -356,6 +356,24 @@ export const settings = {
     example: 'true',
     doc: 'Whether anyone may create an account with `register` (`REGISTRATION_CLOSED` otherwise).',
   }),
+  ACCESS_TOKEN_MAX_AGE: setting({
+    group: 'accounts',
+    parse: wholeNumber(60, 315_360_000),
+    default: '31536000',
+    example: '7776000',
+    doc:
+      'Seconds a personal access token may live at most (1 year): `createAccessToken` refuses a later `expiresAt`, ' +
+      'and a token created without one expires after this long.',
+  }),
+  ACCESS_TOKEN_ENDS_WITH_PASSWORD: setting({
+    group: 'accounts',
+    parse: booleanFlag,
+    default: 'true',
+    example: 'false',
+    doc:
+      "Whether a change of the owner's password ends their access tokens at their next use, as it ends their " +
+      'sessions (Django).',
+  }),
   PASSWORD_HASHERS: setting({
     group: 'passwords',
     parse: passwordHashers,

@@ -39,10 +39,12 @@ export const authModels: readonly ModelDefinition[] = [
 
 /**
  * The server's own models beyond Django's: their permissions are what its staff operations ask for
- * (`gqlauth.view_auditevent` for the audit log).
+ * (`gqlauth.view_auditevent` for the audit log; staff holding the access token's manage other users' tokens, for
+ * service accounts).
  */
 export const serverModels: readonly ModelDefinition[] = [
   { appLabel: 'gqlauth', model: 'auditevent', verboseName: 'audit event' },
+  { appLabel: 'gqlauth', model: 'accesstoken', verboseName: 'access token' },
 ];
 
 /** The permissions a model gets, as [codename, name], in Django's order. */

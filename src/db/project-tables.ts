@@ -34,6 +34,8 @@ export const PROJECT_TABLES = [
   'gqlauth_authz_version',
   // The audit log (Migration20261206030000_audit_event).
   'gqlauth_audit_event',
+  // Personal access tokens (Migration20261206030000_access_tokens).
+  'gqlauth_access_token',
 ] as const;
 
 /** The trigger that moves the authorization version, on each of AUTHORIZATION_TABLES. */

@@ -10,6 +10,8 @@ import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/index.js';
 import type { RequestAuthorization } from './authorization.js';
 import type { Lockout } from '../auth/lockout.js';
+import type { AccessTokens } from '../auth/access-tokens.js';
+import type { Clock } from '../auth/clock.js';
 
 /** The browser's device cookie (src/auth/device-cookie.ts), read from the request and set on the answer. */
 export interface DeviceCookieJar {
@@ -41,4 +43,8 @@ export interface GraphQLContext {
   readonly clientIp: string;
   /** The browser's device cookie (OWASP's: it logged in here before), read and set. */
   readonly deviceCookie: DeviceCookieJar;
+  /** Personal access tokens' table (created, listed, revoked). */
+  readonly accessTokens: AccessTokens;
+  /** The server's clock (tests move it). */
+  readonly clock: Clock;
 }

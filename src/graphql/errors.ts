@@ -21,6 +21,7 @@ import {
   NotPermitted,
   PasswordChangedMeanwhile,
   RegistrationClosed,
+  SessionRequired,
 } from '../services/errors.js';
 import { currentRequestId, type Logger } from '../logger.js';
 
@@ -37,6 +38,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
+  /** The operation works on a browser session; the request authenticated with an access token instead. */
+  SESSION_REQUIRED: 'SESSION_REQUIRED',
   /** Another request changed what this one would change, meanwhile: nothing was done. */
   CONFLICT: 'CONFLICT',
   /** Refused because the session is impersonating: a password change, a token, another impersonation. */
@@ -65,6 +68,7 @@ const CATALOGUE: readonly (readonly [abstract new (...args: never[]) => Error, E
   [RefusedWhileImpersonating, ErrorCode.IMPERSONATING],
   [ImpersonationRefused, ErrorCode.IMPERSONATION_REFUSED],
   [NotImpersonating, ErrorCode.NOT_IMPERSONATING],
+  [SessionRequired, ErrorCode.SESSION_REQUIRED],
   [ValidationError, ErrorCode.BAD_USER_INPUT],
   // The operation cannot be kept, so it did not happen (or, said where it did, its answer says so): never masked as
   // an internal error, whichever operation met the outage.

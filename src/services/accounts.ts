@@ -24,6 +24,7 @@ import {
   NotLoggedIn,
   PasswordChangedMeanwhile,
   RegistrationClosed,
+  SessionRequired,
 } from './errors.js';
 import { resetLink, resetMessage } from './reset-email.js';
 import type { SessionFlow } from './session-flow.js';
@@ -113,6 +114,7 @@ export class Accounts {
    */
   async login(username: string, password: string, client: Client): Promise<{ user: User; deviceCookie?: string }> {
     const { session, lockout, em, core } = this.deps;
+    this.sessionOnly();
     const names = new LoginNames(core.backends);
     // Counted per account, not per name typed: the username and the address get one LOCKOUT_LIMIT between them.
     const accounts = () => names.reachedBy(em, username);
@@ -133,12 +135,14 @@ export class Accounts {
   }
 
   logout(): Promise<boolean> {
+    this.sessionOnly();
     return this.deps.session.logout();
   }
 
   /** The logged-in user's password, with the current one: this session goes on, every other one ends. */
   async changePassword(oldPassword: string, newPassword: string, client: Client): Promise<true> {
     const { em, core, session } = this.deps;
+    this.sessionOnly();
     const user = await this.loggedIn();
     // Whoever impersonates acts for support: taking the account over by its password is not theirs to do.
     await session.assertNotImpersonating();
@@ -173,6 +177,7 @@ export class Accounts {
 
   /** Ends every other session of the logged-in user; returns how many. */
   async logoutOtherSessions(): Promise<number> {
+    this.sessionOnly();
     return this.deps.session.logoutOtherSessions(await this.loggedIn());
   }
 
@@ -180,6 +185,7 @@ export class Accounts {
   async register(input: Registration, client: Client): Promise<User> {
     const { core, config, lockout, logger, em, session } = this.deps;
     if (!config.registrationOpen) throw new RegistrationClosed();
+    this.sessionOnly();
     // A registration hashes a password: it is one of the address's credential checks.
     const admission = await lockout.beginCheck(client.ip);
     if (!admission.admitted) throw new LockedOut(admission.retryAfterSeconds);
@@ -287,6 +293,14 @@ export class Accounts {
     logger.info({ userId: user.id, sessionsEnded: ended }, 'password reset with a link');
     const deviceCookie = lockout.deviceCookie(new LoginNames(core.backends).of(user));
     return deviceCookie ? { deviceCookie } : {};
+  }
+
+  /**
+   * Refuses an operation on the browser session to a request made with an access token: it has none to start, keep
+   * or end, and a token that could log in or change the password would outlive what ends it.
+   */
+  private sessionOnly(): void {
+    if (this.deps.session.accessToken) throw new SessionRequired();
   }
 
   private async loggedIn(): Promise<User> {

@@ -46,7 +46,7 @@ export interface AdminDeps {
   /** The request's object-level checks. */
   readonly objectPermissions: ObjectPermissionChecker;
   /** Who calls; ending the sessions of an account whose password is set or that is deleted. */
-  readonly session: Pick<SessionFlow, 'user' | 'endSessionsOf' | 'assertNotImpersonating'>;
+  readonly session: Pick<SessionFlow, 'user' | 'endSessionsOf' | 'assertNotImpersonating' | 'accessToken'>;
 }
 
 /** A change to a user: only what is given (not omitted, not null) is changed. */
@@ -441,6 +441,11 @@ export class Admin {
   private async caller(): Promise<User> {
     const user = await this.deps.session.user();
     if (!user || !isAuthenticated(user)) throw new NotLoggedIn();
+    // The rules above weigh everything the caller is and holds (a superuser acts on superusers, sets anyone's
+    // password): a token limited to scopes would take all of that with one scope (auth.change_user). Its changes
+    // are refused; what it reads stays within its scopes.
+    if (this.deps.session.accessToken?.scopes)
+      throw new NotPermitted('An access token limited to scopes cannot change accounts, groups or grants.');
     return user;
   }
 

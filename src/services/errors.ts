@@ -87,3 +87,13 @@ export class NotImpersonating extends ServiceError {
     super('NotImpersonating', 'You are not impersonating anyone.');
   }
 }
+
+/**
+ * The request authenticated with an access token, and the operation works on a browser session (logging in or out,
+ * changing the password, creating tokens): a token neither starts a session nor mints another token.
+ */
+export class SessionRequired extends ServiceError {
+  constructor() {
+    super('SessionRequired', 'This operation needs a logged-in session; a request with an access token has none.');
+  }
+}

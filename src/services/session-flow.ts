@@ -12,6 +12,8 @@ export interface SessionEnder {
 }
 
 export interface SessionFlow extends SessionEnder {
+  /** Set when the request authenticated with a personal access token: it has no session to start, change or end. */
+  readonly accessToken?: { readonly id: number; readonly scopes: readonly string[] | null } | undefined;
   /** The logged-in user, or null for an anonymous request. */
   user(): Promise<User | null>;
   /** Authenticates through the backends and starts a new session; null for bad credentials, whatever the reason. */

@@ -3,7 +3,12 @@
  * through the app's pool) or Redis (the connection the session store uses, under REDIS_KEY_PREFIX). Opened at
  * start-up, after the session store; closed after the HTTP server has drained.
  */
-import { RateLimiterPostgres, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { Database } from '../db/database.js';
 import { selectAll } from '../db/sql.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -17,6 +22,11 @@ export type GiveBack = (limiter: RateLimiterAbstract, key: string, points: numbe
 export interface Counters {
   /** A count of `points` per `duration` seconds, its keys under `name`. */
   readonly counter: (count: { points: number; duration: number }, name: string) => RateLimiterAbstract;
+  /**
+   * The same, never written to PostgreSQL: in Redis when the counters are there, else in this process's memory (for
+   * a count that must cost the database nothing, src/auth/bearer-guard.ts).
+   */
+  readonly counterOutsideDatabase: (count: { points: number; duration: number }, name: string) => RateLimiterAbstract;
   readonly giveBack: GiveBack;
   /** Stops what the counters run on their own (the PostgreSQL sweep); the connection is the caller's to close. */
   readonly close: () => Promise<void>;
@@ -62,14 +72,16 @@ export function openCounters(database: Database, redis: RedisConnection | undefi
     // The sessions' own connection: one connection to heal after an outage or a half-open socket, and every
     // command bounded in time (a stuck lockout check would hold the login forever).
     const client = redis.sharedClient();
+    const counter = (count: { points: number; duration: number }, name: string) =>
+      new RateLimiterRedis({
+        ...count,
+        storeClient: client,
+        useRedisPackage: true,
+        keyPrefix: `${redis.keyPrefix}${name}`,
+      });
     return {
-      counter: (count, name) =>
-        new RateLimiterRedis({
-          ...count,
-          storeClient: client,
-          useRedisPackage: true,
-          keyPrefix: `${redis.keyPrefix}${name}`,
-        }),
+      counter,
+      counterOutsideDatabase: counter,
       // The count as it is, less `points`, never below 0, and only if the key still lives (its time to live kept).
       giveBack: async (limiter, key, points) => {
         await client.eval(REDIS_GIVE_BACK, { keys: [limiter.getKey(key)], arguments: [String(points)] });
@@ -96,6 +108,7 @@ export function openCounters(database: Database, redis: RedisConnection | undefi
         tableCreated: true,
         clearExpiredByTimeout: false,
       }),
+    counterOutsideDatabase: (count, name) => new RateLimiterMemory({ ...count, keyPrefix: name }),
     // Only a row that still lives, never below 0 (GREATEST), in one statement.
     giveBack: async (limiter, key, points) => {
       await client.query({

@@ -217,6 +217,18 @@ describeEachStore('impersonation', (sessionStore) => {
     expect((await me(client))?.username).toBe('bob');
   });
 
+  it("refuses to create an access token while impersonating: no key to bob's account leaves with support", async () => {
+    const { client } = await support();
+    await impersonate(client, 'bob');
+    const created = await client.graphql(
+      'mutation { createAccessToken(input: { name: "keep" }) { token accessToken { id } } }',
+    );
+    expect(codeOf(created.body)).toBe('IMPERSONATING');
+    const bob = await browser('bob');
+    const { body } = await bob.graphql<{ myAccessTokens: unknown[] }>('{ myAccessTokens { id } }');
+    expect(body.data?.myAccessTokens).toEqual([]);
+  });
+
   describe('ends at the next request once the real user loses the right', () => {
     const root = () => browser('root');
 

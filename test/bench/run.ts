@@ -212,6 +212,37 @@ function rotatingCookies(cookies: readonly string[]): autocannon.Request {
   };
 }
 
+/** A request that sends a different `Authorization` header each time, round robin over `bearers`. */
+function rotatingBearers(bearers: readonly string[]): autocannon.Request {
+  let next = 0;
+  return {
+    setupRequest: (request) => {
+      const authorization = bearers[next++ % bearers.length] ?? '';
+      return { ...request, headers: { ...request.headers, authorization } };
+    },
+  };
+}
+
+/** How many of the logged-in users get an access token for the bearer scenario. */
+const ACCESS_TOKENS = QUICK ? 20 : 200;
+
+/** An access token for each session, created by that session (createAccessToken), one after the other. */
+async function accessTokensFor(url: string, cookies: readonly string[]): Promise<string[]> {
+  const tokens: string[] = [];
+  for (const cookie of cookies) {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { ...HEADERS, cookie },
+      body: JSON.stringify({ query: 'mutation { createAccessToken(input: { name: "bench" }) { token } }' }),
+    });
+    const body = (await response.json()) as { data?: { createAccessToken?: { token?: string } } };
+    const token = body.data?.createAccessToken?.token;
+    if (token === undefined) throw new Error(`createAccessToken failed: ${JSON.stringify(body).slice(0, 300)}`);
+    tokens.push(token);
+  }
+  return tokens;
+}
+
 /**
  * Where user `user` logs in from, as the TLS-terminating proxy says (TRUST_PROXY=loopback): each user from an address
  * of its own, as real users are, so that the per-address limits count each apart.
@@ -352,6 +383,18 @@ async function main(): Promise<number> {
     );
     results.push(me);
     const late = await server.ask('memory');
+
+    // The same `me` with `Authorization: Bearer` instead of a cookie: a token for each of the first users, made by
+    // their sessions. Its budget: no more SQL per request than the cookie's.
+    const tokens = await accessTokensFor(server.url, sessions.slice(0, ACCESS_TOKENS));
+    log(`me with an access token: ${AMOUNTS.meEarly} requests over ${tokens.length} tokens`);
+    const bearers = tokens.map((token) => `Bearer ${token}`);
+    // Each token's first use records it (last_used_at, once per touch interval): done before the measure.
+    await load(server.url, { body: meBody, check: meCheck, amount: tokens.length * 2 }, [rotatingBearers(bearers)]);
+    const meBearer = await measure(`me with an access token, ${tokens.length} tokens`, server, () =>
+      load(server.url, { body: meBody, check: meCheck, amount: AMOUNTS.meEarly }, [rotatingBearers(bearers)]),
+    );
+    results.push(meBearer);
     memory = {
       rss10k: early.rssBytes,
       rss100k: late.rssBytes,
@@ -563,6 +606,13 @@ async function main(): Promise<number> {
     const budgets = [
       budget('me ≥ 50% of the ceiling (req/s)', me.reqPerSec / ceilingRate, '≥', 0.5, true),
       budget('SQL statements per authenticated me', me.sqlPerRequest ?? Infinity, '≤', 2, false),
+      budget(
+        'SQL statements per me with an access token ÷ with a cookie',
+        (meBearer.sqlPerRequest ?? Infinity) / Math.max(me.sqlPerRequest ?? 1, 1e-9),
+        '≤',
+        1,
+        false,
+      ),
       budget(
         'session writes inside the touch interval',
         (me.sessionWritesPerRequest ?? 1) * me.requests,

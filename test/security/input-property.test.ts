@@ -320,6 +320,16 @@ describe('text in every argument of the schema', () => {
   };
   /** A superuser's browser of its own for each impersonate call: once it impersonates, it is someone else's. */
   let impersonator: HttpClient | undefined;
+  /** An access token of root's, made for a call that revokes it. */
+  const newToken = async (): Promise<string> => {
+    lastSnapshot = undefined;
+    const { body } = await root.graphql<{ createAccessToken: { accessToken: { id: string } } }>(
+      'mutation { createAccessToken(input: { name: "fixture" }) { accessToken { id } } }',
+    );
+    const made = body.data?.createAccessToken.accessToken.id;
+    if (!made) throw new Error(`fixture not made: ${JSON.stringify(body.errors)}`);
+    return made;
+  };
   /** A reset token for the user `forgetful`, valid now. */
   const resetToken = async () => {
     const row = await selectOne<{ id: number; password: string; last_login: Date | null; email: string }>(
@@ -386,6 +396,15 @@ describe('text in every argument of the schema', () => {
       impersonator = await loggedInClient(app.url, 'root', 'root-password-1');
       return { userId: ids.victim };
     },
+    'Query.accessTokens': () => ({ userId: ids.victim }),
+    'Mutation.createAccessToken': () => ({
+      input: {
+        name: unique('script'),
+        scopes: ['polls.view_poll'],
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      },
+    }),
+    'Mutation.revokeAccessToken': async () => ({ id: await newToken() }),
   };
 
   /** The client a field is called from: its own for what starts or changes the caller's session. */

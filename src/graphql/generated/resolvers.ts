@@ -4,6 +4,7 @@ import type { User as UserEntity } from '../../entities/user.js';
 import type { Group as GroupEntity } from '../../entities/group.js';
 import type { Permission as PermissionEntity } from '../../entities/permission.js';
 import type { AuditEvent as AuditEventEntity } from '../../entities/audit-event.js';
+import type { AccessTokenInfo as AccessTokenInfoEntity, CreatedAccessTokenInfo as CreatedAccessTokenInfoEntity } from '../../auth/access-tokens.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -22,6 +23,24 @@ export type Scalars = {
   EmailAddress: { input: string; output: string; }
   /** A JSON object (graphql-scalars' JSONObject). */
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
+};
+
+/**
+ * A personal access token, as listed: never its secret. Send the secret as `Authorization: Bearer <token>`: the request
+ * is its owner's, limited to its scopes, without a cookie.
+ */
+export type AccessToken = {
+  __typename?: 'AccessToken';
+  createdAt: Scalars['DateTime']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** When it was last used, to within SESSION_TOUCH_INTERVAL; null if never. */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The token's first characters (gqa_ and its public id): enough to recognise it, nothing to use it. */
+  prefix: Scalars['String']['output'];
+  /** The permissions it is limited to (app_label.codename), within what its owner holds; null: all of its owner's. */
+  scopes?: Maybe<Array<Scalars['String']['output']>>;
 };
 
 /**
@@ -99,6 +118,17 @@ export type AuditEventKind =
   | 'USER_PERMISSIONS_CHANGED'
   | 'USER_STATUS_CHANGED';
 
+export type CreateAccessTokenInput = {
+  /** When it stops working: in the future, at most ACCESS_TOKEN_MAX_AGE from now (and that, when omitted). */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** What it is for (1 to 100 characters). */
+  name: Scalars['String']['input'];
+  /** Permissions it is limited to, each one its owner holds (else BAD_USER_INPUT, code scope_not_held); omitted: all. */
+  scopes?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Another user's token (a service account): staff with gqlauth.add_accesstoken; omitted: the caller's own. */
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 export type CreateUserInput = {
   email?: InputMaybe<Scalars['String']['input']>;
   firstName?: InputMaybe<Scalars['String']['input']>;
@@ -108,6 +138,13 @@ export type CreateUserInput = {
   lastName?: InputMaybe<Scalars['String']['input']>;
   password?: InputMaybe<Scalars['String']['input']>;
   username: Scalars['String']['input'];
+};
+
+/** A token just created: its secret, shown this once and never again, and what the list shows of it. */
+export type CreatedAccessToken = {
+  __typename?: 'CreatedAccessToken';
+  accessToken: AccessToken;
+  token: Scalars['String']['output'];
 };
 
 /** A named set of permissions. Its id and name are for any logged-in user who reaches it (their own groups, say). */
@@ -138,6 +175,11 @@ export type Mutation = {
    * session of the user.
    */
   changePassword: Scalars['Boolean']['output'];
+  /**
+   * Creates an access token, for the logged-in user or (staff with gqlauth.add_accesstoken) another user. Only from a
+   * session: with an access token, SESSION_REQUIRED. The secret is in `token`, this once.
+   */
+  createAccessToken: CreatedAccessToken;
   /** A new group holding these permissions (each one the caller holds, unless a superuser). */
   createGroup: Group;
   /**
@@ -196,6 +238,8 @@ export type Mutation = {
    * BAD_USER_INPUT lists every failed password rule. Does not log in.
    */
   resetPassword: Scalars['Boolean']['output'];
+  /** Revokes one of the user's tokens (or, staff with gqlauth.delete_accesstoken, another user's): it stops at once. */
+  revokeAccessToken: Scalars['Boolean']['output'];
   /** Revokes what grantPermission granted; false when there was no such grant. */
   revokePermission: Scalars['Boolean']['output'];
   /** Sets a user's password (validators apply) and ends that user's sessions. */
@@ -216,6 +260,11 @@ export type MutationAddUserToGroupArgs = {
 export type MutationChangePasswordArgs = {
   newPassword: Scalars['String']['input'];
   oldPassword: Scalars['String']['input'];
+};
+
+
+export type MutationCreateAccessTokenArgs = {
+  input: CreateAccessTokenInput;
 };
 
 
@@ -293,6 +342,11 @@ export type MutationResetPasswordArgs = {
 };
 
 
+export type MutationRevokeAccessTokenArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationRevokePermissionArgs = {
   groupId?: InputMaybe<Scalars['ID']['input']>;
   objectId?: InputMaybe<Scalars['ID']['input']>;
@@ -338,11 +392,15 @@ export type PermissionObject =
 
 export type Query = {
   __typename?: 'Query';
+  /** Another user's access tokens (a service account's), newest first. */
+  accessTokens: Array<AccessToken>;
   /** The audit log, oldest first, `first` at a time (at most 200), filtered. */
   auditEvents: AuditEventConnection;
   groups: Array<Group>;
   /** The logged-in user; null when anonymous, never an error. */
   me?: Maybe<User>;
+  /** The logged-in user's access tokens, newest first. */
+  myAccessTokens: Array<AccessToken>;
   /** The logged-in user's sessions that have not ended, most recently active first; `current` marks this one. */
   mySessions: Array<UserSession>;
   permissions: Array<Permission>;
@@ -353,6 +411,11 @@ export type Query = {
   userSessions: Array<UserSession>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
+};
+
+
+export type QueryAccessTokensArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -537,13 +600,16 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccessToken: ResolverTypeWrapper<AccessTokenInfoEntity>;
   AuditEvent: ResolverTypeWrapper<AuditEventEntity>;
   AuditEventConnection: ResolverTypeWrapper<Omit<AuditEventConnection, 'edges'> & { edges: Array<ResolversTypes['AuditEventEdge']> }>;
   AuditEventEdge: ResolverTypeWrapper<Omit<AuditEventEdge, 'node'> & { node: ResolversTypes['AuditEvent'] }>;
   AuditEventFilter: AuditEventFilter;
   AuditEventKind: AuditEventKind;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CreateAccessTokenInput: CreateAccessTokenInput;
   CreateUserInput: CreateUserInput;
+  CreatedAccessToken: ResolverTypeWrapper<CreatedAccessTokenInfoEntity>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Group: ResolverTypeWrapper<GroupEntity>;
@@ -568,12 +634,15 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccessToken: AccessTokenInfoEntity;
   AuditEvent: AuditEventEntity;
   AuditEventConnection: Omit<AuditEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['AuditEventEdge']> };
   AuditEventEdge: Omit<AuditEventEdge, 'node'> & { node: ResolversParentTypes['AuditEvent'] };
   AuditEventFilter: AuditEventFilter;
   Boolean: Scalars['Boolean']['output'];
+  CreateAccessTokenInput: CreateAccessTokenInput;
   CreateUserInput: CreateUserInput;
+  CreatedAccessToken: CreatedAccessTokenInfoEntity;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
   Group: GroupEntity;
@@ -637,6 +706,16 @@ export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type AccessTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AccessToken'] = ResolversParentTypes['AccessToken']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopes?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+};
+
 export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
   actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   address?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -660,6 +739,11 @@ export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentTy
 export type AuditEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventEdge'] = ResolversParentTypes['AuditEventEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['AuditEvent'], ParentType, ContextType>;
+};
+
+export type CreatedAccessTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreatedAccessToken'] = ResolversParentTypes['CreatedAccessToken']> = {
+  accessToken?: Resolver<ResolversTypes['AccessToken'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -689,6 +773,7 @@ export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<Resolver
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
+  createAccessToken?: Resolver<ResolversTypes['CreatedAccessToken'], ParentType, ContextType, RequireFields<MutationCreateAccessTokenArgs, 'input'>>;
   createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'name'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deleteGroup?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteGroupArgs, 'id'>>;
@@ -704,6 +789,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
+  revokeAccessToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeAccessTokenArgs, 'id'>>;
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
   stopImpersonating?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
@@ -724,9 +810,11 @@ export type PermissionResolvers<ContextType = GraphQLContext, ParentType extends
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  accessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType, RequireFields<QueryAccessTokensArgs, 'userId'>>;
   auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  myAccessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType>;
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
@@ -778,9 +866,11 @@ export type UserSessionResolvers<ContextType = GraphQLContext, ParentType extend
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  AccessToken?: AccessTokenResolvers<ContextType>;
   AuditEvent?: AuditEventResolvers<ContextType>;
   AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
+  CreatedAccessToken?: CreatedAccessTokenResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;

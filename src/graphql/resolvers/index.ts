@@ -3,6 +3,7 @@
  */
 import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers.js';
+import { accessTokenResolvers } from './access-tokens.js';
 import { adminResolvers } from './admin.js';
 import { auditResolvers } from './audit.js';
 import { authResolvers } from './auth.js';
@@ -14,4 +15,11 @@ export const scalarResolvers: Resolvers = {
   JSONObject: JSONObjectResolver,
 };
 
-export const resolvers: Resolvers[] = [scalarResolvers, serverResolvers, authResolvers, adminResolvers, auditResolvers];
+export const resolvers: Resolvers[] = [
+  scalarResolvers,
+  serverResolvers,
+  authResolvers,
+  adminResolvers,
+  auditResolvers,
+  accessTokenResolvers,
+];
