@@ -4,6 +4,7 @@
  * change); bad tokens refused with no database write and counted per address; tokens masked in the logs; and Better
  * Auth's CVE-2025-61928 (keys minted for anyone without logging in) refused.
  */
+import { isAuditWrite } from '../support/sql-log.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,7 +37,7 @@ function recordingLogger(lines: string[], statements: string[]) {
     write(line: string) {
       lines.push(line);
       const parsed = JSON.parse(line) as { namespace?: string; msg?: string };
-      if (parsed.namespace === 'query' && parsed.msg) statements.push(parsed.msg);
+      if (parsed.namespace === 'query' && parsed.msg && !isAuditWrite(parsed.msg)) statements.push(parsed.msg);
     },
   });
 }
