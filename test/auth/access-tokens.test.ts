@@ -381,6 +381,22 @@ describe('personal access tokens', () => {
     expect((await withToken(app, secret, ME)).status).toBe(200);
   });
 
+  it("refuses impersonation to a token, a superuser's scoped or not (SESSION_REQUIRED, no session started)", async () => {
+    const root = await loggedInClient(app.url, 'root', 'root-pass-1');
+    for (const input of [{ name: 'root everything' }, { name: 'root polls', scopes: ['polls.view_poll'] }]) {
+      const { token: secret } = await token(root, input);
+      const started = await new HttpClient(app.url).graphql(
+        'mutation ($u: ID!) { impersonate(userId: $u) { username } }',
+        { u: String(id('bob')) },
+        bearer(secret),
+      );
+      expect({ input, code: started.body.errors?.[0]?.extensions?.code }).toEqual({ input, code: 'SESSION_REQUIRED' });
+      expect(started.headers.get('set-cookie')).toBeNull();
+      const stopped = await withToken(app, secret, 'mutation { stopImpersonating { username } }');
+      expect(stopped.body.errors?.[0]?.extensions?.code).toBe('SESSION_REQUIRED');
+    }
+  });
+
   describe("another user's tokens (CVE-2025-61928: keys minted for anyone)", () => {
     const FOR = (userId: number) => ({ name: 'service', userId: String(userId) });
 
