@@ -371,6 +371,16 @@ describe('the audit log', () => {
     ]);
   });
 
+  it('keeps a token-shaped name typed at login out of its row, past the public id', async () => {
+    const secret = 'S3cretPartOfAToken0123456789abcd';
+    const tried = await new HttpClient(app.url).graphql(LOGIN, { u: `gqa_PUBLICid0123_${secret}`, p: 'whatever' });
+    expect(tried.body.errors?.[0]?.extensions?.code).toBeDefined();
+    const rows = await rowsOfRequest(requestIdOf(tried), 1);
+    expect(rows.map((row) => row.kind)).toContain('login_failed');
+    expect(JSON.stringify(rows)).not.toContain(secret.slice(0, 8));
+    expect(rows.find((row) => row.kind === 'login_failed')?.username).toBe('gqa_PUBLICid0123…[masked]');
+  });
+
   it('answers a request whose event cannot be written (its table gone), and writes it once the table is back', async () => {
     const before = await auditRows();
     await em().getConnection().execute('ALTER TABLE gqlauth_audit_event RENAME TO gqlauth_audit_event_away');
