@@ -447,6 +447,21 @@ describe('personal access tokens', () => {
     });
   });
 
+  it("keeps a superuser's tokens from staff who are not: neither listed nor revoked (as their sessions)", async () => {
+    const root = await loggedInClient(app.url, 'root', 'root-pass-1');
+    const rootToken = await token(root, { name: 'root automation' });
+    const staff = await loggedInClient(app.url, 'staff', 'staff-pass-1');
+    const listed = await staff.graphql('query ($u: ID!) { accessTokens(userId: $u) { id name } }', {
+      u: String(id('root')),
+    });
+    expect(listed.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const revoked = await staff.graphql('mutation ($id: ID!) { revokeAccessToken(id: $id) }', {
+      id: rootToken.accessToken.id,
+    });
+    expect(revoked.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((await withToken(app, rootToken.token, ME)).status).toBe(200);
+  });
+
   it('masks anything shaped like a token in the logs, past its public id', async () => {
     const { token: secret } = await token(alice, { name: 'logged' });
     const secretPart = secret.slice(17);
