@@ -352,8 +352,10 @@ describe('personal access tokens', () => {
         status: 401,
         code: 'UNAUTHENTICATED',
       });
-      expect(statements.length).toBeLessThanOrEqual(maxStatements);
-      expect(statements.filter((text) => !/^\s*select/i.test(text))).toEqual([]);
+      // The audit log's writer runs in the background: a row of an earlier test may land now, no statement of this one.
+      const own = statements.filter((text) => !/^\s*insert into gqlauth_audit_event/i.test(text));
+      expect(own.length).toBeLessThanOrEqual(maxStatements);
+      expect(own.filter((text) => !/^\s*select/i.test(text))).toEqual([]);
     }
   });
 
