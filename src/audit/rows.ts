@@ -6,6 +6,7 @@
  * Never a secret: a row holds ids, names, an address, a request id and the fields listed here, never a credential
  * object, a password, a token or its hash. A failed login keeps the username tried, nothing else of what was sent.
  */
+import { ACCESS_TOKEN_PREFIX, PUBLIC_ID_LENGTH } from '../auth/access-token-format.js';
 import type { AuthEvents } from '../auth/events.js';
 import type { RequestScope } from '../logger.js';
 
@@ -151,11 +152,24 @@ const WIDTH = { username: 150, address: 64, requestId: 128 } as const;
 const DETAIL_TEXT = 300;
 
 /**
+ * A public id followed by (some of) a secret: a token, or most of one. Stricter than the logs' mask, which masks any
+ * `gqa_` word: a username such as `gqa_admin` is a name, and the log keeps names as they were.
+ */
+const TOKEN_IN_TEXT = new RegExp(`(${ACCESS_TOKEN_PREFIX}[A-Za-z0-9]{${PUBLIC_ID_LENGTH}})_[A-Za-z0-9]{8,}`, 'g');
+
+/**
  * Text as PostgreSQL can store it, at most `max` characters: no NUL (no text or jsonb value takes one) and no unpaired
  * surrogate. A name tried at login is the client's choice: one such character must not lose the whole batch.
+ * A token pasted where a name goes (the username field, a token's name) is masked past its public id, as in the
+ * logs: the audit log never holds a token.
  */
 function storable(text: string, max: number): string {
-  return text.toWellFormed().replaceAll('\u0000', '').slice(0, max).toWellFormed();
+  return text
+    .toWellFormed()
+    .replaceAll('\u0000', '')
+    .replace(TOKEN_IN_TEXT, '$1…[masked]')
+    .slice(0, max)
+    .toWellFormed();
 }
 
 function storableDetails(value: unknown): unknown {

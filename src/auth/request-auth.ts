@@ -77,7 +77,11 @@ export class RequestAuth {
     if (this.session.keys.impersonator) {
       // Only an impersonated session pays for this: the real user's right is checked on each of its requests.
       this.realUser = await impersonatorOf(this.session, this.em, user, this.deps);
-      if (!this.realUser) return null;
+      if (!this.realUser) {
+        // The session just ended: the rest of the request is anonymous, and no row may name the user it named.
+        attribute(null, null);
+        return null;
+      }
     }
     attribute(user, this.realUser);
     return user;
@@ -218,12 +222,13 @@ export class RequestAuth {
 
 /**
  * Who the request being served acts as, for the audit log (it reads the request's scope): under impersonation, both
- * the impersonated user and the real one.
+ * the impersonated user and the real one; nobody (null) once its session ended.
  */
-function attribute(user: User, impersonator: User | null): void {
+function attribute(user: User | null, impersonator: User | null): void {
   const scope = currentRequest();
   if (!scope) return;
-  scope.userId = user.id;
+  if (user) scope.userId = user.id;
+  else delete scope.userId;
   if (impersonator) scope.impersonatorId = impersonator.id;
   else delete scope.impersonatorId;
 }

@@ -168,6 +168,9 @@ export async function logout(session: SessionHandle, user: User | null, flow: Se
 function actingAs(userId: number | undefined): void {
   const scope = currentRequest();
   if (!scope) return;
+  // Whoever impersonated before this login or logout acts no more in this request (a logout then a login in one
+  // operation): request-auth.ts names them again when the session read is an impersonation.
+  delete scope.impersonatorId;
   if (userId === undefined) delete scope.userId;
   else scope.userId = userId;
 }

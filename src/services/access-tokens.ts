@@ -149,7 +149,9 @@ export class AccessTokenService {
       found !== undefined &&
       (found.userId === caller.id ||
         ((caller.isStaff || caller.isSuperuser) &&
-          (await this.deps.permissions.hasPerm(caller, 'gqlauth.delete_accesstoken'))));
+          (await this.deps.permissions.hasPerm(caller, 'gqlauth.delete_accesstoken')) &&
+          // A superuser's tokens are a superuser's business only, as their sessions are (services/sessions.ts).
+          (caller.isSuperuser || !(await this.isSuperuser(found.userId)))));
     if (!found || !mayRevoke || !(await tokens.revoke(em, id))) throw new NotFound('access token');
     await core.events.emit('accessTokenRevoked', { actorId: caller.id, userId: found.userId, tokenId: id });
     return true;
@@ -175,20 +177,31 @@ export class AccessTokenService {
       [userId],
     );
     if (!owner) throw new NotFound('user');
+    // A superuser's tokens (listing them, or one that acts as them) are a superuser's business only.
+    if (owner.isSuperuser && !caller.isSuperuser) throw new NotPermitted();
     return owner;
   }
 
+  /** Whether the user of `userId` is a superuser (false for none). */
+  private async isSuperuser(userId: number): Promise<boolean> {
+    const row = await selectOne<{ isSuperuser: boolean }>(
+      this.deps.em,
+      'SELECT is_superuser AS "isSuperuser" FROM auth_user WHERE id = ?',
+      [userId],
+    );
+    return row?.isSuperuser === true;
+  }
+
   /**
-   * Another user's token acts as them: only a superuser makes one for a superuser, and nobody makes one reaching
-   * anything (within its scopes) that they do not hold themselves, model or object level. An inactive account's
-   * token would authenticate nobody: refused rather than made useless.
+   * Another user's token acts as them: only a superuser makes one for a superuser (ownerFor), and nobody makes one
+   * reaching anything (within its scopes) that they do not hold themselves, model or object level. An inactive
+   * account's token would authenticate nobody: refused rather than made useless.
    */
   private async withinCaller(caller: User, owner: Owner, scopes: readonly string[] | null): Promise<void> {
     if (!owner.isActive)
       throw new ValidationError([
         { code: 'inactive_user', message: 'The user is inactive: a token would authenticate nobody.', field: 'userId' },
       ]);
-    if (owner.isSuperuser && !caller.isSuperuser) throw new NotPermitted();
     const beyond = (await heldBeyond(this.deps.em, caller, { userId: owner.id })).filter(
       ({ perm }) => scopes === null || scopes.includes(perm),
     );

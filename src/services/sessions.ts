@@ -10,10 +10,19 @@ import { heldBeyond } from '../auth/escalation.js';
 import { mayImpersonate } from '../auth/impersonation.js';
 import type { SessionView } from '../auth/request-auth.js';
 import { User } from '../entities/user.js';
-import { ImpersonationRefused, NotFound, NotImpersonating, NotLoggedIn, NotPermitted } from './errors.js';
+import {
+  ImpersonationRefused,
+  NotFound,
+  NotImpersonating,
+  NotLoggedIn,
+  NotPermitted,
+  SessionRequired,
+} from './errors.js';
 
 /** What these use-cases need of the request's session (RequestAuth). */
 export interface SessionControl {
+  /** Set when the request authenticated with a personal access token: it has no session to act in. */
+  readonly accessToken?: unknown;
   user(): Promise<User | null>;
   sessionsOf(userId: number): Promise<SessionView[]>;
   endSessionOf(userId: number, publicId: string): Promise<boolean>;
@@ -68,6 +77,8 @@ export class Sessions {
    */
   async impersonate(userId: number): Promise<User> {
     const { session, permissions, em } = this.deps;
+    // A token has no session to act in, and a superuser's scoped token would pass the superuser's shortcut below.
+    this.sessionOnly();
     const caller = await this.caller();
     // First: acting as someone, the caller's rights are that user's, and a second impersonation is no one's to ask.
     await session.assertNotImpersonating();
@@ -87,6 +98,7 @@ export class Sessions {
 
   /** Stops impersonating: the real user's login again. NotImpersonating when the session is not impersonating. */
   async stopImpersonating(): Promise<User> {
+    this.sessionOnly();
     await this.caller();
     const real = await this.deps.session.stopImpersonating();
     if (!real) throw new NotImpersonating();
@@ -106,6 +118,11 @@ export class Sessions {
     if (!target) throw new NotFound('user');
     if (target.isSuperuser && !caller.isSuperuser) throw new NotPermitted();
     return target;
+  }
+
+  /** Refuses impersonation to a request made with an access token (it has no session). */
+  private sessionOnly(): void {
+    if (this.deps.session.accessToken) throw new SessionRequired();
   }
 
   private async caller(): Promise<User> {

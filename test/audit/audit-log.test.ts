@@ -319,6 +319,68 @@ describe('the audit log', () => {
     });
   });
 
+  /** The rows a request caused, once the background writer has written `count` of them. */
+  const rowsOfRequest = async (requestId: string | null, count: number) => {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const rows = await selectAll<Record<string, unknown>>(
+        em(),
+        'SELECT kind, actor_id, impersonator_id, target_user_id, username FROM gqlauth_audit_event WHERE request_id = ? ORDER BY id',
+        [requestId],
+      );
+      if (rows.length >= count || Date.now() > until) return rows;
+      await sleep(25);
+    }
+  };
+
+  it('attributes a login after a logout of an impersonated session to the new user alone', async () => {
+    const root = await loggedInClient(app.url, 'root', PASSWORD);
+    const started = await root.graphql('mutation ($u: ID!) { impersonate(userId: $u) { username } }', {
+      u: ids.alice,
+    });
+    expect(started.body.errors).toBeUndefined();
+    const relogin = await root.graphql(
+      'mutation ($u: String!, $p: String!) { logout login(username: $u, password: $p) { id } }',
+      { u: 'auditor', p: PASSWORD },
+    );
+    expect(relogin.body.errors).toBeUndefined();
+    const rows = await rowsOfRequest(requestIdOf(relogin), 3);
+    expect(rows).toEqual([
+      {
+        kind: 'logout',
+        actor_id: Number(ids.alice),
+        impersonator_id: Number(ids.root),
+        target_user_id: Number(ids.alice),
+        username: 'alice',
+      },
+      {
+        kind: 'impersonation_ended',
+        actor_id: Number(ids.root),
+        impersonator_id: null,
+        target_user_id: Number(ids.alice),
+        username: 'alice',
+      },
+      // Auditor logged in: root, whose impersonation ended before it, did not.
+      {
+        kind: 'login',
+        actor_id: Number(ids.auditor),
+        impersonator_id: null,
+        target_user_id: Number(ids.auditor),
+        username: 'auditor',
+      },
+    ]);
+  });
+
+  it('keeps a token-shaped name typed at login out of its row, past the public id', async () => {
+    const secret = 'S3cretPartOfAToken0123456789abcd';
+    const tried = await new HttpClient(app.url).graphql(LOGIN, { u: `gqa_PUBLICid0123_${secret}`, p: 'whatever' });
+    expect(tried.body.errors?.[0]?.extensions?.code).toBeDefined();
+    const rows = await rowsOfRequest(requestIdOf(tried), 1);
+    expect(rows.map((row) => row.kind)).toContain('login_failed');
+    expect(JSON.stringify(rows)).not.toContain(secret.slice(0, 8));
+    expect(rows.find((row) => row.kind === 'login_failed')?.username).toBe('gqa_PUBLICid0123…[masked]');
+  });
+
   it('answers a request whose event cannot be written (its table gone), and writes it once the table is back', async () => {
     const before = await auditRows();
     await em().getConnection().execute('ALTER TABLE gqlauth_audit_event RENAME TO gqlauth_audit_event_away');

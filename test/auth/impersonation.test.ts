@@ -245,6 +245,16 @@ describeEachStore('impersonation', (sessionStore) => {
       expect(await sessionIdOf(client, app.url)).toBeUndefined();
     });
 
+    it('and attributes the rest of that request to nobody, not to the user it named', async () => {
+      const { client, id } = await support();
+      await impersonate(client, 'alice');
+      await (
+        await root()
+      ).graphql('mutation ($u: ID!) { revokePermission(perm: "auth.impersonate_user", userId: $u) }', { u: id });
+      const { body } = await client.graphql<{ attributedTo: string }>('{ attributedTo }');
+      expect(body.data?.attributedTo).toBe('-/-');
+    });
+
     it('when the real user is deactivated', async () => {
       const { client, id } = await support();
       await impersonate(client, 'alice');
