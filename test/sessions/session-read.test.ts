@@ -8,7 +8,7 @@ import { createAuth } from '../../src/auth/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { TestClock } from '../support/clock.js';
 import { describeEachStore } from '../support/session-stores.js';
-import { loggedInClient, sessionIdOf, whoAmI } from '../support/sessions.js';
+import { loggedInClient, sessionCookieValue, sessionIdOf, whoAmI } from '../support/sessions.js';
 
 describeEachStore('reading the session of a request', (sessionStore) => {
   let app: TestApp;
@@ -22,7 +22,7 @@ describeEachStore('reading the session of a request', (sessionStore) => {
     });
     const em = app.database.orm.em.fork();
     const auth = createAuth(app.config);
-    for (const username of ['reader', 'toucher', 'leaver', 'relogger']) {
+    for (const username of ['reader', 'toucher', 'leaver', 'relogger', 'blanker']) {
       await auth.users.createUser(em, { username, password: `${username}-password-1` });
     }
   });
@@ -90,5 +90,28 @@ describeEachStore('reading the session of a request', (sessionStore) => {
     expect(after).not.toBe(before);
     expect(await app.sessions.exists(before)).toBe(false);
     expect(await whoAmI(client)).toBe('relogger');
+  });
+
+  it('reads the cookie as express-session does: blanks around it are spaces and tabs, nothing else', async () => {
+    const client = await loggedIn('blanker');
+    const value = (await sessionCookieValue(client, app.url)) ?? '';
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    const send = async (cookie: string, query: string) => {
+      const response = await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify({ query }),
+      });
+      return { body: (await response.json()) as { data?: unknown }, cookies: response.headers.getSetCookie() };
+    };
+    // Space and tab are blanks to both readers.
+    expect((await send(`sessionid= ${value}\t`, ME)).body.data).toEqual({ me: { username: 'blanker' } });
+    // A no-break space (a header byte 0xA0) is not: express-session reads no session from these, and would not end
+    // the session on a logout, so they must not authenticate either.
+    for (const cookie of [`sessionid=\u00a0${value}`, `sessionid\u00a0=${value}`, `sessionid=${value}\u00a0`]) {
+      expect({ cookie, ...(await send(cookie, ME)).body }).toEqual({ cookie, data: { me: null } });
+      expect((await send(cookie, 'mutation { logout }')).body.data).toEqual({ logout: true });
+      expect(await app.sessions.exists(sid)).toBe(true);
+    }
   });
 });
