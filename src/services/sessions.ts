@@ -10,10 +10,19 @@ import { heldBeyond } from '../auth/escalation.js';
 import { mayImpersonate } from '../auth/impersonation.js';
 import type { SessionView } from '../auth/request-auth.js';
 import { User } from '../entities/user.js';
-import { ImpersonationRefused, NotFound, NotImpersonating, NotLoggedIn, NotPermitted } from './errors.js';
+import {
+  ImpersonationRefused,
+  NotFound,
+  NotImpersonating,
+  NotLoggedIn,
+  NotPermitted,
+  SessionRequired,
+} from './errors.js';
 
 /** What these use-cases need of the request's session (RequestAuth). */
 export interface SessionControl {
+  /** Set when the request authenticated with an access token: it has no session. */
+  readonly accessToken?: unknown;
   user(): Promise<User | null>;
   sessionsOf(userId: number): Promise<SessionView[]>;
   endSessionOf(userId: number, publicId: string): Promise<boolean>;
@@ -61,14 +70,17 @@ export class Sessions {
   }
 
   /**
-   * Starts acting as the user `userId`. Refused while already impersonating (RefusedWhileImpersonating), without
-   * the right (NotPermitted), for an unknown user (NotFound), and (ImpersonationRefused) for oneself, an inactive
-   * user, a superuser unless a superuser, or a user holding anything the caller does not: whoever acts as them
-   * could use it (the rule the admin use-cases follow for setting a password).
+   * Starts acting as the user `userId`. Refused to a request made with an access token (SessionRequired), while
+   * already impersonating (RefusedWhileImpersonating), without the right (NotPermitted), for an unknown user
+   * (NotFound), and (ImpersonationRefused) for oneself, an inactive user, a superuser unless a superuser, or a user
+   * holding anything the caller does not: whoever acts as them could use it (the rule the admin use-cases follow
+   * for setting a password).
    */
   async impersonate(userId: number): Promise<User> {
     const { session, permissions, em } = this.deps;
     const caller = await this.caller();
+    // A token has no session to act in (and a superuser's passes the check below whatever its scopes).
+    if (session.accessToken) throw new SessionRequired();
     // First: acting as someone, the caller's rights are that user's, and a second impersonation is no one's to ask.
     await session.assertNotImpersonating();
     // Before the target is looked up: without the right, which ids are users is not said.
@@ -88,6 +100,7 @@ export class Sessions {
   /** Stops impersonating: the real user's login again. NotImpersonating when the session is not impersonating. */
   async stopImpersonating(): Promise<User> {
     await this.caller();
+    if (this.deps.session.accessToken) throw new SessionRequired();
     const real = await this.deps.session.stopImpersonating();
     if (!real) throw new NotImpersonating();
     this.deps.permissions.forget();

@@ -381,6 +381,27 @@ describe('personal access tokens', () => {
     expect((await withToken(app, secret, ME)).status).toBe(200);
   });
 
+  it("refuses impersonation to a superuser's token, scoped or not (SESSION_REQUIRED): it has no session to act in", async () => {
+    const root = await loggedInClient(app.url, 'root', 'root-pass-1');
+    const sessions = await app.sessions.count();
+    for (const scopes of [null, ['polls.view_poll']]) {
+      const { token: secret } = await token(root, { name: 'root script', ...(scopes ? { scopes } : {}) });
+      for (const operation of [
+        `mutation { impersonate(userId: "${id('alice')}") { username } }`,
+        'mutation { stopImpersonating { username } }',
+      ]) {
+        const { status, body, headers } = await withToken(app, secret, operation);
+        expect({ operation, status, code: body.errors?.[0]?.extensions?.code }).toEqual({
+          operation,
+          status: 200,
+          code: 'SESSION_REQUIRED',
+        });
+        expect(headers.get('set-cookie')).toBeNull();
+      }
+    }
+    expect(await app.sessions.count()).toBe(sessions);
+  });
+
   describe("another user's tokens (CVE-2025-61928: keys minted for anyone)", () => {
     const FOR = (userId: number) => ({ name: 'service', userId: String(userId) });
 
