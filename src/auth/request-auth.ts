@@ -72,9 +72,13 @@ export class RequestAuth {
   }
 
   private async resolveUser(): Promise<User | null> {
+    // Whether the session was impersonated as it was read, before getUser: a touch there reads the session again,
+    // and if it ended in between (a logout in another tab) the keys are gone. Asked after, the request would go on as
+    // the impersonated user with no impersonator, past the refusals (a token for the account, say).
+    const impersonated = this.session.keys.impersonator !== undefined;
     const user = await getUser(this.session, this.em, this.deps);
     if (!user) return null;
-    if (this.session.keys.impersonator) {
+    if (impersonated) {
       // Only an impersonated session pays for this: the real user's right is checked on each of its requests.
       this.realUser = await impersonatorOf(this.session, this.em, user, this.deps);
       if (!this.realUser) return null;

@@ -22,9 +22,11 @@ describeEachStore('reading the session of a request', (sessionStore) => {
     });
     const em = app.database.orm.em.fork();
     const auth = createAuth(app.config);
-    for (const username of ['reader', 'toucher', 'leaver', 'relogger', 'blanker']) {
+    for (const username of ['reader', 'toucher', 'leaver', 'relogger', 'blanker', 'hijacked']) {
       await auth.users.createUser(em, { username, password: `${username}-password-1` });
     }
+    const hijacker = { username: 'hijacker', password: 'hijacker-password-1', isStaff: true, isSuperuser: true };
+    await auth.users.createUser(em, hijacker);
   });
   afterAll(() => app.stop());
 
@@ -114,4 +116,32 @@ describeEachStore('reading the session of a request', (sessionStore) => {
       expect(await app.sessions.exists(sid)).toBe(true);
     }
   });
+
+  it('keeps the refusals of an impersonation whose session ends between the two reads of a touch', async () => {
+    const client = await loggedIn('hijacker');
+    const impersonated = await client.graphql<{ impersonate: { id: string } }>(
+      'mutation { impersonate(userId: "' + String(await idOf('hijacked')) + '") { id } }',
+    );
+    expect(impersonated.body.errors).toBeUndefined();
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    clock.advance(61);
+    // The support agent's own logout in another tab, between this request's read and express-session's.
+    app.sessions.store.beforeRead(sid, 2, () => app.sessions.store.destroy(sid));
+    const { body } = await client.graphql('mutation { createAccessToken(input: { name: "keep" }) { token } }');
+    expect(body.data).toBeNull();
+    // No key to the impersonated account left with whoever impersonated it.
+    const tokens = await app.database.orm.em
+      .fork()
+      .getConnection()
+      .execute('SELECT id FROM gqlauth_access_token WHERE user_id = ?', [await idOf('hijacked')]);
+    expect(tokens).toEqual([]);
+  });
+
+  async function idOf(username: string): Promise<number> {
+    const rows = await app.database.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: number }[]>('SELECT id FROM auth_user WHERE username = ?', [username]);
+    return rows[0]?.id ?? 0;
+  }
 });
