@@ -101,15 +101,20 @@ export class RequestAuth {
     if (await this.impersonator()) throw new RefusedWhileImpersonating();
   }
 
-  /** Starts acting as `target` in this session (the checks of who may are the caller's: services/sessions.ts). */
-  async impersonate(target: User): Promise<void> {
+  /**
+   * Starts acting as `target` in this session (the checks of who may are the caller's: services/sessions.ts). False
+   * when the session ended since this request read it (a logout elsewhere, found by the touch): nothing to act in.
+   */
+  async impersonate(target: User): Promise<boolean> {
     const real = await this.user();
     if (!real) throw new Error('impersonation needs a logged-in user');
     await this.assertNotImpersonating();
+    if (this.session.keys.userId !== real.id) return false;
     await startImpersonation(this.session, this.em, real, target, this.deps);
     this.resolved = Promise.resolve(target);
     this.realUser = real;
     attribute(target, real);
+    return true;
   }
 
   /** Stops impersonating: the real user is logged in again (a new session id). Returns them; null if not impersonating. */

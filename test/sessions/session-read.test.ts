@@ -137,6 +137,18 @@ describeEachStore('reading the session of a request', (sessionStore) => {
     expect(tokens).toEqual([]);
   });
 
+  it('answers UNAUTHENTICATED to an impersonation whose session ends between the two reads of a touch', async () => {
+    const client = await loggedIn('hijacker');
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    clock.advance(61);
+    app.sessions.store.beforeRead(sid, 2, () => app.sessions.store.destroy(sid));
+    const { body } = await client.graphql(
+      'mutation { impersonate(userId: "' + String(await idOf('hijacked')) + '") { id } }',
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await app.sessions.count({ userId: await idOf('hijacked') })).toBe(0);
+  });
+
   async function idOf(username: string): Promise<number> {
     const rows = await app.database.orm.em
       .fork()
