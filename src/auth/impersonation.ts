@@ -5,12 +5,14 @@
  *
  * The real user's right is checked again on every request of an impersonated session (not of any other: the hot
  * path is unchanged): deactivated, deleted, their password changed, the permission or the staff flag taken away,
- * or no longer a superuser while acting as one, and the session ends there (the request is anonymous).
+ * no longer a superuser while acting as one, or the impersonated user now holding anything the real user does not,
+ * and the session ends there (the request is anonymous).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { User } from '../entities/user.js';
 import { isAuthenticated, type RequestUser } from './anonymous.js';
 import { NamedError } from './errors.js';
+import { heldBeyond } from './escalation.js';
 import type { PermissionChecker } from './permissions.js';
 import { authHashOf, newSessionKeys, storeCall, type SessionFlow } from './session-auth.js';
 import type { ImpersonatorKeys, SessionAuthKeys, SessionHandle } from './session-handle.js';
@@ -62,7 +64,11 @@ export async function impersonatorOf(
         : // Never as a superuser unless a superuser, then as now.
           user.isSuperuser && !found.user.isSuperuser
           ? 'the real user is no longer a superuser, and the impersonated user is one'
-          : undefined;
+          : // Nor as a user holding anything the real user does not, then as now: a permission granted to the
+            // impersonated user, or taken from the real one, since it began must not reach the real user this way.
+            (await heldBeyond(em, found.user, { userId: user.id })).length > 0
+            ? 'the impersonated user holds what the real user does not'
+            : undefined;
   if (why === undefined) return found?.user ?? null;
   flow.logger.debug({ userId: user.id, impersonatorId: keys.userId }, `impersonation ended: ${why}`);
   await storeCall(() => session.flush());

@@ -72,9 +72,13 @@ export class RequestAuth {
   }
 
   private async resolveUser(): Promise<User | null> {
+    // Whether the session was impersonated as it was read, before getUser: a touch there reads the session again,
+    // and if it ended in between (a logout in another tab) the keys are gone. Asked after, the request would go on as
+    // the impersonated user with no impersonator, past the refusals (a token for the account, say).
+    const impersonated = this.session.keys.impersonator !== undefined;
     const user = await getUser(this.session, this.em, this.deps);
     if (!user) return null;
-    if (this.session.keys.impersonator) {
+    if (impersonated) {
       // Only an impersonated session pays for this: the real user's right is checked on each of its requests.
       this.realUser = await impersonatorOf(this.session, this.em, user, this.deps);
       if (!this.realUser) {
@@ -101,15 +105,20 @@ export class RequestAuth {
     if (await this.impersonator()) throw new RefusedWhileImpersonating();
   }
 
-  /** Starts acting as `target` in this session (the checks of who may are the caller's: services/sessions.ts). */
-  async impersonate(target: User): Promise<void> {
+  /**
+   * Starts acting as `target` in this session (the checks of who may are the caller's: services/sessions.ts). False
+   * when the session ended since this request read it (a logout elsewhere, found by the touch): nothing to act in.
+   */
+  async impersonate(target: User): Promise<boolean> {
     const real = await this.user();
     if (!real) throw new Error('impersonation needs a logged-in user');
     await this.assertNotImpersonating();
+    if (this.session.keys.userId !== real.id) return false;
     await startImpersonation(this.session, this.em, real, target, this.deps);
     this.resolved = Promise.resolve(target);
     this.realUser = real;
     attribute(target, real);
+    return true;
   }
 
   /** Stops impersonating: the real user is logged in again (a new session id). Returns them; null if not impersonating. */

@@ -133,9 +133,26 @@ function explainUnusedCookie(reason: 'bad signature' | 'no such session', logger
 function cookieText(req: Request, name: string): string | undefined {
   for (const pair of (req.headers.cookie ?? '').split(';')) {
     const separator = pair.indexOf('=');
-    if (separator > 0 && pair.slice(0, separator).trim() === name) return pair.slice(separator + 1).trim();
+    if (separator > 0 && blanksTrimmed(pair.slice(0, separator)) === name) {
+      return blanksTrimmed(pair.slice(separator + 1));
+    }
   }
   return undefined;
+}
+
+/**
+ * `text` without the spaces and tabs around it: the only blanks express-session's parser (`cookie`) trims. Not
+ * String.trim, which trims a no-break space too (a header byte 0xA0): that would read a session from a cookie
+ * express-session ignores, and a logout (express-session's) would leave it to be read again.
+ */
+function blanksTrimmed(text: string): string {
+  // A loop, not a regular expression: /[ \t]+$/ takes quadratic time on a long run of blanks inside a header.
+  const blank = (at: number) => text[at] === ' ' || text[at] === '\t';
+  let start = 0;
+  let end = text.length;
+  while (start < end && blank(start)) start++;
+  while (end > start && blank(end - 1)) end--;
+  return text.slice(start, end);
 }
 
 /** A cookie's value percent-decoded as express-session's parser decodes it: left as it is when it is not valid. */

@@ -28,7 +28,8 @@ export interface SessionControl {
   endSessionOf(userId: number, publicId: string): Promise<boolean>;
   impersonator(): Promise<User | null>;
   assertNotImpersonating(): Promise<void>;
-  impersonate(target: User): Promise<void>;
+  /** False when the session ended since the request read it. */
+  impersonate(target: User): Promise<boolean>;
   stopImpersonating(): Promise<User | null>;
 }
 
@@ -70,10 +71,11 @@ export class Sessions {
   }
 
   /**
-   * Starts acting as the user `userId`. Refused while already impersonating (RefusedWhileImpersonating), without
-   * the right (NotPermitted), for an unknown user (NotFound), and (ImpersonationRefused) for oneself, an inactive
-   * user, a superuser unless a superuser, or a user holding anything the caller does not: whoever acts as them
-   * could use it (the rule the admin use-cases follow for setting a password).
+   * Starts acting as the user `userId`. Refused to a request made with an access token (SessionRequired), while
+   * already impersonating (RefusedWhileImpersonating), without the right (NotPermitted), for an unknown user
+   * (NotFound), and (ImpersonationRefused) for oneself, an inactive user, a superuser unless a superuser, or a user
+   * holding anything the caller does not: whoever acts as them could use it (the rule the admin use-cases follow
+   * for setting a password).
    */
   async impersonate(userId: number): Promise<User> {
     const { session, permissions, em } = this.deps;
@@ -90,7 +92,8 @@ export class Sessions {
     if (!target.isActive) throw new ImpersonationRefused('INACTIVE');
     if (target.isSuperuser && !caller.isSuperuser) throw new ImpersonationRefused('SUPERUSER');
     if ((await heldBeyond(em, caller, { userId: target.id })).length > 0) throw new ImpersonationRefused('HOLDS_MORE');
-    await session.impersonate(target);
+    // The session ended while this request ran (a logout in another tab): no one is logged in to act.
+    if (!(await session.impersonate(target))) throw new NotLoggedIn();
     // The rest of the operation asks about the impersonated user's permissions, not the caller's.
     permissions.forget();
     return target;

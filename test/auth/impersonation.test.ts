@@ -298,6 +298,33 @@ describeEachStore('impersonation', (sessionStore) => {
       expect(await me(client)).toBeNull();
     });
 
+    it('when the impersonated user is granted a permission the real user lacks', async () => {
+      const { client, id } = await support();
+      const target = `grown${++counter}`;
+      const targetId = await newUser(target);
+      expect(await impersonate(client, target)).toEqual({ data: { impersonate: { username: target } } });
+      const grant = await (
+        await root()
+      ).graphql('mutation ($u: ID!) { grantPermission(perm: "auth.delete_user", userId: $u) }', { u: targetId });
+      expect(grant.body).toEqual({ data: { grantPermission: true } });
+      events();
+      // Impersonating them now would be refused (HOLDS_MORE): going on would hand the support agent auth.delete_user.
+      expect(await me(client)).toBeNull();
+      expect(events()).toEqual([{ event: 'impersonationEnded', actorId: Number(id), userId: Number(targetId) }]);
+    });
+
+    it('when the real user loses a permission the impersonated user holds', async () => {
+      const { client, id } = await support(['auth.view_user']);
+      const target = `viewer${++counter}`;
+      await newUser(target, { perms: ['auth.view_user'] });
+      expect(await impersonate(client, target)).toEqual({ data: { impersonate: { username: target } } });
+      const revoke = await (
+        await root()
+      ).graphql('mutation ($u: ID!) { revokePermission(perm: "auth.view_user", userId: $u) }', { u: id });
+      expect(revoke.body).toEqual({ data: { revokePermission: true } });
+      expect(await me(client)).toBeNull();
+    });
+
     it('but goes on while the real user keeps it', async () => {
       const { client } = await support();
       await impersonate(client, 'bob');

@@ -8,7 +8,7 @@ import { createAuth } from '../../src/auth/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { TestClock } from '../support/clock.js';
 import { describeEachStore } from '../support/session-stores.js';
-import { loggedInClient, sessionIdOf, whoAmI } from '../support/sessions.js';
+import { loggedInClient, sessionCookieValue, sessionIdOf, whoAmI } from '../support/sessions.js';
 
 describeEachStore('reading the session of a request', (sessionStore) => {
   let app: TestApp;
@@ -22,9 +22,11 @@ describeEachStore('reading the session of a request', (sessionStore) => {
     });
     const em = app.database.orm.em.fork();
     const auth = createAuth(app.config);
-    for (const username of ['reader', 'toucher', 'leaver', 'relogger']) {
+    for (const username of ['reader', 'toucher', 'leaver', 'relogger', 'blanker', 'hijacked']) {
       await auth.users.createUser(em, { username, password: `${username}-password-1` });
     }
+    const hijacker = { username: 'hijacker', password: 'hijacker-password-1', isStaff: true, isSuperuser: true };
+    await auth.users.createUser(em, hijacker);
   });
   afterAll(() => app.stop());
 
@@ -91,4 +93,67 @@ describeEachStore('reading the session of a request', (sessionStore) => {
     expect(await app.sessions.exists(before)).toBe(false);
     expect(await whoAmI(client)).toBe('relogger');
   });
+
+  it('reads the cookie as express-session does: blanks around it are spaces and tabs, nothing else', async () => {
+    const client = await loggedIn('blanker');
+    const value = (await sessionCookieValue(client, app.url)) ?? '';
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    const send = async (cookie: string, query: string) => {
+      const response = await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify({ query }),
+      });
+      return { body: (await response.json()) as { data?: unknown }, cookies: response.headers.getSetCookie() };
+    };
+    // Space and tab are blanks to both readers.
+    expect((await send(`sessionid= ${value}\t`, ME)).body.data).toEqual({ me: { username: 'blanker' } });
+    // A no-break space (a header byte 0xA0) is not: express-session reads no session from these, and would not end
+    // the session on a logout, so they must not authenticate either.
+    for (const cookie of [`sessionid=\u00a0${value}`, `sessionid\u00a0=${value}`, `sessionid=${value}\u00a0`]) {
+      expect({ cookie, ...(await send(cookie, ME)).body }).toEqual({ cookie, data: { me: null } });
+      expect((await send(cookie, 'mutation { logout }')).body.data).toEqual({ logout: true });
+      expect(await app.sessions.exists(sid)).toBe(true);
+    }
+  });
+
+  it('keeps the refusals of an impersonation whose session ends between the two reads of a touch', async () => {
+    const client = await loggedIn('hijacker');
+    const impersonated = await client.graphql<{ impersonate: { id: string } }>(
+      'mutation { impersonate(userId: "' + String(await idOf('hijacked')) + '") { id } }',
+    );
+    expect(impersonated.body.errors).toBeUndefined();
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    clock.advance(61);
+    // The support agent's own logout in another tab, between this request's read and express-session's.
+    app.sessions.store.beforeRead(sid, 2, () => app.sessions.store.destroy(sid));
+    const { body } = await client.graphql('mutation { createAccessToken(input: { name: "keep" }) { token } }');
+    expect(body.data).toBeNull();
+    // No key to the impersonated account left with whoever impersonated it.
+    const tokens = await app.database.orm.em
+      .fork()
+      .getConnection()
+      .execute('SELECT id FROM gqlauth_access_token WHERE user_id = ?', [await idOf('hijacked')]);
+    expect(tokens).toEqual([]);
+  });
+
+  it('answers UNAUTHENTICATED to an impersonation whose session ends between the two reads of a touch', async () => {
+    const client = await loggedIn('hijacker');
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    clock.advance(61);
+    app.sessions.store.beforeRead(sid, 2, () => app.sessions.store.destroy(sid));
+    const { body } = await client.graphql(
+      'mutation { impersonate(userId: "' + String(await idOf('hijacked')) + '") { id } }',
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await app.sessions.count({ userId: await idOf('hijacked') })).toBe(0);
+  });
+
+  async function idOf(username: string): Promise<number> {
+    const rows = await app.database.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: number }[]>('SELECT id FROM auth_user WHERE username = ?', [username]);
+    return rows[0]?.id ?? 0;
+  }
 });

@@ -209,7 +209,7 @@ export type Mutation = {
    * superuser unless you are one (SUPERUSER), or a user holding permissions you do not (HOLDS_MORE); IMPERSONATING
    * while already impersonating. While impersonating, password changes and access tokens are refused (IMPERSONATING);
    * losing the right (deactivated, password changed, permission or staff flag removed) ends the session at the next
-   * request.
+   * request. SESSION_REQUIRED with an access token (it has no session to act in), as for stopImpersonating.
    */
   impersonate: User;
   /**
