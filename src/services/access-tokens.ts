@@ -139,10 +139,13 @@ export class AccessTokenService {
 
   /**
    * Revokes one of the caller's tokens, or another user's with `gqlauth.delete_accesstoken`; NotFound for a token
-   * the caller may not see (whether it exists is not said). A token may revoke itself.
+   * the caller may not see (whether it exists is not said). A token may revoke itself, and no other (SessionRequired).
    */
   async revoke(id: number): Promise<true> {
-    const { em, tokens, core } = this.deps;
+    const { em, tokens, core, session } = this.deps;
+    // A token revokes itself (a script that finds its key leaked), never its owner's other keys: a narrow one must
+    // not be able to cut the owner off from the rest.
+    if (session.accessToken && session.accessToken.id !== id) throw new SessionRequired();
     const caller = await this.caller();
     const found = await tokens.find(em, id);
     const mayRevoke =

@@ -46,6 +46,7 @@ export class Sessions {
 
   /** The logged-in user's sessions, the current one marked. */
   async mine(): Promise<SessionView[]> {
+    this.sessionOnly();
     return this.deps.session.sessionsOf((await this.caller()).id);
   }
 
@@ -54,18 +55,21 @@ export class Sessions {
    * is none of theirs, whether it is unknown or another user's: the same answer, so ids of others cannot be probed.
    */
   async end(publicId: string): Promise<true> {
+    this.sessionOnly();
     const caller = await this.caller();
     return this.endOf(caller, caller, publicId);
   }
 
   /** A user's sessions, for staff (the directives checked the permission). */
   async ofUser(userId: number): Promise<SessionView[]> {
+    this.sessionOnly();
     const target = await this.target(await this.caller(), userId);
     return this.deps.session.sessionsOf(target.id);
   }
 
   /** Ends one of a user's sessions, for staff. */
   async endOfUser(userId: number, publicId: string): Promise<true> {
+    this.sessionOnly();
     const caller = await this.caller();
     return this.endOf(caller, await this.target(caller, userId), publicId);
   }
@@ -123,7 +127,11 @@ export class Sessions {
     return target;
   }
 
-  /** Refuses impersonation to a request made with an access token (it has no session). */
+  /**
+   * Refuses to a request made with an access token (it has no session): impersonation, and the session list. Where
+   * the owner is logged in, and logging them out there, is the account's business, not a script's, however scoped
+   * its token (logoutOtherSessions is refused to it too).
+   */
   private sessionOnly(): void {
     if (this.deps.session.accessToken) throw new SessionRequired();
   }

@@ -16,7 +16,7 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { TestClock } from '../support/clock.js';
 import { HttpClient } from '../support/http-client.js';
 import { describeEachStore } from '../support/session-stores.js';
-import { loggedInClient } from '../support/sessions.js';
+import { loggedInClient, whoAmI } from '../support/sessions.js';
 
 const CREATE = `mutation ($input: CreateAccessTokenInput!) {
   createAccessToken(input: $input) { token accessToken { id name prefix scopes createdAt lastUsedAt expiresAt } }
@@ -202,6 +202,21 @@ describe('personal access tokens', () => {
       data: { revokeAccessToken: true },
     });
     expect((await withToken(app, created.token, ME)).status).toBe(401);
+  });
+
+  it("keeps a token away from its owner's other keys: no other token revoked, no session listed or ended", async () => {
+    const script = await token(alice, { name: 'narrow script', scopes: ['polls.view_poll'] });
+    const other = await token(alice, { name: 'deploy' });
+    const REVOKE = 'mutation ($id: ID!) { revokeAccessToken(id: $id) }';
+    const refused = await withToken(app, script.token, REVOKE, { id: other.accessToken.id });
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('SESSION_REQUIRED');
+    expect((await withToken(app, other.token, ME)).status).toBe(200);
+    // Where the owner is logged in, and logging them out there, is the owner's business (as logoutOtherSessions).
+    const listed = await withToken(app, script.token, '{ mySessions { id } }');
+    expect(listed.body.errors?.[0]?.extensions?.code).toBe('SESSION_REQUIRED');
+    const ended = await withToken(app, script.token, 'mutation { endSession(id: "anything") }');
+    expect(ended.body.errors?.[0]?.extensions?.code).toBe('SESSION_REQUIRED');
+    expect(await whoAmI(alice)).toBe('alice');
   });
 
   it('ends a token at its expiry (by the server clock), bounded by ACCESS_TOKEN_MAX_AGE', async () => {

@@ -202,7 +202,7 @@ export type Mutation = {
   deleteUser: Scalars['Boolean']['output'];
   /**
    * Ends one of the logged-in user's sessions by its id (from mySessions); the current one is a logout. NOT_FOUND for
-   * an id that is none of theirs, unknown or another user's alike.
+   * an id that is none of theirs, unknown or another user's alike. SESSION_REQUIRED with an access token.
    */
   endSession: Scalars['Boolean']['output'];
   /** Ends one of a user's sessions by its id (from userSessions). NOT_FOUND when the user has no such session. */
@@ -249,7 +249,10 @@ export type Mutation = {
    * BAD_USER_INPUT lists every failed password rule. Does not log in.
    */
   resetPassword: Scalars['Boolean']['output'];
-  /** Revokes one of the user's tokens (or, staff with gqlauth.delete_accesstoken, another user's): it stops at once. */
+  /**
+   * Revokes one of the user's tokens (or, staff with gqlauth.delete_accesstoken, another user's): it stops at once.
+   * With an access token, only that token itself (SESSION_REQUIRED for any other).
+   */
   revokeAccessToken: Scalars['Boolean']['output'];
   /** Revokes what grantPermission granted; false when there was no such grant. */
   revokePermission: Scalars['Boolean']['output'];
@@ -470,7 +473,10 @@ export type Query = {
   me?: Maybe<User>;
   /** The logged-in user's access tokens, newest first. */
   myAccessTokens: Array<AccessToken>;
-  /** The logged-in user's sessions that have not ended, most recently active first; `current` marks this one. */
+  /**
+   * The logged-in user's sessions that have not ended, most recently active first; `current` marks this one.
+   * SESSION_REQUIRED with an access token.
+   */
   mySessions: Array<UserSession>;
   permissions: Array<Permission>;
   /** One poll, with polls.view_poll on it (model or object level); null when there is no such poll. */
