@@ -24,6 +24,8 @@ export interface RequestScope {
   userId?: number;
   /** Under impersonation, the real user acting as `userId`. */
   impersonatorId?: number;
+  /** The personal access token the request authenticated with, if any (its id). */
+  accessTokenId?: number;
 }
 
 const requestScopes = new AsyncLocalStorage<RequestScope>();

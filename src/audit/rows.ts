@@ -211,6 +211,11 @@ export function auditRowOf<K extends keyof AuthEvents>(
       mapped.username === null || mapped.username === undefined ? null : storable(mapped.username, WIDTH.username),
     address: address === null ? null : storable(address, WIDTH.address),
     requestId: scope?.id ? storable(scope.id, WIDTH.requestId) : null,
-    details: storableDetails(mapped.details ?? {}) as Record<string, unknown>,
+    details: storableDetails({
+      ...mapped.details,
+      // Done with an access token: which one (its id, as myAccessTokens lists it), so that after a leak the log says
+      // what that key did.
+      ...(scope?.accessTokenId === undefined ? {} : { accessTokenId: scope.accessTokenId }),
+    }) as Record<string, unknown>,
   };
 }

@@ -107,7 +107,10 @@ export function bearerAuthentication({ tokens, guard, database, clock, logger }:
       req.accessToken = verified;
       // Who the request acts as, for what records it (the audit log), from here on.
       const scope = currentRequest();
-      if (scope) scope.userId = verified.user.id;
+      if (scope) {
+        scope.userId = verified.user.id;
+        scope.accessTokenId = verified.id;
+      }
       next();
     })().catch((error: unknown) => {
       // The database (or the counters' store) failed: neither an anonymous answer nor a 500.

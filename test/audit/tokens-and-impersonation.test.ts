@@ -55,7 +55,7 @@ describe('the audit log of tokens, sessions and impersonation', () => {
       expect(body.errors).toBeUndefined();
       return client;
     };
-    // Alice at home and at work; at work she makes a token for a deploy script, which uses it, then revokes it.
+    // Alice at home and at work; at work she makes a token for a deploy script, which uses it.
     home = await login('alice', '198.51.100.7');
     const work = await login('alice', '192.0.2.20');
     const created = await work.graphql<{ createAccessToken: { token: string; accessToken: { id: string } } }>(
@@ -70,10 +70,11 @@ describe('the audit log of tokens, sessions and impersonation', () => {
       { authorization: `Bearer ${secret}`, ...from('203.0.113.80') },
     );
     expect(script.body.data?.me.username).toBe('alice');
-    const revoked = await work.graphql(
+    // The script finds its key leaked and revokes it, with the key itself.
+    const revoked = await new HttpClient(app.url).graphql(
       'mutation ($id: ID!) { revokeAccessToken(id: $id) }',
       { id: created.body.data?.createAccessToken.accessToken.id },
-      from('192.0.2.20'),
+      { authorization: `Bearer ${secret}`, ...from('203.0.113.80') },
     );
     expect(revoked.body.errors).toBeUndefined();
     // Support: root acts as alice, ends her session at home from her list, and stops.
@@ -124,7 +125,7 @@ describe('the audit log of tokens, sessions and impersonation', () => {
       ['LOGIN', alice, null, alice, '198.51.100.7'],
       ['LOGIN', alice, null, alice, '192.0.2.20'],
       ['ACCESS_TOKEN_CREATED', alice, null, alice, '192.0.2.20'],
-      ['ACCESS_TOKEN_REVOKED', alice, null, alice, '192.0.2.20'],
+      ['ACCESS_TOKEN_REVOKED', alice, null, alice, '203.0.113.80'],
       ['LOGIN', root, null, root, '192.0.2.1'],
       ['IMPERSONATION_STARTED', root, null, alice, '192.0.2.1'],
       // Done as alice, by root: both are named.
@@ -132,6 +133,10 @@ describe('the audit log of tokens, sessions and impersonation', () => {
       ['IMPERSONATION_ENDED', root, null, alice, '192.0.2.1'],
     ]);
     expect(day[2]?.details).toMatchObject({ name: 'deploy', scopes: null });
+    // Done with the token: the row says which one.
+    const tokenId = day[2]?.details.tokenId;
+    expect(day[3]?.details).toEqual({ tokenId, accessTokenId: tokenId });
+    expect(day[2]?.details.accessTokenId).toBeUndefined();
   });
 
   it('ended the session at home, and holds no token anywhere', async () => {
