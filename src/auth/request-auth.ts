@@ -17,7 +17,16 @@ import {
   stopImpersonation,
   type ImpersonationFlow,
 } from './impersonation.js';
-import { getUser, login, logout, newPublicId, storeCall, updateSessionAuthHash } from './session-auth.js';
+import {
+  getUser,
+  login,
+  logout,
+  newPublicId,
+  storeCall,
+  updateSessionAuthHash,
+  type LoginOptions,
+  type LoginOutcome,
+} from './session-auth.js';
 import type { SessionAuthKeys, SessionHandle } from './session-handle.js';
 import { currentRequest } from '../logger.js';
 import { sessionUserOf } from './user-row.js';
@@ -191,11 +200,13 @@ export class RequestAuth {
   }
 
   /** Django's `login(request, user, backend)`: starts a session for a user already authenticated (or just created). */
-  async loginAs(user: User, backend: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- read once accounts may have a second factor
+  async loginAs(user: User, backend: string, _options: LoginOptions = {}): Promise<LoginOutcome> {
     await login(this.session, this.em, user, backend, this.deps);
     this.resolved = Promise.resolve(user);
     // A login in an impersonated session is a new login of its own: the impersonation is over.
     this.realUser = null;
+    return 'complete';
   }
 
   /**

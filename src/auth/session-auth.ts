@@ -36,6 +36,14 @@ export interface SessionFlow {
   readonly logger: Pick<Logger, 'debug' | 'warn'>;
 }
 
+/** How a login ended: logged in, or waiting for the account's second factor. */
+export type LoginOutcome = 'complete' | 'second_factor_required';
+
+export interface LoginOptions {
+  /** The first factor proved the second too (an identity provider asserting multi-factor authentication). */
+  readonly secondFactorVerified?: boolean;
+}
+
 /** The session store failed: a login or logout cannot be kept, so it did not happen. */
 export class SessionStoreError extends Error {
   constructor(cause: unknown) {

@@ -4,6 +4,7 @@
  * cannot keep a change throws its own error (the operation did not happen); the GraphQL layer answers
  * SERVICE_UNAVAILABLE for it.
  */
+import type { LoginOptions, LoginOutcome } from '../auth/session-auth.js';
 import type { User } from '../entities/user.js';
 
 /** Ends every session of a user; returns how many. All a command needs to end sessions, without a request. */
@@ -18,8 +19,13 @@ export interface SessionFlow extends SessionEnder {
   user(): Promise<User | null>;
   /** Authenticates through the backends and starts a new session; null for bad credentials, whatever the reason. */
   login(credentials: Record<string, unknown>): Promise<User | null>;
-  /** Starts a session for a user already authenticated (or just created), through `backend`. */
-  loginAs(user: User, backend: string): Promise<void>;
+  /**
+   * Starts a session for a user already authenticated (or just created), through `backend`: 'complete' when the
+   * user is logged in; 'second_factor_required' when the account's second factor must be verified first (a pending
+   * login in the session, nobody logged in yet). `secondFactorVerified`: the first factor proved the second too (an
+   * identity provider asserting multi-factor authentication, say).
+   */
+  loginAs(user: User, backend: string, options?: LoginOptions): Promise<LoginOutcome>;
   /** Ends this session. */
   logout(): Promise<boolean>;
   /** After a password change: this session goes on under a new id and the new auth hash; the others end. */
