@@ -88,32 +88,46 @@ export function managedFromRow<T extends object>(
   entity: EntityName<T>,
   properties: EntityData<T>,
 ): T {
+  const shape = rowShape(em.getMetadata(entity));
+  // Timestamps parsed here, as the entity holds them (em.map's parse): the factory's snapshot is then the entity's
+  // own. Left as the driver's strings, the snapshot would differ from the entity, and every later flush would write
+  // them back (for a user: last_login, and with a stale one a spent password-reset token would work again).
+  const row = properties as Record<string, unknown>;
+  for (const name of shape.dates) {
+    const value = row[name];
+    if (typeof value === 'string' || typeof value === 'number') row[name] = em.getPlatform().parseDate(value);
+  }
   const managed = em
     .getEntityFactory()
     .create(entity, properties, { merge: true, newEntity: false, convertCustomTypes: true });
-  // The snapshot taken again from the entity, as em.map's merge does: the factory's snapshot keeps timestamps as the
-  // driver's strings, and every later flush would write them back (for a user: last_login, and with a stale one a
-  // spent password-reset token would work again). Skipped where no column can differ so (a group: an id and a
-  // name), which is most of the cost of each of a user's groups.
-  if (!snapshotIsExact(em.getMetadata(entity))) em.getUnitOfWork().merge(managed);
+  // Where a column of another kind (JSON, a custom type) may differ so, the snapshot is taken again from the entity,
+  // as em.map's merge does; it is most of the cost of the entity, so only there.
+  if (!shape.exact) em.getUnitOfWork().merge(managed);
   return managed;
 }
 
-const exactSnapshots = new WeakMap<EntityMetadata, boolean>();
+interface RowShape {
+  /** The timestamp properties: the driver returns them as strings, the entity holds Dates. */
+  readonly dates: readonly string[];
+  /**
+   * Whether the factory's snapshot of a row (its timestamps parsed) equals the entity's own: every other column a
+   * number, string or boolean, which the driver returns as the entity holds it (no JSON, no custom type).
+   */
+  readonly exact: boolean;
+}
 
-/**
- * Whether the factory's snapshot of a row equals the entity's own: every column a number, string or boolean, which
- * the driver returns as the entity holds it (no Date, no JSON, no custom type).
- */
-function snapshotIsExact(meta: EntityMetadata): boolean {
-  let exact = exactSnapshots.get(meta);
-  if (exact === undefined) {
-    exact = meta.props.every(
-      (prop) =>
-        prop.kind !== ReferenceKind.SCALAR ||
-        (prop.customType === undefined && ['number', 'string', 'boolean'].includes(prop.runtimeType)),
+const rowShapes = new WeakMap<EntityMetadata, RowShape>();
+
+function rowShape(meta: EntityMetadata): RowShape {
+  let shape = rowShapes.get(meta);
+  if (shape === undefined) {
+    const scalars = meta.props.filter((prop) => prop.kind === ReferenceKind.SCALAR);
+    const dates = scalars.filter((prop) => prop.customType === undefined && prop.runtimeType === 'Date');
+    const exact = scalars.every(
+      (prop) => prop.customType === undefined && ['number', 'string', 'boolean', 'Date'].includes(prop.runtimeType),
     );
-    exactSnapshots.set(meta, exact);
+    shape = { dates: dates.map((prop) => prop.name), exact };
+    rowShapes.set(meta, shape);
   }
-  return exact;
+  return shape;
 }
