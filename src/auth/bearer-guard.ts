@@ -10,12 +10,14 @@
  * hopeless, it already is; it keeps a flood of made-up tokens from costing a lookup each.
  */
 import crypto from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { addressKey } from './lockout.js';
 
 /** Failed bearer tokens per client address: LOCKOUT_LIMIT per LOCKOUT_COOLOFF. */
 export class BearerGuard {
   private readonly limiter: RateLimiterAbstract | undefined;
+  private readonly keys = new LRUCache<string, string>({ max: 10_000 });
 
   /** `counter`: LOCKOUT_LIMIT points per LOCKOUT_COOLOFF (src/stores/counters.ts); `limit` 0: no limit. */
   constructor(
@@ -41,11 +43,19 @@ export class BearerGuard {
     if (counted.consumedPoints >= this.limit) await this.limiter.block(key, this.cooloffSeconds);
   }
 
-  /** Named by an HMAC, as the lockout's counters are: a shared store holds no address. */
+  /**
+   * Named by an HMAC, as the lockout's counters are: a shared store holds no address. Each address's name is kept
+   * (bounded): every bearer request asks for it, and the HMAC costs more than the lookup.
+   */
   private key(ip: string): string {
-    return crypto
-      .createHmac('sha256', this.keySecret)
-      .update(`bearer:${addressKey(ip)}`)
-      .digest('hex');
+    let key = this.keys.get(ip);
+    if (key === undefined) {
+      key = crypto
+        .createHmac('sha256', this.keySecret)
+        .update(`bearer:${addressKey(ip)}`)
+        .digest('hex');
+      this.keys.set(ip, key);
+    }
+    return key;
   }
 }
