@@ -60,7 +60,7 @@ export class Sessions {
     return this.endOf(caller, caller, publicId);
   }
 
-  /** A user's sessions, for staff (the directives checked the permission). */
+  /** A user's sessions, for staff (the directives checked the permission); never those of whoever outranks them. */
   async ofUser(userId: number): Promise<SessionView[]> {
     this.sessionOnly();
     const target = await this.target(await this.caller(), userId);
@@ -119,11 +119,17 @@ export class Sessions {
     return true;
   }
 
-  /** The user whose sessions staff act on: only a superuser acts on a superuser's (their addresses included). */
+  /**
+   * The user whose sessions staff act on: only a superuser acts on a superuser's (their addresses included), and
+   * nobody on those of a user holding anything they do not hold themselves (the rule impersonation and the admin's
+   * set password follow): the session permissions must not let staff watch or log out whoever outranks them.
+   */
   private async target(caller: User, userId: number): Promise<User> {
-    const target = await this.deps.em.findOne(User, userId);
+    const { em } = this.deps;
+    const target = await em.findOne(User, userId);
     if (!target) throw new NotFound('user');
     if (target.isSuperuser && !caller.isSuperuser) throw new NotPermitted();
+    if ((await heldBeyond(em, caller, { userId: target.id })).length > 0) throw new NotPermitted();
     return target;
   }
 

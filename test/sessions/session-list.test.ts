@@ -52,7 +52,7 @@ describeEachStore('the session list', (sessionStore) => {
     });
     const auth = createAuth(app.config);
     const em = app.database.orm.em.fork();
-    const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'admin', 'nosy', 'root'];
+    const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'admin', 'nosy', 'root'];
     for (const username of users) {
       const user = await auth.users.createUser(em, {
         username,
@@ -68,6 +68,11 @@ describeEachStore('the session list', (sessionStore) => {
         await em.findOneOrFail(Permission, { codename, contentType: { appLabel: 'sessions', model: 'session' } }),
       );
     }
+    // grace holds what admin does not: changing users.
+    const grace = await em.findOneOrFail(User, { username: 'grace' }, { populate: ['userPermissions'] });
+    grace.userPermissions.add(
+      await em.findOneOrFail(Permission, { codename: 'change_user', contentType: { appLabel: 'auth', model: 'user' } }),
+    );
     await em.flush();
   });
   afterAll(() => app.stop());
@@ -263,5 +268,22 @@ describeEachStore('the session list', (sessionStore) => {
     expect(codeOf((await admin.graphql(USER_SESSIONS, { u: 'abc' })).body)).toBe('BAD_USER_INPUT');
     const rootSessions = await root.graphql<{ userSessions: unknown[] }>(USER_SESSIONS, { u: ids.root });
     expect(rootSessions.body.data?.userSessions).toHaveLength(1);
+  });
+
+  it('refuses staff the sessions of a user holding anything they do not: no listing, no ending', async () => {
+    const admin = await browser('admin');
+    const grace = await browser('grace');
+    const [graceSession] = await list(grace);
+    expect(codeOf((await admin.graphql(USER_SESSIONS, { u: ids.grace })).body)).toBe('FORBIDDEN');
+    events();
+    expect(codeOf((await admin.graphql(END_USER_SESSION, { u: ids.grace, id: graceSession?.id })).body)).toBe(
+      'FORBIDDEN',
+    );
+    expect(events()).toEqual([]);
+    expect(await whoAmI(grace)).toBe('grace');
+    // A superuser holds everything: grace's sessions are theirs to list.
+    const root = await browser('root');
+    const listed = await root.graphql<{ userSessions: unknown[] }>(USER_SESSIONS, { u: ids.grace });
+    expect(listed.body.data?.userSessions).toHaveLength(1);
   });
 });

@@ -489,7 +489,10 @@ export type Query = {
   /** Facts about this server. */
   serverInfo: ServerInfo;
   user?: Maybe<User>;
-  /** A user's sessions that have not ended (as mySessions shows one's own). A superuser's, for superusers only. */
+  /**
+   * A user's sessions that have not ended (as mySessions shows one's own). A superuser's, for superusers only; those
+   * of a user holding a permission the caller lacks, for nobody (FORBIDDEN).
+   */
   userSessions: Array<UserSession>;
   /** Users whose username, e-mail or names contain `search` (case-insensitive), `first` at a time (at most 200). */
   users: UserConnection;
