@@ -182,7 +182,13 @@ export class RequestAuth {
     const found = listed.find(({ data }) => (data as SessionAuthKeys).publicId === publicId);
     if (!found) return false;
     if (found.sid === this.session.id) await this.logout();
-    else await storeCall(() => this.deps.store.destroy(found.sid));
+    else {
+      await storeCall(() => this.deps.store.destroy(found.sid));
+      // Whoever acted as the user there acts no more: the impersonation ended with the session, as at a logout.
+      const impersonator = (found.data as SessionAuthKeys).impersonator;
+      if (impersonator)
+        await this.deps.auth.events.emit('impersonationEnded', { actorId: impersonator.userId, userId });
+    }
     return true;
   }
 

@@ -165,7 +165,11 @@ describeEachStore('impersonation', (sessionStore) => {
     events();
     const ended = await bob.graphql('mutation ($id: ID!) { endSession(id: $id) }', { id: theirs?.id });
     expect(ended.body).toEqual({ data: { endSession: true } });
-    expect(events()).toEqual([{ event: 'sessionEnded', actorId: Number(ids.bob), userId: Number(ids.bob) }]);
+    // Ended by the user it acted as: the impersonation ended too, and the audit log says so.
+    expect(events()).toEqual([
+      { event: 'impersonationEnded', actorId: Number(id), userId: Number(ids.bob) },
+      { event: 'sessionEnded', actorId: Number(ids.bob), userId: Number(ids.bob) },
+    ]);
     expect(await me(client)).toBeNull();
     // A logout while impersonating ends the impersonation too.
     const again = await support();
