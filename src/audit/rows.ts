@@ -26,6 +26,9 @@ export const AUDIT_KINDS = [
   'group_permissions_changed',
   'user_groups_changed',
   'user_status_changed',
+  'user_created',
+  'user_deleted',
+  'user_identity_changed',
   'impersonation_started',
   'impersonation_ended',
 ] as const;
@@ -139,6 +142,22 @@ const MAPPINGS: Mappings = {
     actorId,
     targetUserId: userId,
     details: { ...changed },
+  }),
+  userCreated: ({ userId, username, isStaff, isSuperuser }) => ({
+    kind: 'user_created',
+    targetUserId: userId,
+    username,
+    details: { isStaff, isSuperuser },
+  }),
+  // Named here: by the time the row is written, the user's row is gone.
+  userDeleted: ({ actorId, userId, username }) => ({ kind: 'user_deleted', actorId, targetUserId: userId, username }),
+  // The username of the change, not of the write: renamed again meanwhile, each row keeps its own.
+  userIdentityChanged: ({ actorId, userId, username, changed, previousUsername }) => ({
+    kind: 'user_identity_changed',
+    actorId,
+    targetUserId: userId,
+    username,
+    details: { changed: [...changed], ...(previousUsername === undefined ? {} : { previousUsername }) },
   }),
   impersonationStarted: ({ actorId, userId }) => ({ kind: 'impersonation_started', actorId, targetUserId: userId }),
   impersonationEnded: ({ actorId, userId }) => ({ kind: 'impersonation_ended', actorId, targetUserId: userId }),

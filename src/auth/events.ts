@@ -74,6 +74,24 @@ export interface AuthEvents {
   };
   /** A user joined or left groups (by name). */
   userGroupsChanged: { actorId: number | null; userId: number; added: readonly string[]; removed: readonly string[] };
+  /**
+   * A user was created: by `register`, an administrator, a command, a federated login. The actor is the request's
+   * user (none for a registration or a command).
+   */
+  userCreated: { userId: number; username: string; isStaff: boolean; isSuperuser: boolean };
+  /** A user was deleted; `username` as it was (the row is gone). */
+  userDeleted: { actorId: number | null; userId: number; username: string };
+  /**
+   * What logs in and where password resets go changed: which of the username and the e-mail (not the address
+   * itself), the username now, and the one before when it changed.
+   */
+  userIdentityChanged: {
+    actorId: number | null;
+    userId: number;
+    username: string;
+    changed: readonly ('username' | 'email')[];
+    previousUsername?: string;
+  };
   /** `actorId` started acting as `userId` (django-hijack). */
   impersonationStarted: { actorId: number; userId: number };
   impersonationEnded: { actorId: number; userId: number };

@@ -85,7 +85,7 @@ export function createAuth(config: AuthSettings, options: AuthOptions = {}): Aut
   const hashers = options.hashers ?? createPasswordHashers(config.passwords, random);
   const events = new AuthEventBus(options.onListenerError);
   const passwords = new Passwords(hashers, events);
-  const users = new UserManager(passwords, clock);
+  const users = new UserManager(passwords, clock, events);
   // Shared by this process's requests (each checker still loads at most once per request).
   const authorizations = new AuthorizationCache();
   const model = new ModelBackend(passwords);

@@ -7,6 +7,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../entities/user.js';
 import type { Clock } from './clock.js';
+import type { AuthEventBus } from './events.js';
 import { ValidationError, type ValidationIssue } from './errors.js';
 import { MAX_PASSWORD_LENGTH } from './hashers/index.js';
 import type { Passwords } from './passwords.js';
@@ -112,9 +113,11 @@ export function validateEmailLength(email: string): ValidationIssue[] {
 }
 
 export class UserManager {
+  /** `events`: where `userCreated` goes (none for a manager that only reads). */
   constructor(
     private readonly passwords: Passwords,
     private readonly clock: Clock,
+    private readonly events?: AuthEventBus,
   ) {}
 
   /** Django's `get_by_natural_key`: the user with this username (NFKC-normalized as at creation), or null. */
@@ -158,7 +161,14 @@ export class UserManager {
       throw error;
     }
     // Loaded without its hash (a lazy property), like every user the core hands out.
-    return em.findOneOrFail(User, { id });
+    const user = await em.findOneOrFail(User, { id });
+    await this.events?.emit('userCreated', {
+      userId: user.id,
+      username: user.username,
+      isStaff: user.isStaff,
+      isSuperuser: user.isSuperuser,
+    });
+    return user;
   }
 
   /** Django's `create_superuser`: staff and superuser, and refuses to make one that is not both. */

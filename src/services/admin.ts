@@ -197,6 +197,7 @@ export class Admin {
     }
     if (issues.length > 0) throw new ValidationError(issues);
     const flags = { isActive: target.isActive, isStaff: target.isStaff, isSuperuser: target.isSuperuser };
+    const before = { username: target.username, email: target.email };
     if (username !== undefined) target.username = username;
     if (email !== undefined) target.email = email;
     if (given(input.firstName)) target.firstName = input.firstName;
@@ -212,8 +213,19 @@ export class Admin {
         .filter((flag) => target[flag] !== flags[flag])
         .map((flag) => [flag, target[flag]]),
     );
+    const { events } = this.deps.core;
     if (Object.keys(changed).length > 0)
-      await this.deps.core.events.emit('userStatusChanged', { actorId: caller.id, userId: target.id, changed });
+      await events.emit('userStatusChanged', { actorId: caller.id, userId: target.id, changed });
+    const identity = (['username', 'email'] as const).filter((field) => target[field] !== before[field]);
+    if (identity.length > 0) {
+      await events.emit('userIdentityChanged', {
+        actorId: caller.id,
+        userId: target.id,
+        username: target.username,
+        changed: identity,
+        ...(target.username === before.username ? {} : { previousUsername: before.username }),
+      });
+    }
     return target;
   }
 
@@ -260,6 +272,11 @@ export class Admin {
       await run(tx, 'DELETE FROM auth_user WHERE id = ?', [target.id]);
     });
     this.deps.permissions.forget();
+    await this.deps.core.events.emit('userDeleted', {
+      actorId: caller.id,
+      userId: target.id,
+      username: target.username,
+    });
     return true;
   }
 

@@ -14,7 +14,7 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { createTestDatabase, databaseEnv } from '../support/database.js';
 import { testLogger } from '../support/env.js';
-import type { HttpClient } from '../support/http-client.js';
+import { HttpClient } from '../support/http-client.js';
 import { runManage } from '../support/process.js';
 import { loggedInClient } from '../support/sessions.js';
 
@@ -68,7 +68,7 @@ describe('administrators’ changes in the audit log', () => {
   };
 
   beforeAll(async () => {
-    app = await createTestApp({ env: CHEAP_HASHING });
+    app = await createTestApp({ env: { ...CHEAP_HASHING, REGISTRATION_OPEN: 'true' } });
     const auth = createAuth(app.config);
     for (const [username, extra] of [
       ['root', { isStaff: true, isSuperuser: true }],
@@ -242,6 +242,104 @@ describe('administrators’ changes in the audit log', () => {
     ]);
   });
 
+  it('records a user created and deleted by an administrator, the name kept after the row is gone', async () => {
+    let created = 0;
+    const rows = await recorded(2, async () => {
+      const data = await ok(
+        'mutation { createUser(input: { username: "dora", email: "dora@example.com", isStaff: true }) { id } }',
+      );
+      created = Number((data.createUser as { id: string }).id);
+      await ok('mutation ($u: ID!) { deleteUser(id: $u) }', { u: created });
+    });
+    expect(rows).toEqual([
+      {
+        kind: 'user_created',
+        actor_id: ids.root,
+        target_user_id: created,
+        target_group_id: null,
+        username: 'dora',
+        details: { isStaff: true, isSuperuser: false },
+      },
+      {
+        kind: 'user_deleted',
+        actor_id: ids.root,
+        target_user_id: created,
+        target_group_id: null,
+        username: 'dora',
+        details: {},
+      },
+    ]);
+  });
+
+  it('records a registration as made by nobody logged in, and the login it starts', async () => {
+    const visitor = new HttpClient(app.url);
+    let id = 0;
+    const rows = await recorded(2, async () => {
+      const { body } = await visitor.graphql<{ register: { id: string } }>(
+        'mutation { register(input: { username: "erin", email: "erin@example.com", password: "a-fine-password-9" }) { id } }',
+      );
+      id = Number(body.data?.register.id);
+    });
+    expect(
+      rows.map(({ kind, actor_id, target_user_id, username, details }) => ({
+        kind,
+        actor_id,
+        target_user_id,
+        username,
+        details,
+      })),
+    ).toEqual([
+      {
+        kind: 'user_created',
+        actor_id: null,
+        target_user_id: id,
+        username: 'erin',
+        details: { isStaff: false, isSuperuser: false },
+      },
+      { kind: 'login', actor_id: id, target_user_id: id, username: 'erin', details: { backend: 'model' } },
+    ]);
+  });
+
+  it('records a new username or e-mail (what logs in, where resets go), with the name before', async () => {
+    const update = (input: Record<string, unknown>) =>
+      ok('mutation ($u: ID!, $i: UpdateUserInput!) { updateUser(id: $u, input: $i) { id } }', {
+        u: ids.alice,
+        i: input,
+      });
+    const rows = await recorded(3, async () => {
+      await update({ email: 'alice@example.org' });
+      await update({ email: 'alice@example.org' }); // the same again: nothing changed, nothing recorded
+      await update({ username: 'alicia', email: 'alicia@example.org', firstName: 'Alicia' });
+      await update({ username: 'alice' });
+    });
+    expect(rows).toEqual([
+      {
+        kind: 'user_identity_changed',
+        actor_id: ids.root,
+        target_user_id: ids.alice,
+        target_group_id: null,
+        username: 'alice',
+        details: { changed: ['email'] },
+      },
+      {
+        kind: 'user_identity_changed',
+        actor_id: ids.root,
+        target_user_id: ids.alice,
+        target_group_id: null,
+        username: 'alicia',
+        details: { changed: ['username', 'email'], previousUsername: 'alice' },
+      },
+      {
+        kind: 'user_identity_changed',
+        actor_id: ids.root,
+        target_user_id: ids.alice,
+        target_group_id: null,
+        username: 'alice',
+        details: { changed: ['username'], previousUsername: 'alicia' },
+      },
+    ]);
+  });
+
   it('records a password an administrator set, as theirs', async () => {
     const rows = await recorded(1, async () => {
       await ok('mutation ($u: ID!) { setUserPassword(id: $u, password: "a-new-one-for-bob-7") }', { u: ids.bob });
@@ -259,7 +357,7 @@ describe('administrators’ changes in the audit log', () => {
   });
 });
 
-it('records a password set by `npm run manage -- changepassword`, by no user', async () => {
+it('records a password set by `npm run manage -- changepassword` and a superuser made by `createsuperuser`, by no user', async () => {
   const testDatabase = await createTestDatabase();
   try {
     let database = await openDatabase(testDatabase.config, testLogger);
@@ -276,15 +374,29 @@ it('records a password set by `npm run manage -- changepassword`, by no user', a
       'another-fine-one-3\nanother-fine-one-3\n',
     );
     expect(result.code).toBe(0);
+    const created = await runManage(['createsuperuser', '--no-input'], {
+      ...databaseEnv(testDatabase),
+      ...CHEAP_HASHING,
+      SUPERUSER_USERNAME: 'boss',
+      SUPERUSER_PASSWORD: 'a-fine-password-for-boss-4',
+    });
+    expect(created.code).toBe(0);
     database = await openDatabase(testDatabase.config, testLogger);
     try {
       expect(
         await selectAll(
           database.orm.em.fork(),
-          'SELECT kind, actor_id, target_user_id, username, details FROM gqlauth_audit_event',
+          'SELECT kind, actor_id, target_user_id, username, details FROM gqlauth_audit_event ORDER BY id',
         ),
       ).toEqual([
         { kind: 'password_set', actor_id: null, target_user_id: id, username: 'carol', details: { via: 'command' } },
+        {
+          kind: 'user_created',
+          actor_id: null,
+          target_user_id: id + 1,
+          username: 'boss',
+          details: { isStaff: true, isSuperuser: true },
+        },
       ]);
     } finally {
       await database.close();
