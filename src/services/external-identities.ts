@@ -11,7 +11,7 @@ import type { SessionFlow } from './session-flow.js';
 
 export interface ExternalIdentityDeps {
   readonly em: EntityManager;
-  readonly core: Pick<Auth, 'externalIdentities' | 'hashers'>;
+  readonly core: Pick<Auth, 'externalIdentities' | 'hashers' | 'events'>;
   readonly session: Pick<SessionFlow, 'user' | 'assertNotImpersonating'>;
 }
 
@@ -40,7 +40,9 @@ export class ExternalIdentityService {
           field: 'provider',
         },
       ]);
-    return core.externalIdentities.unlink(em, user.id, provider);
+    if (!(await core.externalIdentities.unlink(em, user.id, provider))) return false;
+    await core.events.emit('externalIdentityUnlinked', { actorId: user.id, userId: user.id, provider });
+    return true;
   }
 
   private async loggedIn() {

@@ -37,7 +37,7 @@ export function assertsSecondFactor(amr: readonly string[]): boolean {
 
 export interface OidcLoginDeps {
   readonly em: EntityManager;
-  readonly core: Pick<Auth, 'externalIdentities'>;
+  readonly core: Pick<Auth, 'externalIdentities' | 'events'>;
   readonly config: Pick<Config, 'oidc' | 'registrationOpen'>;
   readonly session: SessionFlow;
   /** Each provider's relying party, by name (made once per process). */
@@ -100,8 +100,10 @@ export class OidcLogins {
    */
   async finish(provider: string, query: URLSearchParams, flow: string | undefined): Promise<LoginOutcome> {
     const { em, core, config, session, clients, flows, logger } = this.deps;
-    const refuse = (code: OidcRefusal, cause?: unknown): never => {
+    const backend = oidcBackendName(provider);
+    const refuse = async (code: OidcRefusal, cause?: unknown, userId?: number): Promise<never> => {
       logger.info({ provider, code, err: cause }, 'OpenID Connect login refused');
+      await core.events.emit('externalLoginFailed', { backend, reason: code, ...(userId ? { userId } : {}) });
       throw new OidcLoginRefused(code, cause);
     };
     const client = clients.get(provider);
@@ -122,9 +124,11 @@ export class OidcLogins {
     }
     const rules = { linkVerifiedEmail: config.oidc.linkVerifiedEmail, registrationOpen: config.registrationOpen };
     const found = await core.externalIdentities.userFor(em, provider, claims, rules);
-    if ('refused' in found) return refuse(LINK_REFUSALS[found.refused]);
+    if ('refused' in found) return refuse(LINK_REFUSALS[found.refused], undefined, found.userId);
+    if (found.linkedBy !== 'subject')
+      await core.events.emit('externalIdentityLinked', { userId: found.user.id, provider, via: found.linkedBy });
     // Unless the provider says it checked a second factor, the account's own (if any) is still to be checked.
-    return session.loginAs(found.user, oidcBackendName(provider), {
+    return session.loginAs(found.user, backend, {
       secondFactorVerified: assertsSecondFactor(claims.amr),
     });
   }

@@ -121,6 +121,19 @@ describe('OpenID Connect login', () => {
     return { landing, browser };
   }
 
+  /** The audit rows matching `where`, once there are `count` (the log is written in the background). */
+  async function auditRowsReach(count: number, where: string, params: unknown[]) {
+    for (const until = Date.now() + 10_000; ;) {
+      const rows = await selectAll<{ kind: string; actor_id: number | null; details: unknown }>(
+        em(),
+        `SELECT kind, actor_id, details FROM gqlauth_audit_event WHERE ${where} ORDER BY id`,
+        params,
+      );
+      if (rows.length >= count || Date.now() > until) return rows;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   const userCount = async () =>
     Number((await selectOne<{ n: string }>(em(), 'SELECT count(*) AS n FROM auth_user'))?.n);
   const linksOf = (subject: string) =>
@@ -197,21 +210,13 @@ describe('OpenID Connect login', () => {
     expect(await whoAmI(browser)).toBe('erin');
   });
 
-  it('records the login in the audit log with its backend', async () => {
+  it('records the new link and each login in the audit log, with the backend', async () => {
     const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'alice'")) ?? {};
-    for (let waited = 0; ; waited += 25) {
-      const rows = await selectAll<{ details: { backend: string } }>(
-        em(),
-        "SELECT details FROM gqlauth_audit_event WHERE kind = 'login' AND target_user_id = ?",
-        [id],
-      );
-      if (rows.length >= 2) {
-        expect(rows.map((row) => row.details)).toEqual([{ backend: 'oidc:test' }, { backend: 'oidc:test' }]);
-        return;
-      }
-      if (waited > 10_000) throw new Error('no audit rows');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    expect(await auditRowsReach(3, 'target_user_id = ?', [id])).toEqual([
+      { kind: 'external_identity_linked', actor_id: id, details: { provider: 'test', via: 'new_account' } },
+      { kind: 'login', actor_id: id, details: { backend: 'oidc:test' } },
+      { kind: 'login', actor_id: id, details: { backend: 'oidc:test' } },
+    ]);
   });
 
   it('refuses a callback whose state is not the browser’s login’s', async () => {
@@ -222,6 +227,14 @@ describe('OpenID Connect login', () => {
     expect(landed(await callback(browser, back.toString()))).toEqual({ error: 'OIDC_STATE_MISMATCH' });
     expect(await whoAmI(browser)).toBeNull();
     expect(await linksOf('frank-sub')).toEqual([]);
+    const failures = await auditRowsReach(1, "kind = 'login_failed' AND details::text LIKE ?", ['%STATE_MISMATCH%']);
+    expect(failures).toEqual([
+      {
+        kind: 'login_failed',
+        actor_id: null,
+        details: { reasons: [{ backend: 'oidc:test', reason: 'OIDC_STATE_MISMATCH' }] },
+      },
+    ]);
   });
 
   it('refuses a callback in a browser that started no login (login CSRF)', async () => {
@@ -316,6 +329,27 @@ describe('OpenID Connect login', () => {
     expect(await linksOf('carol-sub')).toEqual([{ provider: 'test', user_id: carol.id, email: 'carol@example.com' }]);
     const { body } = await browser.graphql('{ myExternalIdentities { provider email } }');
     expect(body).toEqual({ data: { myExternalIdentities: [{ provider: 'test', email: 'carol@example.com' }] } });
+  });
+
+  it('lets a user unlink a provider, unless it is their only way to log in', async () => {
+    const carol = await logIn(app, 'carol-sub');
+    const judy = await logIn(app, 'judy-sub');
+    const UNLINK = 'mutation { unlinkExternalIdentity(provider: "test") }';
+    // Judy's account was made by her login: no password, no other provider.
+    const refused = await judy.browser.graphql(UNLINK);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      validationErrors: [expect.objectContaining({ code: 'last_login_method', field: 'provider' })],
+    });
+    expect(await linksOf('judy-sub')).toHaveLength(1);
+    // Carol has a password.
+    expect((await carol.browser.graphql(UNLINK)).body).toEqual({ data: { unlinkExternalIdentity: true } });
+    expect((await carol.browser.graphql(UNLINK)).body).toEqual({ data: { unlinkExternalIdentity: false } });
+    expect(await linksOf('carol-sub')).toEqual([]);
+    const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'carol'")) ?? {};
+    expect(await auditRowsReach(1, "kind = 'external_identity_unlinked' AND target_user_id = ?", [id])).toEqual([
+      { kind: 'external_identity_unlinked', actor_id: id, details: { provider: 'test' } },
+    ]);
   });
 
   it('refuses a verified address matching an account when the setting is off, and unknown people when registration is closed', async () => {
