@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cookie } from 'tough-cookie';
 import { createAuth } from '../../src/auth/index.js';
+import { configChecks } from '../../src/checks/config.js';
 import type { Clock } from '../../src/auth/clock.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import type { Database } from '../../src/db/database.js';
@@ -474,6 +475,24 @@ describe('OIDC_PROVIDERS', () => {
     expect(problems([{ ...provider, issuer: 'http://id.example.com' }])[0]).toContain('issuer must be an https URL');
     expect(problems('not json')[0]).toContain('is not a list of providers');
     expect(problems([{ ...provider, issuer: 'http://127.0.0.1:8080' }])).toEqual([]);
+  });
+
+  it('is checked for production: https issuers, and a landing page of the front-end', () => {
+    const ids = (env: Record<string, string>) =>
+      configChecks(loadConfig({ NODE_ENV: 'production', ...env }, '/srv/app', { forChecks: true }), env, {
+        deploy: true,
+      })
+        .map((result) => result.id)
+        .filter((id) => id.startsWith('oidc.'));
+    const loopback = { ...provider, issuer: 'http://127.0.0.1:8080' };
+    expect(ids({ OIDC_PROVIDERS: JSON.stringify([provider]) })).toEqual(['oidc.W002']);
+    expect(
+      ids({ OIDC_PROVIDERS: JSON.stringify([loopback]), OIDC_LANDING_URL: 'https://app.example.com/done' }),
+    ).toEqual(['oidc.E001']);
+    expect(
+      ids({ OIDC_PROVIDERS: JSON.stringify([provider]), OIDC_LANDING_URL: 'https://app.example.com/done' }),
+    ).toEqual([]);
+    expect(ids({})).toEqual([]);
   });
 
   it('needs the session cookie sent to the callbacks', () => {
