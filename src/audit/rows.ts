@@ -28,8 +28,8 @@ export const AUDIT_KINDS = [
   'user_status_changed',
   'impersonation_started',
   'impersonation_ended',
-  'external_identity_linked',
-  'external_identity_unlinked',
+  'provider_linked',
+  'provider_unlinked',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -146,13 +146,13 @@ const MAPPINGS: Mappings = {
   impersonationEnded: ({ actorId, userId }) => ({ kind: 'impersonation_ended', actorId, targetUserId: userId }),
   // Done by the login itself: the request has nobody logged in yet, so the user is its own actor.
   externalIdentityLinked: ({ userId, provider, via }) => ({
-    kind: 'external_identity_linked',
+    kind: 'provider_linked',
     actorId: userId,
     targetUserId: userId,
     details: { provider, via },
   }),
   externalIdentityUnlinked: ({ actorId, userId, provider }) => ({
-    kind: 'external_identity_unlinked',
+    kind: 'provider_unlinked',
     actorId,
     targetUserId: userId,
     details: { provider },

@@ -214,7 +214,7 @@ describe('OpenID Connect login', () => {
   it('records the new link and each login in the audit log, with the backend', async () => {
     const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'alice'")) ?? {};
     expect(await auditRowsReach(3, 'target_user_id = ?', [id])).toEqual([
-      { kind: 'external_identity_linked', actor_id: id, details: { provider: 'test', via: 'new_account' } },
+      { kind: 'provider_linked', actor_id: id, details: { provider: 'test', via: 'new_account' } },
       { kind: 'login', actor_id: id, details: { backend: 'oidc:test' } },
       { kind: 'login', actor_id: id, details: { backend: 'oidc:test' } },
     ]);
@@ -348,8 +348,8 @@ describe('OpenID Connect login', () => {
     expect((await carol.browser.graphql(UNLINK)).body).toEqual({ data: { unlinkExternalIdentity: false } });
     expect(await linksOf('carol-sub')).toEqual([]);
     const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'carol'")) ?? {};
-    expect(await auditRowsReach(1, "kind = 'external_identity_unlinked' AND target_user_id = ?", [id])).toEqual([
-      { kind: 'external_identity_unlinked', actor_id: id, details: { provider: 'test' } },
+    expect(await auditRowsReach(1, "kind = 'provider_unlinked' AND target_user_id = ?", [id])).toEqual([
+      { kind: 'provider_unlinked', actor_id: id, details: { provider: 'test' } },
     ]);
   });
 
