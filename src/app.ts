@@ -1,7 +1,8 @@
 /**
  * The Express application, in the order a request meets it:
  * proxy trust → request id and log → health probes → explorer files → CORS → explorer page → session → body parsing
- * (bounded) → /graphql → JSON errors.
+ * (bounded) → /graphql; then /auth/oidc/ (the OpenID Connect login's redirect and callback, with the session) → JSON
+ * errors.
  */
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
