@@ -78,10 +78,11 @@ export interface AuthEvents {
   impersonationStarted: { actorId: number; userId: number };
   impersonationEnded: { actorId: number; userId: number };
   /**
-   * An identity provider's account (OpenID Connect) was linked to `userId` at its login: found by the address the
-   * provider verified, or an account made for it. (A login by an account already linked is `userLoggedIn`.)
+   * An identity provider's account (OpenID Connect) was linked to `userId`: at its login, found by the address the
+   * provider verified or an account made for it; or by the user, logged in (`user`). (A login by an account already
+   * linked is `userLoggedIn`.)
    */
-  externalIdentityLinked: { userId: number; provider: string; via: 'email' | 'new_account' };
+  externalIdentityLinked: { userId: number; provider: string; via: 'email' | 'new_account' | 'user' };
   /** `actorId` removed the link between `userId` and their account at `provider`. */
   externalIdentityUnlinked: { actorId: number; userId: number; provider: string };
   /**

@@ -142,6 +142,33 @@ export class ExternalIdentities {
     return { user, linkedBy: 'new_account' };
   }
 
+  /**
+   * Links a provider's account to `userId` (asked for by that user, logged in): 'linked'; 'already' when it is
+   * theirs already; 'taken' when it is another user's (never moved: that would take their logins).
+   */
+  async linkTo(
+    em: EntityManager,
+    provider: string,
+    claims: ExternalClaims,
+    userId: number,
+  ): Promise<'linked' | 'already' | 'taken'> {
+    const linked = await selectOne<{ user_id: number }>(
+      em,
+      'SELECT user_id FROM gqlauth_external_identity WHERE provider = ? AND subject = ?',
+      [provider, claims.subject],
+    );
+    if (linked) return linked.user_id === userId ? 'already' : 'taken';
+    const email = claims.email && claims.emailVerified ? normalizeEmail(claims.email) : '';
+    try {
+      await this.insertLink(em, provider, claims, userId, codePoints(email) <= EMAIL_MAX_LENGTH ? email : '');
+    } catch (error) {
+      // Linked meanwhile, by another request.
+      if (error instanceof UniqueConstraintViolationException) return this.linkTo(em, provider, claims, userId);
+      throw error;
+    }
+    return 'linked';
+  }
+
   /** The links of a user, by provider. */
   async listFor(em: EntityManager, userId: number): Promise<ExternalIdentity[]> {
     const rows = await selectAll<{ provider: string; email: string; created_at: Date; last_login_at: Date | null }>(

@@ -63,13 +63,16 @@ export class OidcClient {
     private readonly clock: Clock,
   ) {}
 
-  /** The provider's authorization URL for a new login, and what its callback will be checked against. */
-  async start(random: Pick<typeof client, 'randomState' | 'randomNonce' | 'randomPKCECodeVerifier'> = client) {
+  /**
+   * The provider's authorization URL for a new login, and what its callback will be checked against. `prompt`:
+   * `login` makes the provider ask for the credentials again (whoever is logged in there).
+   */
+  async start(prompt?: 'login') {
     const configuration = await this.configuration();
     const checks: AuthorizationChecks = {
-      state: random.randomState(),
-      nonce: random.randomNonce(),
-      codeVerifier: random.randomPKCECodeVerifier(),
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      codeVerifier: client.randomPKCECodeVerifier(),
     };
     const url = client.buildAuthorizationUrl(configuration, {
       redirect_uri: this.redirectUri,
@@ -78,6 +81,7 @@ export class OidcClient {
       nonce: checks.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(checks.codeVerifier),
       code_challenge_method: 'S256',
+      ...(prompt ? { prompt } : {}),
     });
     return { url: url.toString(), checks };
   }

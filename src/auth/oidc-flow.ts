@@ -22,6 +22,8 @@ const SHAPE = /^v1\.([A-Za-z0-9_-]{1,2000})\.([A-Za-z0-9_-]{43})$/;
 
 export interface OidcFlow extends AuthorizationChecks {
   readonly provider: string;
+  /** A link, not a login: the id of the logged-in user who asked for it. */
+  readonly link?: number | undefined;
 }
 
 export class OidcFlows {
@@ -44,6 +46,7 @@ export class OidcFlows {
         s: flow.state,
         n: flow.nonce,
         v: flow.codeVerifier,
+        ...(flow.link === undefined ? {} : { l: flow.link }),
         t: Math.floor(this.clock.now().getTime() / 1000),
       }),
     ).toString('base64url');
@@ -57,18 +60,19 @@ export class OidcFlows {
     const [, payload = '', signature = ''] = match;
     // Compared in constant time: the MAC must not be guessable byte by byte from answer times.
     if (!this.keys.some((key) => timingSafeEqualStrings(mac(key, payload), signature))) return undefined;
-    let parsed: { p?: unknown; s?: unknown; n?: unknown; v?: unknown; t?: unknown };
+    let parsed: { p?: unknown; s?: unknown; n?: unknown; v?: unknown; l?: unknown; t?: unknown };
     try {
       parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof parsed;
     } catch {
       return undefined;
     }
-    const { p, s, n, v, t } = parsed;
+    const { p, s, n, v, l, t } = parsed;
     if (typeof p !== 'string' || typeof s !== 'string' || typeof n !== 'string' || typeof v !== 'string')
       return undefined;
     const age = this.clock.now().getTime() / 1000 - Number(t);
     if (!(age >= 0 && age <= OIDC_FLOW_MAX_AGE)) return undefined;
-    return { provider: p, state: s, nonce: n, codeVerifier: v };
+    if (l !== undefined && !Number.isSafeInteger(l)) return undefined;
+    return { provider: p, state: s, nonce: n, codeVerifier: v, ...(typeof l === 'number' ? { link: l } : {}) };
   }
 }
 

@@ -3,12 +3,13 @@
  * two stops at this server.
  *
  *   GET /auth/oidc/<provider>/login     sets the cookie, 303 to the provider (a link or a button's navigation)
- *   GET /auth/oidc/<provider>/callback  where the provider sends the browser back: logs in, clears the cookie, and
- *                                       303 to OIDC_LANDING_URL with ?oidc=logged_in, ?oidc=second_factor_required
- *                                       or ?error=<CODE>
+ *   GET /auth/oidc/<provider>/callback  where the provider sends the browser back: logs in (or links), clears the
+ *                                       cookie, and 303 to OIDC_LANDING_URL with ?oidc=logged_in,
+ *                                       ?oidc=second_factor_required, ?oidc=linked or ?error=<CODE>
  *
  * (`oidcLoginUrl(provider:)`, the GraphQL mutation, is the login route's other form: it sets the same cookie and
- * answers the URL.) The landing page is the setting's, never a URL from the request: no open redirect.
+ * answers the URL; `oidcLinkUrl(provider:)` starts a link for the logged-in user, by GraphQL only, so that no other
+ * site can start one in the user's browser.) The landing page is the setting's, never a URL from the request: no open redirect.
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -110,7 +111,8 @@ export function oidcRoutes(deps: OidcRouteDeps): Router {
       .finish(provider, query, flow)
       .then(
         (outcome) => {
-          land(res, config, { oidc: outcome === 'complete' ? 'logged_in' : 'second_factor_required' });
+          const landing = { complete: 'logged_in', second_factor_required: 'second_factor_required', linked: 'linked' };
+          land(res, config, { oidc: landing[outcome] });
         },
         (error: unknown) => {
           land(res, config, { error: codeOf(error, logger) });

@@ -135,6 +135,10 @@ export const OIDC_REFUSALS = [
   'OIDC_ACCOUNT_EXISTS',
   /** Not linked, no account to reach, and REGISTRATION_OPEN is off. */
   'REGISTRATION_CLOSED',
+  /** A link asked for by a user who is no longer the one logged in in this browser. */
+  'OIDC_LINK_USER_CHANGED',
+  /** A link of a provider's account that is another user's. */
+  'OIDC_ALREADY_LINKED',
 ] as const;
 
 export type OidcRefusal = (typeof OIDC_REFUSALS)[number];

@@ -32,7 +32,7 @@ export class ExternalIdentityService {
     if (!links.some((link) => link.provider === provider)) return false;
     const password = (await storedHash(em, user.id)) ?? '';
     // The account would be left with no way in: no usable password, no other provider.
-    if (links.length === 1 && !core.hashers.isUsable(password))
+    if (links.every((link) => link.provider === provider) && !core.hashers.isUsable(password))
       throw new ValidationError([
         {
           code: 'last_login_method',

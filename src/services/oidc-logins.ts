@@ -16,6 +16,7 @@ import type { LoginOutcome } from '../auth/session-auth.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import {
+  NotLoggedIn,
   OidcLoginRefused,
   OidcProviderUnavailable,
   SessionRequired,
@@ -77,32 +78,50 @@ export class OidcLogins {
   }
 
   /** A new login at `provider`: its authorization URL, and the value the browser must keep until the callback. */
-  async start(provider: string): Promise<{ url: string; flow: string }> {
+  start(provider: string): Promise<{ url: string; flow: string }> {
+    return this.begin(provider);
+  }
+
+  /**
+   * A link of the logged-in user's account to their account at `provider` (then that account's logins are theirs):
+   * the provider asks for its credentials again (`prompt=login`), whoever is logged in there.
+   */
+  async startLink(provider: string): Promise<{ url: string; flow: string }> {
+    const user = await this.deps.session.user();
+    if (!user) throw new NotLoggedIn();
+    // Whoever impersonates acts for support: adding a way into the account is its owner's to do.
+    await this.deps.session.assertNotImpersonating();
+    return this.begin(provider, user.id);
+  }
+
+  private async begin(provider: string, link?: number): Promise<{ url: string; flow: string }> {
     // A browser login: a request with an access token has no browser to send there.
     if (this.deps.session.accessToken) throw new SessionRequired();
     const client = this.deps.clients.get(provider);
     if (!client) throw new UnknownOidcProvider();
     let started;
     try {
-      started = await client.start();
+      started = await client.start(link === undefined ? undefined : 'login');
     } catch (error) {
       if (!(error instanceof OidcFailed)) throw error;
-      this.deps.logger.warn({ provider, err: error.cause }, 'OpenID Connect discovery failed');
+      this.deps.logger.warn({ provider, why: messageOf(error.cause) }, 'OpenID Connect discovery failed');
       throw new OidcProviderUnavailable();
     }
-    return { url: started.url, flow: this.deps.flows.issue({ provider, ...started.checks }) };
+    return { url: started.url, flow: this.deps.flows.issue({ provider, ...started.checks, link }) };
   }
 
   /**
    * The provider's callback: `query` as the provider sent it, `flow` the value the browser kept. Logs in ('complete',
-   * or 'second_factor_required' when the account's second factor must still be checked), or throws OidcLoginRefused
-   * with nobody logged in and nothing written.
+   * or 'second_factor_required' when the account's second factor must still be checked), or links the provider's
+   * account to the logged-in user who asked ('linked'), or throws OidcLoginRefused with nobody logged in and nothing
+   * written.
    */
-  async finish(provider: string, query: URLSearchParams, flow: string | undefined): Promise<LoginOutcome> {
+  async finish(provider: string, query: URLSearchParams, flow: string | undefined): Promise<LoginOutcome | 'linked'> {
     const { em, core, config, session, clients, flows, logger } = this.deps;
     const backend = oidcBackendName(provider);
     const refuse = async (code: OidcRefusal, cause?: unknown, userId?: number): Promise<never> => {
-      logger.info({ provider, code, err: cause }, 'OpenID Connect login refused');
+      // The library's message only: its errors carry the provider's answers (an ID token's claims, say) as causes.
+      logger.info({ provider, code, why: messageOf(cause) }, 'OpenID Connect login refused');
       await core.events.emit('externalLoginFailed', { backend, reason: code, ...(userId ? { userId } : {}) });
       throw new OidcLoginRefused(code, cause);
     };
@@ -122,6 +141,17 @@ export class OidcLogins {
       if (!(error instanceof OidcFailed)) throw error;
       return refuse(FAILURES[error.failure], error.cause);
     }
+    if (started.link !== undefined) {
+      // Only in the session of the user who asked: not another user's logged in since in this browser.
+      const user = await session.user();
+      if (user?.id !== started.link) return refuse('OIDC_LINK_USER_CHANGED');
+      const linked = await core.externalIdentities.linkTo(em, provider, claims, user.id);
+      // Another user's provider account stays theirs: moving it would hand over their logins.
+      if (linked === 'taken') return refuse('OIDC_ALREADY_LINKED', undefined, user.id);
+      if (linked === 'linked')
+        await core.events.emit('externalIdentityLinked', { userId: user.id, provider, via: 'user' });
+      return 'linked';
+    }
     const rules = { linkVerifiedEmail: config.oidc.linkVerifiedEmail, registrationOpen: config.registrationOpen };
     const found = await core.externalIdentities.userFor(em, provider, claims, rules);
     if ('refused' in found) return refuse(LINK_REFUSALS[found.refused], undefined, found.userId);
@@ -132,4 +162,9 @@ export class OidcLogins {
       secondFactorVerified: assertsSecondFactor(claims.amr),
     });
   }
+}
+
+/** What an error says, without what it carries. */
+function messageOf(error: unknown): string | undefined {
+  return error instanceof Error ? error.message : undefined;
 }

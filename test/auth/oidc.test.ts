@@ -95,7 +95,7 @@ describe('OpenID Connect login', () => {
 
   /** The browser at the provider, logging in as `accountId`, until it is sent back: the callback URL. */
   async function atProvider(browser: HttpClient, url: string, accountId: string, amr?: string[]): Promise<string> {
-    provider.nextLogin = { accountId, ...(amr ? { amr } : {}) };
+    provider.nextLogin = accountId === 'cancel' ? 'cancel' : { accountId, ...(amr ? { amr } : {}) };
     let next = url;
     for (let hops = 0; next.startsWith(provider.issuer); hops += 1) {
       if (hops > 10) throw new Error('too many redirects at the provider');
@@ -274,6 +274,14 @@ describe('OpenID Connect login', () => {
     expect(await linksOf('heidi-sub')).toEqual([]);
   });
 
+  it('lands with the provider’s refusal when the person cancels there', async () => {
+    const { browser, url } = await start(app);
+    expect(landed(await callback(browser, await atProvider(browser, url, 'cancel')))).toEqual({
+      error: 'OIDC_PROVIDER_REFUSED',
+    });
+    expect(await whoAmI(browser)).toBeNull();
+  });
+
   it('refuses an ID token that expired by the server’s clock', async () => {
     provider.accounts.set('ivan-sub', { email: 'ivan@example.com', email_verified: true });
     provider.idTokenTtl = 5;
@@ -351,6 +359,67 @@ describe('OpenID Connect login', () => {
     expect(await auditRowsReach(1, "kind = 'provider_unlinked' AND target_user_id = ?", [id])).toEqual([
       { kind: 'provider_unlinked', actor_id: id, details: { provider: 'test' } },
     ]);
+  });
+
+  describe('linking by a logged-in user', () => {
+    const LINK_URL = 'mutation ($provider: String!) { oidcLinkUrl(provider: $provider) }';
+
+    async function startLink(browser: HttpClient): Promise<string> {
+      const { body } = await browser.graphql<{ oidcLinkUrl: string }>(LINK_URL, { provider: 'test' });
+      expect(body.errors).toBeUndefined();
+      return body.data?.oidcLinkUrl ?? '';
+    }
+
+    async function passwordUser(username: string, email = ''): Promise<HttpClient> {
+      await createAuth(app.config).users.createUser(em(), { username, email, password: 'a-long-password-1' });
+      const browser = new HttpClient(app.url);
+      await browser.graphql(`mutation { login(username: "${username}", password: "a-long-password-1") { id } }`);
+      expect(await whoAmI(browser)).toBe(username);
+      return browser;
+    }
+
+    it('links the account the user logs in to at the provider, whose logins then reach them', async () => {
+      // Even with an address the provider did not verify: the user proved both accounts are theirs.
+      provider.accounts.set('linker-sub', { email: 'someone-else@example.com', email_verified: false });
+      const browser = await passwordUser('linker', 'linker@example.com');
+      const url = await startLink(browser);
+      expect(new URL(url).searchParams.get('prompt')).toBe('login');
+      expect(landed(await callback(browser, await atProvider(browser, url, 'linker-sub')))).toEqual({ oidc: 'linked' });
+      expect(await whoAmI(browser)).toBe('linker');
+      const { id } =
+        (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'linker'")) ?? {};
+      expect(await linksOf('linker-sub')).toEqual([{ provider: 'test', user_id: id, email: '' }]);
+      expect(await auditRowsReach(1, "kind = 'provider_linked' AND target_user_id = ?", [id])).toEqual([
+        { kind: 'provider_linked', actor_id: id, details: { provider: 'test', via: 'user' } },
+      ]);
+      const later = await logIn(app, 'linker-sub');
+      expect(later.landing).toEqual({ oidc: 'logged_in' });
+      expect(await whoAmI(later.browser)).toBe('linker');
+    });
+
+    it('never moves another user’s provider account', async () => {
+      const browser = await passwordUser('grabber');
+      const url = await startLink(browser);
+      expect(landed(await callback(browser, await atProvider(browser, url, 'alice-sub')))).toEqual({
+        error: 'OIDC_ALREADY_LINKED',
+      });
+      const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'alice'")) ?? {};
+      expect(await linksOf('alice-sub')).toEqual([expect.objectContaining({ user_id: id })]);
+      expect(await whoAmI(browser)).toBe('grabber');
+    });
+
+    it('refuses a link whose user logged out meanwhile, and an anonymous request for one', async () => {
+      provider.accounts.set('late-sub', { email: 'late@example.com', email_verified: true });
+      const browser = await passwordUser('leaver');
+      const url = await startLink(browser);
+      await browser.graphql('mutation { logout }');
+      expect(landed(await callback(browser, await atProvider(browser, url, 'late-sub')))).toEqual({
+        error: 'OIDC_LINK_USER_CHANGED',
+      });
+      expect(await linksOf('late-sub')).toEqual([]);
+      const anonymous = await new HttpClient(app.url).graphql(LINK_URL, { provider: 'test' });
+      expect(anonymous.body.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    });
   });
 
   it('refuses a verified address matching an account when the setting is off, and unknown people when registration is closed', async () => {

@@ -29,8 +29,11 @@ export interface TestOidcProvider {
   readonly clientSecret: string;
   /** Accounts by subject: what the provider asserts about each. */
   readonly accounts: Map<string, TestAccountClaims>;
-  /** Who logs in at the next interaction, and how (RFC 8176 `amr` values, e.g. ['pwd', 'otp']). */
-  nextLogin: { accountId: string; amr?: string[] };
+  /**
+   * Who logs in at the next interaction, and how (RFC 8176 `amr` values, e.g. ['pwd', 'otp']); 'cancel': the person
+   * cancels (the provider answers access_denied).
+   */
+  nextLogin: { accountId: string; amr?: string[] } | 'cancel';
   /** Seconds the ID tokens it issues from now on are valid (the provider's default: one hour). */
   idTokenTtl: number;
   stop(): Promise<void>;
@@ -118,18 +121,15 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.url?.startsWith('/interaction/')) {
-      // The provider's login page, answered at once: the account the test chose logs in.
-      const { accountId, amr } = state.nextLogin;
-      provider
-        .interactionFinished(
-          req,
-          res,
-          { login: { accountId, ...(amr ? { amr } : {}) } },
-          { mergeWithLastSubmission: false },
-        )
-        .catch((error: unknown) => {
-          res.writeHead(500).end(String(error));
-        });
+      // The provider's login page, answered at once: the account the test chose logs in, or the person cancels.
+      const next = state.nextLogin;
+      const result =
+        next === 'cancel'
+          ? { error: 'access_denied', error_description: 'the person cancelled' }
+          : { login: { accountId: next.accountId, ...(next.amr ? { amr: next.amr } : {}) } };
+      provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false }).catch((error: unknown) => {
+        res.writeHead(500).end(String(error));
+      });
       return;
     }
     void provider.callback()(req, res);

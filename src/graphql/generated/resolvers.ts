@@ -235,6 +235,12 @@ export type Mutation = {
   /** Ends every other session of the logged-in user; answers how many. */
   logoutOtherSessions: Scalars['Int']['output'];
   /**
+   * Starts linking the logged-in user's account to their account at a provider (its logins then reach this account),
+   * as oidcLoginUrl starts a login; the provider asks for its credentials again. The callback lands on
+   * OIDC_LANDING_URL?oidc=linked, or ?error=OIDC_ALREADY_LINKED when that provider account is another user's.
+   */
+  oidcLinkUrl: Scalars['String']['output'];
+  /**
    * Starts a login at a provider: answers its authorization URL, for the browser to go to, and sets a short-lived
    * HttpOnly cookie (state, nonce, PKCE verifier) that the callback, /auth/oidc/<provider>/callback, checks. The callback
    * lands the browser on OIDC_LANDING_URL. OIDC_UNKNOWN_PROVIDER for a name not configured; OIDC_PROVIDER_UNAVAILABLE when
@@ -344,6 +350,11 @@ export type MutationImpersonateArgs = {
 export type MutationLoginArgs = {
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationOidcLinkUrlArgs = {
+  provider: Scalars['String']['input'];
 };
 
 
@@ -849,6 +860,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  oidcLinkUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLinkUrlArgs, 'provider'>>;
   oidcLoginUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLoginUrlArgs, 'provider'>>;
   register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;

@@ -31,6 +31,11 @@ export const oidcResolvers: Resolvers = {
       context.oidc.cookie.write(flow);
       return url;
     },
+    oidcLinkUrl: async (_parent, { provider }, context) => {
+      const { url, flow } = await logins(context).startLink(provider);
+      context.oidc.cookie.write(flow);
+      return url;
+    },
     unlinkExternalIdentity: (_parent, { provider }, context) => identities(context).unlink(provider),
   },
 };
