@@ -100,12 +100,20 @@ export interface OidcConfig {
   readonly linkVerifiedEmail: boolean;
   /** The callbacks are `<redirectBase>/auth/oidc/<name>/callback`. */
   readonly redirectBase: string;
+  /** Their path as the browser sees it (OIDC_REDIRECT_BASE's path, then /auth/oidc/): the flow cookie's path. */
+  readonly callbackPath: string;
   /** The front-end page the browser lands on after a callback. */
   readonly landingUrl: string;
 }
 
 /** The path of every provider's callback, under OIDC_REDIRECT_BASE. */
 export const OIDC_CALLBACK_PREFIX = '/auth/oidc/';
+
+/** The callbacks' path as browsers see it: under the path of `base` (a proxy may serve the API under /api, say). */
+function oidcCallbackPath(base: string | undefined): string {
+  const path = base === undefined ? '' : new URL(base).pathname.replace(/\/$/, '');
+  return `${path}${OIDC_CALLBACK_PREFIX}`;
+}
 
 /** The audit log: see src/audit/. */
 export interface AuditConfig {
@@ -393,9 +401,10 @@ export function loadConfig(
   }
 
   // The callback logs in: the browser must send the session cookie there, and the flow's cookie is sent there only.
-  if (values.OIDC_PROVIDERS?.length && !OIDC_CALLBACK_PREFIX.startsWith(values.SESSION_COOKIE_PATH))
+  const callbackPath = oidcCallbackPath(values.OIDC_REDIRECT_BASE ?? values.PUBLIC_URL);
+  if (values.OIDC_PROVIDERS?.length && !callbackPath.startsWith(values.SESSION_COOKIE_PATH))
     problems.push(
-      `SESSION_COOKIE_PATH=${values.SESSION_COOKIE_PATH} does not cover the OpenID Connect callbacks (${OIDC_CALLBACK_PREFIX}...) that OIDC_PROVIDERS needs (example: SESSION_COOKIE_PATH=/)`,
+      `SESSION_COOKIE_PATH=${values.SESSION_COOKIE_PATH} does not cover the OpenID Connect callbacks (${callbackPath}...) that OIDC_PROVIDERS needs (example: SESSION_COOKIE_PATH=/)`,
     );
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -458,6 +467,7 @@ export function loadConfig(
       providers: Object.freeze(values.OIDC_PROVIDERS ?? []),
       linkVerifiedEmail: values.OIDC_LINK_VERIFIED_EMAIL,
       redirectBase: values.OIDC_REDIRECT_BASE ?? publicUrl,
+      callbackPath,
       landingUrl: values.OIDC_LANDING_URL ?? publicUrl,
     }),
     accessTokens: Object.freeze({

@@ -17,7 +17,7 @@ import { OIDC_FLOW_MAX_AGE } from '../auth/oidc-flow.js';
 import type { SessionFlow } from '../services/session-flow.js';
 import { OidcLoginRefused, ServiceError } from '../services/errors.js';
 import { OidcLogins, type OidcLoginDeps } from '../services/oidc-logins.js';
-import { OIDC_CALLBACK_PREFIX, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { OidcFlowCookie } from '../graphql/context.js';
 import { SessionStoreError } from '../auth/session-auth.js';
@@ -59,7 +59,7 @@ export class OidcFlowCookieJar implements OidcFlowCookie {
       // GET, on which Strict would not send it (and the login would fail as missing).
       sameSite: 'lax' as const,
       // Sent to the callbacks only.
-      path: OIDC_CALLBACK_PREFIX,
+      path: this.config.oidc.callbackPath,
       ...(cookieDomain ? { domain: cookieDomain } : {}),
     };
   }
@@ -85,7 +85,7 @@ export function oidcRoutes(deps: OidcRouteDeps): Router {
     next();
   };
 
-  router.get('/:provider/login', noReferrer, deps.session, (req, res) => {
+  router.get('/:provider/login', noReferrer, (req, res) => {
     const provider = providerOf(req);
     logins(req)
       .start(provider)

@@ -567,6 +567,22 @@ describe('OIDC_PROVIDERS', () => {
   it('needs the session cookie sent to the callbacks', () => {
     expect(() =>
       loadConfig({ NODE_ENV: 'test', OIDC_PROVIDERS: JSON.stringify([provider]), SESSION_COOKIE_PATH: '/graphql' }),
-    ).toThrow(/SESSION_COOKIE_PATH=\/graphql does not cover the OpenID Connect callbacks/);
+    ).toThrow(/SESSION_COOKIE_PATH=\/graphql does not cover the OpenID Connect callbacks \(\/auth\/oidc\/\.\.\.\)/);
+    // Behind a proxy that serves the API under /api, the browser sees the callbacks there.
+    const proxied = loadConfig({
+      NODE_ENV: 'test',
+      OIDC_PROVIDERS: JSON.stringify([provider]),
+      PUBLIC_URL: 'https://example.com/api',
+      SESSION_COOKIE_PATH: '/api/',
+    });
+    expect(proxied.oidc.callbackPath).toBe('/api/auth/oidc/');
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'test',
+        OIDC_PROVIDERS: JSON.stringify([provider]),
+        OIDC_REDIRECT_BASE: 'https://example.com',
+        SESSION_COOKIE_PATH: '/api/',
+      }),
+    ).toThrow(/does not cover the OpenID Connect callbacks \(\/auth\/oidc\/\.\.\.\)/);
   });
 });
