@@ -5,12 +5,14 @@
  * 1. The provider's subject is linked: that user, if active.
  * 2. Otherwise, with OIDC_LINK_VERIFIED_EMAIL, an address the provider says it verified reaches the one active account
  *    that has it, and is linked to it.
- * 3. Otherwise, when no account has the address, a new account, if registration is open.
+ * 3. Otherwise, when no account has the verified address, a new account, if registration is open.
  *
- * An address that is not verified never reaches an account: anyone may type anyone's address at some provider. Nor
- * does it make a second account with an address an account has (both would then be unreachable by the e-mail login,
- * and the new one's owner could ask for the other's reset link): the login is refused, and the owner may log in and
- * link the provider themself.
+ * An address that is not verified counts for nothing, as if the provider had given none: anyone may type anyone's
+ * address at some provider. It never reaches an account, nor is it given to a new one (a reset link would go to
+ * whoever owns it), nor does the answer depend on whether an account has it (no way to learn who has an account).
+ * A verified address an account has, that may not reach it (linking off, or several accounts share it), makes no
+ * second account with it either (both would be unreachable by the e-mail login): the login is refused, and the owner
+ * may log in and link the provider themself (`linkTo`).
  */
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -40,7 +42,7 @@ export interface ExternalClaims {
 export type ExternalLoginRefusal =
   /** The linked user is inactive. */
   | 'inactive'
-  /** Not linked, and an account has the address, but may not be reached by it (unverified, not allowed, ambiguous). */
+  /** Not linked, and an account has the verified address, but may not be reached by it (not allowed, ambiguous). */
   | 'account_exists'
   /** Not linked, no account has the address, and registration is closed. */
   | 'registration_closed';
@@ -117,7 +119,8 @@ export class ExternalIdentities {
       ]);
       return { user: await em.findOneOrFail(User, { id: linked.user_id }), linkedBy: 'subject' };
     }
-    const email = claims.email ? normalizeEmail(claims.email) : '';
+    // Only an address the provider verified is looked at (see above).
+    const email = claims.email && claims.emailVerified ? normalizeEmail(claims.email) : '';
     const holders = email
       ? await selectAll<{ id: number; is_active: boolean }>(
           em,
@@ -127,16 +130,15 @@ export class ExternalIdentities {
       : [];
     const [holder] = holders;
     if (holder) {
-      // Only an address the provider verified, only when the operator allows it, only the one active account.
-      if (claims.emailVerified && rules.linkVerifiedEmail && holders.length === 1 && holder.is_active) {
+      // Only when the operator allows it, only the one active account.
+      if (rules.linkVerifiedEmail && holders.length === 1 && holder.is_active) {
         await this.insertLink(em, provider, claims, holder.id, email);
         return { user: await em.findOneOrFail(User, { id: holder.id }), linkedBy: 'email' };
       }
       return { refused: 'account_exists' };
     }
     if (!rules.registrationOpen) return { refused: 'registration_closed' };
-    // An unverified address is not given to the account: a reset link would go to whoever owns it.
-    const kept = claims.emailVerified && codePoints(email) <= EMAIL_MAX_LENGTH ? email : '';
+    const kept = codePoints(email) <= EMAIL_MAX_LENGTH ? email : '';
     const user = await this.createUser(em, provider, claims, kept);
     await this.insertLink(em, provider, claims, user.id, kept);
     return { user, linkedBy: 'new_account' };

@@ -131,7 +131,7 @@ export const OIDC_REFUSALS = [
   'OIDC_RESPONSE_INVALID',
   /** The linked account is inactive. */
   'OIDC_ACCOUNT_INACTIVE',
-  /** Not linked, and an account has the address, which may not reach it: log in to it and link the provider. */
+  /** Not linked, and an account has the verified address, which may not reach it: log in to it and link the provider. */
   'OIDC_ACCOUNT_EXISTS',
   /** Not linked, no account to reach, and REGISTRATION_OPEN is off. */
   'REGISTRATION_CLOSED',

@@ -298,8 +298,8 @@ describe('OpenID Connect login', () => {
     }
   });
 
-  it('never links an unverified address to the account that has it, nor makes a second account with it', async () => {
-    await createAuth(app.config).users.createUser(em(), {
+  it('never reaches an account by an unverified address, nor says whether one has it', async () => {
+    const bob = await createAuth(app.config).users.createUser(em(), {
       username: 'bob',
       email: 'bob@example.com',
       password: 'a-long-password-1',
@@ -311,10 +311,16 @@ describe('OpenID Connect login', () => {
     });
     const users = await userCount();
     const { landing, browser } = await logIn(app, 'mallory-sub');
-    expect(landing).toEqual({ error: 'OIDC_ACCOUNT_EXISTS' });
-    expect(await whoAmI(browser)).toBeNull();
-    expect(await linksOf('mallory-sub')).toEqual([]);
-    expect(await userCount()).toBe(users);
+    // As for an address nobody has: a new account (registration is open), without the address.
+    expect(landing).toEqual({ oidc: 'logged_in' });
+    const { body } = await browser.graphql<{ me: { id: string; username: string; email: string } }>(
+      '{ me { id username email } }',
+    );
+    expect(body.data?.me.id).not.toBe(String(bob.id));
+    expect(body.data?.me).toMatchObject({ username: expect.stringMatching(/^bob-[a-z0-9]{8}$/), email: '' });
+    expect(await userCount()).toBe(users + 1);
+    expect(await linksOf('mallory-sub')).toEqual([expect.objectContaining({ user_id: Number(body.data?.me.id) })]);
+    expect(await selectAll(em(), 'SELECT 1 FROM gqlauth_external_identity WHERE user_id = ?', [bob.id])).toEqual([]);
   });
 
   it('gives a new account no address the provider did not verify', async () => {
@@ -436,6 +442,12 @@ describe('OpenID Connect login', () => {
     const unknown = await logIn(closed, 'kim-sub');
     expect(unknown.landing).toEqual({ error: 'REGISTRATION_CLOSED' });
     expect(await whoAmI(unknown.browser)).toBeNull();
+
+    // An unverified address an account has answers as one nobody has: nothing to learn about who has an account.
+    provider.accounts.set('nosy-sub', { email: 'carol@example.com', email_verified: false });
+    const nosy = await logIn(closed, 'nosy-sub');
+    expect(nosy.landing).toEqual({ error: 'REGISTRATION_CLOSED' });
+    expect(await whoAmI(nosy.browser)).toBeNull();
   });
 
   it('refuses a linked user who is inactive, and ends their sessions', async () => {
