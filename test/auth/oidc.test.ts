@@ -42,6 +42,8 @@ function landed(location: string): Record<string, string> {
 
 describe('OpenID Connect login', () => {
   let provider: TestOidcProvider;
+  /** The port of the provider `down`, where nobody answers until a test starts one. */
+  let downPort: number;
   /** Registration open, verified addresses linked. */
   let app: TestApp;
   /** Registration closed, addresses never linked. */
@@ -69,7 +71,8 @@ describe('OpenID Connect login', () => {
   });
 
   beforeAll(async () => {
-    const [port, closedPort, downPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, closedPort] = [await freePort(), await freePort()];
+    downPort = await freePort();
     provider = await startOidcProvider({
       redirectUris: [port, closedPort].map((at) => `http://127.0.0.1:${at}/auth/oidc/test/callback`),
     });
@@ -486,6 +489,19 @@ describe('OpenID Connect login', () => {
     expect(landed(viaRoute.headers.get('location') ?? '')).toEqual({ error: 'OIDC_PROVIDER_UNAVAILABLE' });
     const callbackOfNobody = await browser.fetch('/auth/oidc/nope/callback?code=x&state=y');
     expect(landed(callbackOfNobody.headers.get('location') ?? '')).toEqual({ error: 'OIDC_UNKNOWN_PROVIDER' });
+  });
+
+  it('tries discovery again once a provider that could not be reached answers', async () => {
+    const browser = new HttpClient(app.url);
+    const before = await browser.graphql(LOGIN_URL, { provider: 'down' });
+    expect(before.body.errors?.map((error) => error.extensions?.code)).toEqual(['OIDC_PROVIDER_UNAVAILABLE']);
+    const back = await startOidcProvider({ redirectUris: [`${app.url}/auth/oidc/down/callback`], port: downPort });
+    try {
+      const after = await browser.graphql<{ oidcLoginUrl: string }>(LOGIN_URL, { provider: 'down' });
+      expect(new URL(after.body.data?.oidcLoginUrl ?? '').origin).toBe(back.issuer);
+    } finally {
+      await back.stop();
+    }
   });
 
   it('starts a login by the redirect route too', async () => {

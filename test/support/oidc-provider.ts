@@ -41,6 +41,8 @@ export interface TestOidcProvider {
 
 export interface TestOidcProviderOptions {
   readonly redirectUris: readonly string[];
+  /** The loopback port to listen on (any free one by default). */
+  readonly port?: number;
 }
 
 function signingKey(): Record<string, unknown> {
@@ -53,7 +55,7 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
   const clientId = 'graphql-auth-server';
   const clientSecret = crypto.randomBytes(24).toString('base64url');
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const state: TestOidcProvider = {
