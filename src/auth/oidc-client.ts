@@ -10,6 +10,7 @@
 import * as client from 'openid-client';
 import type { OidcProviderSetting } from '../config/index.js';
 import { isLoopbackUrl } from '../config/index.js';
+import { isStorableText } from '../db/sql.js';
 import type { Clock } from './clock.js';
 import { NamedError } from './errors.js';
 import type { ExternalClaims } from './external-identities.js';
@@ -107,7 +108,8 @@ export class OidcClient {
       this.jwks = client.getJwksCache(configuration) ?? this.jwks;
     }
     const idToken = tokens.claims();
-    if (!idToken) throw new OidcFailed('id_token_invalid');
+    // OpenID Connect Core 2: `sub` is at most 255 ASCII characters (the link's column holds that much).
+    if (!idToken || !/^[\x20-\x7E]{1,255}$/.test(idToken.sub)) throw new OidcFailed('id_token_invalid');
     let claims: Record<string, unknown> = idToken;
     const { userinfo_endpoint: userinfo } = configuration.serverMetadata();
     if (idToken.email === undefined && userinfo) {
@@ -174,8 +176,9 @@ function failureOf(error: unknown): OidcFailure {
   return 'response_invalid';
 }
 
+/** A claim's text, if it is text PostgreSQL can store (no NUL, no lone surrogate); else as if absent. */
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+  return typeof value === 'string' && value.trim() && isStorableText(value) ? value.trim() : undefined;
 }
 
 function claimsOf(subject: string, claims: Record<string, unknown>): ExternalClaims {

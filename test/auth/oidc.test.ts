@@ -277,6 +277,20 @@ describe('OpenID Connect login', () => {
     expect(await linksOf('heidi-sub')).toEqual([]);
   });
 
+  it('refuses a subject longer than OpenID Connect allows, and ignores claims the database cannot hold', async () => {
+    const long = 's'.repeat(256);
+    provider.accounts.set(long, { email: 'long@example.com', email_verified: true });
+    const refused = await logIn(app, long);
+    expect(refused.landing).toEqual({ error: 'OIDC_ID_TOKEN_INVALID' });
+    expect(await linksOf(long)).toEqual([]);
+
+    provider.accounts.set('nul-sub', { email: 'nul@example.com', email_verified: true, given_name: 'Nul\u0000l' });
+    const { landing, browser } = await logIn(app, 'nul-sub');
+    expect(landing).toEqual({ oidc: 'logged_in' });
+    const { body } = await browser.graphql<{ me: Record<string, string> }>('{ me { email firstName } }');
+    expect(body.data?.me).toEqual({ email: 'nul@example.com', firstName: '' });
+  });
+
   it('lands with the provider’s refusal when the person cancels there', async () => {
     const { browser, url } = await start(app);
     expect(landed(await callback(browser, await atProvider(browser, url, 'cancel')))).toEqual({
