@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 
 export interface TestAccountClaims {
   email?: string;
@@ -43,6 +43,45 @@ export interface TestOidcProviderOptions {
   readonly redirectUris: readonly string[];
   /** The loopback port to listen on (any free one by default). */
   readonly port?: number;
+}
+
+/**
+ * The provider's state (sessions, interactions, codes, grants) in a Map of this provider's own: as its built-in
+ * development adapter keeps it, without that adapter's warning, nor its store shared by every provider of the process.
+ * A consumed code is marked so: the provider refuses it a second time.
+ */
+function mapAdapter(): (name: string) => Adapter {
+  const rows = new Map<string, AdapterPayload>();
+  const byGrant = new Map<string, Set<string>>();
+  return (name) => {
+    const key = (id: string) => `${name}:${id}`;
+    const findBy = (field: 'uid' | 'userCode', value: string) =>
+      [...rows.entries()].find(([at, payload]) => at.startsWith(`${name}:`) && payload[field] === value)?.[1];
+    return {
+      upsert(id, payload) {
+        rows.set(key(id), payload);
+        if (payload.grantId) byGrant.set(payload.grantId, (byGrant.get(payload.grantId) ?? new Set()).add(key(id)));
+        return Promise.resolve();
+      },
+      find: (id) => Promise.resolve(rows.get(key(id))),
+      findByUid: (uid) => Promise.resolve(findBy('uid', uid)),
+      findByUserCode: (userCode) => Promise.resolve(findBy('userCode', userCode)),
+      consume(id) {
+        const payload = rows.get(key(id));
+        if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+        return Promise.resolve();
+      },
+      destroy(id) {
+        rows.delete(key(id));
+        return Promise.resolve();
+      },
+      revokeByGrantId(grantId) {
+        for (const at of byGrant.get(grantId) ?? []) rows.delete(at);
+        byGrant.delete(grantId);
+        return Promise.resolve();
+      },
+    };
+  };
 }
 
 function signingKey(): Record<string, unknown> {
@@ -85,6 +124,7 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
         id_token_signed_response_alg: 'ES256',
       },
     ],
+    adapter: mapAdapter(),
     jwks: { keys: [signingKey()] },
     cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
     claims: {
