@@ -1,7 +1,8 @@
 /**
  * The Express application, in the order a request meets it:
  * proxy trust → request id and log → health probes → explorer files → CORS → explorer page → session → body parsing
- * (bounded) → /graphql → JSON errors.
+ * (bounded) → /graphql; then /auth/oidc/ (the OpenID Connect login's redirect and callback, with the session) → JSON
+ * errors.
  */
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
@@ -30,6 +31,11 @@ import { DeviceCookieJar } from './http/device-cookie.js';
 import type { AccessTokens } from './auth/access-tokens.js';
 import type { BearerGuard } from './auth/bearer-guard.js';
 import { bearerAuthentication, unlessBearer } from './http/bearer.js';
+import { OidcFlowCookieJar, oidcRoutes } from './http/oidc.js';
+import { oidcClients } from './auth/oidc-client.js';
+import { OidcFlows } from './auth/oidc-flow.js';
+import { OIDC_CALLBACK_PREFIX } from './config/index.js';
+import type { Request } from 'express';
 
 export interface AppParts {
   config: Config;
@@ -109,6 +115,18 @@ export function createApp({
     });
   });
 
+  // One relying party per provider for the process (discovery and the providers' keys are cached in it).
+  const oidc = { clients: oidcClients(config.oidc, clock), flows: new OidcFlows(config.session.secrets, clock) };
+  const session = sessionMiddleware(config.session, expressStore, logger);
+  const requestAuthOf = (req: Request) => {
+    const em = database.orm.em.fork();
+    const handle = new ExpressSessionHandle(req, expressStore, config.session, logger);
+    return {
+      em,
+      auth: new RequestAuth(handle, em, { auth, clock, rules: config.session, store, logger }, req.accessToken),
+    };
+  };
+
   const graphiql = config.graphql.explorer === 'graphiql';
   if (graphiql) app.use(EXPLORER_ASSETS_PATH, explorerAssets());
   app.use(
@@ -120,22 +138,15 @@ export function createApp({
     ...(graphiql ? [explorerPage()] : []),
     // `Authorization: Bearer <token>`: verified (or refused, 401) before the session, which such a request skips.
     bearerAuthentication({ tokens: accessTokens, guard: bearerGuard, database, clock, logger }),
-    unlessBearer(sessionMiddleware(config.session, expressStore, logger)),
+    unlessBearer(session),
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.
     express.json({ limit: config.graphql.maxBodyBytes }),
     apolloMiddleware(apollo, {
       context: ({ req }) => {
-        const em = database.orm.em.fork();
+        const { em, auth: requestAuth } = requestAuthOf(req);
         const permissions = auth.permissions(em);
-        const session = new ExpressSessionHandle(req, expressStore, config.session, logger);
         const { accessToken } = req;
-        const requestAuth = new RequestAuth(
-          session,
-          em,
-          { auth, clock, rules: config.session, store, logger },
-          accessToken,
-        );
         // A token limited to some permissions: its owner holds, for this request, what they hold within them.
         if (accessToken?.scopes) permissions.limitTo(accessToken.user.id, accessToken.scopes);
         const objectPermissions = new ObjectPermissionChecker(em, permissions);
@@ -155,7 +166,24 @@ export function createApp({
           deviceCookie: new DeviceCookieJar(req, config),
           accessTokens,
           clock,
+          oidc: { ...oidc, cookie: new OidcFlowCookieJar(req, config) },
         });
+      },
+    }),
+  );
+  // The browser's stops in an OpenID Connect login: the redirect to a provider, and the provider's callback.
+  app.use(
+    OIDC_CALLBACK_PREFIX.replace(/\/$/, ''),
+    noStore,
+    oidcRoutes({
+      ...oidc,
+      config,
+      logger,
+      session,
+      core: auth,
+      forRequest: (req) => {
+        const { em, auth: requestAuth } = requestAuthOf(req);
+        return { em, session: requestAuth };
       },
     }),
   );

@@ -31,6 +31,8 @@ export const AUDIT_KINDS = [
   'user_identity_changed',
   'impersonation_started',
   'impersonation_ended',
+  'provider_linked',
+  'provider_unlinked',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -161,6 +163,25 @@ const MAPPINGS: Mappings = {
   }),
   impersonationStarted: ({ actorId, userId }) => ({ kind: 'impersonation_started', actorId, targetUserId: userId }),
   impersonationEnded: ({ actorId, userId }) => ({ kind: 'impersonation_ended', actorId, targetUserId: userId }),
+  // Done by the login itself: the request has nobody logged in yet, so the user is its own actor.
+  externalIdentityLinked: ({ userId, provider, via }) => ({
+    kind: 'provider_linked',
+    actorId: userId,
+    targetUserId: userId,
+    details: { provider, via },
+  }),
+  externalIdentityUnlinked: ({ actorId, userId, provider }) => ({
+    kind: 'provider_unlinked',
+    actorId,
+    targetUserId: userId,
+    details: { provider },
+  }),
+  // A failed login as the password logins' are, with the provider's backend and the refusal's code.
+  externalLoginFailed: ({ backend, reason, userId }) => ({
+    kind: 'login_failed',
+    targetUserId: userId ?? null,
+    details: { reasons: [{ backend, reason }] },
+  }),
 };
 
 /** The events the log records: every one of the bus. */

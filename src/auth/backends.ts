@@ -188,3 +188,30 @@ export class EmailBackend extends ModelBackend {
     );
   }
 }
+
+/**
+ * An identity provider's logins (OpenID Connect: src/auth/oidc-client.ts), named `oidc:<provider>`. It takes no
+ * credentials (the provider checked them; the callback logs the user in with `loginAs`), and reads a session's user
+ * as the model backend does: an inactive user's sessions end. Removing the provider from the settings removes the
+ * backend, and so ends the sessions it started.
+ */
+export class ExternalBackend implements AuthenticationBackend {
+  constructor(
+    readonly name: string,
+    private readonly model: ModelBackend,
+  ) {}
+
+  authenticate(_em: EntityManager, _credentials: Credentials, report?: ReportFailure): Promise<User | null> {
+    report?.('not_applicable');
+    return Promise.resolve(null);
+  }
+
+  getUser(em: EntityManager, userId: number, row?: UserRow): Promise<SessionUser | null> {
+    return this.model.getUser(em, userId, row);
+  }
+}
+
+/** The backend name of an OpenID Connect provider's sessions. */
+export function oidcBackendName(provider: string): string {
+  return `oidc:${provider}`;
+}

@@ -95,6 +95,19 @@ export interface AuthEvents {
   /** `actorId` started acting as `userId` (django-hijack). */
   impersonationStarted: { actorId: number; userId: number };
   impersonationEnded: { actorId: number; userId: number };
+  /**
+   * An identity provider's account (OpenID Connect) was linked to `userId`: at its login, found by the address the
+   * provider verified or an account made for it; or by the user, logged in (`user`). (A login by an account already
+   * linked is `userLoggedIn`.)
+   */
+  externalIdentityLinked: { userId: number; provider: string; via: 'email' | 'new_account' | 'user' };
+  /** `actorId` removed the link between `userId` and their account at `provider`. */
+  externalIdentityUnlinked: { actorId: number; userId: number; provider: string };
+  /**
+   * An identity provider's login was refused; `reason` is the code the browser landed with (OIDC_STATE_MISMATCH, ...),
+   * `userId` the user it reached when it reached one (an inactive user's link).
+   */
+  externalLoginFailed: { backend: string; reason: string; userId?: number };
 }
 
 /** How a password came to be stored (`userPasswordChanged`). */

@@ -14,6 +14,8 @@ import { authenticate, type Authenticated } from './authenticate.js';
 import {
   backendFrom,
   EmailBackend,
+  ExternalBackend,
+  oidcBackendName,
   ModelBackend,
   type AuthenticationBackend,
   type BackendExport,
@@ -21,6 +23,7 @@ import {
 } from './backends.js';
 import { systemClock, type Clock } from './clock.js';
 import { AuthEventBus } from './events.js';
+import { ExternalIdentities } from './external-identities.js';
 import { ImproperlyConfigured } from './errors.js';
 import { loadedExport } from './extensions.js';
 import { createPasswordHashers } from './hashers/from-config.js';
@@ -65,6 +68,8 @@ export interface Auth {
   readonly events: AuthEventBus;
   /** Password reset by e-mailed link (tokens signed with SESSION_SECRET, valid PASSWORD_RESET_TIMEOUT). */
   readonly passwordReset: PasswordReset;
+  /** Accounts at identity providers (OpenID Connect) linked to users, and which user a provider's login reaches. */
+  readonly externalIdentities: ExternalIdentities;
   authenticate(em: EntityManager, credentials: Credentials): Promise<Authenticated | null>;
   /** A checker for one request (its cache lives as long as it does). */
   permissions(em: EntityManager): PermissionChecker;
@@ -103,6 +108,11 @@ export function createAuth(config: AuthSettings, options: AuthOptions = {}): Aut
           model,
         ),
   );
+  // After the configured ones: each OpenID Connect provider reads the users of the sessions it started.
+  for (const provider of config.oidc?.providers ?? [])
+    backends.push(new ExternalBackend(oidcBackendName(provider.name), model));
+  // Those that take credentials: a provider's backend never does (its logins come through the callback).
+  const credentialBackends = backends.filter((backend) => !(backend instanceof ExternalBackend));
   const names = backends.map((backend) => backend.name);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   // A session remembers its backend by name: two of one name would let one's sessions be read by the other.
@@ -122,7 +132,8 @@ export function createAuth(config: AuthSettings, options: AuthOptions = {}): Aut
       hashers,
       events,
     ),
-    authenticate: (em, credentials) => authenticate(em, credentials, backends, events),
+    externalIdentities: new ExternalIdentities(users, clock, random),
+    authenticate: (em, credentials) => authenticate(em, credentials, credentialBackends, events),
     permissions: (em) => new PermissionChecker(em, authorizations),
   };
 }

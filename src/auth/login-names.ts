@@ -10,7 +10,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectAll } from '../db/sql.js';
-import { EmailBackend, type AuthenticationBackend } from './backends.js';
+import { EmailBackend, ExternalBackend, type AuthenticationBackend } from './backends.js';
 import { normalizeUsername } from './users.js';
 
 interface ReachedRow {
@@ -28,7 +28,10 @@ export class LoginNames {
   private readonly byEmail: boolean;
 
   constructor(backends: readonly AuthenticationBackend[]) {
-    this.byUsername = backends.some((backend) => !(backend instanceof EmailBackend));
+    // An identity provider's backend takes no login name at all.
+    this.byUsername = backends.some(
+      (backend) => !(backend instanceof EmailBackend || backend instanceof ExternalBackend),
+    );
     this.byEmail = backends.some((backend) => backend instanceof EmailBackend);
   }
 

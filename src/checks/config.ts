@@ -320,6 +320,31 @@ const checks: readonly ConfigCheck[] = [
           )
         : undefined,
   },
+  {
+    deploy: true,
+    run: ({ oidc }) => {
+      // The code exchange and the provider's keys travel this way: only TLS keeps them from being read or changed.
+      const plain = oidc.providers.filter((provider) => new URL(provider.issuer).protocol === 'http:');
+      return plain.length === 0
+        ? undefined
+        : error(
+            'oidc.E001',
+            `OIDC_PROVIDERS names ${plain.map((provider) => provider.name).join(', ')} with a plain http issuer (on this machine): a production provider must be https.`,
+            'Use the provider’s https issuer; plain http is for a provider started on a loopback address in tests.',
+          );
+    },
+  },
+  {
+    deploy: true,
+    run: ({ oidc, publicUrl }) =>
+      oidc.providers.length > 0 && oidc.landingUrl === publicUrl
+        ? warning(
+            'oidc.W002',
+            'OIDC_LANDING_URL is the default, PUBLIC_URL, where this API serves no page: after a provider’s login the browser lands nowhere.',
+            'Set OIDC_LANDING_URL to the front-end page that reads ?oidc= and ?error= (docs/oidc.md).',
+          )
+        : undefined,
+  },
 ];
 
 /** The settings' problems: the always-run checks, plus the production ones when `deploy`. */

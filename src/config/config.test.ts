@@ -55,6 +55,13 @@ describe('loadConfig', () => {
       eventListeners: [],
       installedApps: [],
       registrationOpen: false,
+      oidc: {
+        providers: [],
+        linkVerifiedEmail: false,
+        redirectBase: 'http://localhost:4000',
+        callbackPath: '/auth/oidc/',
+        landingUrl: 'http://localhost:4000',
+      },
       accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
       passwordReset: {
         timeoutSeconds: 259_200,
@@ -124,6 +131,19 @@ describe('loadConfig', () => {
         PASSWORD_VALIDATORS: 'min_length,common',
         PASSWORD_MIN_LENGTH: '12',
         REGISTRATION_OPEN: 'yes',
+        OIDC_PROVIDERS: JSON.stringify([
+          {
+            name: 'corp',
+            issuer: 'https://id.example.com',
+            clientId: 'app',
+            clientSecret: 's3cret',
+            scopes: ['email'],
+            label: 'Corp',
+          },
+        ]),
+        OIDC_LINK_VERIFIED_EMAIL: 'true',
+        OIDC_REDIRECT_BASE: 'https://example.com/api',
+        OIDC_LANDING_URL: 'https://app.example.com/login/done',
         SESSION_STORE: 'redis',
         REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
         REDIS_KEY_PREFIX: 'app:',
@@ -204,6 +224,22 @@ describe('loadConfig', () => {
       eventListeners: [],
       installedApps: [],
       registrationOpen: true,
+      oidc: {
+        providers: [
+          {
+            name: 'corp',
+            issuer: 'https://id.example.com',
+            clientId: 'app',
+            clientSecret: 's3cret',
+            scopes: ['openid', 'email'],
+            label: 'Corp',
+          },
+        ],
+        linkVerifiedEmail: true,
+        redirectBase: 'https://example.com/api',
+        callbackPath: '/api/auth/oidc/',
+        landingUrl: 'https://app.example.com/login/done',
+      },
       accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
       passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
       mail: {

@@ -18,6 +18,7 @@ import {
   type AUTHENTICATION_BACKENDS,
   type EXPLORERS,
   type HASHER_ALGORITHMS,
+  type OidcProviderSetting,
   type PASSWORD_VALIDATORS,
   type TrustProxy,
 } from './parsers.js';
@@ -56,6 +57,8 @@ export interface Config {
   readonly installedApps: readonly ModuleEntry[];
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
+  /** Logging in with OpenID Connect providers (OIDC_*). */
+  readonly oidc: OidcConfig;
   readonly accessTokens: AccessTokenConfig;
   readonly passwordReset: PasswordResetConfig;
   readonly mail: MailConfig;
@@ -87,6 +90,29 @@ export interface GraphQLConfig {
   };
   /** Largest request body, in bytes: a bigger one gets 413 before it is values. */
   readonly maxBodyBytes: number;
+}
+
+/** OpenID Connect login: see docs/oidc.md. */
+export interface OidcConfig {
+  /** The providers, each also an authentication backend named `oidc:<name>`. */
+  readonly providers: readonly OidcProviderSetting[];
+  /** A verified e-mail address may reach the one active account that has it. */
+  readonly linkVerifiedEmail: boolean;
+  /** The callbacks are `<redirectBase>/auth/oidc/<name>/callback`. */
+  readonly redirectBase: string;
+  /** Their path as the browser sees it (OIDC_REDIRECT_BASE's path, then /auth/oidc/): the flow cookie's path. */
+  readonly callbackPath: string;
+  /** The front-end page the browser lands on after a callback. */
+  readonly landingUrl: string;
+}
+
+/** The path of every provider's callback, under OIDC_REDIRECT_BASE. */
+export const OIDC_CALLBACK_PREFIX = '/auth/oidc/';
+
+/** The callbacks' path as browsers see it: under the path of `base` (a proxy may serve the API under /api, say). */
+function oidcCallbackPath(base: string | undefined): string {
+  const path = base === undefined ? '' : new URL(base).pathname.replace(/\/$/, '');
+  return `${path}${OIDC_CALLBACK_PREFIX}`;
 }
 
 /** The audit log: see src/audit/. */
@@ -214,6 +240,8 @@ export type PasswordSettings = PasswordConfig;
 export type LockoutSettings = LockoutConfig;
 export type AuthSettings = Pick<Config, 'passwords' | 'authenticationBackends' | 'passwordReset'> & {
   readonly eventListeners?: Config['eventListeners'];
+  /** Each provider is a backend of its own (`oidc:<name>`), after AUTHENTICATION_BACKENDS'. */
+  readonly oidc?: Pick<OidcConfig, 'providers'>;
   readonly session: Pick<SessionConfig, 'secrets'>;
 };
 
@@ -372,6 +400,13 @@ export function loadConfig(
     );
   }
 
+  // The callback logs in: the browser must send the session cookie there, and the flow's cookie is sent there only.
+  const callbackPath = oidcCallbackPath(values.OIDC_REDIRECT_BASE ?? values.PUBLIC_URL);
+  if (values.OIDC_PROVIDERS?.length && !callbackPath.startsWith(values.SESSION_COOKIE_PATH))
+    problems.push(
+      `SESSION_COOKIE_PATH=${values.SESSION_COOKIE_PATH} does not cover the OpenID Connect callbacks (${callbackPath}...) that OIDC_PROVIDERS needs (example: SESSION_COOKIE_PATH=/)`,
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = values.PUBLIC_URL ?? `http://localhost:${port}`;
@@ -428,6 +463,13 @@ export function loadConfig(
     eventListeners: Object.freeze((values.EVENT_LISTENERS ?? []).filter((entry) => typeof entry !== 'string')),
     installedApps: Object.freeze((values.INSTALLED_APPS ?? []).filter((entry) => typeof entry !== 'string')),
     registrationOpen: values.REGISTRATION_OPEN,
+    oidc: Object.freeze({
+      providers: Object.freeze(values.OIDC_PROVIDERS ?? []),
+      linkVerifiedEmail: values.OIDC_LINK_VERIFIED_EMAIL,
+      redirectBase: values.OIDC_REDIRECT_BASE ?? publicUrl,
+      callbackPath,
+      landingUrl: values.OIDC_LANDING_URL ?? publicUrl,
+    }),
     accessTokens: Object.freeze({
       maxAgeSeconds: values.ACCESS_TOKEN_MAX_AGE,
       endWithPassword: values.ACCESS_TOKEN_ENDS_WITH_PASSWORD,
@@ -481,9 +523,11 @@ function describe(name: string, raw: string, problem: string, example: string): 
 }
 
 /** Variables whose values may hold a password: never shown whole. */
-const SECRET_BEARING = new Set(['SESSION_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']);
+const SECRET_BEARING = new Set(['SESSION_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'OIDC_PROVIDERS']);
 
 function redact(name: string, raw: string): string {
+  // A list of providers holds their client secrets.
+  if (name === 'OIDC_PROVIDERS') return '(hidden: it holds client secrets)';
   if (name !== 'SESSION_SECRET') {
     try {
       const url = new URL(raw);

@@ -235,3 +235,74 @@ export const secretList = z.string().transform((value, ctx) => {
   }
   return secrets;
 });
+
+/** One OpenID Connect provider of OIDC_PROVIDERS. */
+export interface OidcProviderSetting {
+  /** In the callback's path and in the session's backend (`oidc:<name>`): lower-case letters, digits, - and _. */
+  readonly name: string;
+  /** The issuer identifier: discovery reads `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Asked for at the provider; always with `openid`. */
+  readonly scopes: readonly string[];
+  /** What a login button shows. */
+  readonly label: string;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Whether a URL's host is this machine: the only place plain http may reach a provider (tests, a local sidecar). */
+export function isLoopbackUrl(url: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(url).hostname);
+}
+
+const oidcProvider = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'name must be 1 to 32 lower-case letters, digits, - or _'),
+    issuer: z.string().refine((value) => {
+      if (!URL.canParse(value)) return false;
+      const url = new URL(value);
+      // An ID token's keys and the code exchange travel this way: plain http only on this machine.
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(value));
+    }, 'issuer must be an https URL (plain http only on a loopback address)'),
+    clientId: z.string().trim().min(1, 'clientId is empty'),
+    clientSecret: z.string().min(1, 'clientSecret is empty'),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope has a blank or a quote')).optional(),
+    label: z.string().trim().min(1).max(100).optional(),
+  })
+  .strict();
+
+/** OIDC_PROVIDERS: a JSON list of providers, names unique. */
+export const oidcProviders = z.string().transform((value, ctx): OidcProviderSetting[] => {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not JSON (a list of {name, issuer, clientId, clientSecret})' });
+    return z.NEVER;
+  }
+  const parsed = z.array(oidcProvider).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    ctx.addIssue({ code: 'custom', message: `is not a list of providers${where}: ${issue?.message ?? 'invalid'}` });
+    return z.NEVER;
+  }
+  const names = parsed.data.map((provider) => provider.name);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `names provider ${repeated} twice` });
+    return z.NEVER;
+  }
+  return parsed.data.map((provider) =>
+    Object.freeze({
+      name: provider.name,
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      scopes: Object.freeze([...new Set(['openid', ...(provider.scopes ?? ['email', 'profile'])])]),
+      label: provider.label ?? provider.name,
+    }),
+  );
+});

@@ -21,6 +21,7 @@ import {
   corsOrigins,
   httpUrl,
   nonEmptyText,
+  oidcProviders,
   passwordHashers,
   passwordValidators,
   postgresUrl,
@@ -53,6 +54,13 @@ export const SETTING_GROUPS = {
       '`TRUST_PROXY` too, or Secure cookies are never sent.',
   },
   accounts: { title: 'Accounts', doc: 'Who may log in, and how, and who may create an account.' },
+  oidc: {
+    title: 'OpenID Connect login',
+    doc:
+      'Logging in with accounts at identity providers (the authorization code flow with PKCE, state and nonce; ' +
+      'discovery and signing keys through `openid-client`). Register `$OIDC_REDIRECT_BASE/auth/oidc/<name>/callback` ' +
+      'as the redirect URI at each provider; docs/oidc.md.',
+  },
   passwords: {
     title: 'Passwords',
     doc:
@@ -373,6 +381,42 @@ export const settings = {
     doc:
       "Whether a change of the owner's password ends their access tokens at their next use, as it ends their " +
       'sessions (Django).',
+  }),
+  OIDC_PROVIDERS: setting({
+    group: 'oidc',
+    parse: oidcProviders,
+    unset: '(none)',
+    example:
+      '[{"name":"google","issuer":"https://accounts.google.com","clientId":"...","clientSecret":"...","label":"Google"}]',
+    doc:
+      'A JSON list of providers: `name` (in URLs and sessions), `issuer` (https), `clientId`, `clientSecret`, and ' +
+      'optionally `scopes` (default `["email","profile"]`, `openid` always) and `label`. A provider removed from the ' +
+      'list ends the sessions it started.',
+  }),
+  OIDC_LINK_VERIFIED_EMAIL: setting({
+    group: 'oidc',
+    parse: booleanFlag,
+    default: 'false',
+    example: 'true',
+    doc:
+      "Whether a provider's login reaches an existing account with the same e-mail address, when the provider says " +
+      'it verified the address (`email_verified`) and exactly one active account has it. Never for an unverified one.',
+  }),
+  OIDC_REDIRECT_BASE: setting({
+    group: 'oidc',
+    parse: httpUrl,
+    unset: '($PUBLIC_URL)',
+    example: 'https://api.example.com',
+    doc: 'Where the provider sends the browser back: the callback is `<this>/auth/oidc/<name>/callback`.',
+  }),
+  OIDC_LANDING_URL: setting({
+    group: 'oidc',
+    parse: httpUrl,
+    unset: '($PUBLIC_URL)',
+    example: 'https://app.example.com/login/done',
+    doc:
+      'The front-end page the browser lands on after the callback, with `?oidc=logged_in`, ' +
+      '`?oidc=second_factor_required` or `?error=<CODE>`. Fixed here, never taken from a request (no open redirect).',
   }),
   PASSWORD_HASHERS: setting({
     group: 'passwords',

@@ -36,6 +36,8 @@ export const PROJECT_TABLES = [
   'gqlauth_audit_event',
   // Personal access tokens (Migration20261206030000_access_tokens).
   'gqlauth_access_token',
+  // Links to accounts at OpenID Connect providers (Migration20261207010000_external_identity).
+  'gqlauth_external_identity',
 ] as const;
 
 /** The trigger that moves the authorization version, on each of AUTHORIZATION_TABLES. */

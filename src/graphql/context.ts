@@ -12,11 +12,25 @@ import type { RequestAuthorization } from './authorization.js';
 import type { Lockout } from '../auth/lockout.js';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { Clock } from '../auth/clock.js';
+import type { OidcClient } from '../auth/oidc-client.js';
+import type { OidcFlows } from '../auth/oidc-flow.js';
 
 /** The browser's device cookie (src/auth/device-cookie.ts), read from the request and set on the answer. */
 export interface DeviceCookieJar {
   read(): string | undefined;
   write(value: string): void;
+}
+
+/** The cookie that keeps an OpenID Connect login in progress (src/auth/oidc-flow.ts), set on the answer. */
+export interface OidcFlowCookie {
+  write(value: string): void;
+}
+
+/** OpenID Connect: each provider's relying party, the signer of logins in progress, and their cookie. */
+export interface OidcContext {
+  readonly clients: ReadonlyMap<string, OidcClient>;
+  readonly flows: OidcFlows;
+  readonly cookie: OidcFlowCookie;
 }
 
 export interface GraphQLContext {
@@ -47,4 +61,6 @@ export interface GraphQLContext {
   readonly accessTokens: AccessTokens;
   /** The server's clock (tests move it). */
   readonly clock: Clock;
+  /** Logging in with OpenID Connect providers. */
+  readonly oidc: OidcContext;
 }

@@ -19,9 +19,11 @@ import {
   NotImpersonating,
   NotLoggedIn,
   NotPermitted,
+  OidcProviderUnavailable,
   PasswordChangedMeanwhile,
   RegistrationClosed,
   SessionRequired,
+  UnknownOidcProvider,
 } from '../services/errors.js';
 import { currentRequestId, type Logger } from '../logger.js';
 
@@ -50,6 +52,10 @@ export const ErrorCode = {
   NOT_IMPERSONATING: 'NOT_IMPERSONATING',
   /** An automatic persisted query whose `sha256Hash` is not the hash of the `query` sent with it (HTTP 400). */
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
+  /** oidcLoginUrl names no provider of OIDC_PROVIDERS. */
+  OIDC_UNKNOWN_PROVIDER: 'OIDC_UNKNOWN_PROVIDER',
+  /** The provider's discovery failed (down, or no usable metadata): try again later. */
+  OIDC_PROVIDER_UNAVAILABLE: 'OIDC_PROVIDER_UNAVAILABLE',
 } as const;
 
 /**
@@ -69,6 +75,8 @@ const CATALOGUE: readonly (readonly [abstract new (...args: never[]) => Error, E
   [ImpersonationRefused, ErrorCode.IMPERSONATION_REFUSED],
   [NotImpersonating, ErrorCode.NOT_IMPERSONATING],
   [SessionRequired, ErrorCode.SESSION_REQUIRED],
+  [UnknownOidcProvider, ErrorCode.OIDC_UNKNOWN_PROVIDER],
+  [OidcProviderUnavailable, ErrorCode.OIDC_PROVIDER_UNAVAILABLE],
   [ValidationError, ErrorCode.BAD_USER_INPUT],
   // The operation cannot be kept, so it did not happen (or, said where it did, its answer says so): never masked as
   // an internal error, whichever operation met the outage.

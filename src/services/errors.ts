@@ -97,3 +97,59 @@ export class SessionRequired extends ServiceError {
     super('SessionRequired', 'This operation needs a logged-in session; a request with an access token has none.');
   }
 }
+
+/** No OpenID Connect provider of this name in OIDC_PROVIDERS. */
+export class UnknownOidcProvider extends ServiceError {
+  constructor() {
+    super('UnknownOidcProvider', 'No such identity provider.');
+  }
+}
+
+/** The provider could not be reached (or its discovery document is unusable): try again later. */
+export class OidcProviderUnavailable extends ServiceError {
+  constructor() {
+    super('OidcProviderUnavailable', 'The identity provider cannot be reached right now; try again shortly.');
+  }
+}
+
+/**
+ * Why an OpenID Connect callback logged nobody in: the code the browser lands with (`?error=<code>`), one per fact.
+ * Never more than the code: the details are in the server's log.
+ */
+export const OIDC_REFUSALS = [
+  'OIDC_UNKNOWN_PROVIDER',
+  'OIDC_PROVIDER_UNAVAILABLE',
+  /** No login in progress in this browser (no cookie, expired, altered, or another provider's). */
+  'OIDC_FLOW_MISSING',
+  /** The state the provider sent back is not this browser's login's (a forged or crossed callback). */
+  'OIDC_STATE_MISMATCH',
+  'OIDC_PROVIDER_REFUSED',
+  'OIDC_CODE_REJECTED',
+  'OIDC_NONCE_MISMATCH',
+  'OIDC_ID_TOKEN_EXPIRED',
+  'OIDC_ID_TOKEN_INVALID',
+  'OIDC_RESPONSE_INVALID',
+  /** The linked account is inactive. */
+  'OIDC_ACCOUNT_INACTIVE',
+  /** Not linked, and an account has the verified address, which may not reach it: log in to it and link the provider. */
+  'OIDC_ACCOUNT_EXISTS',
+  /** Not linked, no account to reach, and REGISTRATION_OPEN is off. */
+  'REGISTRATION_CLOSED',
+  /** A link asked for by a user who is no longer the one logged in in this browser. */
+  'OIDC_LINK_USER_CHANGED',
+  /** A link of a provider's account that is another user's. */
+  'OIDC_ALREADY_LINKED',
+] as const;
+
+export type OidcRefusal = (typeof OIDC_REFUSALS)[number];
+
+/** An OpenID Connect callback refused, with its code; nothing was written and nobody logged in. */
+export class OidcLoginRefused extends ServiceError {
+  constructor(
+    readonly code: OidcRefusal,
+    cause?: unknown,
+  ) {
+    super('OidcLoginRefused', `The identity provider's login was refused (${code}).`);
+    this.cause = cause;
+  }
+}

@@ -44,6 +44,7 @@ import { CHEAP_HASHING } from '../support/auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { HttpClient, type GraphQLResponse } from '../support/http-client.js';
 import { loggedInClient } from '../support/sessions.js';
+import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 
 const SEED = Number(process.env.INPUT_PROPERTY_SEED ?? Date.now() % 2 ** 31);
 /** Random strings per argument: with the fixed ones, about 2,000 calls in all (about 40 seconds). */
@@ -280,6 +281,8 @@ function shown(label: string, value: string): string {
 
 describe('text in every argument of the schema', () => {
   let app: TestApp;
+  /** The OpenID Connect provider `test`: its discovery answers, so that oidcLoginUrl's plain call works. */
+  let provider: TestOidcProvider;
   let root: HttpClient;
   let changer: HttpClient;
   let changerPassword = 'changer-password-1';
@@ -405,6 +408,9 @@ describe('text in every argument of the schema', () => {
       },
     }),
     'Mutation.revokeAccessToken': async () => ({ id: await newToken() }),
+    'Mutation.oidcLoginUrl': () => ({ provider: 'test' }),
+    'Mutation.oidcLinkUrl': () => ({ provider: 'test' }),
+    'Mutation.unlinkExternalIdentity': () => ({ provider: 'test' }),
   };
 
   /** The client a field is called from: its own for what starts or changes the caller's session. */
@@ -432,11 +438,15 @@ describe('text in every argument of the schema', () => {
         },
       }),
     );
+    provider = await startOidcProvider({ redirectUris: ['http://127.0.0.1/auth/oidc/test/callback'] });
     app = await createTestApp({
       logger,
       env: {
         ...CHEAP_HASHING,
         REGISTRATION_OPEN: 'true',
+        OIDC_PROVIDERS: JSON.stringify([
+          { name: 'test', issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
+        ]),
         // Off: hostile passwords are failed attempts, and a lockout would stop the calls before their text is used.
         LOCKOUT_LIMIT: '0',
         // Off too: a wrong old password in changePassword is a failed guess the account's count records.
@@ -490,7 +500,10 @@ describe('text in every argument of the schema', () => {
       )
       .join(', ')}`;
   });
-  afterAll(() => app.stop());
+  afterAll(async () => {
+    await app.stop();
+    await provider.stop();
+  });
 
   /** Calls `root` with `args`: the answer, and whether it must have changed nothing and did. */
   const call = async (rootField: RootField, args: Args, as: 'variables' | 'literals') => {

@@ -113,6 +113,8 @@ export type AuditEventKind =
   | 'PASSWORD_CHANGED'
   | 'PASSWORD_RESET'
   | 'PASSWORD_SET'
+  | 'PROVIDER_LINKED'
+  | 'PROVIDER_UNLINKED'
   | 'SESSION_ENDED'
   | 'USER_CREATED'
   | 'USER_DELETED'
@@ -148,6 +150,17 @@ export type CreatedAccessToken = {
   __typename?: 'CreatedAccessToken';
   accessToken: AccessToken;
   token: Scalars['String']['output'];
+};
+
+/** A link between the logged-in user and their account at a provider: that account's logins are theirs. */
+export type ExternalIdentity = {
+  __typename?: 'ExternalIdentity';
+  createdAt: Scalars['DateTime']['output'];
+  /** The address the provider gave when the link was made (blank when it did not say it verified one). */
+  email: Scalars['String']['output'];
+  lastLoginAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The provider's name. */
+  provider: Scalars['String']['output'];
 };
 
 /** A named set of permissions. Its id and name are for any logged-in user who reaches it (their own groups, say). */
@@ -225,6 +238,19 @@ export type Mutation = {
   /** Ends every other session of the logged-in user; answers how many. */
   logoutOtherSessions: Scalars['Int']['output'];
   /**
+   * Starts linking the logged-in user's account to their account at a provider (its logins then reach this account),
+   * as oidcLoginUrl starts a login; the provider asks for its credentials again. The callback lands on
+   * OIDC_LANDING_URL?oidc=linked, or ?error=OIDC_ALREADY_LINKED when that provider account is another user's.
+   */
+  oidcLinkUrl: Scalars['String']['output'];
+  /**
+   * Starts a login at a provider: answers its authorization URL, for the browser to go to, and sets a short-lived
+   * HttpOnly cookie (state, nonce, PKCE verifier) that the callback, /auth/oidc/<provider>/callback, checks. The callback
+   * lands the browser on OIDC_LANDING_URL. OIDC_UNKNOWN_PROVIDER for a name not configured; OIDC_PROVIDER_UNAVAILABLE when
+   * its discovery fails.
+   */
+  oidcLoginUrl: Scalars['String']['output'];
+  /**
    * Creates an account and logs it in (a new session). REGISTRATION_CLOSED unless REGISTRATION_OPEN is set;
    * BAD_USER_INPUT lists every failed rule (username, e-mail, password validators) in extensions.validationErrors.
    */
@@ -252,6 +278,11 @@ export type Mutation = {
   setUserPassword: Scalars['Boolean']['output'];
   /** Stops impersonating: you are logged in as yourself again, under a new session id. NOT_IMPERSONATING otherwise. */
   stopImpersonating: User;
+  /**
+   * Removes the logged-in user's link to a provider; false when there was none. BAD_USER_INPUT (code
+   * last_login_method) when it is their only way to log in (no usable password, no other link).
+   */
+  unlinkExternalIdentity: Scalars['Boolean']['output'];
   /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
   updateUser: User;
 };
@@ -325,6 +356,16 @@ export type MutationLoginArgs = {
 };
 
 
+export type MutationOidcLinkUrlArgs = {
+  provider: Scalars['String']['input'];
+};
+
+
+export type MutationOidcLoginUrlArgs = {
+  provider: Scalars['String']['input'];
+};
+
+
 export type MutationRegisterArgs = {
   input: RegisterInput;
 };
@@ -367,9 +408,22 @@ export type MutationSetUserPasswordArgs = {
 };
 
 
+export type MutationUnlinkExternalIdentityArgs = {
+  provider: Scalars['String']['input'];
+};
+
+
 export type MutationUpdateUserArgs = {
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
+};
+
+/** An OpenID Connect provider users may log in with (OIDC_PROVIDERS), as a login button shows it. */
+export type OidcProvider = {
+  __typename?: 'OidcProvider';
+  label: Scalars['String']['output'];
+  /** Its name in OIDC_PROVIDERS: what oidcLoginUrl takes. */
+  name: Scalars['String']['output'];
 };
 
 /** Where a page ends, and whether another follows: it says nothing of what the page holds. */
@@ -407,11 +461,15 @@ export type Query = {
   me?: Maybe<User>;
   /** The logged-in user's access tokens, newest first. */
   myAccessTokens: Array<AccessToken>;
+  /** The logged-in user's links to provider accounts. */
+  myExternalIdentities: Array<ExternalIdentity>;
   /**
    * The logged-in user's sessions that have not ended, most recently active first; `current` marks this one.
    * SESSION_REQUIRED with an access token.
    */
   mySessions: Array<UserSession>;
+  /** The providers users may log in with, in the settings' order. */
+  oidcProviders: Array<OidcProvider>;
   permissions: Array<Permission>;
   /** Facts about this server. */
   serverInfo: ServerInfo;
@@ -624,12 +682,14 @@ export type ResolversTypes = {
   CreatedAccessToken: ResolverTypeWrapper<CreatedAccessTokenInfoEntity>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
+  ExternalIdentity: ResolverTypeWrapper<ExternalIdentity>;
   Group: ResolverTypeWrapper<GroupEntity>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Impersonator: ResolverTypeWrapper<Impersonator>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  OidcProvider: ResolverTypeWrapper<OidcProvider>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Permission: ResolverTypeWrapper<PermissionEntity>;
   PermissionObject: PermissionObject;
@@ -657,12 +717,14 @@ export type ResolversParentTypes = {
   CreatedAccessToken: CreatedAccessTokenInfoEntity;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
+  ExternalIdentity: ExternalIdentity;
   Group: GroupEntity;
   ID: Scalars['ID']['output'];
   Impersonator: Impersonator;
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
+  OidcProvider: OidcProvider;
   PageInfo: PageInfo;
   Permission: PermissionEntity;
   Query: Record<PropertyKey, never>;
@@ -766,6 +828,13 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type ExternalIdentityResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ExternalIdentity'] = ResolversParentTypes['ExternalIdentity']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastLoginAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type GroupResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -797,6 +866,8 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   login?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  oidcLinkUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLinkUrlArgs, 'provider'>>;
+  oidcLoginUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLoginUrlArgs, 'provider'>>;
   register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
@@ -805,7 +876,13 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
   stopImpersonating?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  unlinkExternalIdentity?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnlinkExternalIdentityArgs, 'provider'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+};
+
+export type OidcProviderResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OidcProvider'] = ResolversParentTypes['OidcProvider']> = {
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -827,7 +904,9 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   myAccessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType>;
+  myExternalIdentities?: Resolver<Array<ResolversTypes['ExternalIdentity']>, ParentType, ContextType>;
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
+  oidcProviders?: Resolver<Array<ResolversTypes['OidcProvider']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
   serverInfo?: Resolver<ResolversTypes['ServerInfo'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
@@ -885,10 +964,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   CreatedAccessToken?: CreatedAccessTokenResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
+  ExternalIdentity?: ExternalIdentityResolvers<ContextType>;
   Group?: GroupResolvers<ContextType>;
   Impersonator?: ImpersonatorResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  OidcProvider?: OidcProviderResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Permission?: PermissionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
