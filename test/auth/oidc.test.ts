@@ -214,9 +214,11 @@ describe('OpenID Connect login', () => {
     expect(await whoAmI(browser)).toBe('erin');
   });
 
-  it('records the new link and each login in the audit log, with the backend', async () => {
+  it('records the new account, its link and each login in the audit log, with the backend', async () => {
     const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'alice'")) ?? {};
-    expect(await auditRowsReach(3, 'target_user_id = ?', [id])).toEqual([
+    expect(await auditRowsReach(4, 'target_user_id = ?', [id])).toEqual([
+      // Made by nobody logged in, as a registration is.
+      { kind: 'user_created', actor_id: null, details: { isStaff: false, isSuperuser: false } },
       { kind: 'provider_linked', actor_id: id, details: { provider: 'test', via: 'new_account' } },
       { kind: 'login', actor_id: id, details: { backend: 'oidc:test' } },
       { kind: 'login', actor_id: id, details: { backend: 'oidc:test' } },
