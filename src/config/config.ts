@@ -57,6 +57,7 @@ export interface Config {
   /** Whether anyone may create an account with the `register` mutation. */
   readonly registrationOpen: boolean;
   readonly accessTokens: AccessTokenConfig;
+  readonly secondFactor: SecondFactorConfig;
   readonly passwordReset: PasswordResetConfig;
   readonly mail: MailConfig;
   readonly graphql: GraphQLConfig;
@@ -95,6 +96,17 @@ export interface AuditConfig {
   readonly retentionDays: number;
   /** Events waiting to be written, at most; past it new ones are dropped and counted. */
   readonly queueLimit: number;
+}
+
+/** The TOTP second factor and step-up: see src/auth/totp-devices.ts and docs/second-factor.md. */
+export interface SecondFactorConfig {
+  /** SECRET_ENCRYPTION_KEYS, or the session secrets: the first encrypts, all decrypt. */
+  readonly encryptionKeys: readonly string[];
+  /** How long a password login waits for its second factor. */
+  readonly pendingTimeoutSeconds: number;
+  /** How recent an authentication `@auth(stepUp: true)` asks for. */
+  readonly stepUpMaxAgeSeconds: number;
+  readonly issuer: string;
 }
 
 /** Personal access tokens: see src/auth/access-tokens.ts. */
@@ -431,6 +443,12 @@ export function loadConfig(
     accessTokens: Object.freeze({
       maxAgeSeconds: values.ACCESS_TOKEN_MAX_AGE,
       endWithPassword: values.ACCESS_TOKEN_ENDS_WITH_PASSWORD,
+    }),
+    secondFactor: Object.freeze({
+      encryptionKeys: Object.freeze([...(values.SECRET_ENCRYPTION_KEYS ?? sessionSecrets)]),
+      pendingTimeoutSeconds: values.SECOND_FACTOR_TIMEOUT,
+      stepUpMaxAgeSeconds: values.STEP_UP_MAX_AGE,
+      issuer: values.TOTP_ISSUER,
     }),
     passwordReset: Object.freeze({
       timeoutSeconds: values.PASSWORD_RESET_TIMEOUT,

@@ -36,6 +36,9 @@ export const PROJECT_TABLES = [
   'gqlauth_audit_event',
   // Personal access tokens (Migration20261206030000_access_tokens).
   'gqlauth_access_token',
+  // The TOTP second factor and its recovery codes (Migration20261207000000_second_factor).
+  'gqlauth_totp_device',
+  'gqlauth_recovery_code',
 ] as const;
 
 /** The trigger that moves the authorization version, on each of AUTHORIZATION_TABLES. */
