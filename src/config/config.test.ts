@@ -56,6 +56,13 @@ describe('loadConfig', () => {
       installedApps: [],
       registrationOpen: false,
       accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
+      // Unset, the keys that encrypt TOTP secrets are the session secrets.
+      secondFactor: {
+        encryptionKeys: [DEVELOPMENT_SESSION_SECRET],
+        pendingTimeoutSeconds: 300,
+        stepUpMaxAgeSeconds: 900,
+        issuer: 'graphql-auth-server',
+      },
       passwordReset: {
         timeoutSeconds: 259_200,
         urlTemplate: 'http://localhost:4000/reset-password?uid={uid}&token={token}',
@@ -124,6 +131,10 @@ describe('loadConfig', () => {
         PASSWORD_VALIDATORS: 'min_length,common',
         PASSWORD_MIN_LENGTH: '12',
         REGISTRATION_OPEN: 'yes',
+        SECRET_ENCRYPTION_KEYS: 'cccccccccccccccccccccccccccccccc, dddddddddddddddddddddddddddddddd',
+        SECOND_FACTOR_TIMEOUT: '120',
+        STEP_UP_MAX_AGE: '600',
+        TOTP_ISSUER: 'Example Inc.',
         SESSION_STORE: 'redis',
         REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
         REDIS_KEY_PREFIX: 'app:',
@@ -205,6 +216,12 @@ describe('loadConfig', () => {
       installedApps: [],
       registrationOpen: true,
       accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
+      secondFactor: {
+        encryptionKeys: ['cccccccccccccccccccccccccccccccc', 'dddddddddddddddddddddddddddddddd'],
+        pendingTimeoutSeconds: 120,
+        stepUpMaxAgeSeconds: 600,
+        issuer: 'Example Inc.',
+      },
       passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
       mail: {
         backend: 'smtp',
