@@ -28,6 +28,12 @@ export const AUDIT_KINDS = [
   'user_status_changed',
   'impersonation_started',
   'impersonation_ended',
+  'totp_enabled',
+  'totp_disabled',
+  'recovery_codes_regenerated',
+  'recovery_code_used',
+  'second_factor_failed',
+  'second_factor_reset',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -65,12 +71,12 @@ function usernameTried(credentials: Record<string, unknown>): string | null {
 }
 
 const MAPPINGS: Mappings = {
-  userLoggedIn: ({ user, backend }) => ({
+  userLoggedIn: ({ user, backend, secondFactor }) => ({
     kind: 'login',
     actorId: user.id,
     targetUserId: user.id,
     username: user.username,
-    details: { backend },
+    details: { backend, ...(secondFactor ? { secondFactor } : {}) },
   }),
   userLoginFailed: ({ credentials, reasons }) => ({
     kind: 'login_failed',
@@ -142,6 +148,25 @@ const MAPPINGS: Mappings = {
   }),
   impersonationStarted: ({ actorId, userId }) => ({ kind: 'impersonation_started', actorId, targetUserId: userId }),
   impersonationEnded: ({ actorId, userId }) => ({ kind: 'impersonation_ended', actorId, targetUserId: userId }),
+  totpEnabled: ({ userId }) => ({ kind: 'totp_enabled', actorId: userId, targetUserId: userId }),
+  totpDisabled: ({ userId }) => ({ kind: 'totp_disabled', actorId: userId, targetUserId: userId }),
+  recoveryCodesRegenerated: ({ userId }) => ({
+    kind: 'recovery_codes_regenerated',
+    actorId: userId,
+    targetUserId: userId,
+  }),
+  recoveryCodeUsed: ({ userId, remaining }) => ({
+    kind: 'recovery_code_used',
+    targetUserId: userId,
+    details: { remaining },
+  }),
+  // Before the login completes, the request is anonymous: the row names the account, not an actor.
+  secondFactorFailed: ({ userId, method, purpose }) => ({
+    kind: 'second_factor_failed',
+    targetUserId: userId,
+    details: { method, purpose },
+  }),
+  secondFactorReset: ({ actorId, userId }) => ({ kind: 'second_factor_reset', actorId, targetUserId: userId }),
 };
 
 /** The events the log records: every one of the bus. */

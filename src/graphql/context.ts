@@ -12,6 +12,14 @@ import type { RequestAuthorization } from './authorization.js';
 import type { Lockout } from '../auth/lockout.js';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { Clock } from '../auth/clock.js';
+import type { RecoveryCodes } from '../auth/recovery-codes.js';
+import type { TotpDevices } from '../auth/totp-devices.js';
+
+/** The second factor's tables: TOTP devices and recovery codes. */
+export interface SecondFactorParts {
+  readonly totp: TotpDevices;
+  readonly recoveryCodes: RecoveryCodes;
+}
 
 /** The browser's device cookie (src/auth/device-cookie.ts), read from the request and set on the answer. */
 export interface DeviceCookieJar {
@@ -45,6 +53,8 @@ export interface GraphQLContext {
   readonly deviceCookie: DeviceCookieJar;
   /** Personal access tokens' table (created, listed, revoked). */
   readonly accessTokens: AccessTokens;
+  /** TOTP devices and recovery codes (src/auth/totp-devices.ts, recovery-codes.ts). */
+  readonly secondFactor: SecondFactorParts;
   /** The server's clock (tests move it). */
   readonly clock: Clock;
 }

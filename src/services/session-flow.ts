@@ -4,7 +4,7 @@
  * cannot keep a change throws its own error (the operation did not happen); the GraphQL layer answers
  * SERVICE_UNAVAILABLE for it.
  */
-import type { LoginOptions, LoginOutcome } from '../auth/session-auth.js';
+import type { LoginOptions, LoginOutcome, SecondFactorMethod } from '../auth/session-auth.js';
 import type { User } from '../entities/user.js';
 
 /** Ends every session of a user; returns how many. All a command needs to end sessions, without a request. */
@@ -17,8 +17,11 @@ export interface SessionFlow extends SessionEnder {
   readonly accessToken?: { readonly id: number; readonly scopes: readonly string[] | null } | undefined;
   /** The logged-in user, or null for an anonymous request. */
   user(): Promise<User | null>;
-  /** Authenticates through the backends and starts a new session; null for bad credentials, whatever the reason. */
-  login(credentials: Record<string, unknown>): Promise<User | null>;
+  /**
+   * Authenticates through the backends and starts a new session (or a pending login, see `loginAs`); null for bad
+   * credentials, whatever the reason.
+   */
+  login(credentials: Record<string, unknown>): Promise<{ user: User; outcome: LoginOutcome } | null>;
   /**
    * Starts a session for a user already authenticated (or just created), through `backend`: 'complete' when the
    * user is logged in; 'second_factor_required' when the account's second factor must be verified first (a pending
@@ -34,4 +37,16 @@ export interface SessionFlow extends SessionEnder {
   logoutOtherSessions(user: User): Promise<number>;
   /** Throws (RefusedWhileImpersonating) when the session is impersonated: for what only the real user may do. */
   assertNotImpersonating(): Promise<void>;
+  /** The login waiting for its second factor in this session; undefined when none (or it expired). */
+  pendingLogin(): Promise<{ readonly userId: number; readonly backend: string } | undefined>;
+  /** A wrong code for the pending login; false once it ended (after `allowed` of them). */
+  pendingLoginFailed(allowed: number): Promise<boolean>;
+  /** The second factor was proved: logged in under a new session id. */
+  completePendingLogin(
+    user: User,
+    pending: { readonly userId: number; readonly backend: string },
+    method: SecondFactorMethod,
+  ): Promise<void>;
+  /** The user proved who they are again: step-up counts from now. */
+  reauthenticated(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { accessTokenResolvers } from './access-tokens.js';
 import { adminResolvers } from './admin.js';
 import { auditResolvers } from './audit.js';
 import { authResolvers } from './auth.js';
+import { secondFactorResolvers } from './second-factor.js';
 import { serverResolvers } from './server.js';
 
 export const scalarResolvers: Resolvers = {
@@ -22,4 +23,5 @@ export const resolvers: Resolvers[] = [
   adminResolvers,
   auditResolvers,
   accessTokenResolvers,
+  secondFactorResolvers,
 ];
