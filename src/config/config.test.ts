@@ -391,6 +391,15 @@ describe('loadConfig', () => {
     expect(problems({ NODE_ENV: 'development', SESSION_SECRET: 'short' })).toEqual([]);
   });
 
+  it('requires strong SECRET_ENCRYPTION_KEYS in production when they are given (they encrypt TOTP secrets)', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) };
+    expect(problems({ ...production, SECRET_ENCRYPTION_KEYS: `${'e'.repeat(32)},tooshort` })).toEqual([
+      expect.stringMatching(/^SECRET_ENCRYPTION_KEYS has 1 key\(s\) shorter than 32 characters/),
+    ]);
+    expect(problems({ ...production, SECRET_ENCRYPTION_KEYS: 'e'.repeat(32) })).toEqual([]);
+    expect(problems({ SECRET_ENCRYPTION_KEYS: 'tooshort' })).toEqual([]);
+  });
+
   it('refuses TRUST_PROXY=true in production unless TRUST_PROXY_ACKNOWLEDGED=true says every hop is a proxy', () => {
     const production = { NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) };
     expect(problems({ ...production, TRUST_PROXY: 'true' })).toEqual([expect.stringMatching(/^TRUST_PROXY=true /)]);

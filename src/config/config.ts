@@ -329,6 +329,12 @@ export function loadConfig(
     }
   }
   sessionSecrets ??= [DEVELOPMENT_SESSION_SECRET];
+  // A short key lets whoever copies the TOTP table guess it offline, and with it every user's second factor.
+  const weakKeys = (values.SECRET_ENCRYPTION_KEYS ?? []).filter(isWeakSecret);
+  if (isProduction && !forChecks && weakKeys.length > 0)
+    problems.push(
+      `SECRET_ENCRYPTION_KEYS has ${weakKeys.length} key(s) shorter than ${MIN_SECRET_LENGTH} characters or equal to the development default (example: SECRET_ENCRYPTION_KEYS=$(openssl rand -base64 48))`,
+    );
   // Every hop trusted: any client writes the address it wants into X-Forwarded-For, and the per-address lockout and
   // credential limits count whatever it says (security.E018 explains; the operator may confirm it is meant).
   if (isProduction && !forChecks && trustsEveryHop(values.TRUST_PROXY) && !values.TRUST_PROXY_ACKNOWLEDGED)
