@@ -101,13 +101,18 @@ export class TotpDevices {
     if (!device?.confirmed) return false;
     const step = this.stepOf(device, userId, code);
     if (step === undefined) return false;
+    // A secret under a key that is no longer the first moves to the first at its use: once every device has been
+    // used, the old key can leave SECRET_ENCRYPTION_KEYS.
+    const secret = this.box.isStale(device.secret)
+      ? this.box.encrypt(this.box.decrypt(device.secret, context(userId)), context(userId))
+      : device.secret;
     // Replay refusal, atomic: of two requests with one code, only the one whose UPDATE lands first passes.
     return (
       (await run(
         em,
-        `UPDATE gqlauth_totp_device SET last_used_step = ?
+        `UPDATE gqlauth_totp_device SET last_used_step = ?, secret = ?
           WHERE user_id = ? AND confirmed AND (last_used_step IS NULL OR last_used_step < ?)`,
-        [step, userId, step],
+        [step, secret, userId, step],
       )) > 0
     );
   }

@@ -7,14 +7,20 @@
  * Codes are computed with the server's own library at the time of the server's clock (a TestClock the test moves).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Secret, TOTP } from 'otpauth';
 import { createAuth } from '../../src/auth/index.js';
+import { SecretBox } from '../../src/auth/secret-box.js';
+import { TotpDevices } from '../../src/auth/totp-devices.js';
+import { User } from '../../src/entities/user.js';
+import type { GraphQLContext } from '../../src/graphql/context.js';
+import { buildSchema } from '../../src/graphql/schema.js';
 import { selectAll, selectOne } from '../../src/db/sql.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { TestClock } from '../support/clock.js';
 import { HttpClient } from '../support/http-client.js';
+import { describeEachStore } from '../support/session-stores.js';
 import { loggedInClient, sessionCookieValue, whoAmI } from '../support/sessions.js';
 
 const PASSWORD = 'a-fine-password-1';
@@ -43,7 +49,28 @@ async function written<T>(read: () => Promise<T[]>, done = (rows: T[]) => rows.l
   }
 }
 
-describe('TOTP second factor', () => {
+const KEY_ONE = 'the-first-encryption-key-of-32-characters';
+const KEY_TWO = 'the-second-encryption-key-of-32-characters';
+
+/** An identity provider's callback, as an OIDC login would call it: the user found, `mfa` as the provider asserts. */
+const PROVIDER_LOGIN = 'mutation ($u: String!, $mfa: Boolean!) { providerLogin(username: $u, mfa: $mfa) }';
+const providerSchema = () =>
+  buildSchema({
+    typeDefs: ['extend type Mutation { providerLogin(username: String!, mfa: Boolean!): String! @public }'],
+    resolvers: [
+      {
+        Mutation: {
+          providerLogin: async (
+            _parent: unknown,
+            { username, mfa }: { username: string; mfa: boolean },
+            { auth, em }: GraphQLContext,
+          ) => auth.loginAs(await em.findOneOrFail(User, { username }), 'model', { secondFactorVerified: mfa }),
+        },
+      },
+    ],
+  });
+
+describeEachStore('TOTP second factor', (sessionStore) => {
   let app: TestApp;
   const clock = new TestClock();
   const ids: Record<string, number> = {};
@@ -83,7 +110,12 @@ describe('TOTP second factor', () => {
   };
 
   beforeAll(async () => {
-    app = await createTestApp({ clock, env: { ...CHEAP_HASHING, LOCKOUT_LIMIT: '5', SECOND_FACTOR_TIMEOUT: '300' } });
+    app = await createTestApp({
+      clock,
+      sessionStore,
+      schema: providerSchema(),
+      env: { ...CHEAP_HASHING, LOCKOUT_LIMIT: '5', SECOND_FACTOR_TIMEOUT: '300', SECRET_ENCRYPTION_KEYS: KEY_ONE },
+    });
     const auth = createAuth(app.config);
     const users = [
       'alice',
@@ -153,6 +185,47 @@ describe('TOTP second factor', () => {
     );
     expect(codes).toHaveLength(10);
     for (const { code_hash } of codes) expect(code_hash).toMatch(/^[0-9a-f]{8}\.[0-9a-f]{64}$/);
+  });
+
+  it('still reads the secrets after a key rotation, and moves each to the new key at its next use', async () => {
+    const rotated = new TotpDevices(new SecretBox([KEY_TWO, KEY_ONE]), { issuer: 'test' }, clock);
+    const newKeyId = new SecretBox([KEY_TWO]).currentKeyId;
+    const stored = async () =>
+      (
+        await selectOne<{ secret: string }>(em(), 'SELECT secret FROM gqlauth_totp_device WHERE user_id = ?', [
+          ids.alice,
+        ])
+      )?.secret ?? '';
+    expect((await stored()).startsWith(`${newKeyId}.`)).toBe(false);
+    expect(await rotated.verify(em(), ids.alice ?? 0, codeFor('alice'))).toBe(true);
+    expect((await stored()).startsWith(`${newKeyId}.`)).toBe(true);
+    // The old key may go now: this device no longer needs it.
+    clock.advance(30);
+    const newOnly = new TotpDevices(new SecretBox([KEY_TWO]), { issuer: 'test' }, clock);
+    expect(await newOnly.verify(em(), ids.alice ?? 0, codeFor('alice'))).toBe(true);
+    // And the server, whose list has the old key only, no longer reads it: keys are dropped after rotation, not before.
+    clock.advance(30);
+    const { body } = await (await pending('alice')).graphql(VERIFY, { code: codeFor('alice') });
+    expect(codeOf(body)).toBe('INTERNAL_SERVER_ERROR');
+    // Back under the server's key, for the tests that follow.
+    const back = new TotpDevices(new SecretBox([KEY_ONE, KEY_TWO]), { issuer: 'test' }, clock);
+    clock.advance(30);
+    expect(await back.verify(em(), ids.alice ?? 0, codeFor('alice'))).toBe(true);
+    clock.advance(30);
+  });
+
+  it('asks an identity provider login for the second factor too, unless the provider asserted MFA', async () => {
+    const client = new HttpClient(app.url);
+    expect((await client.graphql(PROVIDER_LOGIN, { u: 'alice', mfa: false })).body).toEqual({
+      data: { providerLogin: 'second_factor_required' },
+    });
+    expect(await whoAmI(client)).toBeNull();
+    await ok(client, VERIFY, { code: codeFor('alice') });
+    expect(await whoAmI(client)).toBe('alice');
+    clock.advance(30);
+    const asserted = new HttpClient(app.url);
+    expect(await ok(asserted, PROVIDER_LOGIN, { u: 'alice', mfa: true })).toEqual({ providerLogin: 'complete' });
+    expect(await whoAmI(asserted)).toBe('alice');
   });
 
   it('leaves a password login pending: nobody is logged in, a guarded field is refused', async () => {
