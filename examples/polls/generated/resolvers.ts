@@ -547,7 +547,7 @@ export type Query = {
   me?: Maybe<User>;
   /** The logged-in user's access tokens, newest first. */
   myAccessTokens: Array<AccessToken>;
-  /** The logged-in user's second factor. SESSION_REQUIRED with an access token. */
+  /** Where the logged-in user's second factor stands (also read with an access token of theirs). */
   mySecondFactor: SecondFactorStatus;
   /**
    * The logged-in user's sessions that have not ended, most recently active first; `current` marks this one.
