@@ -17,7 +17,9 @@ import {
   stopImpersonation,
   type ImpersonationFlow,
 } from './impersonation.js';
+import { sessionAuthHashMatches } from './session-hash.js';
 import {
+  authHashOf,
   getUser,
   login,
   logout,
@@ -47,10 +49,11 @@ export interface RequestAuthDeps extends ImpersonationFlow {
   };
 }
 
-/** A password login waiting for its second factor, as this request's session holds it. */
+/** A password login waiting for its second factor, as this request's session holds it, and its user. */
 export interface PendingLogin {
   readonly userId: number;
   readonly backend: string;
+  readonly user: User;
 }
 
 /** One session of a user, as the session list shows it: never its id. */
@@ -221,7 +224,13 @@ export class RequestAuth {
    */
   async loginAs(user: User, backend: string, options: LoginOptions = {}): Promise<LoginOutcome> {
     if (options.secondFactorVerified !== true && (await this.deps.secondFactor.isEnabled(this.em, user.id))) {
-      const pendingLogin = { userId: user.id, backend, startedAt: this.deps.clock.now().getTime(), failures: 0 };
+      const pendingLogin = {
+        userId: user.id,
+        backend,
+        startedAt: this.deps.clock.now().getTime(),
+        authHash: await authHashOf(this.em, user.id, this.deps),
+        failures: 0,
+      };
       // A new id, and no userId: whoever was logged in in this browser is not any more, and nobody is until the code
       // (a password alone must never leave an authenticated session behind).
       await storeCall(() => this.session.cycleKey({ pendingLogin }));
@@ -237,17 +246,24 @@ export class RequestAuth {
     return 'complete';
   }
 
-  /** The login waiting for its second factor in this session; undefined when none, or when it expired (ended). */
+  /**
+   * The login waiting for its second factor in this session, with its user as the login's backend reads them.
+   * Undefined when there is none; ended (and undefined) when it expired, or when its user is gone, inactive, or
+   * changed their password since (a reset is what the owner does when the password leaked).
+   */
   async pendingLogin(): Promise<PendingLogin | undefined> {
     const pending = this.accessToken ? undefined : this.session.keys.pendingLogin;
     if (!pending) return undefined;
     const age = this.deps.clock.now().getTime() - pending.startedAt;
+    const backend = this.deps.auth.backends.find((candidate) => candidate.name === pending.backend);
     // A stolen password gets SECOND_FACTOR_TIMEOUT to find a code, not the session's whole life.
-    if (age < 0 || age >= this.deps.secondFactor.pendingTimeoutSeconds * 1000) {
+    const alive = age >= 0 && age < this.deps.secondFactor.pendingTimeoutSeconds * 1000;
+    const found = alive && backend ? await backend.getUser(this.em, pending.userId) : null;
+    if (!found || !sessionAuthHashMatches(found.passwordHash, pending.authHash, this.deps.rules.secrets)) {
       await storeCall(() => this.session.flush());
       return undefined;
     }
-    return { userId: pending.userId, backend: pending.backend };
+    return { userId: pending.userId, backend: pending.backend, user: found.user };
   }
 
   /**
@@ -267,9 +283,9 @@ export class RequestAuth {
   }
 
   /** The pending login's second factor was proved: the user is logged in, under a new session id. */
-  async completePendingLogin(user: User, pending: PendingLogin, method: SecondFactorMethod): Promise<void> {
-    await login(this.session, this.em, user, pending.backend, this.deps, method);
-    this.resolved = Promise.resolve(user);
+  async completePendingLogin(pending: PendingLogin, method: SecondFactorMethod): Promise<void> {
+    await login(this.session, this.em, pending.user, pending.backend, this.deps, method);
+    this.resolved = Promise.resolve(pending.user);
     this.realUser = null;
   }
 

@@ -159,9 +159,8 @@ export async function updateSessionAuthHash(
   if (loginAt !== undefined) keys.loginAt = loginAt;
   // The same browser's session, under a new id: the session list shows it as the one it was.
   const { publicId, createdAt, userAgent, ip, impersonator, authenticatedAt } = session.keys;
-  // The old password was just proved: as recent an authentication as a login.
-  keys.authenticatedAt =
-    authenticatedAt === undefined ? keys.lastActivityAt : Math.max(authenticatedAt, keys.lastActivityAt ?? 0);
+  // Kept as it was: the old password proves the first factor only, and step-up with TOTP on wants the code too.
+  if (authenticatedAt !== undefined) keys.authenticatedAt = authenticatedAt;
   if (publicId !== undefined) keys.publicId = publicId;
   if (createdAt !== undefined) keys.createdAt = createdAt;
   if (userAgent !== undefined) keys.userAgent = userAgent;

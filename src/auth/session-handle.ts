@@ -47,6 +47,8 @@ export interface PendingLoginKeys {
   backend: string;
   /** When the first factor passed (epoch milliseconds): the pending login lives SECOND_FACTOR_TIMEOUT from then. */
   startedAt: number;
+  /** The session auth hash of the password that passed: a password change meanwhile ends the pending login. */
+  authHash: string;
   /** Wrong codes so far: a few end the pending login. */
   failures: number;
 }

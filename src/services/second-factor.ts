@@ -106,14 +106,16 @@ export class SecondFactor {
    * Completes the pending login with a TOTP code or a recovery code: logged in under a new session id. Wrong codes
    * count toward the lockout, and PENDING_LOGIN_FAILURES of them end the pending login.
    */
-  async verifyPendingLogin(method: SecondFactorMethod, code: string, client: Client): Promise<User> {
-    const { session, em } = this.deps;
+  async verifyPendingLogin(
+    method: SecondFactorMethod,
+    code: string,
+    client: Client,
+  ): Promise<{ user: User; deviceCookie?: string }> {
+    const { session, lockout, core } = this.deps;
     if (session.accessToken) throw new SessionRequired();
     const pending = await session.pendingLogin();
     if (!pending) throw new NoPendingLogin();
-    const user = await em.findOne(User, { id: pending.userId, isActive: true });
-    // Deactivated (or deleted) since the password was given: nothing to complete.
-    if (!user) throw new NoPendingLogin();
+    const { user } = pending;
     await attempting(this.deps, 'login', this.source(user, client), async (attempt) => {
       if (await this.codeIsRight(user, method, code)) {
         await attempt.succeeded();
@@ -123,8 +125,10 @@ export class SecondFactor {
       await session.pendingLoginFailed(PENDING_LOGIN_FAILURES);
       throw new InvalidCode();
     });
-    await session.completePendingLogin(user, pending, method);
-    return user;
+    await session.completePendingLogin(pending, method);
+    // Only now does this browser earn its device cookie (the password alone earned nothing): both factors passed.
+    const deviceCookie = lockout.deviceCookie(new LoginNames(core.backends).of(user));
+    return deviceCookie ? { user, deviceCookie } : { user };
   }
 
   /**

@@ -7,6 +7,13 @@
 import type { LoginOptions, LoginOutcome, SecondFactorMethod } from '../auth/session-auth.js';
 import type { User } from '../entities/user.js';
 
+/** A login waiting for its second factor: whose, through which backend. */
+export interface PendingLogin {
+  readonly userId: number;
+  readonly backend: string;
+  readonly user: User;
+}
+
 /** Ends every session of a user; returns how many. All a command needs to end sessions, without a request. */
 export interface SessionEnder {
   endSessionsOf(userId: number): Promise<number>;
@@ -37,16 +44,15 @@ export interface SessionFlow extends SessionEnder {
   logoutOtherSessions(user: User): Promise<number>;
   /** Throws (RefusedWhileImpersonating) when the session is impersonated: for what only the real user may do. */
   assertNotImpersonating(): Promise<void>;
-  /** The login waiting for its second factor in this session; undefined when none (or it expired). */
-  pendingLogin(): Promise<{ readonly userId: number; readonly backend: string } | undefined>;
+  /**
+   * The login waiting for its second factor in this session, with its user; undefined when none (or it ended: expired,
+   * the user inactive, or their password changed since).
+   */
+  pendingLogin(): Promise<PendingLogin | undefined>;
   /** A wrong code for the pending login; false once it ended (after `allowed` of them). */
   pendingLoginFailed(allowed: number): Promise<boolean>;
   /** The second factor was proved: logged in under a new session id. */
-  completePendingLogin(
-    user: User,
-    pending: { readonly userId: number; readonly backend: string },
-    method: SecondFactorMethod,
-  ): Promise<void>;
+  completePendingLogin(pending: PendingLogin, method: SecondFactorMethod): Promise<void>;
   /** The user proved who they are again: step-up counts from now. */
   reauthenticated(): Promise<void>;
 }

@@ -117,21 +117,7 @@ describeEachStore('TOTP second factor', (sessionStore) => {
       env: { ...CHEAP_HASHING, LOCKOUT_LIMIT: '5', SECOND_FACTOR_TIMEOUT: '300', SECRET_ENCRYPTION_KEYS: KEY_ONE },
     });
     const auth = createAuth(app.config);
-    const users = [
-      'alice',
-      'bob',
-      'carol',
-      'dave',
-      'erin',
-      'frank',
-      'gina',
-      'hank',
-      'ivy',
-      'judy',
-      'staff',
-      'root',
-      'boss',
-    ];
+    const users = 'alice bob carol dave erin frank gina hank ivy judy kate leo staff root boss'.split(' ');
     for (const username of users) {
       const extra =
         username === 'root' || username === 'boss'
@@ -269,6 +255,36 @@ describeEachStore('TOTP second factor', (sessionStore) => {
       // Each step's code is used once: the next round starts in a step of its own.
       clock.advance(90);
     }
+  });
+
+  it('gives the browser its device cookie once both factors passed, never for the password alone', async () => {
+    const device = async (client: HttpClient) =>
+      (await client.jar.getCookies(app.url)).find((cookie) => cookie.key === app.config.lockout.deviceCookieName);
+    expect(await device(await loggedInClient(app.url, 'judy', PASSWORD))).toBeDefined();
+    const client = await pending('alice');
+    expect(await device(client)).toBeUndefined();
+    await ok(client, VERIFY, { code: codeFor('alice') });
+    expect(await device(client)).toBeDefined();
+    clock.advance(30);
+  });
+
+  it('ends a pending login when the password changes meanwhile (a reset by the owner, say)', async () => {
+    await enrolled('kate');
+    const client = await pending('kate');
+    const manager = em();
+    const kate = await manager.findOneOrFail(User, { id: ids.kate ?? 0 });
+    await createAuth(app.config).passwords.setPassword(kate, 'another-fine-password-2');
+    await manager.flush();
+    expect(codeOf((await client.graphql(VERIFY, { code: codeFor('kate') })).body)).toBe('NO_PENDING_LOGIN');
+    expect(await whoAmI(client)).toBeNull();
+  });
+
+  it('does not take a password change for a recent authentication: with TOTP on, step-up wants the code', async () => {
+    const { client } = await enrolled('leo');
+    clock.advance(901);
+    const change = 'mutation ($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }';
+    await ok(client, change, { o: PASSWORD, n: 'a-newer-password-3' });
+    expect(codeOf((await client.graphql(REGENERATE)).body)).toBe('REAUTHENTICATION_REQUIRED');
   });
 
   it('refuses codes two steps away, and a code used once (replay), however right', async () => {
