@@ -88,8 +88,8 @@ export interface AuthEvents {
   recoveryCodeUsed: { userId: number; remaining: number };
   /** A wrong (or replayed) TOTP or recovery code was given for the user. */
   secondFactorFailed: { userId: number; method: SecondFactorMethod; purpose: 'login' | 'reauthenticate' | 'disable' };
-  /** An administrator removed the user's TOTP device and recovery codes. */
-  secondFactorReset: { actorId: number; userId: number };
+  /** An administrator (or a command: null) removed the user's TOTP device and recovery codes. */
+  secondFactorReset: { actorId: number | null; userId: number };
 }
 
 /** How a password came to be stored (`userPasswordChanged`). */

@@ -27,7 +27,7 @@ import {
   TotpAlreadyEnabled,
   TotpNotEnabled,
 } from './errors.js';
-import type { SessionFlow } from './session-flow.js';
+import type { SessionEnder, SessionFlow } from './session-flow.js';
 
 /** Wrong codes a pending login survives: the next one ends it, and the password must be given again. */
 export const PENDING_LOGIN_FAILURES = 3;
@@ -147,18 +147,15 @@ export class SecondFactor {
    * reset is what is done when an account may be in other hands. Only a superuser resets a superuser's.
    */
   async reset(userId: number): Promise<true> {
-    const { em, totp, recoveryCodes, session, core } = this.deps;
+    const { em, session } = this.deps;
     const actor = await this.realUser();
     const target = await em.findOne(User, { id: userId });
     if (!target) throw new NotFound('user');
     // A staff member must not be able to weaken the account of someone who holds every permission.
     if (target.isSuperuser && !actor.isSuperuser)
       throw new NotPermitted("Only a superuser may reset a superuser's second factor.");
-    const removed = await totp.remove(em, userId);
-    const codes = await recoveryCodes.remove(em, userId);
-    if (!removed && codes === 0) throw new TotpNotEnabled();
-    await session.endSessionsOf(userId);
-    await core.events.emit('secondFactorReset', { actorId: actor.id, userId });
+    if ((await resetSecondFactor({ ...this.deps, sessions: session }, userId, actor.id)) === undefined)
+      throw new TotpNotEnabled();
     return true;
   }
 
@@ -230,4 +227,26 @@ export class SecondFactor {
     await session.assertNotImpersonating();
     return user;
   }
+}
+
+/**
+ * Removes a user's TOTP device and recovery codes and ends their sessions, for an administrator (`actorId`) or a
+ * command (null). How many sessions ended; undefined when the user had no second factor (nothing done).
+ */
+export async function resetSecondFactor(
+  deps: Pick<SecondFactorDeps, 'em' | 'totp' | 'recoveryCodes'> & {
+    readonly core: Pick<Auth, 'events'>;
+    readonly sessions: SessionEnder;
+  },
+  userId: number,
+  actorId: number | null,
+): Promise<number | undefined> {
+  const { em, totp, recoveryCodes, sessions, core } = deps;
+  const removed = await totp.remove(em, userId);
+  const codes = await recoveryCodes.remove(em, userId);
+  if (!removed && codes === 0) return undefined;
+  // A reset is what is done when the account may be in other hands: whoever is logged in as the user is not any more.
+  const ended = await sessions.endSessionsOf(userId);
+  await core.events.emit('secondFactorReset', { actorId, userId });
+  return ended;
 }
