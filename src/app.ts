@@ -90,7 +90,7 @@ export function createApp({
     recoveryCodes: new RecoveryCodes(box, clock),
   };
   // express-session is the cookie layer; the sessions themselves are in `store`, read with their user.
-  const expressStore = new ExpressSessionStore(store, config.session, clock);
+  const expressStore = new ExpressSessionStore(store, config.session, clock, config.secondFactor.pendingTimeoutSeconds);
   app.disable('x-powered-by');
   // An answer depends on the session and is sent once: an ETag (a hash of every body) would never save a byte.
   app.set('etag', false);

@@ -10,7 +10,7 @@ import { SessionStoreError, type RequestAuth } from '../auth/request-auth.js';
 import type { Clock } from '../auth/clock.js';
 import type { Logger } from '../logger.js';
 import type { Authorization, ObjectKey } from './directives/index.js';
-import { serviceUnavailable, sessionRequired } from './errors.js';
+import { serviceUnavailable, sessionRequired, unauthenticated } from './errors.js';
 
 export class RequestAuthorization implements Authorization {
   constructor(
@@ -32,7 +32,9 @@ export class RequestAuthorization implements Authorization {
     if (this.auth.accessToken) throw sessionRequired();
     if (!(await this.user())) return undefined;
     const at = this.auth.authenticatedAt();
-    return at === undefined ? undefined : (this.clock.now().getTime() - at) / 1000;
+    // No login time left: the session ended while this request read it (a logout elsewhere). Nobody to reauthenticate.
+    if (at === undefined) throw unauthenticated();
+    return (this.clock.now().getTime() - at) / 1000;
   }
 
   /** The logged-in, active user; a session store that fails while resolving it is SERVICE_UNAVAILABLE. */

@@ -22,7 +22,7 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { TestClock } from '../support/clock.js';
 import { HttpClient } from '../support/http-client.js';
 import { describeEachStore } from '../support/session-stores.js';
-import { loggedInClient, sessionCookieValue, whoAmI } from '../support/sessions.js';
+import { loggedInClient, sessionCookieValue, sessionIdOf, whoAmI } from '../support/sessions.js';
 
 const PASSWORD = 'a-fine-password-1';
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { username } }';
@@ -311,6 +311,20 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     clock.advance(301);
     expect(codeOf((await client.graphql(VERIFY, { code: codeFor('alice') })).body)).toBe('NO_PENDING_LOGIN');
     expect(await whoAmI(client)).toBeNull();
+  });
+
+  it("keeps a pending login in the store for SECOND_FACTOR_TIMEOUT, not for a session's life", async () => {
+    const client = await pending('alice');
+    const sid = (await sessionIdOf(client, app.url)) ?? '';
+    expect(await app.sessions.exists(sid)).toBe(true);
+    clock.advance(301);
+    // Forgotten by the store as a session past its timeouts is (Redis expires keys in real time: PostgreSQL's rows
+    // are the ones a test can age).
+    if (sessionStore === 'postgres') {
+      await app.sessions.store.clearExpired();
+      expect(await app.sessions.exists(sid)).toBe(false);
+    }
+    expect(codeOf((await client.graphql(VERIFY, { code: codeFor('alice') })).body)).toBe('NO_PENDING_LOGIN');
   });
 
   it('ends a pending login after three wrong codes', async () => {
