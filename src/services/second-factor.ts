@@ -74,8 +74,11 @@ export class SecondFactor {
     const { em, totp, recoveryCodes, core } = this.deps;
     const user = await this.realUser();
     if (await totp.isEnabled(em, user.id)) throw new TotpAlreadyEnabled();
-    if (!(await totp.confirm(em, user.id, code))) throw new InvalidCode();
-    const codes = await recoveryCodes.regenerate(em, user.id);
+    // On with its recovery codes, or not at all: never a device in force that a lost phone would lock out for good.
+    const codes = await em.transactional(async (tx) => {
+      if (!(await totp.confirm(tx, user.id, code))) throw new InvalidCode();
+      return recoveryCodes.regenerate(tx, user.id);
+    });
     await core.events.emit('totpEnabled', { userId: user.id });
     return codes;
   }
@@ -86,8 +89,10 @@ export class SecondFactor {
     const user = await this.realUser();
     if (!(await totp.isEnabled(em, user.id))) throw new TotpNotEnabled();
     await this.proveIdentity(user, password, code, client, 'disable');
-    await totp.remove(em, user.id);
-    await recoveryCodes.remove(em, user.id);
+    await em.transactional(async (tx) => {
+      await totp.remove(tx, user.id);
+      await recoveryCodes.remove(tx, user.id);
+    });
     await core.events.emit('totpDisabled', { userId: user.id });
     return true;
   }
@@ -242,9 +247,12 @@ export async function resetSecondFactor(
   actorId: number | null,
 ): Promise<number | undefined> {
   const { em, totp, recoveryCodes, sessions, core } = deps;
-  const removed = await totp.remove(em, userId);
-  const codes = await recoveryCodes.remove(em, userId);
-  if (!removed && codes === 0) return undefined;
+  const removed = await em.transactional(async (tx) => {
+    const device = await totp.remove(tx, userId);
+    const codes = await recoveryCodes.remove(tx, userId);
+    return device || codes > 0;
+  });
+  if (!removed) return undefined;
   // A reset is what is done when the account may be in other hands: whoever is logged in as the user is not any more.
   const ended = await sessions.endSessionsOf(userId);
   await core.events.emit('secondFactorReset', { actorId, userId });
