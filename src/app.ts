@@ -23,6 +23,10 @@ import { ExpressSessionStore } from './http/express-session-store.js';
 import { apolloMiddleware } from './http/apollo-middleware.js';
 import { ExpressSessionHandle } from './http/session-handle.js';
 import { RequestAuth } from './auth/request-auth.js';
+import { RecoveryCodes } from './auth/recovery-codes.js';
+import { SecretBox } from './auth/secret-box.js';
+import { TotpDevices } from './auth/totp-devices.js';
+import type { SecondFactorParts } from './graphql/context.js';
 import type { SessionStore } from './stores/session-store.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/index.js';
@@ -85,8 +89,14 @@ export function createApp({
   bearerGuard,
 }: AppParts): Express {
   const app = express();
+  // TOTP secrets and recovery codes, under SECRET_ENCRYPTION_KEYS (or the session secrets).
+  const box = new SecretBox(config.secondFactor.encryptionKeys);
+  const secondFactor: SecondFactorParts = {
+    totp: new TotpDevices(box, { issuer: config.secondFactor.issuer }, clock),
+    recoveryCodes: new RecoveryCodes(box, clock),
+  };
   // express-session is the cookie layer; the sessions themselves are in `store`, read with their user.
-  const expressStore = new ExpressSessionStore(store, config.session, clock);
+  const expressStore = new ExpressSessionStore(store, config.session, clock, config.secondFactor.pendingTimeoutSeconds);
   app.disable('x-powered-by');
   // An answer depends on the session and is sent once: an ETag (a hash of every body) would never save a byte.
   app.set('etag', false);
@@ -123,7 +133,22 @@ export function createApp({
     const handle = new ExpressSessionHandle(req, expressStore, config.session, logger);
     return {
       em,
-      auth: new RequestAuth(handle, em, { auth, clock, rules: config.session, store, logger }, req.accessToken),
+      auth: new RequestAuth(
+        handle,
+        em,
+        {
+          auth,
+          clock,
+          rules: config.session,
+          store,
+          logger,
+          secondFactor: {
+            isEnabled: (manager, userId) => secondFactor.totp.isEnabled(manager, userId),
+            pendingTimeoutSeconds: config.secondFactor.pendingTimeoutSeconds,
+          },
+        },
+        req.accessToken,
+      ),
     };
   };
 
@@ -157,7 +182,14 @@ export function createApp({
           auth: requestAuth,
           permissions,
           objectPermissions,
-          authorization: new RequestAuthorization(requestAuth, permissions, objectPermissions, logger),
+          authorization: new RequestAuthorization(
+            requestAuth,
+            permissions,
+            objectPermissions,
+            logger,
+            clock,
+            config.secondFactor.stepUpMaxAgeSeconds,
+          ),
           config,
           mailer,
           lockout,
@@ -165,6 +197,7 @@ export function createApp({
           clientIp: req.ip ?? req.socket.remoteAddress ?? '',
           deviceCookie: new DeviceCookieJar(req, config),
           accessTokens,
+          secondFactor,
           clock,
           oidc: { ...oidc, cookie: new OidcFlowCookieJar(req, config) },
         });

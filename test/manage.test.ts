@@ -157,6 +157,7 @@ describe('every command', () => {
     'migrate',
     'createsuperuser',
     'changepassword',
+    'resetsecondfactor',
     'clearsessions',
     'pruneaudit',
     'permissions',

@@ -33,6 +33,12 @@ export const AUDIT_KINDS = [
   'impersonation_ended',
   'provider_linked',
   'provider_unlinked',
+  'totp_enabled',
+  'totp_disabled',
+  'recovery_codes_regenerated',
+  'recovery_code_used',
+  'second_factor_failed',
+  'second_factor_reset',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -70,12 +76,12 @@ function usernameTried(credentials: Record<string, unknown>): string | null {
 }
 
 const MAPPINGS: Mappings = {
-  userLoggedIn: ({ user, backend }) => ({
+  userLoggedIn: ({ user, backend, secondFactor }) => ({
     kind: 'login',
     actorId: user.id,
     targetUserId: user.id,
     username: user.username,
-    details: { backend },
+    details: { backend, ...(secondFactor ? { secondFactor } : {}) },
   }),
   userLoginFailed: ({ credentials, reasons }) => ({
     kind: 'login_failed',
@@ -182,6 +188,25 @@ const MAPPINGS: Mappings = {
     targetUserId: userId ?? null,
     details: { reasons: [{ backend, reason }] },
   }),
+  totpEnabled: ({ userId }) => ({ kind: 'totp_enabled', actorId: userId, targetUserId: userId }),
+  totpDisabled: ({ userId }) => ({ kind: 'totp_disabled', actorId: userId, targetUserId: userId }),
+  recoveryCodesRegenerated: ({ userId }) => ({
+    kind: 'recovery_codes_regenerated',
+    actorId: userId,
+    targetUserId: userId,
+  }),
+  recoveryCodeUsed: ({ userId, remaining }) => ({
+    kind: 'recovery_code_used',
+    targetUserId: userId,
+    details: { remaining },
+  }),
+  // Before the login completes, the request is anonymous: the row names the account, not an actor.
+  secondFactorFailed: ({ userId, method, purpose }) => ({
+    kind: 'second_factor_failed',
+    targetUserId: userId,
+    details: { method, purpose },
+  }),
+  secondFactorReset: ({ actorId, userId }) => ({ kind: 'second_factor_reset', actorId, targetUserId: userId }),
 };
 
 /** The events the log records: every one of the bus. */

@@ -9,9 +9,11 @@
 import type { User } from '../entities/user.js';
 import type { LoginFailureReason } from './backends.js';
 import type { GuardedAction } from './lockout.js';
+import type { SecondFactorMethod } from './session-auth.js';
 
 export interface AuthEvents {
-  userLoggedIn: { user: User; backend: string };
+  /** `secondFactor`: how the account's second factor was proved, when it has one. */
+  userLoggedIn: { user: User; backend: string; secondFactor?: SecondFactorMethod };
   userLoggedOut: { user: User | null };
   /**
    * `credentials` are scrubbed: any field that looks secret is replaced by asterisks (Django's _clean_credentials).
@@ -108,6 +110,17 @@ export interface AuthEvents {
    * `userId` the user it reached when it reached one (an inactive user's link).
    */
   externalLoginFailed: { backend: string; reason: string; userId?: number };
+  /** The user turned TOTP on (a confirmed device) or off. */
+  totpEnabled: { userId: number };
+  totpDisabled: { userId: number };
+  /** The user made new recovery codes (the old ones void). */
+  recoveryCodesRegenerated: { userId: number };
+  /** A recovery code was used (to log in or to reauthenticate); `remaining`: how many are left. */
+  recoveryCodeUsed: { userId: number; remaining: number };
+  /** A wrong (or replayed) TOTP or recovery code was given for the user. */
+  secondFactorFailed: { userId: number; method: SecondFactorMethod; purpose: 'login' | 'reauthenticate' | 'disable' };
+  /** An administrator (or a command: null) removed the user's TOTP device and recovery codes. */
+  secondFactorReset: { actorId: number | null; userId: number };
 }
 
 /** How a password came to be stored (`userPasswordChanged`). */

@@ -89,7 +89,7 @@ export async function startImpersonation(
   target: User,
   flow: SessionFlow,
 ): Promise<void> {
-  const { backend, authHash, loginAt } = session.keys;
+  const { backend, authHash, loginAt, authenticatedAt } = session.keys;
   if (backend === undefined || authHash === undefined) throw new Error('impersonation needs a logged-in session');
   const now = flow.clock.now().getTime();
   const impersonator: ImpersonatorKeys = { userId: real.id, backend, authHash };
@@ -102,6 +102,8 @@ export async function startImpersonation(
     lastActivityAt: now,
     ...newSessionKeys(session, now),
     impersonator,
+    // The real user's authentication: impersonating is no reason to ask them again, nor to let them skip it.
+    ...(authenticatedAt === undefined ? {} : { authenticatedAt }),
   };
   await storeCall(() => session.cycleKey(keys));
   await flow.auth.events.emit('impersonationStarted', { actorId: real.id, userId: target.id });
@@ -114,7 +116,7 @@ export async function stopImpersonation(
   real: User,
   flow: SessionFlow,
 ): Promise<void> {
-  const { impersonator, loginAt } = session.keys;
+  const { impersonator, loginAt, authenticatedAt } = session.keys;
   if (!impersonator) throw new Error('not impersonating');
   const now = flow.clock.now().getTime();
   await storeCall(() =>
@@ -125,6 +127,7 @@ export async function stopImpersonation(
       loginAt: loginAt ?? now,
       lastActivityAt: now,
       ...newSessionKeys(session, now),
+      ...(authenticatedAt === undefined ? {} : { authenticatedAt }),
     }),
   );
   await flow.auth.events.emit('impersonationEnded', { actorId: real.id, userId: target.id });

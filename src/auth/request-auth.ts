@@ -17,7 +17,9 @@ import {
   stopImpersonation,
   type ImpersonationFlow,
 } from './impersonation.js';
+import { sessionAuthHashMatches } from './session-hash.js';
 import {
+  authHashOf,
   getUser,
   login,
   logout,
@@ -26,6 +28,7 @@ import {
   updateSessionAuthHash,
   type LoginOptions,
   type LoginOutcome,
+  type SecondFactorMethod,
 } from './session-auth.js';
 import type { SessionAuthKeys, SessionHandle } from './session-handle.js';
 import { currentRequest } from '../logger.js';
@@ -39,6 +42,18 @@ export interface RequestAuthDeps extends ImpersonationFlow {
   };
   /** Where every session is: to list a user's sessions and end them. */
   readonly store: Pick<SessionStore, 'destroyForUser' | 'listForUser' | 'destroy' | 'update'>;
+  /** Whether an account has a second factor, and how long a login waits for it (SECOND_FACTOR_TIMEOUT). */
+  readonly secondFactor: {
+    isEnabled(em: EntityManager, userId: number): Promise<boolean>;
+    readonly pendingTimeoutSeconds: number;
+  };
+}
+
+/** A password login waiting for its second factor, as this request's session holds it, and its user. */
+export interface PendingLogin {
+  readonly userId: number;
+  readonly backend: string;
+  readonly user: User;
 }
 
 /** One session of a user, as the session list shows it: never its id. */
@@ -197,22 +212,102 @@ export class RequestAuth {
     return (await this.user()) ?? ANONYMOUS_USER;
   }
 
-  /** Authenticates, then logs in (`loginAs`). Returns null for bad credentials, whatever the reason. */
-  async login(credentials: Credentials): Promise<User | null> {
+  /**
+   * Authenticates, then logs in (`loginAs`): the user and whether the login is complete or waits for the account's
+   * second factor. Null for bad credentials, whatever the reason.
+   */
+  async login(credentials: Credentials): Promise<{ user: User; outcome: LoginOutcome } | null> {
     const result = await this.deps.auth.authenticate(this.em, credentials);
     if (!result) return null;
-    await this.loginAs(result.user, result.backend);
-    return result.user;
+    return { user: result.user, outcome: await this.loginAs(result.user, result.backend) };
   }
 
-  /** Django's `login(request, user, backend)`: starts a session for a user already authenticated (or just created). */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- read once accounts may have a second factor
-  async loginAs(user: User, backend: string, _options: LoginOptions = {}): Promise<LoginOutcome> {
+  /**
+   * Django's `login(request, user, backend)`: starts a session for a user already authenticated (or just created).
+   * Every login path comes through here, so the second factor is decided in this one place: an account with TOTP on
+   * gets a pending login instead (a new session id holding who and since when, and no user), unless the first factor
+   * proved the second too (`secondFactorVerified`: an identity provider asserting multi-factor authentication).
+   */
+  async loginAs(user: User, backend: string, options: LoginOptions = {}): Promise<LoginOutcome> {
+    if (options.secondFactorVerified !== true && (await this.deps.secondFactor.isEnabled(this.em, user.id))) {
+      const pendingLogin = {
+        userId: user.id,
+        backend,
+        startedAt: this.deps.clock.now().getTime(),
+        authHash: await authHashOf(this.em, user.id, this.deps),
+        failures: 0,
+      };
+      // A new id, and no userId: whoever was logged in in this browser is not any more, and nobody is until the code
+      // (a password alone must never leave an authenticated session behind).
+      await storeCall(() => this.session.cycleKey({ pendingLogin }));
+      this.resolved = Promise.resolve(null);
+      this.realUser = null;
+      attribute(null, null);
+      return 'second_factor_required';
+    }
     await login(this.session, this.em, user, backend, this.deps);
     this.resolved = Promise.resolve(user);
     // A login in an impersonated session is a new login of its own: the impersonation is over.
     this.realUser = null;
     return 'complete';
+  }
+
+  /**
+   * The login waiting for its second factor in this session, with its user as the login's backend reads them.
+   * Undefined when there is none; ended (and undefined) when it expired, or when its user is gone, inactive, or
+   * changed their password since (a reset is what the owner does when the password leaked).
+   */
+  async pendingLogin(): Promise<PendingLogin | undefined> {
+    const pending = this.accessToken ? undefined : this.session.keys.pendingLogin;
+    if (!pending) return undefined;
+    const age = this.deps.clock.now().getTime() - pending.startedAt;
+    const backend = this.deps.auth.backends.find((candidate) => candidate.name === pending.backend);
+    // A stolen password gets SECOND_FACTOR_TIMEOUT to find a code, not the session's whole life.
+    const alive = age >= 0 && age < this.deps.secondFactor.pendingTimeoutSeconds * 1000;
+    const found = alive && backend ? await backend.getUser(this.em, pending.userId) : null;
+    if (!found || !sessionAuthHashMatches(found.passwordHash, pending.authHash, this.deps.rules.secrets)) {
+      await storeCall(() => this.session.flush());
+      return undefined;
+    }
+    return { userId: pending.userId, backend: pending.backend, user: found.user };
+  }
+
+  /**
+   * A wrong code for the pending login: counted, and after `allowed` of them the pending login ends (the password
+   * must be given again). True while it goes on.
+   */
+  async pendingLoginFailed(allowed: number): Promise<boolean> {
+    const pending = this.session.keys.pendingLogin;
+    if (!pending) return false;
+    const failures = pending.failures + 1;
+    if (failures >= allowed) {
+      await storeCall(() => this.session.flush());
+      return false;
+    }
+    await storeCall(() => this.session.update({ pendingLogin: { ...pending, failures } }));
+    return true;
+  }
+
+  /** The pending login's second factor was proved: the user is logged in, under a new session id. */
+  async completePendingLogin(pending: PendingLogin, method: SecondFactorMethod): Promise<void> {
+    await login(this.session, this.em, pending.user, pending.backend, this.deps, method);
+    this.resolved = Promise.resolve(pending.user);
+    this.realUser = null;
+  }
+
+  /**
+   * When this session's user last proved who they are (epoch milliseconds), for step-up; undefined without a session
+   * (an access token has no authentication time: a field asking for a recent one refuses it).
+   */
+  authenticatedAt(): number | undefined {
+    if (this.accessToken) return undefined;
+    const { authenticatedAt, loginAt, userId } = this.session.keys;
+    return userId === undefined ? undefined : (authenticatedAt ?? loginAt);
+  }
+
+  /** The user proved who they are again (`reauthenticate`): step-up counts from now. */
+  async reauthenticated(): Promise<void> {
+    await storeCall(() => this.session.update({ authenticatedAt: this.deps.clock.now().getTime() }));
   }
 
   /**

@@ -36,6 +36,9 @@ export interface SessionFlow {
   readonly logger: Pick<Logger, 'debug' | 'warn'>;
 }
 
+/** How a login's second factor was proved. */
+export type SecondFactorMethod = 'totp' | 'recovery_code';
+
 /** How a login ended: logged in, or waiting for the account's second factor. */
 export type LoginOutcome = 'complete' | 'second_factor_required';
 
@@ -71,6 +74,7 @@ export async function login(
   user: User,
   backend: string,
   flow: SessionFlow,
+  secondFactor?: SecondFactorMethod,
 ): Promise<void> {
   const now = flow.clock.now();
   // Before the session exists: if this fails, the request fails with nothing stored and no cookie sent.
@@ -84,11 +88,12 @@ export async function login(
       authHash,
       loginAt: now.getTime(),
       lastActivityAt: now.getTime(),
+      authenticatedAt: now.getTime(),
       ...newSessionKeys(session, now.getTime()),
     }),
   );
   actingAs(user.id);
-  await flow.auth.events.emit('userLoggedIn', { user, backend });
+  await flow.auth.events.emit('userLoggedIn', { user, backend, ...(secondFactor ? { secondFactor } : {}) });
 }
 
 /**
@@ -153,7 +158,9 @@ export async function updateSessionAuthHash(
   if (backend !== undefined) keys.backend = backend;
   if (loginAt !== undefined) keys.loginAt = loginAt;
   // The same browser's session, under a new id: the session list shows it as the one it was.
-  const { publicId, createdAt, userAgent, ip, impersonator } = session.keys;
+  const { publicId, createdAt, userAgent, ip, impersonator, authenticatedAt } = session.keys;
+  // Kept as it was: the old password proves the first factor only, and step-up with TOTP on wants the code too.
+  if (authenticatedAt !== undefined) keys.authenticatedAt = authenticatedAt;
   if (publicId !== undefined) keys.publicId = publicId;
   if (createdAt !== undefined) keys.createdAt = createdAt;
   if (userAgent !== undefined) keys.userAgent = userAgent;

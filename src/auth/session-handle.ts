@@ -29,6 +29,28 @@ export interface SessionAuthKeys {
   ip?: string;
   /** Under impersonation (django-hijack's): the real user's login, checked on each request and restored after. */
   impersonator?: ImpersonatorKeys;
+  /**
+   * When the user last proved who they are (epoch milliseconds): the login, its second factor, `reauthenticate`.
+   * Step-up (`@auth(recent: ...)`) reads it; a session from before it was kept falls back on `loginAt`.
+   */
+  authenticatedAt?: number;
+  /**
+   * A password login waiting for the account's second factor. Nobody is logged in meanwhile: there is no `userId`,
+   * so `me` is null and every guard sees an anonymous request.
+   */
+  pendingLogin?: PendingLoginKeys;
+}
+
+/** A login whose first factor passed, waiting for the second (verifyTotp, verifyRecoveryCode). */
+export interface PendingLoginKeys {
+  userId: number;
+  backend: string;
+  /** When the first factor passed (epoch milliseconds): the pending login lives SECOND_FACTOR_TIMEOUT from then. */
+  startedAt: number;
+  /** The session auth hash of the password that passed: a password change meanwhile ends the pending login. */
+  authHash: string;
+  /** Wrong codes so far: a few end the pending login. */
+  failures: number;
 }
 
 /** The real user behind an impersonation, as their own session named them. */

@@ -29,6 +29,7 @@ import { createdbCommand } from './createdb-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { createPrompter } from './prompt.js';
 import { runCommand } from './run-command.js';
+import { RESETSECONDFACTOR_HELP, resetSecondFactorCommand } from './second-factor-command.js';
 import { seedDemo } from './seed-demo.js';
 
 const commands: Record<string, Command> = {
@@ -57,6 +58,21 @@ const commands: Record<string, Command> = {
       if (username === undefined || extra.length > 0) throw new UsageError('give exactly one username');
       return withAccounts((deps, store) =>
         changePassword(username, { ...deps, sessions: { endSessionsOf: (userId) => store.destroyForUser(userId) } }),
+      );
+    },
+  },
+  resetsecondfactor: {
+    summary: "turn a user's two-factor authentication off (a lost phone) and end their sessions",
+    help: RESETSECONDFACTOR_HELP,
+    run(argv) {
+      const { positionals } = parseOptions(argv, {}, true);
+      const [username, ...extra] = positionals;
+      if (username === undefined || extra.length > 0) throw new UsageError('give exactly one username');
+      return withAccounts((deps, store) =>
+        resetSecondFactorCommand(username, {
+          ...deps,
+          sessions: { endSessionsOf: (userId) => store.destroyForUser(userId) },
+        }),
       );
     },
   },
@@ -178,11 +194,14 @@ migrating the database first. Idempotent. Refused when NODE_ENV=production.`,
   },
 };
 
+/** The longest command's name, and two spaces: every summary starts in one column. */
+const NAME_WIDTH = Math.max(...Object.keys(commands).map((name) => name.length)) + 2;
+
 const HELP = `Usage: npm run manage -- <command> [options]     (installed: gqlauth-manage <command> [options])
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, command]) => `  ${name.padEnd(16)}${command.summary}`)
+  .map(([name, command]) => `  ${name.padEnd(NAME_WIDTH)}${command.summary}`)
   .join('\n')}
 
 npm run manage -- <command> --help   tells more about one.`;

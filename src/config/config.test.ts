@@ -63,6 +63,13 @@ describe('loadConfig', () => {
         landingUrl: 'http://localhost:4000',
       },
       accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
+      // Unset, the keys that encrypt TOTP secrets are the session secrets.
+      secondFactor: {
+        encryptionKeys: [DEVELOPMENT_SESSION_SECRET],
+        pendingTimeoutSeconds: 300,
+        stepUpMaxAgeSeconds: 900,
+        issuer: 'graphql-auth-server',
+      },
       passwordReset: {
         timeoutSeconds: 259_200,
         urlTemplate: 'http://localhost:4000/reset-password?uid={uid}&token={token}',
@@ -144,6 +151,10 @@ describe('loadConfig', () => {
         OIDC_LINK_VERIFIED_EMAIL: 'true',
         OIDC_REDIRECT_BASE: 'https://example.com/api',
         OIDC_LANDING_URL: 'https://app.example.com/login/done',
+        SECRET_ENCRYPTION_KEYS: 'cccccccccccccccccccccccccccccccc, dddddddddddddddddddddddddddddddd',
+        SECOND_FACTOR_TIMEOUT: '120',
+        STEP_UP_MAX_AGE: '600',
+        TOTP_ISSUER: 'Example Inc.',
         SESSION_STORE: 'redis',
         REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
         REDIS_KEY_PREFIX: 'app:',
@@ -241,6 +252,12 @@ describe('loadConfig', () => {
         landingUrl: 'https://app.example.com/login/done',
       },
       accessTokens: { maxAgeSeconds: 31_536_000, endWithPassword: true },
+      secondFactor: {
+        encryptionKeys: ['cccccccccccccccccccccccccccccccc', 'dddddddddddddddddddddddddddddddd'],
+        pendingTimeoutSeconds: 120,
+        stepUpMaxAgeSeconds: 600,
+        issuer: 'Example Inc.',
+      },
       passwordReset: { timeoutSeconds: 3600, urlTemplate: 'https://app.example.com/reset/{uid}/{token}/' },
       mail: {
         backend: 'smtp',
@@ -408,6 +425,15 @@ describe('loadConfig', () => {
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: `${'k'.repeat(32)},tooshort` })).toHaveLength(1);
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) })).toEqual([]);
     expect(problems({ NODE_ENV: 'development', SESSION_SECRET: 'short' })).toEqual([]);
+  });
+
+  it('requires strong SECRET_ENCRYPTION_KEYS in production when they are given (they encrypt TOTP secrets)', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: 'k'.repeat(32) };
+    expect(problems({ ...production, SECRET_ENCRYPTION_KEYS: `${'e'.repeat(32)},tooshort` })).toEqual([
+      expect.stringMatching(/^SECRET_ENCRYPTION_KEYS has 1 key\(s\) shorter than 32 characters/),
+    ]);
+    expect(problems({ ...production, SECRET_ENCRYPTION_KEYS: 'e'.repeat(32) })).toEqual([]);
+    expect(problems({ SECRET_ENCRYPTION_KEYS: 'tooshort' })).toEqual([]);
   });
 
   it('refuses TRUST_PROXY=true in production unless TRUST_PROXY_ACKNOWLEDGED=true says every hop is a proxy', () => {

@@ -60,6 +60,7 @@ export interface Config {
   /** Logging in with OpenID Connect providers (OIDC_*). */
   readonly oidc: OidcConfig;
   readonly accessTokens: AccessTokenConfig;
+  readonly secondFactor: SecondFactorConfig;
   readonly passwordReset: PasswordResetConfig;
   readonly mail: MailConfig;
   readonly graphql: GraphQLConfig;
@@ -121,6 +122,17 @@ export interface AuditConfig {
   readonly retentionDays: number;
   /** Events waiting to be written, at most; past it new ones are dropped and counted. */
   readonly queueLimit: number;
+}
+
+/** The TOTP second factor and step-up: see src/auth/totp-devices.ts and docs/second-factor.md. */
+export interface SecondFactorConfig {
+  /** SECRET_ENCRYPTION_KEYS, or the session secrets: the first encrypts, all decrypt. */
+  readonly encryptionKeys: readonly string[];
+  /** How long a password login waits for its second factor. */
+  readonly pendingTimeoutSeconds: number;
+  /** How recent an authentication `@auth(stepUp: true)` asks for. */
+  readonly stepUpMaxAgeSeconds: number;
+  readonly issuer: string;
 }
 
 /** Personal access tokens: see src/auth/access-tokens.ts. */
@@ -345,6 +357,12 @@ export function loadConfig(
     }
   }
   sessionSecrets ??= [DEVELOPMENT_SESSION_SECRET];
+  // A short key lets whoever copies the TOTP table guess it offline, and with it every user's second factor.
+  const weakKeys = (values.SECRET_ENCRYPTION_KEYS ?? []).filter(isWeakSecret);
+  if (isProduction && !forChecks && weakKeys.length > 0)
+    problems.push(
+      `SECRET_ENCRYPTION_KEYS has ${weakKeys.length} key(s) shorter than ${MIN_SECRET_LENGTH} characters or equal to the development default (example: SECRET_ENCRYPTION_KEYS=$(openssl rand -base64 48))`,
+    );
   // Every hop trusted: any client writes the address it wants into X-Forwarded-For, and the per-address lockout and
   // credential limits count whatever it says (security.E018 explains; the operator may confirm it is meant).
   if (isProduction && !forChecks && trustsEveryHop(values.TRUST_PROXY) && !values.TRUST_PROXY_ACKNOWLEDGED)
@@ -473,6 +491,12 @@ export function loadConfig(
     accessTokens: Object.freeze({
       maxAgeSeconds: values.ACCESS_TOKEN_MAX_AGE,
       endWithPassword: values.ACCESS_TOKEN_ENDS_WITH_PASSWORD,
+    }),
+    secondFactor: Object.freeze({
+      encryptionKeys: Object.freeze([...(values.SECRET_ENCRYPTION_KEYS ?? sessionSecrets)]),
+      pendingTimeoutSeconds: values.SECOND_FACTOR_TIMEOUT,
+      stepUpMaxAgeSeconds: values.STEP_UP_MAX_AGE,
+      issuer: values.TOTP_ISSUER,
     }),
     passwordReset: Object.freeze({
       timeoutSeconds: values.PASSWORD_RESET_TIMEOUT,

@@ -382,6 +382,39 @@ export const settings = {
       "Whether a change of the owner's password ends their access tokens at their next use, as it ends their " +
       'sessions (Django).',
   }),
+  SECRET_ENCRYPTION_KEYS: setting({
+    group: 'accounts',
+    parse: secretList,
+    unset: '(derived from SESSION_SECRET)',
+    example: 'a-random-string-of-32-or-more-characters',
+    doc:
+      "Encrypt TOTP secrets at rest (AES-256-GCM) and key the recovery codes' hashes. A comma-separated list " +
+      'rotates them: the first encrypts, all decrypt. Unset, the session secrets are used: then dropping an old ' +
+      "SESSION_SECRET makes the TOTP devices it encrypted unreadable (their users need an administrator's reset).",
+  }),
+  SECOND_FACTOR_TIMEOUT: setting({
+    group: 'accounts',
+    parse: wholeNumber(30, 3600),
+    default: '300',
+    example: '300',
+    doc: 'Seconds a password login of an account with TOTP waits for its code (`verifyTotp`) before it must start over.',
+  }),
+  STEP_UP_MAX_AGE: setting({
+    group: 'accounts',
+    parse: wholeNumber(30, 31_536_000),
+    default: '900',
+    example: '600',
+    doc:
+      'Seconds an authentication counts as recent for the fields marked `@auth(stepUp: true)` (creating a token, ' +
+      'granting power, recovery codes): older, they answer `REAUTHENTICATION_REQUIRED` until `reauthenticate`.',
+  }),
+  TOTP_ISSUER: setting({
+    group: 'accounts',
+    parse: nonEmptyText,
+    default: 'graphql-auth-server',
+    example: 'Example Inc.',
+    doc: 'The issuer an authenticator app shows next to the username (in the `otpauth://` URI).',
+  }),
   OIDC_PROVIDERS: setting({
     group: 'oidc',
     parse: oidcProviders,

@@ -38,6 +38,9 @@ export const PROJECT_TABLES = [
   'gqlauth_access_token',
   // Links to accounts at OpenID Connect providers (Migration20261207010000_external_identity).
   'gqlauth_external_identity',
+  // The TOTP second factor and its recovery codes (Migration20261207000000_second_factor).
+  'gqlauth_totp_device',
+  'gqlauth_recovery_code',
 ] as const;
 
 /** The trigger that moves the authorization version, on each of AUTHORIZATION_TABLES. */

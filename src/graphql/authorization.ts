@@ -7,9 +7,10 @@ import type { ObjectPermissionChecker } from '../auth/object-permissions.js';
 import type { PermissionChecker } from '../auth/permissions.js';
 import type { User } from '../entities/user.js';
 import { SessionStoreError, type RequestAuth } from '../auth/request-auth.js';
+import type { Clock } from '../auth/clock.js';
 import type { Logger } from '../logger.js';
 import type { Authorization, ObjectKey } from './directives/index.js';
-import { serviceUnavailable } from './errors.js';
+import { serviceUnavailable, sessionRequired, unauthenticated } from './errors.js';
 
 export class RequestAuthorization implements Authorization {
   constructor(
@@ -17,7 +18,24 @@ export class RequestAuthorization implements Authorization {
     private readonly permissions: PermissionChecker,
     private readonly objects: ObjectPermissionChecker,
     private readonly logger: Logger,
+    private readonly clock: Clock,
+    readonly stepUpMaxAgeSeconds: number,
   ) {}
+
+  /**
+   * Seconds since the session's user proved who they are. A request with an access token has no authentication time
+   * and cannot reauthenticate: a field asking for a recent authentication answers it SESSION_REQUIRED (a refusal, as
+   * for a stale session, but one that says what would do). The token itself was created by a session that had just
+   * authenticated (createAccessToken asks for it too).
+   */
+  async authenticationAge(): Promise<number | undefined> {
+    if (this.auth.accessToken) throw sessionRequired();
+    if (!(await this.user())) return undefined;
+    const at = this.auth.authenticatedAt();
+    // No login time left: the session ended while this request read it (a logout elsewhere). Nobody to reauthenticate.
+    if (at === undefined) throw unauthenticated();
+    return (this.clock.now().getTime() - at) / 1000;
+  }
 
   /** The logged-in, active user; a session store that fails while resolving it is SERVICE_UNAVAILABLE. */
   async user(): Promise<User | null> {

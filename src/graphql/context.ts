@@ -14,6 +14,14 @@ import type { AccessTokens } from '../auth/access-tokens.js';
 import type { Clock } from '../auth/clock.js';
 import type { OidcClient } from '../auth/oidc-client.js';
 import type { OidcFlows } from '../auth/oidc-flow.js';
+import type { RecoveryCodes } from '../auth/recovery-codes.js';
+import type { TotpDevices } from '../auth/totp-devices.js';
+
+/** The second factor's tables: TOTP devices and recovery codes. */
+export interface SecondFactorParts {
+  readonly totp: TotpDevices;
+  readonly recoveryCodes: RecoveryCodes;
+}
 
 /** The browser's device cookie (src/auth/device-cookie.ts), read from the request and set on the answer. */
 export interface DeviceCookieJar {
@@ -59,6 +67,8 @@ export interface GraphQLContext {
   readonly deviceCookie: DeviceCookieJar;
   /** Personal access tokens' table (created, listed, revoked). */
   readonly accessTokens: AccessTokens;
+  /** TOTP devices and recovery codes (src/auth/totp-devices.ts, recovery-codes.ts). */
+  readonly secondFactor: SecondFactorParts;
   /** The server's clock (tests move it). */
   readonly clock: Clock;
   /** Logging in with OpenID Connect providers. */

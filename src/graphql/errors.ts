@@ -21,9 +21,15 @@ import {
   NotPermitted,
   OidcProviderUnavailable,
   PasswordChangedMeanwhile,
+  InvalidCode,
+  NoPendingLogin,
+  ReauthenticationRequired,
   RegistrationClosed,
+  SecondFactorRequired,
   SessionRequired,
   UnknownOidcProvider,
+  TotpAlreadyEnabled,
+  TotpNotEnabled,
 } from '../services/errors.js';
 import { currentRequestId, type Logger } from '../logger.js';
 
@@ -50,6 +56,16 @@ export const ErrorCode = {
   IMPERSONATION_REFUSED: 'IMPERSONATION_REFUSED',
   /** stopImpersonating in a session that impersonates nobody. */
   NOT_IMPERSONATING: 'NOT_IMPERSONATING',
+  /** The password was right; the account's second factor is next (verifyTotp); `extensions.methods` lists the ways. */
+  SECOND_FACTOR_REQUIRED: 'SECOND_FACTOR_REQUIRED',
+  /** A TOTP or recovery code that is wrong, used already, or out of its time. */
+  INVALID_CODE: 'INVALID_CODE',
+  /** No login waits for a second factor in this session (none, expired, or ended by wrong codes). */
+  NO_PENDING_LOGIN: 'NO_PENDING_LOGIN',
+  TOTP_ALREADY_ENABLED: 'TOTP_ALREADY_ENABLED',
+  TOTP_NOT_ENABLED: 'TOTP_NOT_ENABLED',
+  /** The field needs a more recent authentication (`reauthenticate`); `extensions.maxAgeSeconds` says how recent. */
+  REAUTHENTICATION_REQUIRED: 'REAUTHENTICATION_REQUIRED',
   /** An automatic persisted query whose `sha256Hash` is not the hash of the `query` sent with it (HTTP 400). */
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
   /** oidcLoginUrl names no provider of OIDC_PROVIDERS. */
@@ -77,6 +93,12 @@ const CATALOGUE: readonly (readonly [abstract new (...args: never[]) => Error, E
   [SessionRequired, ErrorCode.SESSION_REQUIRED],
   [UnknownOidcProvider, ErrorCode.OIDC_UNKNOWN_PROVIDER],
   [OidcProviderUnavailable, ErrorCode.OIDC_PROVIDER_UNAVAILABLE],
+  [SecondFactorRequired, ErrorCode.SECOND_FACTOR_REQUIRED],
+  [InvalidCode, ErrorCode.INVALID_CODE],
+  [NoPendingLogin, ErrorCode.NO_PENDING_LOGIN],
+  [TotpAlreadyEnabled, ErrorCode.TOTP_ALREADY_ENABLED],
+  [TotpNotEnabled, ErrorCode.TOTP_NOT_ENABLED],
+  [ReauthenticationRequired, ErrorCode.REAUTHENTICATION_REQUIRED],
   [ValidationError, ErrorCode.BAD_USER_INPUT],
   // The operation cannot be kept, so it did not happen (or, said where it did, its answer says so): never masked as
   // an internal error, whichever operation met the outage.
@@ -105,7 +127,11 @@ export function graphQLErrorOf(error: unknown): GraphQLError | undefined {
       ? { retryAfterSeconds: error.retryAfterSeconds }
       : error instanceof ImpersonationRefused
         ? { reason: error.reason }
-        : {};
+        : error instanceof SecondFactorRequired
+          ? { methods: [...error.methods] }
+          : error instanceof ReauthenticationRequired
+            ? { maxAgeSeconds: error.maxAgeSeconds }
+            : {};
   return new GraphQLError(message, { extensions: { code, ...details } });
 }
 
@@ -122,6 +148,16 @@ export function unauthenticated(): GraphQLError {
 /** A logged-in user without the permission a field requires. Which permission is not said. */
 export function forbidden(message?: string): GraphQLError {
   return answer(new NotPermitted(message));
+}
+
+/** The field works on a browser session; the request authenticated with an access token instead. */
+export function sessionRequired(): GraphQLError {
+  return answer(new SessionRequired());
+}
+
+/** The field needs an authentication within the last `maxAgeSeconds`: `reauthenticate` first (step-up). */
+export function reauthenticationRequired(maxAgeSeconds: number): GraphQLError {
+  return answer(new ReauthenticationRequired(maxAgeSeconds));
 }
 
 /** The object an operation names does not exist (said only to those allowed to act on every such object). */

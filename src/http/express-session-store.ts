@@ -69,10 +69,15 @@ export class ExpressSessionStore extends session.Store {
   /** Session ids that may be inserted: only those just issued by a login or a password change. */
   private readonly insertable = new Set<string>();
 
+  /**
+   * `pendingLoginSeconds`: how long a session holding only a login waiting for its second factor is kept
+   * (SECOND_FACTOR_TIMEOUT): the store forgets it then, not after a whole session's life.
+   */
   constructor(
     readonly port: SessionStore,
     private readonly timeouts: SessionTimeouts,
     private readonly clock: Clock,
+    private readonly pendingLoginSeconds = Infinity,
   ) {
     super();
   }
@@ -122,7 +127,13 @@ export class ExpressSessionStore extends session.Store {
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
     const stored = data as unknown as StoredSessionData;
-    const expiresAt = new Date(sessionEnd(data, this.timeouts, this.clock.now().getTime()).at);
+    const end = sessionEnd(data, this.timeouts, this.clock.now().getTime()).at;
+    const { pendingLogin } = data;
+    const expiresAt = new Date(
+      pendingLogin && data.userId === undefined
+        ? Math.min(end, pendingLogin.startedAt + this.pendingLoginSeconds * 1000)
+        : end,
+    );
     // Only a freshly issued id is inserted; any other write only updates a session that still exists.
     const write = this.insertable.delete(sid)
       ? this.port.insert(sid, stored, expiresAt)

@@ -24,6 +24,7 @@ import {
   NotLoggedIn,
   PasswordChangedMeanwhile,
   RegistrationClosed,
+  SecondFactorRequired,
   SessionRequired,
 } from './errors.js';
 import { resetLink, resetMessage } from './reset-email.js';
@@ -119,16 +120,20 @@ export class Accounts {
     // Counted per account, not per name typed: the username and the address get one LOCKOUT_LIMIT between them.
     const accounts = () => names.reachedBy(em, username);
     const source = { username, accounts, ip: client.ip, deviceCookie: client.deviceCookie };
-    const user = await attempting(this.deps, 'login', source, async (attempt) => {
+    const { user, outcome } = await attempting(this.deps, 'login', source, async (attempt) => {
       const found = await session.login({ username, password });
       // One answer for every kind of failure: which one it was is for the log, never for the client.
       if (!found) {
         await attempt.failed();
         throw new InvalidCredentials();
       }
-      await attempt.succeeded();
+      // Waiting for the second factor, the attempt is neither: its count starts again only once the login completes,
+      // so that a known password cannot wipe out the wrong codes guessed between two logins.
+      if (found.outcome === 'complete') await attempt.succeeded();
       return found;
     });
+    // Told apart from a failure (the password was right), and only after it: the methods the next step takes.
+    if (outcome === 'second_factor_required') throw new SecondFactorRequired();
     // The account's, whichever of its names was typed: it vouches for this browser by any of them.
     const deviceCookie = lockout.deviceCookie(names.of(user));
     return deviceCookie ? { user, deviceCookie } : { user };

@@ -153,3 +153,58 @@ export class OidcLoginRefused extends ServiceError {
     this.cause = cause;
   }
 }
+
+/** The methods a pending login can be completed with. */
+export const SECOND_FACTOR_METHODS = ['TOTP', 'RECOVERY_CODE'] as const;
+
+/**
+ * The password was right and the account has a second factor: nobody is logged in yet; the session holds a pending
+ * login that verifyTotp or verifyRecoveryCode completes.
+ */
+export class SecondFactorRequired extends ServiceError {
+  readonly methods = SECOND_FACTOR_METHODS;
+  constructor() {
+    super(
+      'SecondFactorRequired',
+      'Enter the code from your authenticator app (or a recovery code) to finish logging in.',
+    );
+  }
+}
+
+/** A TOTP or recovery code that is wrong, used already, or out of its time: which of these is not said. */
+export class InvalidCode extends ServiceError {
+  constructor() {
+    super('InvalidCode', 'The code is wrong or was used already.');
+  }
+}
+
+/** verifyTotp with no login waiting for its second factor: none started, expired, or ended by wrong codes. */
+export class NoPendingLogin extends ServiceError {
+  constructor() {
+    super('NoPendingLogin', 'No login is waiting for a code; log in with your password again.');
+  }
+}
+
+/** startTotpEnrollment while TOTP is on: it is turned off first (disableTotp, with the password and a code). */
+export class TotpAlreadyEnabled extends ServiceError {
+  constructor() {
+    super('TotpAlreadyEnabled', 'Two-factor authentication is already on.');
+  }
+}
+
+/** An operation on a second factor the account does not have on. */
+export class TotpNotEnabled extends ServiceError {
+  constructor() {
+    super('TotpNotEnabled', 'Two-factor authentication is not on for this account.');
+  }
+}
+
+/** The field needs an authentication more recent than this session's: `reauthenticate` first. */
+export class ReauthenticationRequired extends ServiceError {
+  constructor(readonly maxAgeSeconds: number) {
+    super(
+      'ReauthenticationRequired',
+      `Confirm your password (and code) to continue: this needs an authentication within the last ${maxAgeSeconds} seconds.`,
+    );
+  }
+}

@@ -4,8 +4,15 @@
  * cannot keep a change throws its own error (the operation did not happen); the GraphQL layer answers
  * SERVICE_UNAVAILABLE for it.
  */
-import type { LoginOptions, LoginOutcome } from '../auth/session-auth.js';
+import type { LoginOptions, LoginOutcome, SecondFactorMethod } from '../auth/session-auth.js';
 import type { User } from '../entities/user.js';
+
+/** A login waiting for its second factor: whose, through which backend. */
+export interface PendingLogin {
+  readonly userId: number;
+  readonly backend: string;
+  readonly user: User;
+}
 
 /** Ends every session of a user; returns how many. All a command needs to end sessions, without a request. */
 export interface SessionEnder {
@@ -17,8 +24,11 @@ export interface SessionFlow extends SessionEnder {
   readonly accessToken?: { readonly id: number; readonly scopes: readonly string[] | null } | undefined;
   /** The logged-in user, or null for an anonymous request. */
   user(): Promise<User | null>;
-  /** Authenticates through the backends and starts a new session; null for bad credentials, whatever the reason. */
-  login(credentials: Record<string, unknown>): Promise<User | null>;
+  /**
+   * Authenticates through the backends and starts a new session (or a pending login, see `loginAs`); null for bad
+   * credentials, whatever the reason.
+   */
+  login(credentials: Record<string, unknown>): Promise<{ user: User; outcome: LoginOutcome } | null>;
   /**
    * Starts a session for a user already authenticated (or just created), through `backend`: 'complete' when the
    * user is logged in; 'second_factor_required' when the account's second factor must be verified first (a pending
@@ -34,4 +44,15 @@ export interface SessionFlow extends SessionEnder {
   logoutOtherSessions(user: User): Promise<number>;
   /** Throws (RefusedWhileImpersonating) when the session is impersonated: for what only the real user may do. */
   assertNotImpersonating(): Promise<void>;
+  /**
+   * The login waiting for its second factor in this session, with its user; undefined when none (or it ended: expired,
+   * the user inactive, or their password changed since).
+   */
+  pendingLogin(): Promise<PendingLogin | undefined>;
+  /** A wrong code for the pending login; false once it ended (after `allowed` of them). */
+  pendingLoginFailed(allowed: number): Promise<boolean>;
+  /** The second factor was proved: logged in under a new session id. */
+  completePendingLogin(pending: PendingLogin, method: SecondFactorMethod): Promise<void>;
+  /** The user proved who they are again: step-up counts from now. */
+  reauthenticated(): Promise<void>;
 }

@@ -32,7 +32,12 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
+import { Secret, TOTP } from 'otpauth';
+import { systemClock } from '../../src/auth/clock.js';
 import { createAuth } from '../../src/auth/index.js';
+import { RecoveryCodes } from '../../src/auth/recovery-codes.js';
+import { SecretBox } from '../../src/auth/secret-box.js';
+import { TotpDevices } from '../../src/auth/totp-devices.js';
 import { encodeUid } from '../../src/auth/password-reset.js';
 import { codePoints } from '../../src/auth/text.js';
 import { selectAll, selectOne } from '../../src/db/sql.js';
@@ -285,6 +290,8 @@ describe('text in every argument of the schema', () => {
   let provider: TestOidcProvider;
   let root: HttpClient;
   let changer: HttpClient;
+  /** Turns its TOTP on and off (confirmTotp, disableTotp). */
+  let enroller: HttpClient;
   let changerPassword = 'changer-password-1';
   const ids: Record<string, string> = {};
   const errorsLogged: string[] = [];
@@ -333,6 +340,45 @@ describe('text in every argument of the schema', () => {
     if (!made) throw new Error(`fixture not made: ${JSON.stringify(body.errors)}`);
     return made;
   };
+  /** The TOTP devices and recovery codes of the server (its keys, its clock: the real one). */
+  const secondFactor = () => {
+    const box = new SecretBox(app.config.secondFactor.encryptionKeys);
+    return {
+      devices: new TotpDevices(box, { issuer: 'test' }, systemClock),
+      codes: new RecoveryCodes(box, systemClock),
+    };
+  };
+  /** A new TOTP secret for `username`, not yet confirmed (any device before removed): a code that confirms it. */
+  const totpEnrolled = async (username: string): Promise<string> => {
+    lastSnapshot = undefined;
+    const { devices } = secondFactor();
+    const id = Number(ids[username]);
+    await devices.remove(em(), id);
+    const enrolled = await devices.enroll(em(), { id, username });
+    return TOTP.generate({ secret: Secret.fromBase32(enrolled?.secret ?? '') });
+  };
+  /** TOTP on for `username` with a new secret: a code not used yet (the next step's), and recovery codes. */
+  const totpOn = async (username: string): Promise<{ next: string; recoveryCodes: string[] }> => {
+    const { devices, codes } = secondFactor();
+    const id = Number(ids[username]);
+    await devices.remove(em(), id);
+    const enrolled = await devices.enroll(em(), { id, username });
+    const secret = Secret.fromBase32(enrolled?.secret ?? '');
+    if (!(await devices.confirm(em(), id, TOTP.generate({ secret })))) throw new Error('fixture not made: TOTP');
+    lastSnapshot = undefined;
+    return {
+      next: TOTP.generate({ secret, timestamp: Date.now() + 30_000 }),
+      recoveryCodes: await codes.regenerate(em(), id),
+    };
+  };
+  /** A browser whose password login as `twofa` waits for its second factor. */
+  let pending: HttpClient | undefined;
+  const pendingLogin = async (): Promise<void> => {
+    lastSnapshot = undefined;
+    pending = new HttpClient(app.url);
+    await pending.graphql('mutation { login(username: "twofa", password: "twofa-password-1") { id } }');
+  };
+
   /** A reset token for the user `forgetful`, valid now. */
   const resetToken = async () => {
     const row = await selectOne<{ id: number; password: string; last_login: Date | null; email: string }>(
@@ -411,6 +457,25 @@ describe('text in every argument of the schema', () => {
     'Mutation.oidcLoginUrl': () => ({ provider: 'test' }),
     'Mutation.oidcLinkUrl': () => ({ provider: 'test' }),
     'Mutation.unlinkExternalIdentity': () => ({ provider: 'test' }),
+    // The second factor: each call gets the state its plain call needs, made anew (a code is good once).
+    'Mutation.confirmTotp': async () => ({ code: await totpEnrolled('enroller') }),
+    'Mutation.disableTotp': async () => ({ password: 'enroller-password-1', code: (await totpOn('enroller')).next }),
+    // Root has no TOTP: the code is not asked for, and its text goes unread.
+    'Mutation.reauthenticate': () => ({ password: 'root-password-1', code: '123456' }),
+    'Mutation.resetUserSecondFactor': async () => {
+      await totpOn('lost');
+      return { userId: ids.lost };
+    },
+    'Mutation.verifyTotp': async () => {
+      const { next } = await totpOn('twofa');
+      await pendingLogin();
+      return { code: next };
+    },
+    'Mutation.verifyRecoveryCode': async () => {
+      const { recoveryCodes } = await totpOn('twofa');
+      await pendingLogin();
+      return { code: recoveryCodes[0] };
+    },
   };
 
   /** The client a field is called from: its own for what starts or changes the caller's session. */
@@ -421,7 +486,11 @@ describe('text in every argument of the schema', () => {
         ? changer
         : coordinate === 'Mutation.impersonate'
           ? (impersonator ?? root)
-          : root;
+          : coordinate === 'Mutation.confirmTotp' || coordinate === 'Mutation.disableTotp'
+            ? enroller
+            : coordinate === 'Mutation.verifyTotp' || coordinate === 'Mutation.verifyRecoveryCode'
+              ? (pending ?? root)
+              : root;
 
   /** Every table's rows, as a count and a sum of row hashes each (no sort: one snapshot per call stays cheap). */
   const snapshot = async (): Promise<Record<string, string>> =>
@@ -462,7 +531,7 @@ describe('text in every argument of the schema', () => {
     ids.root = String(
       (await users.createUser(manager, { username: 'root', password: 'root-password-1', isSuperuser: true })).id,
     );
-    for (const username of ['victim', 'signer', 'changer', 'forgetful', 'watched']) {
+    for (const username of ['victim', 'signer', 'changer', 'forgetful', 'watched', 'enroller', 'lost', 'twofa']) {
       const user = await users.createUser(manager, {
         username,
         email: `${username}@example.com`,
@@ -472,6 +541,7 @@ describe('text in every argument of the schema', () => {
     }
     root = await loggedInClient(app.url, 'root', 'root-password-1');
     changer = await loggedInClient(app.url, 'changer', changerPassword);
+    enroller = await loggedInClient(app.url, 'enroller', 'enroller-password-1');
     ids.group = await newGroup();
     const { body } = await root.graphql<{ createPoll: { id: string; choices: { id: string }[] } }>(
       'mutation { createPoll(question: "Fixture?", choices: ["Yes", "No"]) { id choices { id } } }',

@@ -31,6 +31,8 @@ export interface Holdings {
   readonly perms?: readonly string[];
   /** Object-level grants, as `app.codename app.model key` (`"polls.view_poll polls.poll 42"`). */
   readonly grants?: readonly string[];
+  /** Seconds since the user last proved who they are (step-up); undefined: unknown, as with an access token. */
+  readonly authenticatedSecondsAgo?: number;
 }
 
 /** Answers from lists, and records what it was asked (one entry per call, batched calls as one). */
@@ -38,6 +40,14 @@ export class FakeAuthorization implements Authorization {
   readonly asked: string[] = [];
 
   constructor(private readonly holdings: Holdings) {}
+
+  /** What `@auth(stepUp: true)` accepts here. */
+  readonly stepUpMaxAgeSeconds = 600;
+
+  authenticationAge(): Promise<number | undefined> {
+    this.asked.push('authenticationAge');
+    return Promise.resolve(this.holdings.authenticatedSecondsAgo);
+  }
 
   user(): Promise<AuthorizationUser | null> {
     return Promise.resolve(this.holdings.user);

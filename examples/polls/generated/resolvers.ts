@@ -112,7 +112,13 @@ export type AuditEventKind =
   | 'PASSWORD_SET'
   | 'PROVIDER_LINKED'
   | 'PROVIDER_UNLINKED'
+  | 'RECOVERY_CODES_REGENERATED'
+  | 'RECOVERY_CODE_USED'
+  | 'SECOND_FACTOR_FAILED'
+  | 'SECOND_FACTOR_RESET'
   | 'SESSION_ENDED'
+  | 'TOTP_DISABLED'
+  | 'TOTP_ENABLED'
   | 'USER_CREATED'
   | 'USER_DELETED'
   | 'USER_GROUPS_CHANGED'
@@ -199,6 +205,11 @@ export type Mutation = {
    */
   changePassword: Scalars['Boolean']['output'];
   /**
+   * Turns TOTP on with a first code from the app (INVALID_CODE otherwise); answers ten recovery codes, shown this once.
+   * From then on a password login answers SECOND_FACTOR_REQUIRED and waits for verifyTotp.
+   */
+  confirmTotp: Array<Scalars['String']['output']>;
+  /**
    * Creates an access token, for the logged-in user or (staff with gqlauth.add_accesstoken) another user. Only from a
    * session: with an access token, SESSION_REQUIRED. The secret is in `token`, this once.
    */
@@ -216,6 +227,11 @@ export type Mutation = {
   /** Deletes the poll, its choices and the object-level grants on it. */
   deletePoll: Scalars['Boolean']['output'];
   deleteUser: Scalars['Boolean']['output'];
+  /**
+   * Turns TOTP off and voids the recovery codes: the password (INVALID_CREDENTIALS) and a code or a recovery code
+   * (INVALID_CODE), each counted by the lockout when wrong.
+   */
+  disableTotp: Scalars['Boolean']['output'];
   /**
    * Ends one of the logged-in user's sessions by its id (from mySessions); the current one is a logout. NOT_FOUND for
    * an id that is none of theirs, unknown or another user's alike. SESSION_REQUIRED with an access token.
@@ -262,6 +278,13 @@ export type Mutation = {
    */
   oidcLoginUrl: Scalars['String']['output'];
   /**
+   * Step-up: proves again who the logged-in user is (the password, and with TOTP on a code or a recovery code), for
+   * the fields that answer REAUTHENTICATION_REQUIRED when the last authentication is older than they accept.
+   */
+  reauthenticate: Scalars['Boolean']['output'];
+  /** New recovery codes, the old ones void; answered this once. TOTP_NOT_ENABLED while TOTP is off. */
+  regenerateRecoveryCodes: Array<Scalars['String']['output']>;
+  /**
    * Creates an account and logs it in (a new session). REGISTRATION_CLOSED unless REGISTRATION_OPEN is set;
    * BAD_USER_INPUT lists every failed rule (username, e-mail, password validators) in extensions.validationErrors.
    */
@@ -279,6 +302,11 @@ export type Mutation = {
    */
   resetPassword: Scalars['Boolean']['output'];
   /**
+   * Removes a user's TOTP and recovery codes (a lost phone) and ends their sessions; audited. A superuser's only by a
+   * superuser. TOTP_NOT_ENABLED when the user has none.
+   */
+  resetUserSecondFactor: Scalars['Boolean']['output'];
+  /**
    * Revokes one of the user's tokens (or, staff with gqlauth.delete_accesstoken, another user's): it stops at once.
    * With an access token, only that token itself (SESSION_REQUIRED for any other).
    */
@@ -287,6 +315,11 @@ export type Mutation = {
   revokePermission: Scalars['Boolean']['output'];
   /** Sets a user's password (validators apply) and ends that user's sessions. */
   setUserPassword: Scalars['Boolean']['output'];
+  /**
+   * Starts turning TOTP on: a new secret, not in force until confirmTotp (enrolling again replaces one not yet
+   * confirmed). TOTP_ALREADY_ENABLED while it is on.
+   */
+  startTotpEnrollment: TotpEnrollment;
   /** Stops impersonating: you are logged in as yourself again, under a new session id. NOT_IMPERSONATING otherwise. */
   stopImpersonating: User;
   /**
@@ -297,6 +330,15 @@ export type Mutation = {
   updatePoll: Poll;
   /** Changes a user. isStaff, isSuperuser, and any change to a superuser, need a superuser. */
   updateUser: User;
+  /** As verifyTotp, with one of the recovery codes (each once), for a lost authenticator. */
+  verifyRecoveryCode: User;
+  /**
+   * Completes a login that answered SECOND_FACTOR_REQUIRED with a code from the app (this 30-second step or one
+   * either side; each code once): logged in under a new session id. INVALID_CODE for a wrong or used code (counted by
+   * the lockout as a wrong password; the third ends the pending login), NO_PENDING_LOGIN when no login waits (none,
+   * SECOND_FACTOR_TIMEOUT passed, or ended by wrong codes): log in with the password again.
+   */
+  verifyTotp: User;
   /** One more vote for a choice, in a poll the user may view (NOT_FOUND otherwise, as for no such choice). */
   vote: Choice;
 };
@@ -317,6 +359,11 @@ export type MutationAddUserToGroupArgs = {
 export type MutationChangePasswordArgs = {
   newPassword: Scalars['String']['input'];
   oldPassword: Scalars['String']['input'];
+};
+
+
+export type MutationConfirmTotpArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -354,6 +401,12 @@ export type MutationDeletePollArgs = {
 
 export type MutationDeleteUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationDisableTotpArgs = {
+  code: Scalars['String']['input'];
+  password: Scalars['String']['input'];
 };
 
 
@@ -397,6 +450,12 @@ export type MutationOidcLoginUrlArgs = {
 };
 
 
+export type MutationReauthenticateArgs = {
+  code?: InputMaybe<Scalars['String']['input']>;
+  password: Scalars['String']['input'];
+};
+
+
 export type MutationRegisterArgs = {
   input: RegisterInput;
 };
@@ -417,6 +476,11 @@ export type MutationResetPasswordArgs = {
   newPassword: Scalars['String']['input'];
   token: Scalars['String']['input'];
   uid: Scalars['ID']['input'];
+};
+
+
+export type MutationResetUserSecondFactorArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -453,6 +517,16 @@ export type MutationUpdatePollArgs = {
 export type MutationUpdateUserArgs = {
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
+};
+
+
+export type MutationVerifyRecoveryCodeArgs = {
+  code: Scalars['String']['input'];
+};
+
+
+export type MutationVerifyTotpArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -532,6 +606,8 @@ export type Query = {
   myAccessTokens: Array<AccessToken>;
   /** The logged-in user's links to provider accounts. */
   myExternalIdentities: Array<ExternalIdentity>;
+  /** Where the logged-in user's second factor stands (also read with an access token of theirs). */
+  mySecondFactor: SecondFactorStatus;
   /**
    * The logged-in user's sessions that have not ended, most recently active first; `current` marks this one.
    * SESSION_REQUIRED with an access token.
@@ -607,6 +683,14 @@ export type RegisterInput = {
   username: Scalars['String']['input'];
 };
 
+/** Where the logged-in user's second factor stands. */
+export type SecondFactorStatus = {
+  __typename?: 'SecondFactorStatus';
+  /** Unused recovery codes (0 while TOTP is off). */
+  recoveryCodesLeft: Scalars['Int']['output'];
+  totpEnabled: Scalars['Boolean']['output'];
+};
+
 /** Facts about this server that anyone may read. */
 export type ServerInfo = {
   __typename?: 'ServerInfo';
@@ -614,6 +698,19 @@ export type ServerInfo = {
   time: Scalars['DateTime']['output'];
   /** The server's version (from package.json). */
   version: Scalars['String']['output'];
+};
+
+/**
+ * A TOTP secret being enrolled (RFC 6238: SHA-1, 6 digits, 30 seconds), for the logged-in user's eyes only, once: the
+ * secret to type into an authenticator app, or its otpauth:// URI, or that URI as a QR code to scan.
+ */
+export type TotpEnrollment = {
+  __typename?: 'TotpEnrollment';
+  /** The URI as a QR code: an SVG document, to put in the page as it is. */
+  qrCodeSvg: Scalars['String']['output'];
+  /** Base32. */
+  secret: Scalars['String']['output'];
+  uri: Scalars['String']['output'];
 };
 
 export type UpdateUserInput = {
@@ -786,8 +883,10 @@ export type ResolversTypes = {
   PollEdge: ResolverTypeWrapper<Mapped<PollEdge>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterInput: ResolverTypeWrapper<Mapped<RegisterInput>>;
+  SecondFactorStatus: ResolverTypeWrapper<Mapped<SecondFactorStatus>>;
   ServerInfo: ResolverTypeWrapper<Mapped<ServerInfo>>;
   String: ResolverTypeWrapper<Mapped<Scalars['String']['output']>>;
+  TotpEnrollment: ResolverTypeWrapper<Mapped<TotpEnrollment>>;
   UpdateUserInput: ResolverTypeWrapper<Mapped<UpdateUserInput>>;
   User: ResolverTypeWrapper<Mapped<User>>;
   UserConnection: ResolverTypeWrapper<Mapped<UserConnection>>;
@@ -824,8 +923,10 @@ export type ResolversParentTypes = {
   PollEdge: Mapped<PollEdge>;
   Query: Record<PropertyKey, never>;
   RegisterInput: Mapped<RegisterInput>;
+  SecondFactorStatus: Mapped<SecondFactorStatus>;
   ServerInfo: Mapped<ServerInfo>;
   String: Mapped<Scalars['String']['output']>;
+  TotpEnrollment: Mapped<TotpEnrollment>;
   UpdateUserInput: Mapped<UpdateUserInput>;
   User: Mapped<User>;
   UserConnection: Mapped<UserConnection>;
@@ -833,7 +934,10 @@ export type ResolversParentTypes = {
   UserSession: Mapped<UserSession>;
 };
 
-export type AuthDirectiveArgs = { };
+export type AuthDirectiveArgs = {
+  recent?: Maybe<Scalars['Int']['input']>;
+  stepUp?: Maybe<Scalars['Boolean']['input']>;
+};
 
 export type AuthDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
@@ -956,6 +1060,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   addChoice?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationAddChoiceArgs, 'pollId' | 'text'>>;
   addUserToGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationAddUserToGroupArgs, 'groupId' | 'userId'>>;
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'newPassword' | 'oldPassword'>>;
+  confirmTotp?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
   createAccessToken?: Resolver<ResolversTypes['CreatedAccessToken'], ParentType, ContextType, RequireFields<MutationCreateAccessTokenArgs, 'input'>>;
   createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'name'>>;
   createPoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationCreatePollArgs, 'question'>>;
@@ -963,6 +1068,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   deleteGroup?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteGroupArgs, 'id'>>;
   deletePoll?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePollArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code' | 'password'>>;
   endSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationEndSessionArgs, 'id'>>;
   endUserSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationEndUserSessionArgs, 'id' | 'userId'>>;
   grantPermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationGrantPermissionArgs, 'perm'>>;
@@ -972,17 +1078,23 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   logoutOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   oidcLinkUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLinkUrlArgs, 'provider'>>;
   oidcLoginUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLoginUrlArgs, 'provider'>>;
+  reauthenticate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReauthenticateArgs, 'password'>>;
+  regenerateRecoveryCodes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token' | 'uid'>>;
+  resetUserSecondFactor?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetUserSecondFactorArgs, 'userId'>>;
   revokeAccessToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeAccessTokenArgs, 'id'>>;
   revokePermission?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokePermissionArgs, 'perm'>>;
   setUserPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetUserPasswordArgs, 'id' | 'password'>>;
+  startTotpEnrollment?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
   stopImpersonating?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   unlinkExternalIdentity?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnlinkExternalIdentityArgs, 'provider'>>;
   updatePoll?: Resolver<ResolversTypes['Poll'], ParentType, ContextType, RequireFields<MutationUpdatePollArgs, 'id' | 'question'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  verifyRecoveryCode?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationVerifyRecoveryCodeArgs, 'code'>>;
+  verifyTotp?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationVerifyTotpArgs, 'code'>>;
   vote?: Resolver<ResolversTypes['Choice'], ParentType, ContextType, RequireFields<MutationVoteArgs, 'choiceId'>>;
 };
 
@@ -1029,6 +1141,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   myAccessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType>;
   myExternalIdentities?: Resolver<Array<ResolversTypes['ExternalIdentity']>, ParentType, ContextType>;
+  mySecondFactor?: Resolver<ResolversTypes['SecondFactorStatus'], ParentType, ContextType>;
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   oidcProviders?: Resolver<Array<ResolversTypes['OidcProvider']>, ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['Permission']>, ParentType, ContextType>;
@@ -1040,9 +1153,20 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 };
 
+export type SecondFactorStatusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SecondFactorStatus'] = ResolversParentTypes['SecondFactorStatus']> = {
+  recoveryCodesLeft?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totpEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type ServerInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServerInfo'] = ResolversParentTypes['ServerInfo']> = {
   time?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TotpEnrollmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TotpEnrollment'] = ResolversParentTypes['TotpEnrollment']> = {
+  qrCodeSvg?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  uri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -1103,7 +1227,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PollConnection?: PollConnectionResolvers<ContextType>;
   PollEdge?: PollEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SecondFactorStatus?: SecondFactorStatusResolvers<ContextType>;
   ServerInfo?: ServerInfoResolvers<ContextType>;
+  TotpEnrollment?: TotpEnrollmentResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;

@@ -15,6 +15,7 @@ import { Migration20261206000000_email_lookup } from './Migration20261206000000_
 import { Migration20261206030000_audit_event } from './Migration20261206030000_audit_event.js';
 import { Migration20261206030000_access_tokens } from './Migration20261206030000_access_tokens.js';
 import { Migration20261207010000_external_identity } from './Migration20261207010000_external_identity.js';
+import { Migration20261207000000_second_factor } from './Migration20261207000000_second_factor.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_auth', class: Migration20261123000000_auth },
@@ -26,4 +27,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261206030000_audit_event', class: Migration20261206030000_audit_event },
   { name: 'Migration20261206030000_access_tokens', class: Migration20261206030000_access_tokens },
   { name: 'Migration20261207010000_external_identity', class: Migration20261207010000_external_identity },
+  { name: 'Migration20261207000000_second_factor', class: Migration20261207000000_second_factor },
 ];

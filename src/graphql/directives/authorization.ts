@@ -27,4 +27,11 @@ export interface Authorization {
    * the permission's model).
    */
   permittedKeys(perm: string, model: string | undefined, keys: readonly ObjectKey[]): Promise<ReadonlySet<string>>;
+  /**
+   * For step-up (`@auth(recent)`): how many seconds ago the user last proved who they are; undefined when that is not
+   * known (an access token). Without it, every field asking for a recent authentication is refused.
+   */
+  authenticationAge?(): Promise<number | undefined>;
+  /** What `@auth(stepUp: true)` accepts, in seconds (STEP_UP_MAX_AGE); without it, 900. */
+  readonly stepUpMaxAgeSeconds?: number;
 }

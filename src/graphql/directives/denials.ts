@@ -6,17 +6,26 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
-import { forbidden, unauthenticated } from '../errors.js';
+import { forbidden, reauthenticationRequired, unauthenticated } from '../errors.js';
 
-/** Why a field is refused: no user (UNAUTHENTICATED), or a user without the right (FORBIDDEN); undefined: allowed. */
-export type Verdict = 'UNAUTHENTICATED' | 'FORBIDDEN' | undefined;
+/**
+ * Why a field is refused: no user (UNAUTHENTICATED), a user without the right (FORBIDDEN), or a user whose last
+ * authentication is older than the field accepts (`reauthenticate`: the seconds it accepts); undefined: allowed.
+ */
+export type Verdict = Denial | undefined;
+export type Denial = 'UNAUTHENTICATED' | 'FORBIDDEN' | { readonly reauthenticate: number };
 
 /** The coordinate each denial was thrown for. */
 const coordinates = new WeakMap<Error, string>();
 
 /** The error a denied field answers, remembered with the field's coordinate. */
-export function deny(verdict: 'UNAUTHENTICATED' | 'FORBIDDEN', coordinate: string): GraphQLError {
-  const error = verdict === 'UNAUTHENTICATED' ? unauthenticated() : forbidden();
+export function deny(verdict: Denial, coordinate: string): GraphQLError {
+  const error =
+    verdict === 'UNAUTHENTICATED'
+      ? unauthenticated()
+      : verdict === 'FORBIDDEN'
+        ? forbidden()
+        : reauthenticationRequired(verdict.reauthenticate);
   coordinates.set(error, coordinate);
   return error;
 }

@@ -70,6 +70,49 @@ describe('@public, @auth and @hasPerm on root fields', () => {
   });
 });
 
+describe('@auth(recent) and @auth(stepUp): a recent authentication (step-up)', () => {
+  const schema = guardedSchema(
+    `type Query { open: String @public }
+     type Mutation {
+       rotate: Boolean @auth(recent: 300)
+       grant: Boolean @hasPerm(perm: "app.change_x") @auth(stepUp: true)
+     }`,
+    { Mutation: { rotate: () => true, grant: () => true } },
+  );
+  const answer = async (field: string, as: Holdings) => {
+    const result = await runGuarded({ schema, query: `mutation { ${field} }`, as });
+    return result.errors?.[0]?.extensions ?? (result.data as Record<string, unknown>)[field];
+  };
+  const again = (maxAgeSeconds: number) => ({ code: 'REAUTHENTICATION_REQUIRED', maxAgeSeconds });
+
+  it('answers REAUTHENTICATION_REQUIRED, with the age it accepts, when the last authentication is older', async () => {
+    const got = [];
+    for (const authenticatedSecondsAgo of [0, 300, 301, undefined])
+      got.push(
+        await answer('rotate', {
+          user: ALICE,
+          ...(authenticatedSecondsAgo === undefined ? {} : { authenticatedSecondsAgo }),
+        }),
+      );
+    // Unknown (an access token has no authentication time) is not recent.
+    expect(got).toEqual([true, true, again(300), again(300)]);
+    expect(await answer('rotate', ANONYMOUS)).toEqual(U);
+  });
+
+  it("takes stepUp's age from the authorization (STEP_UP_MAX_AGE), and asks it only of who holds the rest", async () => {
+    const holder = { user: ALICE, perms: ['app.change_x'] };
+    expect(await answer('grant', { ...holder, authenticatedSecondsAgo: 600 })).toBe(true);
+    expect(await answer('grant', { ...holder, authenticatedSecondsAgo: 601 })).toEqual(again(600));
+    const stranger = await runGuarded({
+      schema,
+      query: 'mutation { grant }',
+      as: { user: ALICE, authenticatedSecondsAgo: 9999 },
+    });
+    expect(stranger.errors?.[0]?.extensions).toEqual(F);
+    expect(stranger.authorization.asked).toEqual(['hasPerm app.change_x']);
+  });
+});
+
 describe('guards on types', () => {
   const schema = guardedSchema(
     `type Report @hasPerm(perm: "app.view_report") { title: String!, salary: Int @hasPerm(perm: "hr.view_salary") }

@@ -19,6 +19,9 @@ export interface EnforceOptions<TContext> {
   readonly policies?: Policies<TContext>;
 }
 
+/** What `@auth(stepUp: true)` accepts when the Authorization does not say (seconds). */
+const STEP_UP_MAX_AGE = 900;
+
 /** What one check needs to know. */
 interface CheckInput<TContext> {
   readonly user: AuthorizationUser | null;
@@ -115,6 +118,8 @@ async function verdictOf<TContext>(
 ): Promise<Verdict> {
   const { user, authorization } = input;
   const refused: Verdict = user ? 'FORBIDDEN' : 'UNAUTHENTICATED';
+  /** The most recent authentication a step-up asks for (seconds): checked last, once every right is held. */
+  let recent: number | undefined;
   for (const requirement of requirements) {
     if (requirement.kind === 'public') continue;
     if (requirement.kind === 'policy') {
@@ -134,7 +139,13 @@ async function verdictOf<TContext>(
     }
     // Every other guard needs a logged-in, active user first.
     if (!user) return 'UNAUTHENTICATED';
-    if (requirement.kind === 'auth') continue;
+    if (requirement.kind === 'auth') {
+      if (requirement.recent === undefined) continue;
+      const maxAgeSeconds =
+        requirement.recent === 'stepUp' ? (authorization.stepUpMaxAgeSeconds ?? STEP_UP_MAX_AGE) : requirement.recent;
+      recent = Math.min(recent ?? maxAgeSeconds, maxAgeSeconds);
+      continue;
+    }
     if (requirement.kind === 'perms') {
       const held = await Promise.all(requirement.perms.map((perm) => authorization.hasPerm(perm)));
       if (!(requirement.mode === 'all' ? held.every(Boolean) : held.some(Boolean))) return 'FORBIDDEN';
@@ -155,6 +166,12 @@ async function verdictOf<TContext>(
         ? await authorization.hasPerm(perm)
         : (await authorization.permittedKeys(perm, undefined, [key])).has(String(key));
     if (!allowed) return 'FORBIDDEN';
+  }
+  if (recent !== undefined) {
+    // Asked only of someone who may otherwise do it: nobody is sent to reauthenticate for a field they may not use.
+    const age = await authorization.authenticationAge?.();
+    // Unknown (an access token, an Authorization that cannot tell) is not recent: fail closed.
+    if (age === undefined || age > recent) return { reauthenticate: recent };
   }
   return undefined;
 }

@@ -12,7 +12,11 @@ export function describeRequirement(requirement: Requirement): string {
     case 'public':
       return 'public';
     case 'auth':
-      return 'logged in';
+      return requirement.recent === undefined
+        ? 'logged in'
+        : requirement.recent === 'stepUp'
+          ? 'logged in within STEP_UP_MAX_AGE'
+          : `logged in within ${requirement.recent} s`;
     case 'policy':
       return `policy ${requirement.name}`;
     case 'perms':

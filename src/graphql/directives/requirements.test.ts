@@ -305,3 +305,23 @@ describe('an accepted schema', () => {
     expect((await runGuarded({ schema, query: '{ hello }', as: { user: ALICE } })).data).toEqual({ hello: 'hi' });
   });
 });
+
+describe('@auth(recent) and @auth(stepUp)', () => {
+  it('refuses an age that is no number of seconds, both arguments at once, and recent on a type', () => {
+    expect(
+      problems(`
+        type Report @auth(recent: 60) { title: String }
+        type Query {
+          a: Report @auth(recent: 0)
+          b: String @auth(recent: 60, stepUp: true)
+          c: String @auth(recent: 60)
+          d: String @auth(stepUp: true)
+        }
+      `),
+    ).toEqual([
+      'Query.a: @auth(recent: 0) is not a number of seconds (1 or more)',
+      'Query.b: @auth takes recent or stepUp, not both',
+      'Report: @auth(recent) belongs on a field, not on a type',
+    ]);
+  });
+});

@@ -57,7 +57,14 @@ export type ObjectSource =
 /** One guard of a type or a field. */
 export type Requirement =
   | { readonly kind: 'public' }
-  | { readonly kind: 'auth' }
+  | {
+      readonly kind: 'auth';
+      /**
+       * Step-up: the last authentication at most this many seconds old, or 'stepUp' for the server's own limit
+       * (STEP_UP_MAX_AGE); undefined: any logged-in user.
+       */
+      readonly recent?: number | 'stepUp';
+    }
   | { readonly kind: 'perms'; readonly mode: 'all' | 'any'; readonly perms: readonly string[] }
   | {
       readonly kind: 'objectPerm';
@@ -216,7 +223,11 @@ function declared(site: Site, holder: AstNodeHolder): Requirement[] {
   const { schema, coordinate, problems } = site;
   const requirements: Requirement[] = [];
   if (getDirective(schema, holder, 'public')?.length) requirements.push({ kind: 'public' });
-  if (getDirective(schema, holder, 'auth')?.length) requirements.push({ kind: 'auth' });
+  for (const args of getDirective(schema, holder, 'auth') ?? []) {
+    const requirement = auth(site, args as AuthArgs);
+    if (typeof requirement === 'string') problems.push(`${coordinate}: ${requirement}`);
+    else requirements.push(requirement);
+  }
   for (const args of getDirective(schema, holder, 'hasPerm') ?? []) {
     const requirement = hasPerm(site, args as HasPermArgs);
     if (typeof requirement === 'string') problems.push(`${coordinate}: ${requirement}`);
@@ -234,6 +245,20 @@ function declared(site: Site, holder: AstNodeHolder): Requirement[] {
     } else requirements.push({ kind: 'policy', name });
   }
   return requirements;
+}
+
+interface AuthArgs {
+  recent?: number | null;
+  stepUp?: boolean | null;
+}
+
+/** One `@auth`, or what is wrong with it. */
+function auth(site: Site, { recent, stepUp }: AuthArgs): Requirement | string {
+  if (recent === undefined || recent === null) return stepUp ? { kind: 'auth', recent: 'stepUp' } : { kind: 'auth' };
+  if (stepUp) return '@auth takes recent or stepUp, not both';
+  if (!site.field) return '@auth(recent) belongs on a field, not on a type';
+  if (!Number.isInteger(recent) || recent < 1) return `@auth(recent: ${recent}) is not a number of seconds (1 or more)`;
+  return { kind: 'auth', recent };
 }
 
 interface HasPermArgs {

@@ -8,6 +8,7 @@ import { adminResolvers } from './admin.js';
 import { auditResolvers } from './audit.js';
 import { authResolvers } from './auth.js';
 import { oidcResolvers } from './oidc.js';
+import { secondFactorResolvers } from './second-factor.js';
 import { serverResolvers } from './server.js';
 
 export const scalarResolvers: Resolvers = {
@@ -24,4 +25,5 @@ export const resolvers: Resolvers[] = [
   auditResolvers,
   accessTokenResolvers,
   oidcResolvers,
+  secondFactorResolvers,
 ];
