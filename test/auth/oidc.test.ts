@@ -6,6 +6,7 @@
  * removed from the settings, a provider that cannot be reached.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Secret, TOTP } from 'otpauth';
 import { Cookie } from 'tough-cookie';
 import { createAuth } from '../../src/auth/index.js';
 import { configChecks } from '../../src/checks/config.js';
@@ -487,10 +488,51 @@ describe('OpenID Connect login', () => {
     expect(assertsSecondFactor(['hwk'])).toBe(false);
     expect(assertsSecondFactor([])).toBe(false);
     // The provider's amr reaches the server through the ID token; an account without a second factor logs in either
-    // way (loginAs decides: with the TOTP work, an account with one lands on ?oidc=second_factor_required).
+    // way (loginAs decides).
     provider.accounts.set('otp-sub', { email: 'otp@example.com', email_verified: true });
     expect((await logIn(app, 'otp-sub', ['pwd', 'otp'])).landing).toEqual({ oidc: 'logged_in' });
     expect((await logIn(app, 'otp-sub', ['pwd'])).landing).toEqual({ oidc: 'logged_in' });
+  });
+
+  it("holds a provider's login of an account with TOTP until its code, unless the provider asserts mfa or otp", async () => {
+    provider.accounts.set('twofa-sub', { email: 'twofa@example.com', email_verified: true });
+    const first = await logIn(app, 'twofa-sub', ['pwd']);
+    expect(first.landing).toEqual({ oidc: 'logged_in' });
+    const username = (await whoAmI(first.browser)) ?? '';
+    // Turned on from that session (the login is recent: step-up lets it), with a code of the server's time.
+    const started = await first.browser.graphql<{ startTotpEnrollment: { secret: string } }>(
+      'mutation { startTotpEnrollment { secret } }',
+    );
+    const secret = Secret.fromBase32(started.body.data?.startTotpEnrollment.secret ?? '');
+    const codeAt = (steps: number) => TOTP.generate({ secret, timestamp: clock.now().getTime() + steps * 30_000 });
+    const confirmed = await first.browser.graphql('mutation ($c: String!) { confirmTotp(code: $c) }', {
+      c: codeAt(0),
+    });
+    expect(confirmed.body.errors).toBeUndefined();
+
+    // The provider checked a password only: nobody is logged in, the browser is asked for the code.
+    const held = await logIn(app, 'twofa-sub', ['pwd']);
+    expect(held.landing).toEqual({ oidc: 'second_factor_required' });
+    expect(await whoAmI(held.browser)).toBeNull();
+    const guarded = await held.browser.graphql('{ mySessions { id } }');
+    expect(guarded.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const pendingSession = await sessionIdOf(held.browser, app.url);
+    // The next step's code (this step's was spent confirming): the login completes, under another session id.
+    const verified = await held.browser.graphql<{ verifyTotp: { username: string } }>(
+      'mutation ($c: String!) { verifyTotp(code: $c) { username } }',
+      { c: codeAt(1) },
+    );
+    expect(verified.body).toEqual({ data: { verifyTotp: { username } } });
+    expect(await whoAmI(held.browser)).toBe(username);
+    expect(await sessionIdOf(held.browser, app.url)).not.toBe(pendingSession);
+
+    // The provider asserted a second factor of its own: logged in at once. Without amr at all: held.
+    const asserted = await logIn(app, 'twofa-sub', ['pwd', 'otp']);
+    expect(asserted.landing).toEqual({ oidc: 'logged_in' });
+    expect(await whoAmI(asserted.browser)).toBe(username);
+    const silent = await logIn(app, 'twofa-sub');
+    expect(silent.landing).toEqual({ oidc: 'second_factor_required' });
+    expect(await whoAmI(silent.browser)).toBeNull();
   });
 
   it('answers a clear code for an unknown provider and one that cannot be reached', async () => {
