@@ -4,7 +4,7 @@
  *
  * 1. The provider's subject is linked: that user, if active.
  * 2. Otherwise, with OIDC_LINK_VERIFIED_EMAIL, an address the provider says it verified reaches the one active account
- *    that has it, and is linked to it.
+ *    that has it (compared in ASCII only; never a staff member's or a superuser's account), and is linked to it.
  * 3. Otherwise, when no account has the verified address, a new account, if registration is open.
  *
  * An address that is not verified counts for nothing, as if the provider had given none: anyone may type anyone's
@@ -74,6 +74,14 @@ interface LinkRow {
   is_active: boolean;
 }
 
+/** An address of printable ASCII only: the only kind a provider's verified address is matched with. */
+const PLAIN_ADDRESS = /^[\x21-\x7e]+$/;
+
+/** Lower case of ASCII letters only (what `upper(... COLLATE "C")` compares). */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
 /** Characters Django's username validator takes, less `@`: a derived name never looks like someone's address. */
 const NOT_USERNAME = /[^\p{L}\p{N}_.+-]/gu;
 
@@ -89,13 +97,17 @@ export class ExternalIdentities {
    * why none.
    */
   async userFor(em: EntityManager, provider: string, claims: ExternalClaims, rules: LinkRules): Promise<ExternalLogin> {
+    let found: ExternalLogin;
     try {
-      return await em.transactional((tx) => this.resolve(tx, provider, claims, rules));
+      found = await em.transactional((tx) => this.resolve(tx, provider, claims, rules));
     } catch (error) {
       // Another callback of the same subject linked it first: its link is the one.
       if (!(error instanceof UniqueConstraintViolationException)) throw error;
-      return em.transactional((tx) => this.resolve(tx, provider, claims, rules));
+      found = await em.transactional((tx) => this.resolve(tx, provider, claims, rules));
     }
+    // Said once committed: a transaction rolled back (a race lost) leaves no created user in the audit log.
+    if ('user' in found && found.linkedBy === 'new_account') await this.users.announceCreated(found.user);
+    return found;
   }
 
   private async resolve(
@@ -121,17 +133,27 @@ export class ExternalIdentities {
     }
     // Only an address the provider verified is looked at (see above).
     const email = claims.email && claims.emailVerified ? normalizeEmail(claims.email) : '';
-    const holders = email
-      ? await selectAll<{ id: number; is_active: boolean }>(
-          em,
-          'SELECT id, is_active FROM auth_user WHERE upper(email) = upper(?) LIMIT 2',
-          [email],
-        )
-      : [];
+    // Only an address in ASCII is compared, and with ASCII case folding only: under PostgreSQL's collations upper()
+    // folds look-alikes together (dotless ı to I, long ſ to S), and a provider rightly verifies an address its owner
+    // holds, so a verified bob@maıl.test would otherwise reach bob@mail.test's account.
+    const holders =
+      email && PLAIN_ADDRESS.test(email)
+        ? (
+            await selectAll<{ id: number; is_active: boolean; is_staff: boolean; is_superuser: boolean; email: string }>(
+              em,
+              `SELECT id, is_active, is_staff, is_superuser, email FROM auth_user
+                WHERE upper(email COLLATE "C") = upper(? COLLATE "C") LIMIT 2`,
+              [email],
+            )
+          ).filter((row) => asciiLower(row.email) === asciiLower(email))
+        : [];
     const [holder] = holders;
     if (holder) {
-      // Only when the operator allows it, only the one active account.
-      if (rules.linkVerifiedEmail && holders.length === 1 && holder.is_active) {
+      // Only when the operator allows it, only the one active account, and never an administrator's: whoever holds
+      // an address at some provider must not come to hold staff rights by it (an administrator links a provider
+      // themself, logged in).
+      const privileged = holder.is_staff || holder.is_superuser;
+      if (rules.linkVerifiedEmail && holders.length === 1 && holder.is_active && !privileged) {
         await this.insertLink(em, provider, claims, holder.id, email);
         return { user: await em.findOneOrFail(User, { id: holder.id }), linkedBy: 'email' };
       }
@@ -224,13 +246,17 @@ export class ExternalIdentities {
       const username =
         attempt === 0 && base ? base : `${base || provider}-${randomString(8, this.random).toLowerCase()}`;
       try {
-        return await this.users.createUser(em, {
-          username,
-          email,
-          password: null,
-          firstName: name(claims.givenName ?? ''),
-          lastName: name(claims.familyName ?? ''),
-        });
+        // In a savepoint of its own: a name taken meanwhile (a unique violation) rolls back this attempt only, not
+        // the whole transaction, which PostgreSQL would otherwise refuse to go on with.
+        return await em.transactional((attempted) =>
+          this.users.insertUser(attempted, {
+            username,
+            email,
+            password: null,
+            firstName: name(claims.givenName ?? ''),
+            lastName: name(claims.familyName ?? ''),
+          }),
+        );
       } catch (error) {
         // Taken (or, for the first, not a valid name): the next attempt adds a random suffix.
         if (!(error instanceof ValidationError)) throw error;

@@ -120,7 +120,9 @@ export class OidcClient {
         throw new OidcFailed(failureOf(error), error);
       }
     }
-    return claimsOf(idToken.sub, claims);
+    // The authentication methods from the ID token alone: it is what the provider signed for this login (userinfo
+    // describes the account, and a value there must not count as a second factor checked).
+    return { ...claimsOf(idToken.sub, claims), amr: methodsOf(idToken.amr) };
   }
 
   private configuration(): Promise<client.Configuration> {
@@ -190,8 +192,13 @@ function claimsOf(subject: string, claims: Record<string, unknown>): ExternalCla
     preferredUsername: text(claims.preferred_username),
     givenName: text(claims.given_name),
     familyName: text(claims.family_name),
-    amr: Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : [],
+    amr: methodsOf(claims.amr),
   };
+}
+
+/** RFC 8176 authentication methods, as strings; anything else is none. */
+function methodsOf(amr: unknown): string[] {
+  return Array.isArray(amr) ? amr.filter((value): value is string => typeof value === 'string') : [];
 }
 
 /** The relying party of each provider of OIDC_PROVIDERS, by name: made once per process (discovery is cached). */

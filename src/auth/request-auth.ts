@@ -229,6 +229,15 @@ export class RequestAuth {
    * proved the second too (`secondFactorVerified`: an identity provider asserting multi-factor authentication).
    */
   async loginAs(user: User, backend: string, options: LoginOptions = {}): Promise<LoginOutcome> {
+    // A login in an impersonated session is a new login of its own: the impersonation ends with it, and is recorded.
+    const { impersonator, userId: actedAs } = this.session.keys;
+    const outcome = await this.startLogin(user, backend, options);
+    if (impersonator && actedAs !== undefined)
+      await this.deps.auth.events.emit('impersonationEnded', { actorId: impersonator.userId, userId: actedAs });
+    return outcome;
+  }
+
+  private async startLogin(user: User, backend: string, options: LoginOptions): Promise<LoginOutcome> {
     if (options.secondFactorVerified !== true && (await this.deps.secondFactor.isEnabled(this.em, user.id))) {
       const pendingLogin = {
         userId: user.id,
@@ -247,7 +256,6 @@ export class RequestAuth {
     }
     await login(this.session, this.em, user, backend, this.deps);
     this.resolved = Promise.resolve(user);
-    // A login in an impersonated session is a new login of its own: the impersonation is over.
     this.realUser = null;
     return 'complete';
   }

@@ -125,7 +125,18 @@ export class UserManager {
     return em.findOne(User, { username: normalizeUsername(username) });
   }
 
+  /** Creates the user and says so (`userCreated`, which the audit log records). */
   async createUser(em: EntityManager, input: CreateUserInput): Promise<User> {
+    const user = await this.insertUser(em, input);
+    await this.announceCreated(user);
+    return user;
+  }
+
+  /**
+   * `createUser` without the event: for a caller inside a transaction, which announces the user
+   * (`announceCreated`) once it commits. Said before, a rolled-back user would be in the audit log.
+   */
+  async insertUser(em: EntityManager, input: CreateUserInput): Promise<User> {
     const username = normalizeUsername(input.username);
     const email = normalizeEmail(input.email ?? '');
     const issues = [...validateUsername(username), ...validateEmailLength(email)];
@@ -161,14 +172,17 @@ export class UserManager {
       throw error;
     }
     // Loaded without its hash (a lazy property), like every user the core hands out.
-    const user = await em.findOneOrFail(User, { id });
+    return em.findOneOrFail(User, { id });
+  }
+
+  /** `userCreated` for a user `insertUser` made, once what made it is committed. */
+  async announceCreated(user: User): Promise<void> {
     await this.events?.emit('userCreated', {
       userId: user.id,
       username: user.username,
       isStaff: user.isStaff,
       isSuperuser: user.isSuperuser,
     });
-    return user;
   }
 
   /** Django's `create_superuser`: staff and superuser, and refuses to make one that is not both. */

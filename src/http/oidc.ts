@@ -50,7 +50,7 @@ export class OidcFlowCookieJar implements OidcFlowCookie {
   }
 
   private options() {
-    const { cookieSecure, cookieDomain } = this.config.session;
+    const { cookieSecure } = this.config.session;
     return {
       // Script never needs it: what it holds (the PKCE verifier) must not leave the browser.
       httpOnly: true,
@@ -58,9 +58,9 @@ export class OidcFlowCookieJar implements OidcFlowCookie {
       // Lax, whatever SESSION_COOKIE_SAMESITE says: the provider sends the browser back by a cross-site top-level
       // GET, on which Strict would not send it (and the login would fail as missing).
       sameSite: 'lax' as const,
-      // Sent to the callbacks only.
+      // Sent to the callbacks only, of this host only: never SESSION_COOKIE_DOMAIN, under which a sibling host could
+      // read the flow or toss its own in (its state and code in a victim's browser: a login CSRF).
       path: this.config.oidc.callbackPath,
-      ...(cookieDomain ? { domain: cookieDomain } : {}),
     };
   }
 }

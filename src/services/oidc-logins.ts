@@ -125,12 +125,19 @@ export class OidcLogins {
       await core.events.emit('externalLoginFailed', { backend, reason: code, ...(userId ? { userId } : {}) });
       throw new OidcLoginRefused(code, cause);
     };
+    // Refused before anything is asked of a provider: logged, never an audit row. Anyone may send these requests,
+    // and each row stays (the table is append-only): a flood of them would be a flood of rows, named as the sender
+    // pleases.
+    const refuseUnheard = (code: OidcRefusal): never => {
+      logger.info({ code }, 'OpenID Connect callback refused before any exchange');
+      throw new OidcLoginRefused(code);
+    };
     const client = clients.get(provider);
-    if (!client) return refuse('OIDC_UNKNOWN_PROVIDER');
+    if (!client) return refuseUnheard('OIDC_UNKNOWN_PROVIDER');
     const started = flows.read(flow);
     // Only the browser that started this login holds it (login CSRF: an attacker's code in a victim's browser).
-    if (!started || started.provider !== provider) return refuse('OIDC_FLOW_MISSING');
-    if (!timingSafeEqualStrings(query.get('state') ?? '', started.state)) return refuse('OIDC_STATE_MISMATCH');
+    if (!started || started.provider !== provider) return refuseUnheard('OIDC_FLOW_MISSING');
+    if (!timingSafeEqualStrings(query.get('state') ?? '', started.state)) return refuseUnheard('OIDC_STATE_MISMATCH');
     // The registered redirect URI with the provider's answer: never a URL made from the request's Host header.
     const callbackUrl = new URL(client.redirectUri);
     callbackUrl.search = query.toString();

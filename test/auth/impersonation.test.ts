@@ -180,6 +180,16 @@ describeEachStore('impersonation', (sessionStore) => {
     expect(id).not.toBe(again.id);
   });
 
+  it('ends the impersonation, recorded, when someone logs in in the impersonated session', async () => {
+    const { client, id } = await support();
+    await impersonate(client, 'bob');
+    events();
+    const { body } = await client.graphql(LOGIN, { u: 'alice', p: PASSWORD });
+    expect(body.errors).toBeUndefined();
+    expect(events()).toEqual([{ event: 'impersonationEnded', actorId: Number(id), userId: Number(ids.bob) }]);
+    expect(await me(client)).toEqual({ username: 'alice', impersonatedBy: null });
+  });
+
   it('lets a superuser impersonate anyone active, a superuser too', async () => {
     const root = await browser('root');
     expect(await impersonate(root, 'root2')).toEqual({ data: { impersonate: { username: 'root2' } } });

@@ -234,14 +234,13 @@ describe('OpenID Connect login', () => {
     expect(landed(await callback(browser, back.toString()))).toEqual({ error: 'OIDC_STATE_MISMATCH' });
     expect(await whoAmI(browser)).toBeNull();
     expect(await linksOf('frank-sub')).toEqual([]);
-    const failures = await auditRowsReach(1, "kind = 'login_failed' AND details::text LIKE ?", ['%STATE_MISMATCH%']);
-    expect(failures).toEqual([
-      {
-        kind: 'login_failed',
-        actor_id: null,
-        details: { reasons: [{ backend: 'oidc:test', reason: 'OIDC_STATE_MISMATCH' }] },
-      },
-    ]);
+    // Refused before anything was asked of the provider: in the server's log only. Anyone may send such callbacks,
+    // and an audit row for each would let them fill the append-only table. (Rows are written in order: once the
+    // next login's row is there, a row of this refusal would be too.)
+    const { browser: next } = await logIn(app, 'frank-sub');
+    const frank = (await whoAmI(next)) ?? '';
+    expect(await auditRowsReach(1, "kind = 'login' AND username = ?", [frank])).toHaveLength(1);
+    expect(await auditRowsReach(0, "kind = 'login_failed' AND details::text LIKE ?", ['%STATE_MISMATCH%'])).toEqual([]);
   });
 
   it('refuses a callback in a browser that started no login (login CSRF)', async () => {
@@ -266,6 +265,15 @@ describe('OpenID Connect login', () => {
     await thief.jar.setCookie(new Cookie({ ...flow?.toJSON(), key: 'gqlauth_oidc', value: flow?.value ?? '' }), back);
     expect(landed(await callback(thief, back))).toEqual({ error: 'OIDC_CODE_REJECTED' });
     expect(await whoAmI(thief)).toBeNull();
+    // Refused by the provider, after the browser's own checks passed: in the audit log, with the code.
+    const failures = await auditRowsReach(1, "kind = 'login_failed' AND details::text LIKE ?", ['%CODE_REJECTED%']);
+    expect(failures).toEqual([
+      {
+        kind: 'login_failed',
+        actor_id: null,
+        details: { reasons: [{ backend: 'oidc:test', reason: 'OIDC_CODE_REJECTED' }] },
+      },
+    ]);
   });
 
   it('refuses an ID token whose nonce is not the browser’s login’s', async () => {
@@ -366,6 +374,54 @@ describe('OpenID Connect login', () => {
     expect(body).toEqual({ data: { myExternalIdentities: [{ provider: 'test', email: 'carol@example.com' }] } });
   });
 
+  it('never reaches an account by a look-alike address, nor an administrator’s by any address', async () => {
+    const auth = createAuth(app.config);
+    await auth.users.createUser(em(), { username: 'bobby', email: 'bobby@mail.test', password: 'a-long-password-1' });
+    await auth.users.createUser(em(), { username: 'sammy', email: 'sam@x.test', password: 'a-long-password-1' });
+    await auth.users.createUser(em(), {
+      username: 'chief',
+      email: 'chief@example.com',
+      password: 'a-long-password-1',
+      isStaff: true,
+    });
+    // Verified, and rightly: whoever registered the look-alike domain or mailbox holds it. Under PostgreSQL's
+    // upper(), the dotless ı folds to I and the long ſ to S.
+    provider.accounts.set('evil-1', { email: 'bobby@maıl.test', email_verified: true });
+    provider.accounts.set('evil-2', { email: 'ſam@x.test', email_verified: true });
+    for (const subject of ['evil-1', 'evil-2']) {
+      const { landing, browser } = await logIn(app, subject);
+      expect(landing).toEqual({ oidc: 'logged_in' });
+      expect(['bobby', 'sammy']).not.toContain(await whoAmI(browser));
+    }
+    // A staff member's verified address reaches nobody: linking one is theirs to do, logged in.
+    provider.accounts.set('chief-sub', { email: 'CHIEF@example.com', email_verified: true });
+    const chief = await logIn(app, 'chief-sub');
+    expect(chief.landing).toEqual({ error: 'OIDC_ACCOUNT_EXISTS' });
+    expect(await whoAmI(chief.browser)).toBeNull();
+    expect(await linksOf('chief-sub')).toEqual([]);
+  });
+
+  it('makes each of many first logins at once its own account, each announced once, none half-made', async () => {
+    const auth = createAuth(app.config);
+    const rules = { linkVerifiedEmail: false, registrationOpen: true };
+    const before = await userCount();
+    // Ten people whose provider calls them all "racer": one gets the name, the others a suffix, none an error.
+    const found = await Promise.all(
+      Array.from({ length: 10 }, (_unused, n) =>
+        auth.externalIdentities.userFor(
+          em(),
+          'test',
+          { subject: `racer-${n}`, emailVerified: false, preferredUsername: 'racer', amr: [] },
+          rules,
+        ),
+      ),
+    );
+    const usernames = found.map((login) => ('user' in login ? login.user.username : login.refused));
+    expect(new Set(usernames).size).toBe(10);
+    expect(usernames).toContain('racer');
+    expect(await userCount()).toBe(before + 10);
+  });
+
   it('lets a user unlink a provider, unless it is their only way to log in', async () => {
     const carol = await logIn(app, 'carol-sub');
     const judy = await logIn(app, 'judy-sub');
@@ -385,6 +441,39 @@ describe('OpenID Connect login', () => {
     expect(await auditRowsReach(1, "kind = 'provider_unlinked' AND target_user_id = ?", [id])).toEqual([
       { kind: 'provider_unlinked', actor_id: id, details: { provider: 'test' } },
     ]);
+  });
+
+  it('never lets two unlinks at once leave an account with no way in, nor a token unlink anything', async () => {
+    const { landing, browser } = await logIn(app, 'ivan-sub');
+    expect(landing).toEqual({ oidc: 'logged_in' });
+    const { id } =
+      (await selectOne<{ id: number }>(
+        em(),
+        "SELECT user_id AS id FROM gqlauth_external_identity WHERE subject = 'ivan-sub'",
+      )) ?? {};
+    // A second link, to the other configured provider: two ways in, no password.
+    await selectAll(
+      em(),
+      `INSERT INTO gqlauth_external_identity (provider, subject, user_id, email, created_at, last_login_at)
+       VALUES ('down', 'ivan-down', ?, '', now(), now()) RETURNING id`,
+      [id],
+    );
+    const unlink = (name: string) => browser.graphql(`mutation { unlinkExternalIdentity(provider: "${name}") }`);
+    const answers = await Promise.all([unlink('test'), unlink('down')]);
+    const codes = answers.map(({ body }) => body.errors?.[0]?.extensions?.code ?? 'ok');
+    expect(codes.sort()).toEqual(['BAD_USER_INPUT', 'ok']);
+    expect(await selectAll(em(), 'SELECT id FROM gqlauth_external_identity WHERE user_id = ?', [id])).toHaveLength(1);
+
+    // A token of that user, even unscoped, removes no way to log in.
+    const made = await browser.graphql<{ createAccessToken: { token: string } }>(
+      'mutation { createAccessToken(input: { name: "script" }) { token } }',
+    );
+    const token = made.body.data?.createAccessToken.token ?? '';
+    const script = new HttpClient(app.url);
+    const byToken = await script.graphql('mutation { unlinkExternalIdentity(provider: "test") }', undefined, {
+      authorization: `Bearer ${token}`,
+    });
+    expect(byToken.body.errors?.[0]?.extensions?.code).toBe('SESSION_REQUIRED');
   });
 
   describe('linking by a logged-in user', () => {
@@ -432,6 +521,18 @@ describe('OpenID Connect login', () => {
       const { id } = (await selectOne<{ id: number }>(em(), "SELECT id FROM auth_user WHERE username = 'alice'")) ?? {};
       expect(await linksOf('alice-sub')).toEqual([expect.objectContaining({ user_id: id })]);
       expect(await whoAmI(browser)).toBe('grabber');
+    });
+
+    it('asks for a recent authentication to link: a stolen session must not add a way in', async () => {
+      const browser = await passwordUser('stale');
+      clock.offsetMs += 901_000;
+      try {
+        const { body } = await browser.graphql(LINK_URL, { provider: 'test' });
+        expect(body.errors?.[0]?.extensions?.code).toBe('REAUTHENTICATION_REQUIRED');
+        expect(body.data).toBeNull();
+      } finally {
+        clock.offsetMs -= 901_000;
+      }
     });
 
     it('refuses a link whose user logged out meanwhile, and an anonymous request for one', async () => {

@@ -256,7 +256,9 @@ export type Mutation = {
   /**
    * Starts linking the logged-in user's account to their account at a provider (its logins then reach this account),
    * as oidcLoginUrl starts a login; the provider asks for its credentials again. The callback lands on
-   * OIDC_LANDING_URL?oidc=linked, or ?error=OIDC_ALREADY_LINKED when that provider account is another user's.
+   * OIDC_LANDING_URL?oidc=linked, or ?error=OIDC_ALREADY_LINKED when that provider account is another user's. A recent
+   * authentication is needed (REAUTHENTICATION_REQUIRED past STEP_UP_MAX_AGE): a link is a way in that outlives a
+   * password change, so a stolen session must not make one.
    */
   oidcLinkUrl: Scalars['String']['output'];
   /**

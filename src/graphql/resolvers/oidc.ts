@@ -16,8 +16,9 @@ function logins({ em, authCore, config, auth, oidc, logger }: GraphQLContext): O
   });
 }
 
-function identities({ em, authCore, auth }: GraphQLContext): ExternalIdentityService {
-  return new ExternalIdentityService({ em, core: authCore, session: auth });
+function identities({ em, authCore, auth, config }: GraphQLContext): ExternalIdentityService {
+  const providers = config.oidc.providers.map((provider) => provider.name);
+  return new ExternalIdentityService({ em, core: authCore, session: auth, providers });
 }
 
 export const oidcResolvers: Resolvers = {
