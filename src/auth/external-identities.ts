@@ -116,6 +116,11 @@ export class ExternalIdentities {
     claims: ExternalClaims,
     rules: LinkRules,
   ): Promise<ExternalLogin> {
+    // One at a time per provider account: two callbacks of the same new person (a double click, two tabs) would
+    // otherwise each make an account, and one of them fail on the link. The second waits, then finds the link.
+    await selectOne(em, 'SELECT pg_advisory_xact_lock(hashtext(?)) IS NULL AS locked', [
+      `${provider}\n${claims.subject}`,
+    ]);
     const linked = await selectOne<LinkRow>(
       em,
       `SELECT e.user_id, u.is_active FROM gqlauth_external_identity e JOIN auth_user u ON u.id = e.user_id
@@ -139,7 +144,13 @@ export class ExternalIdentities {
     const holders =
       email && PLAIN_ADDRESS.test(email)
         ? (
-            await selectAll<{ id: number; is_active: boolean; is_staff: boolean; is_superuser: boolean; email: string }>(
+            await selectAll<{
+              id: number;
+              is_active: boolean;
+              is_staff: boolean;
+              is_superuser: boolean;
+              email: string;
+            }>(
               em,
               `SELECT id, is_active, is_staff, is_superuser, email FROM auth_user
                 WHERE upper(email COLLATE "C") = upper(? COLLATE "C") LIMIT 2`,

@@ -248,6 +248,11 @@ export interface OidcProviderSetting {
   readonly scopes: readonly string[];
   /** What a login button shows. */
   readonly label: string;
+  /**
+   * Whether the provider's `amr` saying mfa or otp counts as the account's own second factor checked. Off by
+   * default: a provider account anyone may open (with a second factor of their own) must not stand in for this one's.
+   */
+  readonly trustAmr: boolean;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -270,6 +275,7 @@ const oidcProvider = z
     clientSecret: z.string().min(1, 'clientSecret is empty'),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope has a blank or a quote')).optional(),
     label: z.string().trim().min(1).max(100).optional(),
+    trustAmr: z.boolean().optional(),
   })
   .strict();
 
@@ -303,6 +309,7 @@ export const oidcProviders = z.string().transform((value, ctx): OidcProviderSett
       clientSecret: provider.clientSecret,
       scopes: Object.freeze([...new Set(['openid', ...(provider.scopes ?? ['email', 'profile'])])]),
       label: provider.label ?? provider.name,
+      trustAmr: provider.trustAmr ?? false,
     }),
   );
 });

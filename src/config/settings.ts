@@ -423,8 +423,9 @@ export const settings = {
       '[{"name":"google","issuer":"https://accounts.google.com","clientId":"...","clientSecret":"...","label":"Google"}]',
     doc:
       'A JSON list of providers: `name` (in URLs and sessions), `issuer` (https), `clientId`, `clientSecret`, and ' +
-      'optionally `scopes` (default `["email","profile"]`, `openid` always) and `label`. A provider removed from the ' +
-      'list ends the sessions it started.',
+      'optionally `scopes` (default `["email","profile"]`, `openid` always), `label`, and `trustAmr` (default false: ' +
+      "true lets its ID token's `amr` saying mfa or otp stand for the account's own second factor). A provider " +
+      'removed from the list ends the sessions it started.',
   }),
   OIDC_LINK_VERIFIED_EMAIL: setting({
     group: 'oidc',

@@ -8,12 +8,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Auth } from '../auth/index.js';
 import { oidcBackendName } from '../auth/backends.js';
-import type { ExternalLoginRefusal } from '../auth/external-identities.js';
+import type { ExternalLoginRefusal, LinkedBy } from '../auth/external-identities.js';
 import { timingSafeEqualStrings } from '../auth/hashers/compare.js';
 import { OidcFailed, type OidcClient, type OidcFailure } from '../auth/oidc-client.js';
 import type { OidcFlows } from '../auth/oidc-flow.js';
 import type { LoginOutcome } from '../auth/session-auth.js';
-import type { Config } from '../config/index.js';
+import type { Config, OidcProviderSetting } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import {
   NotLoggedIn,
@@ -34,6 +34,19 @@ export const SECOND_FACTOR_AMR: readonly string[] = ['mfa', 'otp'];
 /** Whether a provider's `amr` says it checked a second factor (SECOND_FACTOR_AMR). */
 export function assertsSecondFactor(amr: readonly string[]): boolean {
   return amr.some((method) => SECOND_FACTOR_AMR.includes(method));
+}
+
+/**
+ * Whether a provider's login stands for the account's own second factor too: only when the operator trusts the
+ * provider's word (`trustAmr`), it says it checked one, and the account was already linked to it. A link made by this
+ * very login (by an address) must not let the provider's second factor, its holder's own, stand in for the account's.
+ */
+export function secondFactorVerifiedBy(
+  provider: Pick<OidcProviderSetting, 'trustAmr'>,
+  linkedBy: LinkedBy,
+  amr: readonly string[],
+): boolean {
+  return provider.trustAmr && linkedBy === 'subject' && assertsSecondFactor(amr);
 }
 
 export interface OidcLoginDeps {
@@ -164,10 +177,9 @@ export class OidcLogins {
     if ('refused' in found) return refuse(LINK_REFUSALS[found.refused], undefined, found.userId);
     if (found.linkedBy !== 'subject')
       await core.events.emit('externalIdentityLinked', { userId: found.user.id, provider, via: found.linkedBy });
-    // Unless the provider says it checked a second factor, the account's own (if any) is still to be checked.
-    return session.loginAs(found.user, backend, {
-      secondFactorVerified: assertsSecondFactor(claims.amr),
-    });
+    // The account's own second factor (if any) is still to be checked, unless this login stands for it.
+    const secondFactorVerified = secondFactorVerifiedBy(client.provider, found.linkedBy, claims.amr);
+    return session.loginAs(found.user, backend, { secondFactorVerified });
   }
 }
 

@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from '../../src/config/index.js';
 import type { Database } from '../../src/db/database.js';
 import { selectAll, selectOne } from '../../src/db/sql.js';
 import { startServer } from '../../src/server.js';
-import { assertsSecondFactor } from '../../src/services/oidc-logins.js';
+import { assertsSecondFactor, secondFactorVerifiedBy } from '../../src/services/oidc-logins.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { testLogger } from '../support/env.js';
@@ -65,6 +65,8 @@ describe('OpenID Connect login', () => {
         clientId: provider.clientId,
         clientSecret: provider.clientSecret,
         label: 'Test provider',
+        // Its amr stands for an account's own second factor (the operator's choice; off by default).
+        trustAmr: true,
       },
       { name: 'down', issuer: `http://127.0.0.1:${downPort}`, clientId: 'x', clientSecret: 'y' },
     ]),
@@ -420,6 +422,19 @@ describe('OpenID Connect login', () => {
     expect(new Set(usernames).size).toBe(10);
     expect(usernames).toContain('racer');
     expect(await userCount()).toBe(before + 10);
+    // The same new person's callback five times at once (a double click, two tabs): one account, found by all.
+    const twins = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        auth.externalIdentities.userFor(
+          em(),
+          'test',
+          { subject: 'twin-sub', emailVerified: false, preferredUsername: 'twin', amr: [] },
+          rules,
+        ),
+      ),
+    );
+    expect(new Set(twins.map((login) => ('user' in login ? login.user.id : 0))).size).toBe(1);
+    expect(await userCount()).toBe(before + 11);
   });
 
   it('lets a user unlink a provider, unless it is their only way to log in', async () => {
@@ -588,6 +603,12 @@ describe('OpenID Connect login', () => {
     expect(assertsSecondFactor(['pwd'])).toBe(false);
     expect(assertsSecondFactor(['hwk'])).toBe(false);
     expect(assertsSecondFactor([])).toBe(false);
+    // Only from a provider the operator trusts for it, and only for an account linked before this login.
+    expect(secondFactorVerifiedBy({ trustAmr: true }, 'subject', ['pwd', 'mfa'])).toBe(true);
+    expect(secondFactorVerifiedBy({ trustAmr: false }, 'subject', ['pwd', 'mfa'])).toBe(false);
+    expect(secondFactorVerifiedBy({ trustAmr: true }, 'email', ['pwd', 'mfa'])).toBe(false);
+    expect(secondFactorVerifiedBy({ trustAmr: true }, 'new_account', ['otp'])).toBe(false);
+    expect(secondFactorVerifiedBy({ trustAmr: true }, 'subject', ['pwd'])).toBe(false);
     // The provider's amr reaches the server through the ID token; an account without a second factor logs in either
     // way (loginAs decides).
     provider.accounts.set('otp-sub', { email: 'otp@example.com', email_verified: true });
@@ -712,7 +733,9 @@ describe('OIDC_PROVIDERS', () => {
 
   it('reads a list of providers, with openid always among the scopes', () => {
     const config = loadConfig({ NODE_ENV: 'test', OIDC_PROVIDERS: JSON.stringify([provider]) });
-    expect(config.oidc.providers).toEqual([{ ...provider, scopes: ['openid', 'email', 'profile'], label: 'corp' }]);
+    expect(config.oidc.providers).toEqual([
+      { ...provider, scopes: ['openid', 'email', 'profile'], label: 'corp', trustAmr: false },
+    ]);
     expect(config.oidc.linkVerifiedEmail).toBe(false);
   });
 
