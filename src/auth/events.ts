@@ -118,7 +118,11 @@ export interface AuthEvents {
   /** A recovery code was used (to log in or to reauthenticate); `remaining`: how many are left. */
   recoveryCodeUsed: { userId: number; remaining: number };
   /** A wrong (or replayed) TOTP or recovery code was given for the user. */
-  secondFactorFailed: { userId: number; method: SecondFactorMethod; purpose: 'login' | 'reauthenticate' | 'disable' };
+  secondFactorFailed: {
+    userId: number;
+    method: SecondFactorMethod;
+    purpose: 'login' | 'reauthenticate' | 'disable' | 'regenerate';
+  };
   /** An administrator (or a command: null) removed the user's TOTP device and recovery codes. */
   secondFactorReset: { actorId: number | null; userId: number };
 }

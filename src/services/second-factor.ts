@@ -6,6 +6,8 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import QRCode from 'qrcode';
+import { heldBeyond } from '../auth/escalation.js';
+import { run, selectOne } from '../db/sql.js';
 import type { Auth } from '../auth/index.js';
 import type { Lockout } from '../auth/lockout.js';
 import { LoginNames } from '../auth/login-names.js';
@@ -80,6 +82,9 @@ export class SecondFactor {
       return recoveryCodes.regenerate(tx, user.id);
     });
     await core.events.emit('totpEnabled', { userId: user.id });
+    // Every other session was made with the password alone, perhaps a stolen one, which TOTP is turned on against:
+    // they end, as at a password change; this one goes on. (Access tokens stay: myAccessTokens lists them.)
+    await this.deps.session.logoutOtherSessions(user);
     return codes;
   }
 
@@ -97,12 +102,20 @@ export class SecondFactor {
     return true;
   }
 
-  /** New recovery codes, the old ones void; answered this once. */
-  async regenerateRecoveryCodes(): Promise<string[]> {
+  /**
+   * New recovery codes, the old ones void; answered this once. With the password and a code, as disableTotp: new
+   * codes are a way in, and a session whose password was stolen before TOTP was on must not mint them.
+   */
+  async regenerateRecoveryCodes(password: string, code: string, client: Client): Promise<string[]> {
     const { em, totp, recoveryCodes, core } = this.deps;
     const user = await this.realUser();
     if (!(await totp.isEnabled(em, user.id))) throw new TotpNotEnabled();
-    const codes = await recoveryCodes.regenerate(em, user.id);
+    await this.proveIdentity(user, password, code, client, 'regenerate');
+    const codes = await em.transactional(async (tx) => {
+      // The device's row locked: two regenerations at once leave one set of codes, not both (twenty, ten unseen).
+      await selectOne(tx, 'SELECT user_id FROM gqlauth_totp_device WHERE user_id = ? FOR UPDATE', [user.id]);
+      return recoveryCodes.regenerate(tx, user.id);
+    });
     await core.events.emit('recoveryCodesRegenerated', { userId: user.id });
     return codes;
   }
@@ -156,9 +169,15 @@ export class SecondFactor {
     const actor = await this.realUser();
     const target = await em.findOne(User, { id: userId });
     if (!target) throw new NotFound('user');
-    // A staff member must not be able to weaken the account of someone who holds every permission.
+    // One's own is turned off with disableTotp, which asks for the password and a code: a session left open is not
+    // the second factor.
+    if (target.id === actor.id) throw new NotPermitted('Turn your own second factor off with disableTotp.');
+    // A staff member must not be able to weaken the account of someone who holds every permission, nor of anyone
+    // holding a permission they lack (the rule of the admin's set password and of impersonation).
     if (target.isSuperuser && !actor.isSuperuser)
       throw new NotPermitted("Only a superuser may reset a superuser's second factor.");
+    if ((await heldBeyond(em, actor, { userId: target.id })).length > 0)
+      throw new NotPermitted('This account holds permissions you do not: its second factor is not yours to reset.');
     if ((await resetSecondFactor({ ...this.deps, sessions: session }, userId, actor.id)) === undefined)
       throw new TotpNotEnabled();
     return true;
@@ -170,7 +189,7 @@ export class SecondFactor {
     password: string,
     code: string,
     client: Client,
-    purpose: 'reauthenticate' | 'disable',
+    purpose: 'reauthenticate' | 'disable' | 'regenerate',
   ): Promise<void> {
     const { em, core, totp } = this.deps;
     await attempting(this.deps, 'login', this.source(user, client), async (attempt) => {
@@ -205,7 +224,7 @@ export class SecondFactor {
     attempt: AttemptOutcome,
     user: User,
     method: SecondFactorMethod,
-    purpose: 'login' | 'reauthenticate' | 'disable',
+    purpose: 'login' | 'reauthenticate' | 'disable' | 'regenerate',
   ): Promise<void> {
     await attempt.failed();
     await this.deps.core.events.emit('secondFactorFailed', { userId: user.id, method, purpose });
@@ -250,7 +269,10 @@ export async function resetSecondFactor(
   const removed = await em.transactional(async (tx) => {
     const device = await totp.remove(tx, userId);
     const codes = await recoveryCodes.remove(tx, userId);
-    return device || codes > 0;
+    if (!device && codes === 0) return false;
+    // Whoever holds the account may have made tokens with it: they would outlive the reset (it changes no password).
+    await run(tx, 'DELETE FROM gqlauth_access_token WHERE user_id = ?', [userId]);
+    return true;
   });
   if (!removed) return undefined;
   // A reset is what is done when the account may be in other hands: whoever is logged in as the user is not any more.

@@ -31,7 +31,7 @@ const CONFIRM = 'mutation ($code: String!) { confirmTotp(code: $code) }';
 const VERIFY = 'mutation ($code: String!) { verifyTotp(code: $code) { username } }';
 const VERIFY_RECOVERY = 'mutation ($code: String!) { verifyRecoveryCode(code: $code) { username } }';
 const DISABLE = 'mutation ($p: String!, $code: String!) { disableTotp(password: $p, code: $code) }';
-const REGENERATE = 'mutation { regenerateRecoveryCodes }';
+const REGENERATE = 'mutation ($p: String!, $code: String!) { regenerateRecoveryCodes(password: $p, code: $code) }';
 const REAUTHENTICATE = 'mutation ($p: String!, $code: String) { reauthenticate(password: $p, code: $code) }';
 const STATUS = '{ mySecondFactor { totpEnabled recoveryCodesLeft } }';
 const CREATE_TOKEN = 'mutation { createAccessToken(input: { name: "ci" }) { token } }';
@@ -118,7 +118,9 @@ describeEachStore('TOTP second factor', (sessionStore) => {
       env: { ...CHEAP_HASHING, LOCKOUT_LIMIT: '5', SECOND_FACTOR_TIMEOUT: '300', SECRET_ENCRYPTION_KEYS: KEY_ONE },
     });
     const auth = createAuth(app.config);
-    const users = 'alice bob carol dave erin frank gina hank ivy judy kate leo mia staff root boss'.split(' ');
+    const users = 'alice bob carol dave erin frank gina hank ivy judy kate leo mia nina otto staff root boss'.split(
+      ' ',
+    );
     for (const username of users) {
       const extra =
         username === 'root' || username === 'boss'
@@ -285,7 +287,9 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     clock.advance(901);
     const change = 'mutation ($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }';
     await ok(client, change, { o: PASSWORD, n: 'a-newer-password-3' });
-    expect(codeOf((await client.graphql(REGENERATE)).body)).toBe('REAUTHENTICATION_REQUIRED');
+    expect(codeOf((await client.graphql(REGENERATE, { p: PASSWORD, code: '000000' })).body)).toBe(
+      'REAUTHENTICATION_REQUIRED',
+    );
   });
 
   it('refuses codes two steps away, and a code used once (replay), however right', async () => {
@@ -350,6 +354,13 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     );
   });
 
+  it('ends every other session of the account when TOTP is turned on: they were made with the password alone', async () => {
+    const elsewhere = await loggedInClient(app.url, 'nina', PASSWORD);
+    const { client } = await enrolled('nina');
+    expect(await whoAmI(client)).toBe('nina');
+    expect(await whoAmI(elsewhere)).toBeNull();
+  });
+
   it('takes each recovery code once; regenerating voids the old ones', async () => {
     const { client: owner, recoveryCodes } = await enrolled('dave');
     const [first = '', second = ''] = recoveryCodes;
@@ -361,7 +372,14 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     client = await pending('dave');
     expect(codeOf((await client.graphql(VERIFY_RECOVERY, { code: first })).body)).toBe('INVALID_CODE');
 
-    const { regenerateRecoveryCodes } = (await ok(owner, REGENERATE)) as { regenerateRecoveryCodes: string[] };
+    // New codes are a way in: the session alone (recent as it is) does not make them; the password and a code do.
+    const wrongPassword = await owner.graphql(REGENERATE, { p: 'not-the-password', code: codeFor('dave') });
+    expect(codeOf(wrongPassword.body)).toBe('INVALID_CREDENTIALS');
+    const wrongCode = await owner.graphql(REGENERATE, { p: PASSWORD, code: '000000' });
+    expect(codeOf(wrongCode.body)).toBe('INVALID_CODE');
+    const { regenerateRecoveryCodes } = (await ok(owner, REGENERATE, { p: PASSWORD, code: codeFor('dave') })) as {
+      regenerateRecoveryCodes: string[];
+    };
     expect(regenerateRecoveryCodes).toHaveLength(10);
     expect(regenerateRecoveryCodes).not.toContain(second);
     expect(codeOf((await client.graphql(VERIFY_RECOVERY, { code: second })).body)).toBe('INVALID_CODE');
@@ -387,7 +405,9 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     expect(await whoAmI(client)).toBe('frank');
     const { body } = await client.graphql(CREATE_TOKEN);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', maxAgeSeconds: 900 });
-    expect(codeOf((await client.graphql(REGENERATE)).body)).toBe('REAUTHENTICATION_REQUIRED');
+    expect(codeOf((await client.graphql(REGENERATE, { p: PASSWORD, code: '000000' })).body)).toBe(
+      'REAUTHENTICATION_REQUIRED',
+    );
     // With TOTP on, the password alone does not do.
     expect(codeOf((await client.graphql(REAUTHENTICATE, { p: PASSWORD })).body)).toBe('INVALID_CODE');
     expect(codeOf((await client.graphql(REAUTHENTICATE, { p: 'nope-nope-1', code: codeFor('frank') })).body)).toBe(
@@ -443,10 +463,31 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     const staff = await loggedInClient(app.url, 'staff', PASSWORD);
     expect(codeOf((await staff.graphql(RESET, { id: String(ids.boss) })).body)).toBe('FORBIDDEN');
     expect(await whoAmI(boss)).toBe('boss');
+    // Nor anyone's who holds a permission the caller lacks (otto: delete_user, which staff has not).
+    const { client: otto } = await enrolled('otto');
+    await selectAll(
+      em(),
+      `INSERT INTO auth_user_user_permissions (user_id, permission_id)
+       SELECT ?, p.id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
+        WHERE ct.app_label = 'auth' AND p.codename = 'delete_user' RETURNING id`,
+      [ids.otto],
+    );
+    expect(codeOf((await staff.graphql(RESET, { id: String(ids.otto) })).body)).toBe('FORBIDDEN');
+    expect(await whoAmI(otto)).toBe('otto');
     const root = await loggedInClient(app.url, 'root', PASSWORD);
+    // Nor one's own: disableTotp asks for the password and a code, a session alone is not the second factor.
+    expect(codeOf((await boss.graphql(RESET, { id: String(ids.boss) })).body)).toBe('FORBIDDEN');
 
+    // gina's token, made while the account may have been in other hands, does not outlive the reset.
+    const made = await user.graphql<{ createAccessToken: { token: string } }>(CREATE_TOKEN);
+    const bearer = { authorization: `Bearer ${made.body.data?.createAccessToken.token ?? ''}` };
+    expect((await new HttpClient(app.url).graphql('{ me { username } }', undefined, bearer)).body).toEqual({
+      data: { me: { username: 'gina' } },
+    });
     expect(await ok(root, RESET, { id: String(ids.gina) })).toEqual({ resetUserSecondFactor: true });
     expect(await whoAmI(user)).toBeNull();
+    const afterReset = await new HttpClient(app.url).graphql('{ me { username } }', undefined, bearer);
+    expect(afterReset.status).toBe(401);
     expect(await whoAmI(await loggedInClient(app.url, 'gina', PASSWORD))).toBe('gina');
     expect(
       await selectOne(em(), 'SELECT count(*)::int AS n FROM gqlauth_recovery_code WHERE user_id = ?', [ids.gina]),

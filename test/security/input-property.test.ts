@@ -460,6 +460,10 @@ describe('text in every argument of the schema', () => {
     // The second factor: each call gets the state its plain call needs, made anew (a code is good once).
     'Mutation.confirmTotp': async () => ({ code: await totpEnrolled('enroller') }),
     'Mutation.disableTotp': async () => ({ password: 'enroller-password-1', code: (await totpOn('enroller')).next }),
+    'Mutation.regenerateRecoveryCodes': async () => ({
+      password: 'enroller-password-1',
+      code: (await totpOn('enroller')).next,
+    }),
     // Root has no TOTP: the code is not asked for, and its text goes unread.
     'Mutation.reauthenticate': () => ({ password: 'root-password-1', code: '123456' }),
     'Mutation.resetUserSecondFactor': async () => {
@@ -486,7 +490,7 @@ describe('text in every argument of the schema', () => {
         ? changer
         : coordinate === 'Mutation.impersonate'
           ? (impersonator ?? root)
-          : coordinate === 'Mutation.confirmTotp' || coordinate === 'Mutation.disableTotp'
+          : ['Mutation.confirmTotp', 'Mutation.disableTotp', 'Mutation.regenerateRecoveryCodes'].includes(coordinate)
             ? enroller
             : coordinate === 'Mutation.verifyTotp' || coordinate === 'Mutation.verifyRecoveryCode'
               ? (pending ?? root)

@@ -273,7 +273,10 @@ export type Mutation = {
    * the fields that answer REAUTHENTICATION_REQUIRED when the last authentication is older than they accept.
    */
   reauthenticate: Scalars['Boolean']['output'];
-  /** New recovery codes, the old ones void; answered this once. TOTP_NOT_ENABLED while TOTP is off. */
+  /**
+   * New recovery codes, the old ones void; answered this once. With the password (INVALID_CREDENTIALS) and a code or a
+   * recovery code (INVALID_CODE), as disableTotp: new codes are a way in. TOTP_NOT_ENABLED while TOTP is off.
+   */
   regenerateRecoveryCodes: Array<Scalars['String']['output']>;
   /**
    * Creates an account and logs it in (a new session). REGISTRATION_CLOSED unless REGISTRATION_OPEN is set;
@@ -423,6 +426,12 @@ export type MutationOidcLoginUrlArgs = {
 
 export type MutationReauthenticateArgs = {
   code?: InputMaybe<Scalars['String']['input']>;
+  password: Scalars['String']['input'];
+};
+
+
+export type MutationRegenerateRecoveryCodesArgs = {
+  code: Scalars['String']['input'];
   password: Scalars['String']['input'];
 };
 
@@ -977,7 +986,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   oidcLinkUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLinkUrlArgs, 'provider'>>;
   oidcLoginUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationOidcLoginUrlArgs, 'provider'>>;
   reauthenticate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReauthenticateArgs, 'password'>>;
-  regenerateRecoveryCodes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  regenerateRecoveryCodes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationRegenerateRecoveryCodesArgs, 'code' | 'password'>>;
   register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removeUserFromGroup?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRemoveUserFromGroupArgs, 'groupId' | 'userId'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;

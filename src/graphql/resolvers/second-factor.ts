@@ -28,7 +28,8 @@ export const secondFactorResolvers: Resolvers = {
     confirmTotp: (_parent, { code }, context) => secondFactor(context).confirm(code),
     disableTotp: (_parent, { password, code }, context) =>
       secondFactor(context).disable(password, code, { ip: context.clientIp }),
-    regenerateRecoveryCodes: (_parent, _args, context) => secondFactor(context).regenerateRecoveryCodes(),
+    regenerateRecoveryCodes: (_parent, { password, code }, context) =>
+      secondFactor(context).regenerateRecoveryCodes(password, code, { ip: context.clientIp }),
     verifyTotp: (_parent, { code }, context) => verified(context, 'totp', code),
     verifyRecoveryCode: (_parent, { code }, context) => verified(context, 'recovery_code', code),
     reauthenticate: (_parent, { password, code }, context) =>
