@@ -5,7 +5,7 @@
  * errors.
  */
 import cors from 'cors';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { ApolloServer } from '@apollo/server';
 import type { Auth } from './auth/index.js';
 import { ObjectPermissionChecker } from './auth/object-permissions.js';
@@ -39,7 +39,6 @@ import { OidcFlowCookieJar, oidcRoutes } from './http/oidc.js';
 import { oidcClients } from './auth/oidc-client.js';
 import { OidcFlows } from './auth/oidc-flow.js';
 import { OIDC_CALLBACK_PREFIX } from './config/index.js';
-import type { Request } from 'express';
 
 export interface AppParts {
   config: Config;

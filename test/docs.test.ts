@@ -146,6 +146,13 @@ describe('the README and docs/', () => {
     .filter((name) => name.endsWith('.md'))
     .map((name) => `docs/${name}`);
 
+  it('docs/extending.md names every event of the bus, for whoever writes a listener', () => {
+    const events = [...read('src/auth/events.ts').matchAll(/^  (\w+): [{(]/gm)].map((match) => match[1] ?? '');
+    expect(events.length).toBeGreaterThan(20);
+    const extending = read('docs/extending.md');
+    expect(events.filter((event) => !extending.includes(`\`${event}\``))).toEqual([]);
+  });
+
   it("README.md stays well under 300 lines: a newcomer's first page, the rest in docs/", () => {
     expect(read('README.md').split('\n').length).toBeLessThan(300);
   });

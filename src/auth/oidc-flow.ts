@@ -2,7 +2,7 @@
  * A login in progress at a provider, kept by the browser that started it until the provider sends it back: the
  * provider's name, the state, the nonce and the PKCE verifier, with when it started, signed (HMAC-SHA256 under a key
  * derived from SESSION_SECRET: any of its secrets verifies, the first signs). Nothing is stored on the server for an
- * anonymous visitor: the value lives in an HttpOnly cookie (src/http/oidc-cookie.ts) for OIDC_FLOW_MAX_AGE seconds
+ * anonymous visitor: the value lives in an HttpOnly cookie (src/http/oidc.ts) for OIDC_FLOW_MAX_AGE seconds
  * and is cleared at the callback, which checks it whatever happens. A code is good for one exchange at the provider,
  * so a callback replayed with the cookie is refused there.
  *

@@ -547,12 +547,19 @@ function describe(name: string, raw: string, problem: string, example: string): 
 }
 
 /** Variables whose values may hold a password: never shown whole. */
-const SECRET_BEARING = new Set(['SESSION_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'OIDC_PROVIDERS']);
+const SECRET_BEARING = new Set([
+  'SESSION_SECRET',
+  'SECRET_ENCRYPTION_KEYS',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'SMTP_URL',
+  'OIDC_PROVIDERS',
+]);
 
 function redact(name: string, raw: string): string {
   // A list of providers holds their client secrets.
   if (name === 'OIDC_PROVIDERS') return '(hidden: it holds client secrets)';
-  if (name !== 'SESSION_SECRET') {
+  if (name !== 'SESSION_SECRET' && name !== 'SECRET_ENCRYPTION_KEYS') {
     try {
       const url = new URL(raw);
       if (url.password) url.password = '***';

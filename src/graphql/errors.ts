@@ -10,6 +10,7 @@ import { ValidationError, type ValidationIssue } from '../auth/errors.js';
 import { LockoutStoreError } from '../auth/lockout.js';
 import { SessionStoreError } from '../auth/request-auth.js';
 import { RefusedWhileImpersonating } from '../auth/impersonation.js';
+import { UndecryptableSecret } from '../auth/secret-box.js';
 import {
   ImpersonationRefused,
   InvalidCredentials,
@@ -64,6 +65,11 @@ export const ErrorCode = {
   NO_PENDING_LOGIN: 'NO_PENDING_LOGIN',
   TOTP_ALREADY_ENABLED: 'TOTP_ALREADY_ENABLED',
   TOTP_NOT_ENABLED: 'TOTP_NOT_ENABLED',
+  /**
+   * The account's TOTP secret cannot be read (its key is no longer in SECRET_ENCRYPTION_KEYS): no code can be checked
+   * until an administrator resets the second factor. The server's log says so, at error level.
+   */
+  SECOND_FACTOR_UNAVAILABLE: 'SECOND_FACTOR_UNAVAILABLE',
   /** The field needs a more recent authentication (`reauthenticate`); `extensions.maxAgeSeconds` says how recent. */
   REAUTHENTICATION_REQUIRED: 'REAUTHENTICATION_REQUIRED',
   /** An automatic persisted query whose `sha256Hash` is not the hash of the `query` sent with it (HTTP 400). */
@@ -99,6 +105,7 @@ const CATALOGUE: readonly (readonly [abstract new (...args: never[]) => Error, E
   [TotpAlreadyEnabled, ErrorCode.TOTP_ALREADY_ENABLED],
   [TotpNotEnabled, ErrorCode.TOTP_NOT_ENABLED],
   [ReauthenticationRequired, ErrorCode.REAUTHENTICATION_REQUIRED],
+  [UndecryptableSecret, ErrorCode.SECOND_FACTOR_UNAVAILABLE],
   [ValidationError, ErrorCode.BAD_USER_INPUT],
   // The operation cannot be kept, so it did not happen (or, said where it did, its answer says so): never masked as
   // an internal error, whichever operation met the outage.
@@ -120,8 +127,14 @@ export function graphQLErrorOf(error: unknown): GraphQLError | undefined {
   const code = codeOf(error);
   if (code === undefined || !(error instanceof Error)) return undefined;
   if (error instanceof ValidationError) return badUserInput(error.issues);
-  // A store's own message names its internals: the client learns only that it is unavailable.
-  const message = code === ErrorCode.SERVICE_UNAVAILABLE ? UNAVAILABLE_MESSAGE : error.message;
+  // A store's own message names its internals, and so does a secret's (its settings): the client learns only what
+  // it can act on.
+  const message =
+    code === ErrorCode.SERVICE_UNAVAILABLE
+      ? UNAVAILABLE_MESSAGE
+      : code === ErrorCode.SECOND_FACTOR_UNAVAILABLE
+        ? 'Your second factor cannot be checked right now: an administrator can reset it.'
+        : error.message;
   const details =
     error instanceof LockedOut
       ? { retryAfterSeconds: error.retryAfterSeconds }

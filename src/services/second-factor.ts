@@ -12,6 +12,7 @@ import type { Auth } from '../auth/index.js';
 import type { Lockout } from '../auth/lockout.js';
 import { LoginNames } from '../auth/login-names.js';
 import type { RecoveryCodes } from '../auth/recovery-codes.js';
+import { UndecryptableSecret } from '../auth/secret-box.js';
 import type { SecondFactorMethod } from '../auth/session-auth.js';
 import type { TotpDevices } from '../auth/totp-devices.js';
 import { User } from '../entities/user.js';
@@ -210,8 +211,20 @@ export class SecondFactor {
   }
 
   private async codeIsRight(user: User, method: SecondFactorMethod, code: string): Promise<boolean> {
-    const { em, totp, recoveryCodes, core } = this.deps;
-    if (method === 'totp') return totp.verify(em, user.id, code);
+    const { em, totp, recoveryCodes, core, logger } = this.deps;
+    if (method === 'totp') {
+      try {
+        return await totp.verify(em, user.id, code);
+      } catch (error) {
+        if (!(error instanceof UndecryptableSecret)) throw error;
+        // The operator's to fix (the client gets SECOND_FACTOR_UNAVAILABLE): say what and for whom.
+        logger.error(
+          { userId: user.id, reason: error.reason },
+          "a TOTP secret cannot be decrypted (its key left SECRET_ENCRYPTION_KEYS?): reset this user's second factor",
+        );
+        throw error;
+      }
+    }
     if (!(await recoveryCodes.use(em, user.id, code))) return false;
     await core.events.emit('recoveryCodeUsed', {
       userId: user.id,

@@ -14,8 +14,8 @@ import { Migration20261123050000_authz_version } from './Migration20261123050000
 import { Migration20261206000000_email_lookup } from './Migration20261206000000_email_lookup.js';
 import { Migration20261206030000_audit_event } from './Migration20261206030000_audit_event.js';
 import { Migration20261206030000_access_tokens } from './Migration20261206030000_access_tokens.js';
-import { Migration20261207010000_external_identity } from './Migration20261207010000_external_identity.js';
 import { Migration20261207000000_second_factor } from './Migration20261207000000_second_factor.js';
+import { Migration20261207010000_external_identity } from './Migration20261207010000_external_identity.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_auth', class: Migration20261123000000_auth },
@@ -26,6 +26,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261206000000_email_lookup', class: Migration20261206000000_email_lookup },
   { name: 'Migration20261206030000_audit_event', class: Migration20261206030000_audit_event },
   { name: 'Migration20261206030000_access_tokens', class: Migration20261206030000_access_tokens },
-  { name: 'Migration20261207010000_external_identity', class: Migration20261207010000_external_identity },
   { name: 'Migration20261207000000_second_factor', class: Migration20261207000000_second_factor },
+  { name: 'Migration20261207010000_external_identity', class: Migration20261207010000_external_identity },
 ];

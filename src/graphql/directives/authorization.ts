@@ -32,6 +32,6 @@ export interface Authorization {
    * known (an access token). Without it, every field asking for a recent authentication is refused.
    */
   authenticationAge?(): Promise<number | undefined>;
-  /** What `@auth(stepUp: true)` accepts, in seconds (STEP_UP_MAX_AGE); without it, 900. */
+  /** What `@auth(stepUp: true)` accepts, in seconds (STEP_UP_MAX_AGE); without it, nothing is recent enough. */
   readonly stepUpMaxAgeSeconds?: number;
 }

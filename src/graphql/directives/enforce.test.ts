@@ -94,7 +94,7 @@ describe('@auth(recent) and @auth(stepUp): a recent authentication (step-up)', (
           ...(authenticatedSecondsAgo === undefined ? {} : { authenticatedSecondsAgo }),
         }),
       );
-    // Unknown (an access token has no authentication time) is not recent.
+    // Unknown is not recent. (The server answers an access token SESSION_REQUIRED before: it could never reauthenticate.)
     expect(got).toEqual([true, true, again(300), again(300)]);
     expect(await answer('rotate', ANONYMOUS)).toEqual(U);
   });

@@ -19,8 +19,6 @@ export interface EnforceOptions<TContext> {
   readonly policies?: Policies<TContext>;
 }
 
-/** What `@auth(stepUp: true)` accepts when the Authorization does not say (seconds). */
-const STEP_UP_MAX_AGE = 900;
 
 /** What one check needs to know. */
 interface CheckInput<TContext> {
@@ -142,7 +140,8 @@ async function verdictOf<TContext>(
     if (requirement.kind === 'auth') {
       if (requirement.recent === undefined) continue;
       const maxAgeSeconds =
-        requirement.recent === 'stepUp' ? (authorization.stepUpMaxAgeSeconds ?? STEP_UP_MAX_AGE) : requirement.recent;
+        // An authorization that says no age for stepUp gets none: nothing is recent enough (fail closed).
+        requirement.recent === 'stepUp' ? (authorization.stepUpMaxAgeSeconds ?? 0) : requirement.recent;
       recent = Math.min(recent ?? maxAgeSeconds, maxAgeSeconds);
       continue;
     }
