@@ -147,7 +147,7 @@ describe('the README and docs/', () => {
     .map((name) => `docs/${name}`);
 
   it('docs/extending.md names every event of the bus, for whoever writes a listener', () => {
-    const events = [...read('src/auth/events.ts').matchAll(/^  (\w+): [{(]/gm)].map((match) => match[1] ?? '');
+    const events = [...read('src/auth/events.ts').matchAll(/^ {2}(\w+): [{(]/gm)].map((match) => match[1] ?? '');
     expect(events.length).toBeGreaterThan(20);
     const extending = read('docs/extending.md');
     expect(events.filter((event) => !extending.includes(`\`${event}\``))).toEqual([]);
