@@ -345,6 +345,19 @@ const checks: readonly ConfigCheck[] = [
           )
         : undefined,
   },
+  {
+    deploy: false,
+    run: ({ oidc, session }) =>
+      // The provider sends the browser back by a cross-site GET, on which a Strict cookie is not sent: the callback
+      // of a link (oidcLinkUrl) sees nobody logged in, and refuses every one.
+      oidc.providers.length > 0 && session.sameSite === 'strict'
+        ? warning(
+            'oidc.W003',
+            'SESSION_COOKIE_SAMESITE=strict with OIDC_PROVIDERS: the session cookie is not sent back from the provider, so linking a provider (oidcLinkUrl) always fails with OIDC_LINK_USER_CHANGED.',
+            'Use SESSION_COOKIE_SAMESITE=lax (the default) where users link providers; logins through them work either way.',
+          )
+        : undefined,
+  },
 ];
 
 /** The settings' problems: the always-run checks, plus the production ones when `deploy`. */

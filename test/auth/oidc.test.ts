@@ -772,6 +772,10 @@ describe('OIDC_PROVIDERS', () => {
       ids({ OIDC_PROVIDERS: JSON.stringify([provider]), OIDC_LANDING_URL: 'https://app.example.com/done' }),
     ).toEqual([]);
     expect(ids({})).toEqual([]);
+    // A Strict session cookie is not sent back from the provider: a link's callback would find nobody logged in.
+    const strict = { OIDC_LANDING_URL: 'https://app.example.com/done', SESSION_COOKIE_SAMESITE: 'strict' };
+    expect(ids({ OIDC_PROVIDERS: JSON.stringify([provider]), ...strict })).toEqual(['oidc.W003']);
+    expect(ids(strict)).toEqual([]);
   });
 
   it('needs the session cookie sent to the callbacks', () => {
