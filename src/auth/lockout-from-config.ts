@@ -15,6 +15,7 @@ export function createLockout(
 ): Lockout {
   const { limit, cooloffSeconds, accountLimit, accountWindowSeconds, addressLimit, addressWindowSeconds } =
     config.lockout;
+  const { secondFactorLimit, secondFactorWindowSeconds } = config.lockout;
   const { resetEmailLimit, resetAddressLimit, resetWindowSeconds, addressConcurrency } = config.lockout;
   // Named with the oldest secret: a rotation puts the new secret first and keeps the old one meanwhile, so that the
   // counts (and locks) outlive it until the old secret is dropped; then they start again.
@@ -25,6 +26,8 @@ export function createLockout(
     attempts: limit > 0 ? { points: limit, duration: cooloffSeconds } : undefined,
     account: accountLimit > 0 ? { points: accountLimit, duration: accountWindowSeconds } : undefined,
     address: addressLimit > 0 ? { points: addressLimit, duration: addressWindowSeconds } : undefined,
+    secondFactor:
+      secondFactorLimit > 0 ? { points: secondFactorLimit, duration: secondFactorWindowSeconds } : undefined,
     // Places held only while a check runs (given back if it fails too); the window bounds how long a place left by
     // a process that died mid-check stays taken.
     addressInFlight: addressConcurrency > 0 ? { points: addressConcurrency, duration: 60 } : undefined,
@@ -36,6 +39,7 @@ export function createLockout(
     attempts: counts.attempts && counter(counts.attempts, 'lockout'),
     account: counts.account && counter(counts.account, 'lockout-account'),
     address: counts.address && counter(counts.address, 'lockout-address'),
+    secondFactor: counts.secondFactor && counter(counts.secondFactor, 'lockout-second-factor'),
     addressInFlight: counts.addressInFlight && counter(counts.addressInFlight, 'lockout-in-flight'),
     resetEmail: counts.resetEmail && counter(counts.resetEmail, 'reset-email'),
     resetAddress: counts.resetAddress && counter(counts.resetAddress, 'reset-address'),

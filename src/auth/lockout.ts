@@ -18,6 +18,9 @@
  *    one address asking for them without end, or many at once, slows every other user's login.
  * 4. Password reset e-mails: at most PASSWORD_RESET_EMAIL_LIMIT per account and PASSWORD_RESET_ADDRESS_LIMIT
  *    requests per address per PASSWORD_RESET_WINDOW, so that nobody fills a mailbox (or the mail relay's quota).
+ * 5. Second-factor codes (`second_factor`), counted apart from passwords: besides 1. and 2. under their own keys, at
+ *    most LOCKOUT_SECOND_FACTOR_LIMIT wrong codes in a row per account from browsers it does not know, then none for
+ *    LOCKOUT_SECOND_FACTOR_WINDOW; a browser with the account's device cookie is counted per cookie, as for logins.
  *
  *   const admission = await lockout.begin('login', source);   // place taken; refused: check nothing
  *   if (!admission.admitted) throw new LockedOut(admission.retryAfterSeconds);
@@ -38,8 +41,11 @@ import type { LockoutSettings } from '../config/index.js';
 import type { DeviceCookies } from './device-cookie.js';
 import { normalizeUsername } from './users.js';
 
-/** What is being guessed: a login's password, the old password of a change, or a reset link's token. */
-export type GuardedAction = 'login' | 'change_password' | 'reset_password';
+/**
+ * What is being guessed: a login's password, the old password of a change, a reset link's token, or a second
+ * factor's code (counted apart from passwords: knowing the password buys no guesses at the code).
+ */
+export type GuardedAction = 'login' | 'change_password' | 'reset_password' | 'second_factor';
 
 export interface AttemptSource {
   /** The username tried (for a reset, the link's uid). */
@@ -90,6 +96,8 @@ export interface LockoutLimiters {
   readonly account?: RateLimiterAbstract | undefined;
   /** 3.: CREDENTIAL_RATE_LIMIT points per CREDENTIAL_RATE_WINDOW. */
   readonly address?: RateLimiterAbstract | undefined;
+  /** 5.: LOCKOUT_SECOND_FACTOR_LIMIT points per LOCKOUT_SECOND_FACTOR_WINDOW (strangers' wrong codes, per account). */
+  readonly secondFactor?: RateLimiterAbstract | undefined;
   /** 3.: CREDENTIAL_CONCURRENCY places (held only while a check runs). */
   readonly addressInFlight?: RateLimiterAbstract | undefined;
   /** 4.: PASSWORD_RESET_EMAIL_LIMIT points per PASSWORD_RESET_WINDOW. */
@@ -213,6 +221,7 @@ export class Attempt {
 export class Lockout {
   private readonly attempts: Quota | undefined;
   private readonly account: Quota | undefined;
+  private readonly secondFactor: Quota | undefined;
   private readonly inFlight: Quota | undefined;
 
   /**
@@ -236,6 +245,10 @@ export class Lockout {
       limiters.account &&
       devices &&
       new Quota(limiters.account, config.accountLimit, giveBack, config.accountWindowSeconds);
+    this.secondFactor =
+      limiters.secondFactor &&
+      devices &&
+      new Quota(limiters.secondFactor, config.secondFactorLimit, giveBack, config.secondFactorWindowSeconds);
     this.inFlight =
       limiters.addressInFlight && new Quota(limiters.addressInFlight, config.addressConcurrency, giveBack);
   }
@@ -273,7 +286,9 @@ export class Lockout {
     // cookie vouches for one of them only.
     const [name = ''] = names;
     const device =
-      action === 'login' && this.attempts && names.length === 1 ? this.deviceOf(source.deviceCookie, name) : undefined;
+      (action === 'login' || action === 'second_factor') && this.attempts && names.length === 1
+        ? this.deviceOf(source.deviceCookie, name)
+        : undefined;
     if (device !== undefined) {
       let wait = await take(this.attempts, this.key(action, ['device', device]), 'clear');
       if (wait === 0) wait = await take(this.account, this.key(action, ['devices', name]), 'release');
@@ -294,6 +309,12 @@ export class Lockout {
     if (action !== 'reset_password')
       for (const each of names)
         if (wait === 0) wait = await take(this.account, this.key(action, ['account', each]), 'release');
+    // 5. Wrong codes in a row, per account, from strangers: few, and for long (six digits, three steps accepted at
+    // once, are a 3 in 10^6 guess: at the account limit's rate an attacker holding the password would get one in five
+    // accounts in a month). Cleared by a completed login; the owner's own browsers are counted apart (above).
+    if (action === 'second_factor')
+      for (const each of names)
+        if (wait === 0) wait = await take(this.secondFactor, this.key(action, ['second-factor', each]), 'clear');
     if (wait === 0) wait = await this.takeInFlight(source.ip, places, deadline);
     return this.admit(places, wait);
   }

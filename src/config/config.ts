@@ -155,6 +155,13 @@ export interface LockoutConfig {
   readonly accountLimit: number;
   /** The account limit's window, in seconds: it starts with the first failure, and reaching the limit starts another. */
   readonly accountWindowSeconds: number;
+  /**
+   * Wrong second-factor codes one account takes in a row from browsers it does not know, whatever their addresses,
+   * before such checks are refused for a window. 0: no such limit.
+   */
+  readonly secondFactorLimit: number;
+  /** That window, in seconds. */
+  readonly secondFactorWindowSeconds: number;
   /** The cookie that marks a browser where the account logged in before (OWASP's device cookie). */
   readonly deviceCookieName: string;
   /** How long a device cookie is kept and honoured, in seconds. */
@@ -521,6 +528,8 @@ export function loadConfig(
       by: values.LOCKOUT_BY,
       accountLimit: values.LOCKOUT_ACCOUNT_LIMIT,
       accountWindowSeconds: values.LOCKOUT_ACCOUNT_WINDOW,
+      secondFactorLimit: values.LOCKOUT_SECOND_FACTOR_LIMIT,
+      secondFactorWindowSeconds: values.LOCKOUT_SECOND_FACTOR_WINDOW,
       deviceCookieName: values.LOCKOUT_DEVICE_COOKIE_NAME,
       deviceCookieAgeSeconds: values.LOCKOUT_DEVICE_COOKIE_AGE,
       addressLimit: values.CREDENTIAL_RATE_LIMIT,

@@ -680,6 +680,24 @@ export const settings = {
     example: '3600',
     doc: 'Seconds of that window: it starts with the first failure; reaching the limit refuses such attempts for a whole window.',
   }),
+  LOCKOUT_SECOND_FACTOR_LIMIT: setting({
+    group: 'lockout',
+    parse: wholeNumber(0, 1_000_000),
+    default: '10',
+    example: '10',
+    doc:
+      'Wrong TOTP or recovery codes one account takes in a row from browsers without its device cookie, whatever ' +
+      'their addresses, before such checks are refused for `LOCKOUT_SECOND_FACTOR_WINDOW`; a completed login starts ' +
+      'the count again. Apart from passwords: whoever knows the password gets no more guesses at six digits. `0`: no ' +
+      'such limit.',
+  }),
+  LOCKOUT_SECOND_FACTOR_WINDOW: setting({
+    group: 'lockout',
+    parse: wholeNumber(60, 31_536_000),
+    default: '86400',
+    example: '86400',
+    doc: 'Seconds a failure counts toward `LOCKOUT_SECOND_FACTOR_LIMIT`, and that reaching it refuses such checks.',
+  }),
   LOCKOUT_DEVICE_COOKIE_NAME: setting({
     group: 'lockout',
     parse: cookieName,

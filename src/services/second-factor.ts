@@ -135,7 +135,7 @@ export class SecondFactor {
     const pending = await session.pendingLogin();
     if (!pending) throw new NoPendingLogin();
     const { user } = pending;
-    await attempting(this.deps, 'login', this.source(user, client), async (attempt) => {
+    await attempting(this.deps, 'second_factor', this.source(user, client), async (attempt) => {
       if (await this.codeIsRight(user, method, code)) {
         await attempt.succeeded();
         return;
@@ -193,7 +193,7 @@ export class SecondFactor {
     purpose: 'reauthenticate' | 'disable' | 'regenerate',
   ): Promise<void> {
     const { em, core, totp } = this.deps;
-    await attempting(this.deps, 'login', this.source(user, client), async (attempt) => {
+    await attempting(this.deps, 'second_factor', this.source(user, client), async (attempt) => {
       if ((await core.passwords.checkForChange(em, user.id, password)) === undefined) {
         await attempt.failed();
         throw new InvalidCredentials();

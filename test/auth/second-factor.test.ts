@@ -115,10 +115,17 @@ describeEachStore('TOTP second factor', (sessionStore) => {
       clock,
       sessionStore,
       schema: providerSchema(),
-      env: { ...CHEAP_HASHING, LOCKOUT_LIMIT: '5', SECOND_FACTOR_TIMEOUT: '300', SECRET_ENCRYPTION_KEYS: KEY_ONE },
+      env: {
+        ...CHEAP_HASHING,
+        LOCKOUT_LIMIT: '5',
+        SECOND_FACTOR_TIMEOUT: '300',
+        SECRET_ENCRYPTION_KEYS: KEY_ONE,
+        // One test speaks for several addresses (X-Forwarded-For from the loopback proxy it plays).
+        TRUST_PROXY: 'loopback',
+      },
     });
     const auth = createAuth(app.config);
-    const users = 'alice bob carol dave erin frank gina hank ivy judy kate leo mia nina otto staff root boss'.split(
+    const users = 'alice bob carol dave erin frank gina hank ivy judy kate leo mia nina otto pia staff root boss'.split(
       ' ',
     );
     for (const username of users) {
@@ -341,7 +348,7 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     expect(await whoAmI(client)).toBeNull();
   });
 
-  it('counts wrong codes toward the lockout as wrong passwords: locked, neither a code nor the password passes', async () => {
+  it('counts wrong codes under the lockout, apart from passwords: locked codes, however right, while the password still passes', async () => {
     await enrolled('carol');
     let client = await pending('carol');
     for (let i = 0; i < 3; i++) await client.graphql(VERIFY, { code: '000000' });
@@ -350,9 +357,33 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     for (let i = 0; i < 2; i++)
       expect(codeOf((await client.graphql(VERIFY, { code: '000000' })).body)).toBe('INVALID_CODE');
     expect(codeOf((await client.graphql(VERIFY, { code: codeFor('carol') })).body)).toBe('TOO_MANY_ATTEMPTS');
-    expect(codeOf((await new HttpClient(app.url).graphql(LOGIN, { u: 'carol', p: PASSWORD })).body)).toBe(
-      'TOO_MANY_ATTEMPTS',
-    );
+    // The password's own count is untouched (a code guessed wrong is no password guessed wrong): it leads to the
+    // code again, which stays locked.
+    const again = await new HttpClient(app.url).graphql(LOGIN, { u: 'carol', p: PASSWORD });
+    expect(codeOf(again.body)).toBe('SECOND_FACTOR_REQUIRED');
+  });
+
+  it('holds back code guesses spread over addresses: LOCKOUT_SECOND_FACTOR_LIMIT in a row per account, not the owner’s browser', async () => {
+    const { client: owner } = await enrolled('pia');
+    // Ten addresses, one wrong code each: under every address's own limit, but the account's count is spent.
+    for (let n = 0; n < 10; n++) {
+      const stranger = new HttpClient(app.url);
+      const from = { 'x-forwarded-for': `203.0.113.${n + 1}` };
+      expect(codeOf((await stranger.graphql(LOGIN, { u: 'pia', p: PASSWORD }, from)).body)).toBe(
+        'SECOND_FACTOR_REQUIRED',
+      );
+      expect(codeOf((await stranger.graphql(VERIFY, { code: '000000' }, from)).body)).toBe('INVALID_CODE');
+    }
+    const eleventh = new HttpClient(app.url);
+    const from = { 'x-forwarded-for': '198.51.100.77' };
+    await eleventh.graphql(LOGIN, { u: 'pia', p: PASSWORD }, from);
+    expect(codeOf((await eleventh.graphql(VERIFY, { code: codeFor('pia') }, from)).body)).toBe('TOO_MANY_ATTEMPTS');
+    // The owner's browser (its device cookie, from a login before) is counted apart: the right code passes there.
+    await owner.graphql('mutation { logout }');
+    expect(codeOf((await owner.graphql(LOGIN, { u: 'pia', p: PASSWORD })).body)).toBe('SECOND_FACTOR_REQUIRED');
+    await ok(owner, VERIFY, { code: codeFor('pia') });
+    expect(await whoAmI(owner)).toBe('pia');
+    clock.advance(30);
   });
 
   it('ends every other session of the account when TOTP is turned on: they were made with the password alone', async () => {
