@@ -19,7 +19,6 @@ export interface EnforceOptions<TContext> {
   readonly policies?: Policies<TContext>;
 }
 
-
 /** What one check needs to know. */
 interface CheckInput<TContext> {
   readonly user: AuthorizationUser | null;
