@@ -597,7 +597,7 @@ describe('OpenID Connect login', () => {
     expect(await whoAmI(again.browser)).toBeNull();
   });
 
-  it('counts a second factor as checked only when the provider asserts mfa or otp', async () => {
+  it('counts a second factor as checked only when a trusted provider asserts mfa or otp, for an account linked before', async () => {
     expect(assertsSecondFactor(['pwd', 'otp'])).toBe(true);
     expect(assertsSecondFactor(['mfa'])).toBe(true);
     expect(assertsSecondFactor(['pwd'])).toBe(false);
@@ -616,7 +616,7 @@ describe('OpenID Connect login', () => {
     expect((await logIn(app, 'otp-sub', ['pwd'])).landing).toEqual({ oidc: 'logged_in' });
   });
 
-  it("holds a provider's login of an account with TOTP until its code, unless the provider asserts mfa or otp", async () => {
+  it("holds a provider's login of an account with TOTP until its code, unless a trusted provider asserts mfa or otp", async () => {
     provider.accounts.set('twofa-sub', { email: 'twofa@example.com', email_verified: true });
     const first = await logIn(app, 'twofa-sub', ['pwd']);
     expect(first.landing).toEqual({ oidc: 'logged_in' });

@@ -102,6 +102,16 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     return { client, recoveryCodes: confirmTotp };
   };
 
+  /** Grants `username` the permission `auth.<codename>` (in SQL: the test's own set-up, not the API under test). */
+  const grantAuth = (username: string, codename: string) =>
+    selectAll(
+      em(),
+      `INSERT INTO auth_user_user_permissions (user_id, permission_id)
+       SELECT ?, p.id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
+        WHERE ct.app_label = 'auth' AND p.codename = ? RETURNING id`,
+      [ids[username], codename],
+    );
+
   /** A new browser whose password login is pending its second factor. */
   const pending = async (username: string) => {
     const client = new HttpClient(app.url);
@@ -125,9 +135,8 @@ describeEachStore('TOTP second factor', (sessionStore) => {
       },
     });
     const auth = createAuth(app.config);
-    const users = 'alice bob carol dave erin frank gina hank ivy judy kate leo mia nina otto pia staff root boss'.split(
-      ' ',
-    );
+    const users =
+      'alice bob carol dave erin frank gina hank ivy judy kate leo mia nina otto pia quinn staff root boss'.split(' ');
     for (const username of users) {
       const extra =
         username === 'root' || username === 'boss'
@@ -287,6 +296,14 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     await createAuth(app.config).passwords.setPassword(kate, 'another-fine-password-2');
     await manager.flush();
     expect(codeOf((await client.graphql(VERIFY, { code: codeFor('kate') })).body)).toBe('NO_PENDING_LOGIN');
+    expect(await whoAmI(client)).toBeNull();
+  });
+
+  it('ends a pending login when its user is deactivated meanwhile', async () => {
+    await enrolled('quinn');
+    const client = await pending('quinn');
+    await selectAll(em(), 'UPDATE auth_user SET is_active = false WHERE id = ? RETURNING id', [ids.quinn]);
+    expect(codeOf((await client.graphql(VERIFY, { code: codeFor('quinn') })).body)).toBe('NO_PENDING_LOGIN');
     expect(await whoAmI(client)).toBeNull();
   });
 
@@ -485,25 +502,13 @@ describeEachStore('TOTP second factor', (sessionStore) => {
     const plain = await loggedInClient(app.url, 'judy', PASSWORD);
     expect(codeOf((await plain.graphql(RESET, { id: String(ids.gina) })).body)).toBe('FORBIDDEN');
     // Only a superuser resets a superuser's.
-    await selectAll(
-      em(),
-      `INSERT INTO auth_user_user_permissions (user_id, permission_id)
-       SELECT ?, p.id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
-        WHERE ct.app_label = 'auth' AND p.codename = 'change_user' RETURNING id`,
-      [ids.staff],
-    );
+    await grantAuth('staff', 'change_user');
     const staff = await loggedInClient(app.url, 'staff', PASSWORD);
     expect(codeOf((await staff.graphql(RESET, { id: String(ids.boss) })).body)).toBe('FORBIDDEN');
     expect(await whoAmI(boss)).toBe('boss');
     // Nor anyone's who holds a permission the caller lacks (otto: delete_user, which staff has not).
     const { client: otto } = await enrolled('otto');
-    await selectAll(
-      em(),
-      `INSERT INTO auth_user_user_permissions (user_id, permission_id)
-       SELECT ?, p.id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
-        WHERE ct.app_label = 'auth' AND p.codename = 'delete_user' RETURNING id`,
-      [ids.otto],
-    );
+    await grantAuth('otto', 'delete_user');
     expect(codeOf((await staff.graphql(RESET, { id: String(ids.otto) })).body)).toBe('FORBIDDEN');
     expect(await whoAmI(otto)).toBe('otto');
     const root = await loggedInClient(app.url, 'root', PASSWORD);
