@@ -44,13 +44,22 @@ function tokenHash(token: string, secret: string): string {
  */
 const recent = new LRUCache<string, string>({ max: 10_000 });
 
+const secretIds = new Map<string, string>();
+
+/** A short name of a secret for the cache's keys: ten thousand keys need not each hold the secret itself. */
+function secretId(secret: string): string {
+  let id = secretIds.get(secret);
+  if (id === undefined) secretIds.set(secret, (id = crypto.hash('sha256', `${KEY_SALT}\n${secret}`).slice(0, 16)));
+  return id;
+}
+
 /** True when `stored` is the hash of `token` under any of the secrets (rotation: old ones still verify). */
 function tokenHashMatches(token: string, stored: string, secrets: readonly string[]): boolean {
   const digest = crypto.hash('sha256', token, 'base64');
   let matches = false;
   // Every secret is tried, so the time taken does not tell which one matched.
   for (const secret of secrets) {
-    const key = `${secret}\n${digest}`;
+    const key = `${secretId(secret)}\n${digest}`;
     let expected = recent.get(key);
     if (expected === undefined) recent.set(key, (expected = tokenHash(token, secret)));
     // Still compared in constant time: what is cached is what would be computed, the comparison is unchanged.

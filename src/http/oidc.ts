@@ -15,12 +15,12 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { OIDC_FLOW_MAX_AGE } from '../auth/oidc-flow.js';
 import type { SessionFlow } from '../services/session-flow.js';
-import { OidcLoginRefused, ServiceError } from '../services/errors.js';
+import { OidcLoginRefused } from '../services/errors.js';
 import { OidcLogins, type OidcLoginDeps } from '../services/oidc-logins.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { OidcFlowCookie } from '../graphql/context.js';
-import { SessionStoreError } from '../auth/session-auth.js';
+import { graphQLErrorOf } from '../graphql/errors.js';
 
 /** The cookie's name: apart from the session cookie, which a login replaces. */
 export const OIDC_FLOW_COOKIE = 'gqlauth_oidc';
@@ -137,14 +137,9 @@ function land(res: Response, config: Config, outcome: Record<string, string>): v
 /** The code the browser lands with: a refusal's own, or what the GraphQL layer would answer. Never a stack. */
 function codeOf(error: unknown, logger: Logger): string {
   if (error instanceof OidcLoginRefused) return error.code;
-  if (error instanceof SessionStoreError) return 'SERVICE_UNAVAILABLE';
-  if (error instanceof ServiceError) {
-    const named: Record<string, string> = {
-      UnknownOidcProvider: 'OIDC_UNKNOWN_PROVIDER',
-      OidcProviderUnavailable: 'OIDC_PROVIDER_UNAVAILABLE',
-    };
-    return named[error.name] ?? 'BAD_REQUEST';
-  }
+  // One code for each fact: the catalogue's, as the GraphQL answers give it.
+  const known = graphQLErrorOf(error)?.extensions.code;
+  if (typeof known === 'string') return known;
   logger.error({ err: error }, 'OpenID Connect login failed');
   return 'INTERNAL_SERVER_ERROR';
 }

@@ -5,14 +5,11 @@
  * SERVICE_UNAVAILABLE for it.
  */
 import type { LoginOptions, LoginOutcome, SecondFactorMethod } from '../auth/session-auth.js';
+import type { PendingLogin } from '../auth/request-auth.js';
 import type { User } from '../entities/user.js';
 
-/** A login waiting for its second factor: whose, through which backend. */
-export interface PendingLogin {
-  readonly userId: number;
-  readonly backend: string;
-  readonly user: User;
-}
+/** A login waiting for its second factor: whose, through which backend (the session flow's own type). */
+export type { PendingLogin } from '../auth/request-auth.js';
 
 /** Ends every session of a user; returns how many. All a command needs to end sessions, without a request. */
 export interface SessionEnder {
