@@ -68,6 +68,11 @@ function tokenHashMatches(token: string, stored: string, secrets: readonly strin
   return matches;
 }
 
+/** Deletes every token of a user (their account may be in other hands); how many there were. */
+export function revokeAccessTokensOf(em: EntityManager, userId: number): Promise<number> {
+  return run(em, 'DELETE FROM gqlauth_access_token WHERE user_id = ?', [userId]);
+}
+
 /** What the list shows of a token: its prefix and public id, enough to recognise it, nothing to use it. */
 export function displayPrefix(publicId: string): string {
   return `${ACCESS_TOKEN_PREFIX}${publicId}`;

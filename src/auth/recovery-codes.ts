@@ -22,19 +22,26 @@ export class RecoveryCodes {
     private readonly random: RandomSource = secureRandom,
   ) {}
 
-  /** New codes for the user, replacing every one they had (used or not): answered once, never stored in clear. */
+  /**
+   * New codes for the user, replacing every one they had (used or not): answered once, never stored in clear. In one
+   * transaction (a savepoint within the caller's), the user's row locked: never a user left with no codes, and of two
+   * regenerations at once, one set of ten, not twenty of which ten were never seen.
+   */
   async regenerate(em: EntityManager, userId: number): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
       const code = randomString(LENGTH, this.random, ALPHABET);
       return `${code.slice(0, 5)}-${code.slice(5)}`;
     });
-    await this.remove(em, userId);
-    await run(
-      em,
-      `INSERT INTO gqlauth_recovery_code (user_id, code_hash)
-       SELECT ?, h FROM jsonb_array_elements_text(?::jsonb) AS t(h)`,
-      [userId, JSON.stringify(codes.map((code) => this.box.hash(normalized(code))))],
-    );
+    await em.transactional(async (tx) => {
+      await selectAll(tx, 'SELECT id FROM auth_user WHERE id = ? FOR UPDATE', [userId]);
+      await this.remove(tx, userId);
+      await run(
+        tx,
+        `INSERT INTO gqlauth_recovery_code (user_id, code_hash)
+         SELECT ?, h FROM jsonb_array_elements_text(?::jsonb) AS t(h)`,
+        [userId, JSON.stringify(codes.map((code) => this.box.hash(normalized(code))))],
+      );
+    });
     return codes;
   }
 

@@ -6,8 +6,8 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import QRCode from 'qrcode';
+import { revokeAccessTokensOf } from '../auth/access-tokens.js';
 import { heldBeyond } from '../auth/escalation.js';
-import { run, selectOne } from '../db/sql.js';
 import type { Auth } from '../auth/index.js';
 import type { Lockout } from '../auth/lockout.js';
 import { LoginNames } from '../auth/login-names.js';
@@ -112,11 +112,7 @@ export class SecondFactor {
     const user = await this.realUser();
     if (!(await totp.isEnabled(em, user.id))) throw new TotpNotEnabled();
     await this.proveIdentity(user, password, code, client, 'regenerate');
-    const codes = await em.transactional(async (tx) => {
-      // The device's row locked: two regenerations at once leave one set of codes, not both (twenty, ten unseen).
-      await selectOne(tx, 'SELECT user_id FROM gqlauth_totp_device WHERE user_id = ? FOR UPDATE', [user.id]);
-      return recoveryCodes.regenerate(tx, user.id);
-    });
+    const codes = await recoveryCodes.regenerate(em, user.id);
     await core.events.emit('recoveryCodesRegenerated', { userId: user.id });
     return codes;
   }
@@ -284,7 +280,7 @@ export async function resetSecondFactor(
     const codes = await recoveryCodes.remove(tx, userId);
     if (!device && codes === 0) return false;
     // Whoever holds the account may have made tokens with it: they would outlive the reset (it changes no password).
-    await run(tx, 'DELETE FROM gqlauth_access_token WHERE user_id = ?', [userId]);
+    await revokeAccessTokensOf(tx, userId);
     return true;
   });
   if (!removed) return undefined;
