@@ -21,6 +21,7 @@ import { requestIdOf, requestLogging } from './http/request-log.js';
 import { sessionMiddleware } from './http/session.js';
 import { ExpressSessionStore } from './http/express-session-store.js';
 import { apolloMiddleware } from './http/apollo-middleware.js';
+import { jsonBody } from './http/json-body.js';
 import { ExpressSessionHandle } from './http/session-handle.js';
 import { RequestAuth } from './auth/request-auth.js';
 import { RecoveryCodes } from './auth/recovery-codes.js';
@@ -165,7 +166,7 @@ export function createApp({
     unlessBearer(session),
     // A GraphQL operation is text, and a big one is an attack, not a query: refused (413) by its Content-Length
     // before a byte is parsed, or as soon as a chunked body passes the limit.
-    express.json({ limit: config.graphql.maxBodyBytes }),
+    jsonBody(config.graphql.maxBodyBytes),
     apolloMiddleware(apollo, {
       context: ({ req }) => {
         const { em, auth: requestAuth } = requestAuthOf(req);
