@@ -17,7 +17,7 @@ import type { GraphQLContext } from './graphql/context.js';
 import { errorHandler } from './http/errors.js';
 import { EXPLORER_ASSETS_PATH, explorerAssets, explorerPage } from './http/explorer.js';
 import { healthRoutes, type Lifecycle } from './http/health.js';
-import { requestIdOf, requestLogging } from './http/request-log.js';
+import { clientIpOf, requestIdOf, requestLogging } from './http/request-log.js';
 import { sessionMiddleware } from './http/session.js';
 import { ExpressSessionStore } from './http/express-session-store.js';
 import { apolloMiddleware } from './http/apollo-middleware.js';
@@ -193,8 +193,7 @@ export function createApp({
           config,
           mailer,
           lockout,
-          // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
-          clientIp: req.ip ?? req.socket.remoteAddress ?? '',
+          clientIp: clientIpOf(req),
           deviceCookie: new DeviceCookieJar(req, config),
           accessTokens,
           secondFactor,

@@ -185,6 +185,27 @@ export function inputTextIssues(
   operation: OperationDefinitionNode,
   rawVariables: Record<string, unknown>,
 ): ValidationIssue[] {
+  // Without variables the answer depends on the document alone, whose parsed form Apollo keeps and hands every request
+  // of the same text: walked once (`{ me { ... } }`, on every request of a session, walks nothing after its first).
+  if (!operation.variableDefinitions?.length) {
+    let bySchema = issuesWithoutVariables.get(schema);
+    if (!bySchema) issuesWithoutVariables.set(schema, (bySchema = new WeakMap()));
+    let issues = bySchema.get(operation);
+    if (!issues) bySchema.set(operation, (issues = walkedIssues(schema, document, operation, {})));
+    return issues;
+  }
+  return walkedIssues(schema, document, operation, rawVariables);
+}
+
+/** The issues of operations that declare no variables, by schema and operation (the node Apollo's store keeps). */
+const issuesWithoutVariables = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, ValidationIssue[]>>();
+
+function walkedIssues(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  rawVariables: Record<string, unknown>,
+): ValidationIssue[] {
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables);
   // Variables that do not fit their types: execution refuses the operation itself (BAD_USER_INPUT), before any
   // resolver runs.

@@ -15,7 +15,7 @@ import type { Clock } from '../auth/clock.js';
 import type { BearerGuard } from '../auth/bearer-guard.js';
 import type { Database } from '../db/database.js';
 import { currentRequest, type Logger } from '../logger.js';
-import { requestIdOf } from './request-log.js';
+import { clientIpOf, requestIdOf } from './request-log.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to type what middleware adds
@@ -86,7 +86,7 @@ export function bearerAuthentication({ tokens, guard, database, clock, logger }:
       next();
       return;
     }
-    const ip = req.ip ?? req.socket.remoteAddress ?? '';
+    const ip = clientIpOf(req);
     void (async () => {
       // Refused before any lookup while the address is locked: a flood of guesses costs no statement.
       const wait = await guard.refusedFor(ip);

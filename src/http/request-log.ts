@@ -22,6 +22,16 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof id === 'string' ? id : '';
 }
 
+/** Each request's client address, worked out once (req.ip parses X-Forwarded-For again at every read). */
+const clientIps = new WeakMap<IncomingMessage, string>();
+
+/** Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it. */
+export function clientIpOf(req: Request): string {
+  let ip = clientIps.get(req);
+  if (ip === undefined) clientIps.set(req, (ip = req.ip ?? req.socket.remoteAddress ?? ''));
+  return ip;
+}
+
 /**
  * The X-Request-Id a proxy in front of us sent, if the request came through one we trust (TRUST_PROXY) and it is
  * well-formed: adopted as this request's id, so that the proxy's log and ours join on it. Only from a trusted proxy:
@@ -44,8 +54,7 @@ export function requestLogging(serverLogger: Logger): RequestHandler[] {
     const id = upstreamIdOf(req) ?? randomUUID();
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
-    // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
-    runWithRequestId(id, next, req.ip ?? req.socket.remoteAddress ?? '');
+    runWithRequestId(id, next, clientIpOf(req));
   };
   const logRequest: RequestHandler = (req, res, next) => {
     const path = pathOf(req.url);

@@ -8,6 +8,7 @@ import type { SessionConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { UserRow } from '../stores/user-row.js';
 import { warnIfSessionCookieLost } from './cookie-diagnostics.js';
+import { clientIpOf } from './request-log.js';
 import { userReadWith, type ExpressSessionStore } from './express-session-store.js';
 import './session-data.js';
 
@@ -36,8 +37,7 @@ export class ExpressSessionHandle implements SessionHandle {
   }
 
   get client(): SessionClient {
-    // Express's req.ip: the socket's address, or X-Forwarded-For only as far as TRUST_PROXY trusts it.
-    return { userAgent: this.req.get('user-agent'), ip: this.req.ip ?? this.req.socket.remoteAddress ?? '' };
+    return { userAgent: this.req.get('user-agent'), ip: clientIpOf(this.req) };
   }
 
   async update(keys: Partial<SessionAuthKeys>): Promise<void> {
