@@ -2,6 +2,7 @@
  * jsonBody against express.json, the reader it stands in for: the same raw HTTP requests to both, over real sockets,
  * and the same answer from each (the parsed body, or the error's status and type).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -17,18 +18,32 @@ interface Answer {
   body: string;
 }
 
-/** A server that echoes what the reader made of the body, or the error's status and type. */
+/** The request's async context, as the logger keeps its id in one (logger.ts). */
+const scope = new AsyncLocalStorage<string>();
+
+/**
+ * A server that echoes what the reader made of the body and the async context its next handler runs in, or the
+ * error's status, type and message.
+ */
 async function serve(reader: RequestHandler): Promise<{ port: number; close: () => Promise<void> }> {
   const app = express();
+  app.use((req, _res, next) => {
+    scope.run(`request ${req.method}`, next);
+  });
   app.post('/', reader, (req, res) => {
-    res.json({ body: req.body as unknown, parsed: 'body' in req && req.body !== undefined });
+    res.json({ body: req.body as unknown, parsed: 'body' in req && req.body !== undefined, scope: scope.getStore() });
   });
   app.get('/', reader, (req, res) => {
     res.json({ body: req.body as unknown });
   });
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
-  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {
-    res.status(error.status ?? 500).json({ error: error.type ?? 'none' });
+  const onError: ErrorRequestHandler = (
+    error: { status?: number; type?: string; message?: string },
+    _req,
+    res,
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
+    _next,
+  ) => {
+    res.status(error.status ?? 500).json({ error: error.type ?? 'none', message: error.message });
   };
   app.use(onError);
   const server = http.createServer(app);
@@ -131,10 +146,61 @@ describe('jsonBody answers as express.json does', () => {
     expect(got).toEqual(expected);
   });
 
-  it('answers 400 request.aborted, never a parse, when the client leaves mid-body', async () => {
+  it.each([
+    ['mid-body', '{"a":'],
+    ['after the whole body', '{"a":1234567'],
+  ])(
+    'lets a request through, as express.json does, when its client left %s while an earlier handler waited',
+    async (_when, part) => {
+      const outcome = async (reader: RequestHandler) => {
+        let seen: unknown;
+        const app = express();
+        // As the session store's read or the token guard's lookup: the reader runs after the client has gone.
+        app.post(
+          '/',
+          (_req, _res, next) => setTimeout(next, 150),
+          reader,
+          (req, res) => {
+            seen = { reached: 'handler', body: req.body as unknown };
+            res.end();
+          },
+        );
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
+        const onError: ErrorRequestHandler = (error: { type?: string }, _req, res, _next) => {
+          seen = { reached: 'error', type: error.type };
+          res.end();
+        };
+        app.use(onError);
+        const server = http.createServer(app).listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        try {
+          const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+          await once(socket, 'connect');
+          socket.write(
+            `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n${part}`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          socket.destroy();
+          for (let waited = 0; seen === undefined && waited < 2000; waited += 20) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return seen ?? 'never answered';
+        } finally {
+          server.closeAllConnections();
+          server.close();
+        }
+      };
+      const expected = await outcome(express.json({ limit: LIMIT }));
+      expect(expected).not.toBe('never answered');
+      expect(await outcome(jsonBody(LIMIT))).toEqual(expected);
+    },
+  );
+
+  it('answers 400 request.aborted, never a parse, when the client leaves while the body is read', async () => {
     let seen: unknown;
     const app = express();
     app.post('/', jsonBody(LIMIT), (_req, res) => {
+      seen = 'parsed';
       res.end();
     });
     // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters

@@ -5,9 +5,10 @@
  * media types). body-parser's layers (type-is, raw-body, iconv-lite, an error class per case) were about 3% of an
  * authenticated request's CPU in the bench's profile.
  *
- * What a client sees is the same either way (test/http/json-body.test.ts sends the same requests to both): the same
+ * What a client sees is the same either way (json-body.test.ts sends the same requests to both): the same
  * `req.body`, the same statuses, the same error types for the error handler (errors.ts).
  */
+import { AsyncResource } from 'node:async_hooks';
 import express, { type RequestHandler } from 'express';
 
 /** The media types read here; any other (or any parameter but a UTF-8 charset) goes to express.json. */
@@ -26,7 +27,11 @@ export function jsonBody(limit: number): RequestHandler {
       headers['content-encoding'] !== undefined ||
       headers['transfer-encoding'] !== undefined ||
       length === undefined ||
-      !/^\d{1,15}$/.test(length)
+      !/^\d{1,15}$/.test(length) ||
+      // Already read, or its client gone while an earlier handler waited (the session store, the token guard): no
+      // 'end' would ever come. express.json lets such a request through unparsed.
+      req.readableEnded ||
+      req.destroyed
     ) {
       general(req, res, next);
       return;
@@ -41,12 +46,14 @@ export function jsonBody(limit: number): RequestHandler {
     const chunks: Buffer[] = [];
     let received = 0;
     let done = false;
-    const finish = (error?: Error) => {
+    // Bound to the request's async context: the stream's events fire outside it, and what `next` runs logs with the
+    // request's id and address (logger.ts's request scope), as after express.json (raw-body binds its callback too).
+    const finish = AsyncResource.bind((error?: Error) => {
       if (done) return;
       done = true;
       req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
       next(error);
-    };
+    });
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       chunks.push(chunk);
@@ -78,14 +85,33 @@ function parse(bytes: Buffer): unknown {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) return {};
   const first = text[firstNonBlank(text)];
-  if (first !== '{' && first !== '[') {
-    return httpError(400, 'entity.parse.failed', 'request body must be a JSON object or array');
-  }
+  if (first !== '{' && first !== '[') return parseFailed(strictViolation(text, first));
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    return httpError(400, 'entity.parse.failed', error instanceof Error ? error.message : 'invalid JSON');
+    return parseFailed(error);
   }
+}
+
+/**
+ * The SyntaxError body-parser answers a body that is JSON but not an object or array with: the one JSON.parse would
+ * give at that character (the text from there on masked while parsing, then shown as it was).
+ */
+function strictViolation(text: string, first: string | undefined): unknown {
+  const at = first === undefined ? -1 : text.indexOf(first);
+  const partial = at === -1 ? '' : text.slice(0, at) + '#'.repeat(text.length - at);
+  try {
+    JSON.parse(partial);
+    return new SyntaxError('strict violation');
+  } catch (error) {
+    if (error instanceof Error)
+      error.message = error.message.replace(/#+/g, (mask) => text.slice(at, at + mask.length));
+    return error;
+  }
+}
+
+function parseFailed(error: unknown): Error {
+  return httpError(400, 'entity.parse.failed', error instanceof Error ? error.message : 'invalid JSON');
 }
 
 /** Where the first character that is not JSON's whitespace (space, tab, line feed, carriage return) is. */
