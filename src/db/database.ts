@@ -8,7 +8,7 @@ import { MikroORM as PostgreSqlMikroORM, type PostgreSqlDriver } from '@mikro-or
 import type { DatabaseConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import pg from 'pg';
-import { ormOptionsWith, type DatabaseApp } from './orm-options.js';
+import { ormOptionsWith, plainColumns, type DatabaseApp } from './orm-options.js';
 import { authModels, serverModels, syncContentTypes, type ModelDefinition } from './content-types.js';
 import { ormLogger } from './orm-logger.js';
 import type { EmbeddedPostgres } from './embedded.js';
@@ -126,6 +126,7 @@ export async function openDatabase(
       // MikroORM would otherwise create a missing database on connecting: see DatabaseMissingError.
       ensureDatabase: false,
     });
+    plainColumns(orm);
     const failure = await connect(orm);
     if (failure) {
       if (config.kind === 'server' && codeOf(failure.error) === UNDEFINED_DATABASE) {

@@ -3,7 +3,7 @@
  * (`database.ts` adds the connection) and the MikroORM CLI (`mikro-orm.config.ts` at the root). Inside src/, so
  * that the build ships it.
  */
-import type { EntitySchema, MigrationObject } from '@mikro-orm/core';
+import { ReferenceKind, type EntitySchema, type MigrationObject, type MikroORM } from '@mikro-orm/core';
 import pg from 'pg';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
@@ -33,12 +33,6 @@ export const ormOptions = defineConfig({
   entities,
   extensions: [Migrator],
   discovery: { warnWhenNoEntities: false },
-  // MikroORM's default puts a getter and setter on each entity's prototype for every property, each redefined on the
-  // instance at its first write: about half the cost of making a user entity (8.2 against 4.3 us alone; 12% of an
-  // authenticated `me`'s CPU in the bench). Without it an entity's columns are plain properties. What the setters are
-  // for, keeping both sides of a relation in step, still holds for entities made by the ORM (em.create, loading), as
-  // defineEntity's always are: MikroORM defines those relation properties on each instance it makes.
-  propagationOnPrototype: false,
   schemaGenerator: {
     // The project's tables belong to its hand-written migrations (Django's names, triggers, adoption as they are):
     // left out of the schema diff, so that `migration:create` never drops, renames or rewrites them.
@@ -106,5 +100,27 @@ export async function publicTables(connection: pg.ClientConfig): Promise<string[
     return rows.map((row) => row.name);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Each entity's columns made plain properties again, once MikroORM has discovered the entities (call it after init).
+ * MikroORM puts a setter on the entity's prototype for every property, which at an instance's first write redefines
+ * it on the instance as a getter and setter over MikroORM's internal copy of the entity's data: about half the cost of
+ * making an entity (8.2 against 4.3 us for a user, alone), 12% of an authenticated `me`'s CPU in the bench. For a
+ * column nothing reads that copy (MikroORM's own `propagationOnPrototype: false` leaves columns plain too). For a
+ * relation MikroORM does read it (a removed entity's referrers are cleared through it; a transaction's changes are
+ * copied back to the outer EntityManager from it), so relations keep their setters: that option would drop those too.
+ */
+export function plainColumns(orm: MikroORM): void {
+  for (const meta of orm.getMetadata().getAll().values()) {
+    const prototype = meta.prototype as Record<string, unknown> | undefined;
+    if (!prototype) continue;
+    for (const prop of meta.props) {
+      if (prop.kind !== ReferenceKind.SCALAR) continue;
+      const own = Object.getOwnPropertyDescriptor(prototype, prop.name);
+      // MikroORM's setter is a lone, configurable setter; an accessor of the entity's own class (a getter) stays.
+      if (own?.set && !own.get && own.configurable) Reflect.deleteProperty(prototype, prop.name);
+    }
   }
 }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadUserRow, sessionUserOf } from '../../src/auth/user-row.js';
 import { Group } from '../../src/entities/group.js';
+import { Permission } from '../../src/entities/permission.js';
 import { User } from '../../src/entities/user.js';
 import { createAuthFixture, type AuthFixture } from '../support/auth.js';
 
@@ -41,6 +42,24 @@ describe('the session user made from its row', () => {
     expect(passwordHash).toMatch(/^argon2\$/);
     // Managed by the request's EntityManager, as if it had loaded it.
     expect(em.getUnitOfWork().getById(User, userId)).toBe(user);
+  });
+
+  it('has plain properties for its columns, while relations keep the bookkeeping of MikroORM (plainColumns)', async () => {
+    const em = fixture.em();
+    const row = await loadUserRow(em, userId);
+    if (!row) throw new Error('no row');
+    const { user } = sessionUserOf(em, row);
+    // A column is a value of the entity itself: no accessor redefined on each instance at its first write.
+    expect(Object.getOwnPropertyDescriptor(user, 'username')).toEqual({
+      value: 'row-user',
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+    // A relation keeps MikroORM's setter (a removed entity's referrers are cleared through it), on a loaded entity too.
+    const permission = await em.findOneOrFail(Permission, { codename: 'add_user' });
+    expect(Object.getOwnPropertyDescriptor(permission, 'contentType')?.get).toBeInstanceOf(Function);
+    expect(Object.getOwnPropertyDescriptor(permission, 'codename')).toHaveProperty('value', 'add_user');
   });
 
   it('gives a flush nothing to write when unchanged, and only the change otherwise', async () => {
