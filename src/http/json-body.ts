@@ -8,7 +8,7 @@
  * What a client sees is the same either way (json-body.test.ts sends the same requests to both): the same
  * `req.body`, the same statuses, the same error types for the error handler (errors.ts).
  */
-import { AsyncResource } from 'node:async_hooks';
+import type { Readable } from 'node:stream';
 import express, { type RequestHandler } from 'express';
 
 /** The media types read here; any other (or any parameter but a UTF-8 charset) goes to express.json. */
@@ -43,40 +43,52 @@ export function jsonBody(limit: number): RequestHandler {
       general(req, res, next);
       return;
     }
+    // Continued through a promise: the stream's events fire outside the request's async context, and a promise's
+    // continuation runs in the context it was made in, so that what `next` runs logs with the request's id and address
+    // (logger.ts's request scope), as after express.json. (Binding a callback to the context, as raw-body does, costs
+    // about 2.5 us a request; this, well under one.)
+    bodyOf(req, size).then(
+      (bytes) => {
+        const parsed = parse(bytes);
+        if (parsed instanceof Error) next(parsed);
+        else {
+          req.body = parsed;
+          next();
+        }
+      },
+      (error: unknown) => {
+        next(error);
+      },
+    );
+  };
+}
+
+/** The request's body, of the declared `size`; refused when its client went away before all of it came. */
+function bodyOf(req: Readable, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
-    let done = false;
-    // Bound to the request's async context: the stream's events fire outside it, and what `next` runs logs with the
-    // request's id and address (logger.ts's request scope), as after express.json (raw-body binds its callback too).
-    const finish = AsyncResource.bind((error?: Error) => {
-      if (done) return;
-      done = true;
+    const stop = () => {
       req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
-      next(error);
-    });
+    };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       chunks.push(chunk);
     };
     const onEnd = () => {
+      stop();
       // Node's parser delivers exactly the declared length, or ends the request early (the client went away).
-      if (received !== size) {
-        finish(httpError(400, 'request.size.invalid', 'request size did not match content length'));
-        return;
-      }
-      const parsed = parse(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
-      if (parsed instanceof Error) finish(parsed);
-      else {
-        req.body = parsed;
-        finish();
-      }
+      if (received !== size)
+        reject(httpError(400, 'request.size.invalid', 'request size did not match content length'));
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
     };
     // The client went away before the whole body came: nothing is parsed (the answer goes nowhere).
     const onGone = () => {
-      finish(httpError(400, 'request.aborted', 'request aborted'));
+      stop();
+      reject(httpError(400, 'request.aborted', 'request aborted'));
     };
     req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
-  };
+  });
 }
 
 /** body-parser's strict JSON: an object or an array (a bare string or number is refused), a BOM ignored. */
