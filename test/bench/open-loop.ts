@@ -43,7 +43,10 @@ const TIMEOUT_MS = 30_000;
 
 export async function openLoop(url: string, options: OpenLoopOptions): Promise<OpenLoopResult> {
   const { rate, seconds, connections, headers, cookies, check, vary } = options;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  // Sockets taken in turn (FIFO), not the last one freed first: with LIFO a quiet server's answers all came back on
+  // one socket, the others idled past the server's keep-alive timeout, and a request sent on one just as the server
+  // closed it failed with ECONNRESET (seen once in a full run): a race of the harness, not an answer of the server.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, scheduling: 'fifo' });
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const latencies: number[] = [];
