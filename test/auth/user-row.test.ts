@@ -58,7 +58,7 @@ describe('the session user made from its row', () => {
     });
     // A relation keeps MikroORM's setter (a removed entity's referrers are cleared through it), on a loaded entity too.
     const permission = await em.findOneOrFail(Permission, { codename: 'add_user' });
-    expect(Object.getOwnPropertyDescriptor(permission, 'contentType')?.get).toBeInstanceOf(Function);
+    expect(typeof Object.getOwnPropertyDescriptor(permission, 'contentType')?.get).toBe('function');
     expect(Object.getOwnPropertyDescriptor(permission, 'codename')).toHaveProperty('value', 'add_user');
   });
 
