@@ -184,7 +184,7 @@ export function inputTextIssues(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   rawVariables: Record<string, unknown>,
-): ValidationIssue[] {
+): readonly ValidationIssue[] {
   // Without variables the answer depends on the document alone, whose parsed form Apollo keeps and hands every request
   // of the same text: walked once (`{ me { ... } }`, on every request of a session, walks nothing after its first).
   if (!operation.variableDefinitions?.length) {
@@ -198,7 +198,10 @@ export function inputTextIssues(
 }
 
 /** The issues of operations that declare no variables, by schema and operation (the node Apollo's store keeps). */
-const issuesWithoutVariables = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, ValidationIssue[]>>();
+const issuesWithoutVariables = new WeakMap<
+  GraphQLSchema,
+  WeakMap<OperationDefinitionNode, readonly ValidationIssue[]>
+>();
 
 function walkedIssues(
   schema: GraphQLSchema,

@@ -77,7 +77,8 @@ function bodyOf(req: Readable, size: number): Promise<Buffer> {
     };
     const onEnd = () => {
       stop();
-      // Node's parser delivers exactly the declared length, or ends the request early (the client went away).
+      // Node's parser delivers exactly the declared length (a client that goes away gives 'error' or 'close', not
+      // 'end'): a guard, never reached by a well-behaved parser.
       if (received !== size)
         reject(httpError(400, 'request.size.invalid', 'request size did not match content length'));
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
