@@ -152,78 +152,56 @@ describe('jsonBody answers as express.json does', () => {
   ])(
     'lets a request through, as express.json does, when its client left %s while an earlier handler waited',
     async (_when, part) => {
-      const outcome = async (reader: RequestHandler) => {
-        let seen: unknown;
-        const app = express();
-        // As the session store's read or the token guard's lookup: the reader runs after the client has gone.
-        app.post(
-          '/',
-          (_req, _res, next) => setTimeout(next, 150),
-          reader,
-          (req, res) => {
-            seen = { reached: 'handler', body: req.body as unknown };
-            res.end();
-          },
-        );
-        // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
-        const onError: ErrorRequestHandler = (error: { type?: string }, _req, res, _next) => {
-          seen = { reached: 'error', type: error.type };
-          res.end();
-        };
-        app.use(onError);
-        const server = http.createServer(app).listen(0, '127.0.0.1');
-        await once(server, 'listening');
-        try {
-          const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-          await once(socket, 'connect');
-          socket.write(
-            `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n${part}`,
-          );
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          socket.destroy();
-          for (let waited = 0; seen === undefined && waited < 2000; waited += 20) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-          return seen ?? 'never answered';
-        } finally {
-          server.closeAllConnections();
-          server.close();
-        }
-      };
-      const expected = await outcome(express.json({ limit: LIMIT }));
+      // As the session store's read or the token guard's lookup: the reader runs after the client has gone.
+      const wait: RequestHandler = (_req, _res, next) => setTimeout(next, 150);
+      const expected = await abandoned([wait, express.json({ limit: LIMIT })], 12, part);
       expect(expected).not.toBe('never answered');
-      expect(await outcome(jsonBody(LIMIT))).toEqual(expected);
+      expect(await abandoned([wait, jsonBody(LIMIT)], 12, part)).toEqual(expected);
     },
   );
 
   it('answers 400 request.aborted, never a parse, when the client leaves while the body is read', async () => {
-    let seen: unknown;
-    const app = express();
-    app.post('/', jsonBody(LIMIT), (_req, res) => {
-      seen = 'parsed';
-      res.end();
+    expect(await abandoned([jsonBody(LIMIT)], 100, '{"a":')).toEqual({
+      reached: 'error',
+      status: 400,
+      type: 'request.aborted',
     });
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
-    const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {
-      seen = { status: error.status, type: error.type };
-      res.end();
-    };
-    app.use(onError);
-    const server = http.createServer(app).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    try {
-      const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-      await once(socket, 'connect');
-      socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      socket.destroy();
-      for (let waited = 0; seen === undefined && waited < 2000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(seen).toEqual({ status: 400, type: 'request.aborted' });
-    } finally {
-      server.closeAllConnections();
-      server.close();
-    }
   });
 });
+
+/**
+ * What a request reaches when its client sends the headers (a Content-Length of `length`) and `part` of the body,
+ * then goes away: the handler after `chain` (and the body it got), the error handler, or nothing within 2 s.
+ */
+async function abandoned(chain: RequestHandler[], length: number, part: string): Promise<unknown> {
+  let seen: unknown;
+  const app = express();
+  app.post('/', ...chain, (req, res) => {
+    seen = { reached: 'handler', body: req.body as unknown };
+    res.end();
+  });
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express knows an error handler by its four parameters
+  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {
+    seen = { reached: 'error', status: error.status, type: error.type };
+    res.end();
+  };
+  app.use(onError);
+  const server = http.createServer(app).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${part}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    for (let waited = 0; seen === undefined && waited < 2000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return seen ?? 'never answered';
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}
