@@ -108,9 +108,8 @@ export async function publicTables(connection: pg.ClientConfig): Promise<string[
  * MikroORM puts a setter on the entity's prototype for every property, which at an instance's first write redefines
  * it on the instance as a getter and setter over MikroORM's internal copy of the entity's data: about half the cost of
  * making an entity (8.2 against 4.3 us for a user, alone; in the bench's profile of an authenticated `me`, making the
- * session user went from 9.5% to 6.1% of the event loop's samples). For a
- * column nothing reads that copy (MikroORM's own `propagationOnPrototype: false` leaves columns plain too). For a
- * relation MikroORM does read it (a removed entity's referrers are cleared through it; a transaction's changes are
+ * session user went from 9.5% to 6.1% of the event loop's samples). For a column nothing reads that copy (MikroORM's
+ * own `propagationOnPrototype: false` leaves columns plain too). For a relation MikroORM does read it (a removed entity's referrers are cleared through it; a transaction's changes are
  * copied back to the outer EntityManager from it), so relations keep their setters: that option would drop those too.
  */
 export function plainColumns(orm: MikroORM): void {

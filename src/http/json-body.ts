@@ -20,26 +20,22 @@ export function jsonBody(limit: number): RequestHandler {
     const { headers } = req;
     const length = headers['content-length'];
     const type = headers['content-type']?.toLowerCase();
+    const size = length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : undefined;
     if (
       req.method !== 'POST' ||
       type === undefined ||
       !PLAIN_JSON.has(type) ||
       headers['content-encoding'] !== undefined ||
       headers['transfer-encoding'] !== undefined ||
-      length === undefined ||
-      !/^\d{1,15}$/.test(length) ||
+      size === undefined ||
+      // Past the limit by its declared length: express.json refuses it (413) without parsing a byte, once the client
+      // has sent it (read off and dropped, so that the connection can carry the next request).
+      size > limit ||
       // Already read, or its client gone while an earlier handler waited (the session store, the token guard): no
       // 'end' would ever come. express.json lets such a request through unparsed.
       req.readableEnded ||
       req.destroyed
     ) {
-      general(req, res, next);
-      return;
-    }
-    const size = Number(length);
-    // Past the limit by its declared length: express.json refuses it (413) without parsing a byte, once the client
-    // has sent it (read off and dropped, so that the connection can carry the next request).
-    if (size > limit) {
       general(req, res, next);
       return;
     }
