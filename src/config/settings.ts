@@ -221,7 +221,7 @@ export const settings = {
     parse: wholeNumber(1, 1000),
     default: '10',
     example: '10',
-    doc: 'Connections to the server. (The embedded database takes 8, its limit.)',
+    doc: 'Connections to the server, plus one for the statements every request runs. (The embedded database takes 8.)',
   }),
   DATABASE_CONNECT_TIMEOUT_MS: setting({
     group: 'database',

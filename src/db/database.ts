@@ -11,6 +11,8 @@ import pg from 'pg';
 import { ormOptionsWith, plainColumns, type DatabaseApp } from './orm-options.js';
 import { authModels, serverModels, syncContentTypes, type ModelDefinition } from './content-types.js';
 import { ormLogger } from './orm-logger.js';
+import { PipelinedConnection } from './pipeline.js';
+import { pipelineNamedStatements } from './sql.js';
 import type { EmbeddedPostgres } from './embedded.js';
 import { StartupError } from '../startup-error.js';
 import { explainSocketError, firstLineOf } from './socket-errors.js';
@@ -23,11 +25,13 @@ export interface Database {
   readonly embeddedUrl: string | undefined;
   /** A `postgres://` URL of this database without its password, for log lines: DATABASE_URL accepts it as it is. */
   readonly url: string;
+  /** On a server, the connection the named statements every request runs go over (src/db/pipeline.ts). */
+  readonly pipeline: PipelinedConnection | undefined;
   /** Applies pending migrations, all in one transaction; returns the names applied. */
   migrate(): Promise<string[]>;
   /** True while the database answers a trivial query within `timeoutMs`. Never throws. */
   ping(timeoutMs?: number): Promise<boolean>;
-  /** Closes the pool, then the embedded database if there is one. Safe to call twice. */
+  /** Closes the pipelined connection and the pool, then the embedded database if there is one. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -144,12 +148,21 @@ export async function openDatabase(
     throw error;
   }
   const opened = orm;
+  // On a server, the named statements every request runs get a connection of their own (src/db/pipeline.ts). Not on
+  // the embedded database: its one backend serves every connection, and names go unnamed there anyway.
+  let pipeline: PipelinedConnection | undefined;
+  if (config.kind === 'server') {
+    const pool = (await opened.em.getConnection().getNativeClient()) as unknown as { options: pg.PoolConfig };
+    pipeline = new PipelinedConnection(pool.options, logger);
+    pipelineNamedStatements(pool, pipeline);
+  }
 
   let closed: Promise<void> | undefined;
   const database: Database = {
     orm: opened,
     location,
     embeddedUrl: embedded?.url,
+    pipeline,
     url: embedded?.url ?? withoutPassword(config.kind === 'server' ? config.url : ''),
     async migrate() {
       // Replicas starting together must not run the same migrations at once: a server-wide advisory lock
@@ -187,6 +200,7 @@ export async function openDatabase(
     close() {
       closed ??= (async () => {
         try {
+          await pipeline?.close();
           await opened.close();
         } finally {
           await embedded?.stop();

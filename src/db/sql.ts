@@ -5,6 +5,7 @@
  */
 import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PipelinedConnection } from './pipeline.js';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
 export interface SqlCondition {
@@ -41,12 +42,21 @@ const NAMES_UNUSABLE = new Set(['26000', '42P05', '0A000']);
 /** Pools where a named statement failed so: statements go unnamed there from then on. */
 const unnamedPools = new WeakSet<object>();
 
+/** Pools whose named statements go over a pipelined connection (src/db/pipeline.ts), set by the database. */
+const pipelines = new WeakMap<object, PipelinedConnection>();
+
+/** Sends `pool`'s named statements (preparedOne) over `pipeline` from now on. */
+export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnection): void {
+  pipelines.set(pool, pipeline);
+}
+
 /**
  * The first row of a statement PostgreSQL prepares once per connection, under `name`, instead of parsing and planning
  * it at every call: for the one statement every authenticated request runs (its database CPU per request went from
  * 213 to 125 us in the bench). Placeholders are $1, $2, ...; `text` must be the same for a name all the process
- * long. Without a name, or where names fail (NAMES_UNUSABLE: retried once unnamed, then unnamed for good), it is
- * parsed at each call. Outside any transaction (straight on the ORM's pool), and logged as the ORM logs its own.
+ * long. A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),
+ * else over the ORM's pool. Without a name, or where names fail (NAMES_UNUSABLE: retried once unnamed, then unnamed
+ * for good), it is parsed at each call, on the pool. Outside any transaction, and logged as the ORM logs its own.
  */
 export async function preparedOne<T extends object>(
   em: EntityManager,
@@ -59,7 +69,10 @@ export async function preparedOne<T extends object>(
   const named = name !== undefined && !unnamedPools.has(pool);
   let result;
   try {
-    result = await pool.query<T>(named ? { name, text, values } : { text, values });
+    const pipeline = named ? pipelines.get(pool) : undefined;
+    result = pipeline
+      ? await pipeline.query<T>({ name, text, values })
+      : await pool.query<T>(named ? { name, text, values } : { text, values });
   } catch (error) {
     if (!named || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
     unnamedPools.add(pool);

@@ -1,6 +1,7 @@
 /**
- * Sessions in the `gqlauth_session` table, through the app's own ORM pool (one pool; never inside someone else's
- * transaction, so PGlite's single backend cannot deadlock on it). Each row keeps the session id, its data, when it
+ * Sessions in the `gqlauth_session` table, through the app's own database: the ORM's pool, and on a server the
+ * database's pipelined connection for the read every request makes (src/db/pipeline.ts); never inside someone else's
+ * transaction, so PGlite's single backend cannot deadlock on it. Each row keeps the session id, its data, when it
  * expires and whose it is (indexed), so a user's sessions can be listed and ended. Its readiness is the database's,
  * which /readyz checks itself; it opens and closes nothing of its own.
  */

@@ -2,10 +2,12 @@
  * The session store port (Lucia's adapter): `getSessionAndUser` returns a session and its user in one call, as a
  * contract, on every store; only a fresh id is inserted, only a live session updated; expiry is the stored time.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { createAuth } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import { PipelinedConnection } from '../../src/db/pipeline.js';
 import type { User } from '../../src/entities/user.js';
 import { createStores, type Stores } from '../../src/stores/create-stores.js';
 import { CHEAP_HASHING } from '../support/auth.js';
@@ -118,46 +120,167 @@ describeEachStore('the session store port', (kind) => {
 });
 
 // On a PostgreSQL server only: the embedded database serves every connection with one backend, where the store
-// parses the statement each time instead (src/stores/postgres-session-store.ts).
+// parses the statement each time instead, on the pool (src/stores/postgres-session-store.ts).
 (usingServer() ? describe : describe.skip)(
   `the PostgreSQL store on a server${usingServer() ? '' : ' (skipped: needs TEST_DATABASE_URL)'}`,
   () => {
     let testDatabase: TestDatabase;
     let database: Database;
+    let stores: Stores;
+    let pool: pg.Pool;
+    /** The pipelined connection (src/db/pipeline.ts): statements asked about below are asked on it. */
+    let pipeline: PipelinedConnection;
+    const users: User[] = [];
+    const clock = new TestClock();
+    const inAMinute = () => new Date(clock.now().getTime() + 60_000);
+    const preparedOn = async (on: PipelinedConnection | pg.Pool) => {
+      const query = { text: 'SELECT name FROM pg_prepared_statements' };
+      const { rows } = await (on instanceof pg.Pool
+        ? on.query<{ name: string }>(query)
+        : on.query<{ name: string }>(query));
+      return rows.map(({ name }) => name);
+    };
+    const backendOf = async (on: PipelinedConnection) =>
+      (await on.query<{ pid: number }>({ text: 'SELECT pg_backend_pid() AS pid' })).rows[0]?.pid;
 
-    beforeAll(async () => {
+    beforeEach(async () => {
       testDatabase = await createTestDatabase();
-      // One connection: the statement asked about below is on the connection that prepared it.
-      if (testDatabase.config.kind === 'server') {
-        database = await openDatabase({ ...testDatabase.config, poolSize: 1 }, testLogger);
+      if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
+      // One pool connection: the pool's own statements are asked about on the connection that ran them.
+      database = await openDatabase({ ...testDatabase.config, poolSize: 1 }, testLogger);
+      if (!database.pipeline) throw new Error('a database on a server has a pipelined connection');
+      pipeline = database.pipeline;
+      pool = await database.orm.em.getConnection().getNativeClient();
+      const config = loadConfig(CHEAP_HASHING);
+      stores = createStores(config.session, { database, clock, logger: testLogger });
+      users.length = 0;
+      for (const username of ['ann', 'ben', 'cid']) {
+        users.push(
+          await createAuth(config).users.createUser(database.orm.em.fork(), { username, password: 'pass-1-x' }),
+        );
       }
     });
-    afterAll(async () => {
+    afterEach(async () => {
+      await stores.close();
       await database.close();
       await testDatabase.drop();
     });
 
-    it('reads a session with a statement prepared once per connection, not parsed at every request', async () => {
-      const config = loadConfig(CHEAP_HASHING);
-      const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
+    it('reads a session with a statement prepared once, on a connection of its own, not on the pool', async () => {
       await stores.sessions.getSessionAndUser('no-such-session');
       await stores.sessions.getSessionAndUser('no-such-session');
-      const pool = await database.orm.em.getConnection().getNativeClient();
-      const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
-      expect(rows.map((row) => row.name)).toContain('gqlauth_session_and_user');
+      expect(await preparedOn(pipeline)).toContain('gqlauth_session_and_user');
+      expect(await preparedOn(pool)).not.toContain('gqlauth_session_and_user');
     });
 
-    it('goes on unnamed where the connection lost the statement (PgBouncer in transaction mode)', async () => {
-      const config = loadConfig(CHEAP_HASHING);
-      const stores = createStores(config.session, { database, clock: new TestClock(), logger: testLogger });
-      await stores.sessions.getSessionAndUser('no-such-session');
-      const pool = await database.orm.em.getConnection().getNativeClient();
+    it('answers reads sent together each with its own session, in any number', async () => {
+      const sids = Array.from({ length: 60 }, (_, n) => `sid-${n}`);
+      for (const [n, sid] of sids.entries()) {
+        await stores.sessions.insert(sid, { userId: users[n % users.length]?.id, n }, inAMinute());
+      }
+      const read = await Promise.all([...sids, 'no-such-session'].map((sid) => stores.sessions.getSessionAndUser(sid)));
+      expect(read.at(-1)).toBeNull();
+      sids.forEach((_sid, n) => {
+        const answer = read[n];
+        if (answer === null || typeof answer !== 'object') throw new Error(`no session for ${n}`);
+        expect(answer.session).toEqual({ userId: users[n % users.length]?.id, n });
+        expect(answer.user?.id).toBe(users[n % users.length]?.id);
+      });
+    });
+
+    it("holds none of the pool's connections: a session is read while a transaction holds the only one", async () => {
+      await stores.sessions.insert('sid-1', { userId: users[0]?.id }, inAMinute());
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let begun = () => {};
+      const inside = new Promise<void>((resolve) => (begun = resolve));
+      const transaction = database.orm.em.fork().transactional(async (em) => {
+        await em.getConnection().execute('SELECT 1', [], 'all', em.getTransactionContext());
+        begun();
+        await held;
+      });
+      try {
+        await inside;
+        expect(pool.idleCount).toBe(0);
+        const read = stores.sessions.getSessionAndUser('sid-1');
+        const late = new Promise((resolve) =>
+          setTimeout(() => {
+            resolve('still waiting after 2 s');
+          }, 2000),
+        );
+        const answer = await Promise.race([read, late]);
+        expect(answer).toMatchObject({ user: { id: users[0]?.id } });
+      } finally {
+        release();
+        await transaction;
+      }
+    });
+
+    it('goes on unnamed, on the pool, where the connection lost the statement (PgBouncer in transaction mode)', async () => {
+      await stores.sessions.insert('sid-1', { userId: users[1]?.id }, inAMinute());
+      await stores.sessions.getSessionAndUser('sid-1');
       // What a transaction-mode pooler does to it: the next call reaches a server connection that never prepared it.
-      await pool.query('DEALLOCATE gqlauth_session_and_user');
-      expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
-      expect(await stores.sessions.getSessionAndUser('no-such-session')).toBeNull();
-      const { rows } = await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
-      expect(rows.map((row) => row.name)).not.toContain('gqlauth_session_and_user');
+      await pipeline.query({ text: 'DEALLOCATE gqlauth_session_and_user' });
+      for (let n = 0; n < 2; n++) {
+        expect(await stores.sessions.getSessionAndUser('sid-1')).toMatchObject({ user: { id: users[1]?.id } });
+      }
+      expect(await preparedOn(pipeline)).not.toContain('gqlauth_session_and_user');
+      expect(await preparedOn(pool)).not.toContain('gqlauth_session_and_user');
+    });
+
+    it('opens another connection when the server ends its own, and the process goes on', async () => {
+      await stores.sessions.insert('sid-1', { userId: users[2]?.id }, inAMinute());
+      const first = await backendOf(pipeline);
+      await pool.query('SELECT pg_terminate_backend($1)', [first]);
+      // The server's notice of the end arrives on its own: wait for it, as a request arriving later would.
+      const deadline = Date.now() + 5000;
+      let answer: unknown;
+      while (Date.now() < deadline) {
+        answer = await stores.sessions.getSessionAndUser('sid-1').catch((error: unknown) => error);
+        if (!(answer instanceof Error)) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(answer).toMatchObject({ user: { id: users[2]?.id } });
+      expect(await backendOf(pipeline)).not.toBe(first);
+    });
+
+    it('closes its connection once unused for the idle time, and opens another at the next statement', async () => {
+      if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
+      const idle = new PipelinedConnection(
+        { connectionString: testDatabase.config.url, idleTimeoutMillis: 100 },
+        testLogger,
+      );
+      try {
+        const first = await backendOf(idle);
+        // Kept while in use: statements every 50 ms for 400 ms, each on the same backend.
+        for (let n = 0; n < 8; n++) {
+          expect(await backendOf(idle)).toBe(first);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [first]);
+        expect(rows[0]).toEqual({ n: 0 });
+        expect(await backendOf(idle)).not.toBe(first);
+      } finally {
+        await idle.close();
+      }
+    });
+
+    it('ends its connection when the database closes', async () => {
+      await stores.sessions.getSessionAndUser('no-such-session');
+      const backend = await backendOf(pipeline);
+      await database.close();
+      if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
+      const outside = new pg.Client({ connectionString: testDatabase.config.url });
+      await outside.connect();
+      try {
+        const { rows } = await outside.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [
+          backend,
+        ]);
+        expect(rows[0]).toEqual({ n: 0 });
+      } finally {
+        await outside.end();
+      }
     });
   },
 );
