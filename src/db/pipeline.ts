@@ -3,49 +3,102 @@
  * session and its user; an access token). A pool gives each statement a connection and waits for its answer before
  * lending that connection again, so under load every request wakes another backend. Here each statement is written
  * as soon as it is asked for, without waiting for the ones before it; one backend answers them in order, each
- * statement with its own Sync (an error ends that statement alone). In the bench this halved the CPU per
- * authenticated request next to the pool's path (docs/benchmarks.md).
+ * statement with its own Sync, so a statement's error is its own. In the bench's side-by-side rounds it took the CPU
+ * of an authenticated request from 822 to 446 us (docs/benchmarks.md).
  *
  * Only statements that stand alone go here: never a transaction's, since each request's transaction needs a
  * connection of its own. Every statement reads the database as it is when the statement runs, as the pool's do: a
- * revocation committed before the request is in force for it.
+ * revocation committed before the request is in force for it. preparedOne (src/db/sql.ts) decides what comes here,
+ * and where a statement goes when this connection cannot take it.
  */
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
 /** pg-pool's default: how long a connection may sit unused before it is closed. */
 const IDLE_MS = 10_000;
+/** How long close() waits for the server to see the connection end before cutting it. */
+const CLOSE_MS = 2_000;
+
+/** The pool's options for a client of its own: the pool keeps the password out of its enumerable options. */
+export function pipelineOptions(poolOptions: pg.PoolConfig): pg.ClientConfig {
+  const { password } = poolOptions;
+  return {
+    ...poolOptions,
+    ...(password === undefined ? {} : { password }),
+    pipeline: true,
+    // TCP keepalive, as a pool's long-lived connection would want: a peer gone without a word is found out.
+    keepAlive: true,
+  };
+}
+
+/** A client and the names its backend has prepared (or is preparing: the first statement's answer). */
+interface Line {
+  readonly client: pg.Client;
+  readonly names: Map<string, Promise<unknown> | true>;
+  /** Set by the client's 'error' event: the client is never used again. */
+  failed: boolean;
+}
 
 export class PipelinedConnection {
-  private client: pg.Client | undefined;
-  private connecting: Promise<pg.Client> | undefined;
+  private line: Line | undefined;
+  private connecting: Promise<Line> | undefined;
   private closed = false;
-  /** Statements asked for since the idle check last looked, and not yet answered. */
+  /** Whether a statement was asked for since the idle check last looked, and how many are unanswered. */
   private used = false;
   private inFlight = 0;
-  private readonly idleCheck: NodeJS.Timeout;
+  private readonly idleCheck: NodeJS.Timeout | undefined;
+  private readonly options: pg.ClientConfig;
 
   /** `options`: the pool's own (connection target, TLS, timeouts, type parsers), so both read alike. */
   constructor(
-    private readonly options: pg.PoolConfig,
+    poolOptions: pg.PoolConfig,
     private readonly logger: Logger,
   ) {
-    // Closed when unused, as the pool closes its idle connections: a connection left open for hours may have been
-    // dropped silently by a firewall or a NAT on the way, and the next statement would wait for TCP to give up.
-    const idleMs = options.idleTimeoutMillis || IDLE_MS;
-    this.idleCheck = setInterval(() => {
-      if (!this.used && this.inFlight === 0) this.release();
-      this.used = false;
-    }, idleMs).unref();
+    this.options = pipelineOptions(poolOptions);
+    // Closed when unused, as the pool closes its idle connections (between one and two idle times here): a connection
+    // left open for hours may have been dropped silently on the way, and the next statement would wait on it.
+    const idleMs = poolOptions.idleTimeoutMillis ?? IDLE_MS;
+    if (idleMs > 0) {
+      this.idleCheck = setInterval(() => {
+        if (!this.used && this.inFlight === 0) this.release();
+        this.used = false;
+      }, idleMs).unref();
+    }
   }
 
-  /** A statement's result; connects first (again, after a lost or idle connection) when needed. */
-  async query<T extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<T>> {
+  /** A named statement's result; connects first (again, after a lost or idle connection) when needed. */
+  async query<T extends pg.QueryResultRow>(statement: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<pg.QueryResult<T>> {
     this.used = true;
     this.inFlight += 1;
     try {
-      const client = this.client ?? (await this.connect());
-      return await client.query<T>(config);
+      const line = this.line ?? (await this.connect());
+      // The first statement of a name carries its Parse. Pipelined behind it, the next ones would only Bind: if that
+      // Parse failed (a lock timeout, say), each would fail as unknown, which preparedOne takes for a pooler that
+      // lost the name. So they wait for the first one's answer; after a failure the next one parses again.
+      for (let parsed = line.names.get(statement.name); parsed !== true; parsed = line.names.get(statement.name)) {
+        if (parsed !== undefined) {
+          await parsed.catch(() => undefined);
+          continue;
+        }
+        const first = line.client.query<T>(statement);
+        line.names.set(statement.name, first);
+        try {
+          const result = await first;
+          line.names.set(statement.name, true);
+          this.check(line);
+          return result;
+        } catch (error) {
+          line.names.delete(statement.name);
+          throw error;
+        }
+      }
+      const result = await line.client.query<T>(statement);
+      this.check(line);
+      return result;
     } finally {
       this.inFlight -= 1;
     }
@@ -55,40 +108,49 @@ export class PipelinedConnection {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.idleCheck);
-    const client = await this.connecting?.catch(() => undefined);
-    this.client = undefined;
+    const line = await this.connecting?.catch(() => undefined);
+    this.line = undefined;
     this.connecting = undefined;
-    await client?.end().catch(() => undefined);
+    if (line) await end(line.client);
   }
 
-  /** Ends an idle connection; the next statement opens another. */
-  private release(): void {
-    const client = this.client;
-    if (client === undefined) return;
-    this.client = undefined;
-    this.connecting = undefined;
-    client.end().catch(() => undefined);
+  /**
+   * Outside any transaction after each statement, or the connection is let go: a transaction left open on it would
+   * make every later read see the database as it was then (a revoked session still valid).
+   */
+  private check(line: Line): void {
+    if (this.line === line && line.client.getTransactionStatus() !== 'I') {
+      this.release('a statement left a transaction open');
+    }
   }
 
-  private connect(): Promise<pg.Client> {
+  /** Lets the current connection go (unused, failed or suspect); the next statement opens another. */
+  private release(reason?: string): void {
+    const line = this.line;
+    if (line === undefined) return;
+    this.line = undefined;
+    this.connecting = undefined;
+    if (reason !== undefined && !this.closed) {
+      this.logger.warn(`the pipelined connection was let go (${reason}); the next statement opens another`);
+    }
+    void end(line.client);
+  }
+
+  private connect(): Promise<Line> {
     if (this.closed) return Promise.reject(new Error('the database is closed'));
     this.connecting ??= (async () => {
-      const client = new pg.Client({ ...this.options, pipeline: true });
-      const drop = (reason: string) => {
-        if (this.connecting !== undefined && this.client === client) {
-          this.client = undefined;
-          this.connecting = undefined;
-          if (!this.closed)
-            this.logger.warn(`the pipelined connection was lost (${reason}); the next statement opens another`);
-        }
-      };
+      const client = new pg.Client(this.options);
+      const line: Line = { client, names: new Map(), failed: false };
       // A connection the server drops (a restart, pg_terminate_backend, idle_session_timeout) emits 'error': without a
-      // listener that would end the process. Its statements in flight are rejected by pg; the next one reconnects.
+      // listener that would end the process. pg rejects its statements in flight; the next one reconnects.
       client.on('error', (error: Error) => {
-        drop(error.message);
+        line.failed = true;
+        if (this.line === line) this.release(error.message);
+        else void end(client);
       });
       client.on('end', () => {
-        drop('closed');
+        line.failed = true;
+        if (this.line === line) this.release('closed by the server');
       });
       try {
         await client.connect();
@@ -96,9 +158,30 @@ export class PipelinedConnection {
         this.connecting = undefined;
         throw error;
       }
-      this.client = client;
-      return client;
+      // An error in the same read as the server's "ready" has already been seen: this client is never installed.
+      if (line.failed) {
+        this.connecting = undefined;
+        throw new Error('the pipelined connection failed as it opened');
+      }
+      this.line = line;
+      return line;
     })();
     return this.connecting;
+  }
+}
+
+/** Ends a client, cutting its socket if the server has not seen the end within CLOSE_MS. */
+async function end(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      client.connection.stream.destroy();
+      resolve();
+    }, CLOSE_MS);
+  });
+  try {
+    await Promise.race([client.end().catch(() => undefined), cut]);
+  } finally {
+    clearTimeout(timer);
   }
 }

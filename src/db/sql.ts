@@ -51,12 +51,24 @@ export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnect
 }
 
 /**
+ * Errors of the pipelined connection itself rather than of the statement, after which the statement is sent again on
+ * the pool (it only reads): no SQLSTATE (the socket closed, refused, reset), or one of class 08 (connection
+ * exception), 53 (insufficient resources: too many connections) or 57 (the backend ended: an administrator, a shutdown).
+ */
+function isConnectionError(error: unknown): boolean {
+  const code = String((error as { code?: unknown }).code);
+  return !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57)/.test(code);
+}
+
+/**
  * The first row of a statement PostgreSQL prepares once per connection, under `name`, instead of parsing and planning
  * it at every call: for the one statement every authenticated request runs (its database CPU per request went from
  * 213 to 125 us in the bench). Placeholders are $1, $2, ...; `text` must be the same for a name all the process
- * long. A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),
- * else over the ORM's pool. Without a name, or where names fail (NAMES_UNUSABLE: retried once unnamed, then unnamed
- * for good), it is parsed at each call, on the pool. Outside any transaction, and logged as the ORM logs its own.
+ * long. Outside any transaction, and logged as the ORM logs its own.
+ *
+ * A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),
+ * and is sent again on the pool if that connection fails. Without a name, or where names fail (NAMES_UNUSABLE: retried
+ * once unnamed, then unnamed for good), it is parsed at each call, on the pool.
  */
 export async function preparedOne<T extends object>(
   em: EntityManager,
@@ -67,16 +79,24 @@ export async function preparedOne<T extends object>(
   const pool = await em.getConnection().getNativeClient();
   const started = performance.now();
   const named = name !== undefined && !unnamedPools.has(pool);
+  const pipeline = named ? pipelines.get(pool) : undefined;
   let result;
   try {
-    const pipeline = named ? pipelines.get(pool) : undefined;
-    result = pipeline
-      ? await pipeline.query<T>({ name, text, values })
-      : await pool.query<T>(named ? { name, text, values } : { text, values });
+    result =
+      pipeline && name !== undefined
+        ? await pipeline.query<T>({ name, text, values })
+        : await pool.query<T>(named ? { name, text, values } : { text, values });
   } catch (error) {
-    if (!named || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
-    unnamedPools.add(pool);
-    result = await pool.query<T>({ text, values });
+    if (pipeline && isConnectionError(error)) {
+      result = await pool.query<T>({ text, values });
+    } else {
+      if (!named || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
+      unnamedPools.add(pool);
+      em.config
+        .getLogger()
+        .warn('query', `statement ${name} is sent unnamed from now on (${(error as Error).message})`);
+      result = await pool.query<T>({ text, values });
+    }
   }
   em.config
     .getLogger()

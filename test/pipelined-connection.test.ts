@@ -1,0 +1,150 @@
+/**
+ * The pipelined connection (src/db/pipeline.ts) and preparedOne's use of it (src/db/sql.ts): what it takes from the
+ * pool, how it meets a failed Parse, a transaction left open, an idle time and a server it cannot reach.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { PipelinedConnection, pipelineOptions } from '../src/db/pipeline.js';
+import { pipelineNamedStatements, preparedOne } from '../src/db/sql.js';
+import { createTestDatabase, usingServer, type TestDatabase } from './support/database.js';
+import { testLogger } from './support/env.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the pipelined connection options', () => {
+  it("keep the pool's password, which a pg pool holds out of its enumerable options", async () => {
+    const pool = new pg.Pool({ host: '127.0.0.1', user: 'app', password: 'secret', database: 'app' });
+    try {
+      expect({ ...pool.options }.password).toBeUndefined();
+      expect(pipelineOptions(pool.options)).toMatchObject({ password: 'secret', user: 'app', pipeline: true });
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+// On a PostgreSQL server only: the embedded database has no pipelined connection (its one backend serves every
+// connection, and named statements go unnamed there).
+(usingServer() ? describe : describe.skip)(
+  `the pipelined connection on a server${usingServer() ? '' : ' (skipped: needs TEST_DATABASE_URL)'}`,
+  () => {
+    let testDatabase: TestDatabase;
+    let database: Database;
+    let url: string;
+    const outside = async <T extends pg.QueryResultRow>(work: (client: pg.Client) => Promise<T>) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return await work(client);
+      } finally {
+        await client.end();
+      }
+    };
+    const backendOf = async (on: PipelinedConnection) =>
+      (
+        await on.query<{ pid: number }>({
+          name: 'test_backend_pid',
+          text: 'SELECT pg_backend_pid() AS pid',
+          values: [],
+        })
+      ).rows[0]?.pid;
+
+    beforeAll(async () => {
+      testDatabase = await createTestDatabase();
+      if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
+      url = testDatabase.config.url;
+      database = await openDatabase(testDatabase.config, testLogger);
+    });
+    afterAll(async () => {
+      await database.close();
+      await testDatabase.drop();
+    });
+
+    it('makes statements of one name wait for the first one to be parsed, so that its failure is its own', async () => {
+      const pipeline = new PipelinedConnection({ connectionString: url, options: '-c lock_timeout=150' }, testLogger);
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      try {
+        // The first Parse waits for this lock and gives up after 150 ms; the lock goes at 250 ms.
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE');
+        const statement = {
+          name: 'test_users',
+          text: 'SELECT count(*)::int AS n FROM auth_user WHERE id > $1',
+          values: [0],
+        };
+        const asked = Array.from({ length: 6 }, () => pipeline.query(statement));
+        await sleep(250);
+        await locker.query('COMMIT');
+        const settled = await Promise.allSettled(asked);
+        const codes = settled.flatMap((each) =>
+          each.status === 'rejected' ? [String((each.reason as { code?: unknown }).code)] : [],
+        );
+        // Pipelined behind a failed Parse without waiting, they would each fail as unknown (26000).
+        expect(codes.every((code) => code === '55P03')).toBe(true);
+        expect(settled.filter((each) => each.status === 'fulfilled').length).toBeGreaterThanOrEqual(4);
+      } finally {
+        await locker.end();
+        await pipeline.close();
+      }
+    });
+
+    it('lets the connection go when a statement leaves a transaction open, so no read sees an old snapshot', async () => {
+      const pipeline = new PipelinedConnection({ connectionString: url }, testLogger);
+      try {
+        const first = await backendOf(pipeline);
+        await pipeline.query({ name: 'test_begin', text: 'BEGIN ISOLATION LEVEL REPEATABLE READ', values: [] });
+        const count = async () =>
+          (
+            await pipeline.query<{ n: number }>({
+              name: 'test_count',
+              text: 'SELECT count(*)::int AS n FROM auth_group',
+              values: [],
+            })
+          ).rows[0]?.n;
+        const before = await count();
+        await outside((client) => client.query("INSERT INTO auth_group (name) VALUES ('test-pipeline-snapshot')"));
+        expect(await count()).toBe((before ?? 0) + 1);
+        expect(await backendOf(pipeline)).not.toBe(first);
+      } finally {
+        await pipeline.close();
+      }
+    });
+
+    it('closes its connection once unused for the idle time, and opens another at the next statement', async () => {
+      const pipeline = new PipelinedConnection({ connectionString: url, idleTimeoutMillis: 300 }, testLogger);
+      try {
+        const first = await backendOf(pipeline);
+        // Kept while in use: a statement every 30 ms for about 600 ms (two idle checks), each on the same backend.
+        for (let n = 0; n < 20; n++) {
+          expect(await backendOf(pipeline)).toBe(first);
+          await sleep(30);
+        }
+        // Unused for two checks at most: closed.
+        await sleep(900);
+        const open = await outside((client) =>
+          client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [first]),
+        );
+        expect(open.rows[0]).toEqual({ n: 0 });
+        expect(await backendOf(pipeline)).not.toBe(first);
+      } finally {
+        await pipeline.close();
+      }
+    });
+
+    it('sends a statement again on the pool when the pipelined connection cannot be opened', async () => {
+      const pool = await database.orm.em.getConnection().getNativeClient();
+      // Port 1: nothing listens there, the connection is refused.
+      const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
+      pipelineNamedStatements(pool, unreachable);
+      try {
+        const row = await preparedOne<{ n: number }>(database.orm.em.fork(), 'test_seven', 'SELECT $1::int AS n', [7]);
+        expect(row).toEqual({ n: 7 });
+      } finally {
+        await unreachable.close();
+        if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
+      }
+    });
+  },
+);
