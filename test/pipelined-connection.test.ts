@@ -66,6 +66,8 @@ describe('the pipelined connection options', () => {
       const locker = new pg.Client({ connectionString: url });
       await locker.connect();
       try {
+        // Open before the lock is taken: the Parse, not the connect, is what waits for it.
+        await backendOf(pipeline);
         // The first Parse waits for this lock and gives up after 150 ms; the lock goes at 250 ms.
         await locker.query('BEGIN');
         await locker.query('LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE');
@@ -82,6 +84,7 @@ describe('the pipelined connection options', () => {
           each.status === 'rejected' ? [String((each.reason as { code?: unknown }).code)] : [],
         );
         // Pipelined behind a failed Parse without waiting, they would each fail as unknown (26000).
+        expect(codes.length).toBeGreaterThan(0);
         expect(codes.every((code) => code === '55P03')).toBe(true);
         expect(settled.filter((each) => each.status === 'fulfilled').length).toBeGreaterThanOrEqual(4);
       } finally {
@@ -133,6 +136,17 @@ describe('the pipelined connection options', () => {
       }
     });
 
+    it('after a failed connect, refuses statements at once for a while instead of connecting again', async () => {
+      const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
+      try {
+        const statement = { name: 'test_one', text: 'SELECT 1', values: [] };
+        await expect(unreachable.query(statement)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+        await expect(unreachable.query(statement)).rejects.toThrow(/statements go to the pool meanwhile/);
+      } finally {
+        await unreachable.close();
+      }
+    });
+
     it('sends a statement again on the pool when the pipelined connection cannot be opened', async () => {
       const pool = await database.orm.em.getConnection().getNativeClient();
       // Port 1: nothing listens there, the connection is refused.
@@ -145,6 +159,31 @@ describe('the pipelined connection options', () => {
         await unreachable.close();
         if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
       }
+    });
+
+    it('sends a statement whose cached plan changed again on the pool, and prepares it anew on a new connection', async () => {
+      const em = database.orm.em.fork();
+      const pipeline = database.pipeline;
+      if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+      await outside((client) =>
+        client.query('CREATE TABLE test_plan (id int PRIMARY KEY, v int); INSERT INTO test_plan VALUES (1, 5)'),
+      );
+      const read = () =>
+        preparedOne<{ v: unknown }>(em, 'test_plan_read', 'SELECT v FROM test_plan WHERE id = $1', [1]);
+      const first = await backendOf(pipeline);
+      expect(await read()).toEqual({ v: 5 });
+      // A migration of another project, say: the prepared plan's result type is no longer the table's.
+      await outside((client) => client.query('ALTER TABLE test_plan ALTER COLUMN v TYPE bigint'));
+      expect(await read()).toEqual({ v: '5' });
+      expect(await read()).toEqual({ v: '5' });
+      // Still on a pipelined connection (a new one), not unnamed on the pool for good.
+      expect(await backendOf(pipeline)).not.toBe(first);
+      const { rows } = await pipeline.query<{ name: string }>({
+        name: 'test_prepared_names',
+        text: 'SELECT name FROM pg_prepared_statements',
+        values: [],
+      });
+      expect(rows.map(({ name }) => name)).toContain('test_plan_read');
     });
   },
 );

@@ -18,6 +18,14 @@ import type { Logger } from '../logger.js';
 const IDLE_MS = 10_000;
 /** How long close() waits for the server to see the connection end before cutting it. */
 const CLOSE_MS = 2_000;
+/**
+ * A statement unanswered this long ends the connection, and every statement on it is sent again on the pool: one
+ * connection carries every request's read, and a server gone without a word (a failover, a dropped NAT entry) would
+ * otherwise hold them all until TCP gives up, a quarter of an hour later.
+ */
+const STATEMENT_MS = 10_000;
+/** After a failed connect, statements go to the pool for this long, doubling up to the last, before another try. */
+const BACKOFF_MS = [1_000, 30_000] as const;
 
 /** The pool's options for a client of its own: the pool keeps the password out of its enumerable options. */
 export function pipelineOptions(poolOptions: pg.PoolConfig): pg.ClientConfig {
@@ -26,8 +34,11 @@ export function pipelineOptions(poolOptions: pg.PoolConfig): pg.ClientConfig {
     ...poolOptions,
     ...(password === undefined ? {} : { password }),
     pipeline: true,
-    // TCP keepalive, as a pool's long-lived connection would want: a peer gone without a word is found out.
+    // TCP keepalive after 10 s of silence (pg's default delay, 0, means the system's: two hours), so that a server
+    // gone without a word is found out while the connection is idle; STATEMENT_MS covers it while it is busy.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: STATEMENT_MS,
   };
 }
 
@@ -48,6 +59,9 @@ export class PipelinedConnection {
   private inFlight = 0;
   private readonly idleCheck: NodeJS.Timeout | undefined;
   private readonly options: pg.ClientConfig;
+  /** After a failed connect: until when statements are refused (so that preparedOne sends them to the pool). */
+  private downUntil = 0;
+  private backoffMs: number = BACKOFF_MS[0];
 
   /** `options`: the pool's own (connection target, TLS, timeouts, type parsers), so both read alike. */
   constructor(
@@ -93,10 +107,12 @@ export class PipelinedConnection {
           return result;
         } catch (error) {
           line.names.delete(statement.name);
-          throw error;
+          throw this.failed(line, error);
         }
       }
-      const result = await line.client.query<T>(statement);
+      const result = await line.client.query<T>(statement).catch((error: unknown) => {
+        throw this.failed(line, error);
+      });
       this.check(line);
       return result;
     } finally {
@@ -124,6 +140,15 @@ export class PipelinedConnection {
     }
   }
 
+  /**
+   * A statement's error, after which the connection is let go where it cannot serve the name again: a cached plan
+   * whose result changed (0A000, a migration altered a column) stays so on this backend, and a new one prepares anew.
+   */
+  private failed(line: Line, error: unknown): unknown {
+    if ((error as { code?: unknown }).code === '0A000' && this.line === line) this.release('a cached plan changed');
+    return error;
+  }
+
   /** Lets the current connection go (unused, failed or suspect); the next statement opens another. */
   private release(reason?: string): void {
     const line = this.line;
@@ -138,6 +163,9 @@ export class PipelinedConnection {
 
   private connect(): Promise<Line> {
     if (this.closed) return Promise.reject(new Error('the database is closed'));
+    if (this.connecting === undefined && Date.now() < this.downUntil) {
+      return Promise.reject(new Error('the pipelined connection is down; statements go to the pool meanwhile'));
+    }
     this.connecting ??= (async () => {
       const client = new pg.Client(this.options);
       const line: Line = { client, names: new Map(), failed: false };
@@ -156,6 +184,17 @@ export class PipelinedConnection {
         await client.connect();
       } catch (error) {
         this.connecting = undefined;
+        // Not tried again at once: each try would cost the requests waiting on it a whole connect, and the server a
+        // backend (when it refuses for too many connections, it would be asked again at every request).
+        if (this.backoffMs === BACKOFF_MS[0] && !this.closed) {
+          this.logger.warn(
+            { err: error },
+            'the pipelined connection cannot be opened; statements go to the pool, and it is tried again later',
+          );
+        }
+        this.downUntil = Date.now() + this.backoffMs;
+        this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MS[1]);
+        void end(client);
         throw error;
       }
       // An error in the same read as the server's "ready" has already been seen: this client is never installed.
@@ -164,6 +203,7 @@ export class PipelinedConnection {
         throw new Error('the pipelined connection failed as it opened');
       }
       this.line = line;
+      this.backoffMs = BACKOFF_MS[0];
       return line;
     })();
     return this.connecting;

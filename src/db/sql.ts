@@ -5,6 +5,7 @@
  */
 import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import type { PipelinedConnection } from './pipeline.js';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
@@ -51,20 +52,24 @@ export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnect
 }
 
 /**
- * Errors of the pipelined connection itself rather than of the statement, after which the statement is sent again on
- * the pool (it only reads): no SQLSTATE (the socket closed, refused, reset), or one of class 08 (connection
- * exception), 53 (insufficient resources: too many connections) or 57 (the backend ended: an administrator, a shutdown).
+ * Errors after which a statement from the pipelined connection is sent again on the pool (it only reads): any that is
+ * not the server's (the socket closed, refused, reset, or timed out), and the server's of class 08 (connection
+ * exception), 53 (insufficient resources: too many connections) and 57P (the backend ended: an administrator, a
+ * shutdown), and 0A000 (a cached plan whose result changed: the connection is let go and prepares anew). Never a
+ * statement timeout (57014): run again, it would double the wait of a server already slow.
  */
-function isConnectionError(error: unknown): boolean {
-  const code = String((error as { code?: unknown }).code);
-  return !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57)/.test(code);
+function sendAgainOnPool(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return true;
+  const code = error.code ?? '';
+  return /^(08|53|57P)/.test(code) || code === '0A000';
 }
 
 /**
  * The first row of a statement PostgreSQL prepares once per connection, under `name`, instead of parsing and planning
  * it at every call: for the one statement every authenticated request runs (its database CPU per request went from
  * 213 to 125 us in the bench). Placeholders are $1, $2, ...; `text` must be the same for a name all the process
- * long. Outside any transaction, and logged as the ORM logs its own.
+ * long. Reads only (a SELECT): a statement may be sent twice (below). Outside any transaction, and logged as the ORM
+ * logs its own.
  *
  * A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),
  * and is sent again on the pool if that connection fails. Without a name, or where names fail (NAMES_UNUSABLE: retried
@@ -87,7 +92,7 @@ export async function preparedOne<T extends object>(
         ? await pipeline.query<T>({ name, text, values })
         : await pool.query<T>(named ? { name, text, values } : { text, values });
   } catch (error) {
-    if (pipeline && isConnectionError(error)) {
+    if (pipeline && sendAgainOnPool(error)) {
       result = await pool.query<T>({ text, values });
     } else {
       if (!named || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
