@@ -9,6 +9,7 @@ import { PipelinedConnection, pipelineOptions } from '../src/db/pipeline.js';
 import { pipelineNamedStatements, preparedOne } from '../src/db/sql.js';
 import { createTestDatabase, usingServer, type TestDatabase } from './support/database.js';
 import { testLogger } from './support/env.js';
+import { backendOf, preparedNamesOn } from './support/pipeline.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -41,15 +42,6 @@ describe('the pipelined connection options', () => {
         await client.end();
       }
     };
-    const backendOf = async (on: PipelinedConnection) =>
-      (
-        await on.query<{ pid: number }>({
-          name: 'test_backend_pid',
-          text: 'SELECT pg_backend_pid() AS pid',
-          values: [],
-        })
-      ).rows[0]?.pid;
-
     beforeAll(async () => {
       testDatabase = await createTestDatabase();
       if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
@@ -178,12 +170,7 @@ describe('the pipelined connection options', () => {
       expect(await read()).toEqual({ v: '5' });
       // Still on a pipelined connection (a new one), not unnamed on the pool for good.
       expect(await backendOf(pipeline)).not.toBe(first);
-      const { rows } = await pipeline.query<{ name: string }>({
-        name: 'test_prepared_names',
-        text: 'SELECT name FROM pg_prepared_statements',
-        values: [],
-      });
-      expect(rows.map(({ name }) => name)).toContain('test_plan_read');
+      expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
     });
   },
 );

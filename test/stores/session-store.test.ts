@@ -14,6 +14,7 @@ import { CHEAP_HASHING } from '../support/auth.js';
 import { TestClock } from '../support/clock.js';
 import { createTestDatabase, usingServer, type TestDatabase } from '../support/database.js';
 import { testLogger } from '../support/env.js';
+import { backendOf, preparedNamesOn } from '../support/pipeline.js';
 import { describeEachStore, redisStoreEnv } from '../support/session-stores.js';
 import { sqlLogger } from '../support/sql-log.js';
 
@@ -133,22 +134,6 @@ describeEachStore('the session store port', (kind) => {
     const users: User[] = [];
     const clock = new TestClock();
     const inAMinute = () => new Date(clock.now().getTime() + 60_000);
-    const preparedOn = async (on: PipelinedConnection | pg.Pool) => {
-      const query = { name: 'test_prepared_names', text: 'SELECT name FROM pg_prepared_statements', values: [] };
-      const { rows } = await (on instanceof pg.Pool
-        ? on.query<{ name: string }>(query)
-        : on.query<{ name: string }>(query));
-      return rows.map(({ name }) => name);
-    };
-    const backendOf = async (on: PipelinedConnection) =>
-      (
-        await on.query<{ pid: number }>({
-          name: 'test_backend_pid',
-          text: 'SELECT pg_backend_pid() AS pid',
-          values: [],
-        })
-      ).rows[0]?.pid;
-
     beforeEach(async () => {
       testDatabase = await createTestDatabase();
       if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
@@ -175,8 +160,8 @@ describeEachStore('the session store port', (kind) => {
     it('reads a session with a statement prepared once, on a connection of its own, not on the pool', async () => {
       await stores.sessions.getSessionAndUser('no-such-session');
       await stores.sessions.getSessionAndUser('no-such-session');
-      expect(await preparedOn(pipeline)).toContain('gqlauth_session_and_user');
-      expect(await preparedOn(pool)).not.toContain('gqlauth_session_and_user');
+      expect(await preparedNamesOn(pipeline)).toContain('gqlauth_session_and_user');
+      expect(await preparedNamesOn(pool)).not.toContain('gqlauth_session_and_user');
     });
 
     it('answers reads sent together each with its own session, in any number', async () => {
@@ -230,8 +215,8 @@ describeEachStore('the session store port', (kind) => {
       for (let n = 0; n < 2; n++) {
         expect(await stores.sessions.getSessionAndUser('sid-1')).toMatchObject({ user: { id: users[1]?.id } });
       }
-      expect(await preparedOn(pipeline)).not.toContain('gqlauth_session_and_user');
-      expect(await preparedOn(pool)).not.toContain('gqlauth_session_and_user');
+      expect(await preparedNamesOn(pipeline)).not.toContain('gqlauth_session_and_user');
+      expect(await preparedNamesOn(pool)).not.toContain('gqlauth_session_and_user');
     });
 
     it('opens another connection when the server ends its own, and the process goes on', async () => {
