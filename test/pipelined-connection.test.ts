@@ -23,6 +23,13 @@ describe('the pipelined connection options', () => {
       await pool.end();
     }
   });
+
+  it("put the server's statement limit after the pool's own startup options, so that it is the one in force", () => {
+    expect(pipelineOptions({ options: '-c search_path=app' }).options).toBe(
+      '-c search_path=app -c statement_timeout=9000',
+    );
+    expect(pipelineOptions({}).options).toBe('-c statement_timeout=9000');
+  });
 });
 
 // On a PostgreSQL server only: the embedded database has no pipelined connection (its one backend serves every
@@ -85,6 +92,23 @@ describe('the pipelined connection options', () => {
       }
     });
 
+    it("has the server end its statements after 9 s, whatever the pool's own limit", async () => {
+      const pipeline = new PipelinedConnection(
+        { connectionString: url, options: '-c statement_timeout=0' },
+        testLogger,
+      );
+      try {
+        const { rows } = await pipeline.query<{ statement_timeout: string }>({
+          name: 'test_show_timeout',
+          text: 'SHOW statement_timeout',
+          values: [],
+        });
+        expect(rows[0]).toEqual({ statement_timeout: '9s' });
+      } finally {
+        await pipeline.close();
+      }
+    });
+
     it('lets the connection go when a statement leaves a transaction open, so no read sees an old snapshot', async () => {
       const pipeline = new PipelinedConnection({ connectionString: url }, testLogger);
       try {
@@ -132,7 +156,7 @@ describe('the pipelined connection options', () => {
       const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
       try {
         const statement = { name: 'test_one', text: 'SELECT 1', values: [] };
-        await expect(unreachable.query(statement)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+        await expect(unreachable.query(statement)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
         await expect(unreachable.query(statement)).rejects.toThrow(/statements go to the pool meanwhile/);
       } finally {
         await unreachable.close();

@@ -19,11 +19,16 @@ const IDLE_MS = 10_000;
 /** How long close() waits for the server to see the connection end before cutting it. */
 const CLOSE_MS = 2_000;
 /**
- * A statement unanswered this long ends the connection, and every statement on it is sent again on the pool: one
- * connection carries every request's read, and a server gone without a word (a failover, a dropped NAT entry) would
- * otherwise hold them all until TCP gives up, a quarter of an hour later.
+ * The server ends a statement of this connection that runs this long (57014, not sent again): a read waiting on a
+ * lock (another project's migration, say) fails there, and its backend is free, rather than piling up behind it.
  */
-const STATEMENT_MS = 10_000;
+const SERVER_STATEMENT_MS = 9_000;
+/**
+ * A statement unanswered this long, a second after the server's own limit, ends the connection, and every statement on
+ * it is sent again on the pool: one connection carries every request's read, and a server gone without a word (a
+ * failover, a dropped NAT entry) would otherwise hold them all until TCP gives up, a quarter of an hour later.
+ */
+const STATEMENT_MS = SERVER_STATEMENT_MS + 1_000;
 /** After a failed connect, statements go to the pool for this long, doubling up to the last, before another try. */
 const BACKOFF_MS = [1_000, 30_000] as const;
 
@@ -33,6 +38,8 @@ export function pipelineOptions(poolOptions: pg.PoolConfig): pg.ClientConfig {
   return {
     ...poolOptions,
     ...(password === undefined ? {} : { password }),
+    // After the pool's own options (a connection string's `options`), so that this limit is the one in force.
+    options: [poolOptions.options, `-c statement_timeout=${SERVER_STATEMENT_MS}`].filter(Boolean).join(' '),
     pipeline: true,
     // TCP keepalive after 10 s of silence (pg's default delay, 0, means the system's: two hours), so that a server
     // gone without a word is found out while the connection is idle; STATEMENT_MS covers it while it is busy.
@@ -163,7 +170,7 @@ export class PipelinedConnection {
 
   private connect(): Promise<Line> {
     if (this.closed) return Promise.reject(new Error('the database is closed'));
-    if (this.connecting === undefined && Date.now() < this.downUntil) {
+    if (this.connecting === undefined && performance.now() < this.downUntil) {
       return Promise.reject(new Error('the pipelined connection is down; statements go to the pool meanwhile'));
     }
     this.connecting ??= (async () => {
@@ -192,10 +199,12 @@ export class PipelinedConnection {
             'the pipelined connection cannot be opened; statements go to the pool, and it is tried again later',
           );
         }
-        this.downUntil = Date.now() + this.backoffMs;
+        this.downUntil = performance.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MS[1]);
         void end(client);
-        throw error;
+        // Not the server's error about a statement (a password refused, say, is one): preparedOne sends the
+        // statements waiting on this connect to the pool, which connects in its own way.
+        throw new Error('the pipelined connection could not be opened', { cause: error });
       }
       // An error in the same read as the server's "ready" has already been seen: this client is never installed.
       if (line.failed) {
