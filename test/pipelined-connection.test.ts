@@ -2,6 +2,7 @@
  * The pipelined connection (src/db/pipeline.ts) and preparedOne's use of it (src/db/sql.ts): what it takes from the
  * pool, how it meets a failed Parse, a transaction left open, an idle time and a server it cannot reach.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { openDatabase, type Database } from '../src/db/database.js';
@@ -10,6 +11,7 @@ import { pipelineNamedStatements, preparedOne } from '../src/db/sql.js';
 import { createTestDatabase, usingServer, type TestDatabase } from './support/database.js';
 import { testLogger } from './support/env.js';
 import { backendOf, preparedNamesOn } from './support/pipeline.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,6 +32,11 @@ describe('the pipelined connection options', () => {
     );
     expect(pipelineOptions({}).options).toBe('-c statement_timeout=9000');
   });
+
+  it("wait for an answer a second longer than the server's limit, or as long as a test asks", () => {
+    expect(pipelineOptions({}).query_timeout).toBe(10_000);
+    expect(pipelineOptions({}, 500).query_timeout).toBe(500);
+  });
 });
 
 // On a PostgreSQL server only: the embedded database has no pipelined connection (its one backend serves every
@@ -40,7 +47,7 @@ describe('the pipelined connection options', () => {
     let testDatabase: TestDatabase;
     let database: Database;
     let url: string;
-    const outside = async <T extends pg.QueryResultRow>(work: (client: pg.Client) => Promise<T>) => {
+    const outside = async <T>(work: (client: pg.Client) => Promise<T>) => {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
@@ -48,6 +55,14 @@ describe('the pipelined connection options', () => {
       } finally {
         await client.end();
       }
+    };
+    /** A proxy to the database that a test can cut, freeze and restore, and the database's URL through it. */
+    const throughProxy = async () => {
+      const target = new URL(url);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+      target.hostname = '127.0.0.1';
+      target.port = String(proxy.port);
+      return Object.assign(proxy, { url: target.href });
     };
     beforeAll(async () => {
       testDatabase = await createTestDatabase();
@@ -161,6 +176,115 @@ describe('the pipelined connection options', () => {
       } finally {
         await unreachable.close();
       }
+    });
+
+    it('tries to connect again after 1 s, then 2 s, and after 1 s again once it has connected', async () => {
+      const proxy = await throughProxy();
+      let clock = 0;
+      const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, {
+        now: () => clock,
+      });
+      const statement = { name: 'test_one', text: 'SELECT 1 AS one', values: [] };
+      const refused = { cause: { code: 'ECONNREFUSED' } };
+      const meanwhile = /statements go to the pool meanwhile/;
+      try {
+        proxy.cut('refuse');
+        await expect(pipeline.query(statement)).rejects.toMatchObject(refused);
+        await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
+        clock += 1_001;
+        await expect(pipeline.query(statement)).rejects.toMatchObject(refused);
+        // The second failure doubles the pause.
+        clock += 1_001;
+        await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
+        clock += 1_000;
+        await proxy.restore();
+        expect((await pipeline.query(statement)).rows).toEqual([{ one: 1 }]);
+        // Connected once: the next failure pauses 1 s again, not 4.
+        proxy.cut('refuse');
+        for (let attempt = 0; ; attempt++) {
+          const error = await pipeline.query(statement).then(
+            () => undefined,
+            (failure: unknown) => failure,
+          );
+          // The first statement may still meet the connection the proxy just cut, before its end is seen.
+          if ((error as { cause?: { code?: string } } | undefined)?.cause?.code === 'ECONNREFUSED') break;
+          if (attempt === 20) throw new Error(`the connect was not refused: ${String(error)}`);
+          await sleep(20);
+        }
+        await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
+        clock += 1_001;
+        await proxy.restore();
+        expect((await pipeline.query(statement)).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await pipeline.close();
+        await proxy.close();
+      }
+    });
+
+    it('ends a connection whose statement goes unanswered, and sends the statement again on the pool', async () => {
+      const pool = await database.orm.em.getConnection().getNativeClient();
+      const proxy = await throughProxy();
+      const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, {
+        statementMs: 500,
+      });
+      pipelineNamedStatements(pool, pipeline);
+      try {
+        const em = database.orm.em.fork();
+        const first = await backendOf(pipeline);
+        // A NAT or firewall that forgot the connection: nothing comes back, nothing says it ended.
+        proxy.freeze();
+        const started = performance.now();
+        // Bounded, so that a connection that waits forever fails the test instead of holding it to Jest's limit.
+        const giveUp = new AbortController();
+        const answer = await Promise.race([
+          preparedOne<{ n: number }>(em, 'test_seven', 'SELECT $1::int AS n', [7]),
+          delay(5_000, 'no answer within 5 s', { signal: giveUp.signal }),
+        ]).finally(() => {
+          giveUp.abort();
+        });
+        expect(answer).toEqual({ n: 7 });
+        expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+        // The next statement opens a connection of its own (through the proxy, which forwards new ones).
+        expect(await backendOf(pipeline)).not.toBe(first);
+      } finally {
+        if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
+        await pipeline.close();
+        await proxy.close();
+      }
+    });
+
+    it('never sends a statement the server cancelled (57014) again on the pool, which would double its wait', async () => {
+      const pipeline = database.pipeline;
+      if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+      await outside((client) => client.query('CREATE SEQUENCE test_calls'));
+      const backend = await backendOf(pipeline);
+      // Each run of the statement takes a number from the sequence, which no rollback gives back.
+      const slow = preparedOne<{ n: number }>(
+        database.orm.em.fork(),
+        'test_slow',
+        "SELECT nextval('test_calls')::int AS n FROM pg_sleep(2)",
+        [],
+      ).then(
+        () => 'answered',
+        (error: unknown) => (error as { code?: string }).code,
+      );
+      await outside(async (client) => {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          const { rows } = await client.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%test_calls%' AND state = 'active'",
+            [backend],
+          );
+          if (rows[0]?.n === 1) break;
+          await sleep(20);
+        }
+        // The server's statement limit answers so too (57014): here an administrator's cancel stands for it.
+        await client.query('SELECT pg_cancel_backend($1)', [backend]);
+      });
+      expect(await slow).toBe('57014');
+      const calls = await outside((client) =>
+        client.query<{ last_value: string }>('SELECT last_value FROM test_calls'),
+      );
+      expect(calls.rows[0]).toEqual({ last_value: '1' });
     });
 
     it('sends a statement again on the pool when the pipelined connection cannot be opened', async () => {

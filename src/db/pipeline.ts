@@ -32,8 +32,21 @@ const STATEMENT_MS = SERVER_STATEMENT_MS + 1_000;
 /** After a failed connect, statements go to the pool for this long, doubling up to the last, before another try. */
 const BACKOFF_MS = [1_000, 30_000] as const;
 
+/**
+ * The SQLSTATE of a cached plan whose result changed ("cached plan must not change result type": a migration altered
+ * a column under a prepared statement). The plan stays so on its backend.
+ */
+export const CACHED_PLAN_CHANGED = '0A000';
+
+/** What a test may set instead of the defaults: the clock of the backoff, and the time a statement may go unanswered. */
+export interface PipelineTimes {
+  /** Milliseconds, as performance.now(). */
+  readonly now: () => number;
+  readonly statementMs: number;
+}
+
 /** The pool's options for a client of its own: the pool keeps the password out of its enumerable options. */
-export function pipelineOptions(poolOptions: pg.PoolConfig): pg.ClientConfig {
+export function pipelineOptions(poolOptions: pg.PoolConfig, statementMs = STATEMENT_MS): pg.ClientConfig {
   const { password } = poolOptions;
   return {
     ...poolOptions,
@@ -45,7 +58,7 @@ export function pipelineOptions(poolOptions: pg.PoolConfig): pg.ClientConfig {
     // gone without a word is found out while the connection is idle; STATEMENT_MS covers it while it is busy.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    query_timeout: STATEMENT_MS,
+    query_timeout: statementMs,
   };
 }
 
@@ -69,13 +82,16 @@ export class PipelinedConnection {
   /** After a failed connect: until when statements are refused (so that preparedOne sends them to the pool). */
   private downUntil = 0;
   private backoffMs: number = BACKOFF_MS[0];
+  private readonly now: () => number;
 
   /** `options`: the pool's own (connection target, TLS, timeouts, type parsers), so both read alike. */
   constructor(
     poolOptions: pg.PoolConfig,
     private readonly logger: Logger,
+    times: Partial<PipelineTimes> = {},
   ) {
-    this.options = pipelineOptions(poolOptions);
+    this.options = pipelineOptions(poolOptions, times.statementMs);
+    this.now = times.now ?? (() => performance.now());
     // Closed when unused, as the pool closes its idle connections (between one and two idle times here): a connection
     // left open for hours may have been dropped silently on the way, and the next statement would wait on it.
     const idleMs = poolOptions.idleTimeoutMillis ?? IDLE_MS;
@@ -149,10 +165,12 @@ export class PipelinedConnection {
 
   /**
    * A statement's error, after which the connection is let go where it cannot serve the name again: a cached plan
-   * whose result changed (0A000, a migration altered a column) stays so on this backend, and a new one prepares anew.
+   * whose result changed stays so on this backend, and a new one prepares anew.
    */
   private failed(line: Line, error: unknown): unknown {
-    if ((error as { code?: unknown }).code === '0A000' && this.line === line) this.release('a cached plan changed');
+    if ((error as { code?: unknown }).code === CACHED_PLAN_CHANGED && this.line === line) {
+      this.release('a cached plan changed');
+    }
     return error;
   }
 
@@ -170,7 +188,7 @@ export class PipelinedConnection {
 
   private connect(): Promise<Line> {
     if (this.closed) return Promise.reject(new Error('the database is closed'));
-    if (this.connecting === undefined && performance.now() < this.downUntil) {
+    if (this.connecting === undefined && this.now() < this.downUntil) {
       return Promise.reject(new Error('the pipelined connection is down; statements go to the pool meanwhile'));
     }
     this.connecting ??= (async () => {
@@ -199,7 +217,7 @@ export class PipelinedConnection {
             'the pipelined connection cannot be opened; statements go to the pool, and it is tried again later',
           );
         }
-        this.downUntil = performance.now() + this.backoffMs;
+        this.downUntil = this.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MS[1]);
         void end(client);
         // Not the server's error about a statement (a password refused, say, is one): preparedOne sends the

@@ -6,7 +6,7 @@
 import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import type { PipelinedConnection } from './pipeline.js';
+import { CACHED_PLAN_CHANGED, type PipelinedConnection } from './pipeline.js';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
 export interface SqlCondition {
@@ -39,7 +39,7 @@ export async function selectOne<T extends object>(
  * mode), 42P05 (a name already prepared: PGlite's one backend behind several connections) and 0A000 (a cached plan
  * whose result changed: a column altered by a migration of another project while this one ran).
  */
-const NAMES_UNUSABLE = new Set(['26000', '42P05', '0A000']);
+const NAMES_UNUSABLE = new Set(['26000', '42P05', CACHED_PLAN_CHANGED]);
 /** Pools where a named statement failed so: statements go unnamed there from then on. */
 const unnamedPools = new WeakSet<object>();
 
@@ -61,7 +61,7 @@ export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnect
 function sendAgainOnPool(error: unknown): boolean {
   if (!(error instanceof pg.DatabaseError)) return true;
   const code = error.code ?? '';
-  return /^(08|53|57P)/.test(code) || code === '0A000';
+  return /^(08|53|57P)/.test(code) || code === CACHED_PLAN_CHANGED;
 }
 
 /**
