@@ -1,7 +1,10 @@
 /** What the bench asks a probed server process (probe.ts) over IPC, and what it answers. */
 export interface ProbeRequest {
   id: number;
-  /** reset: zero the counters and the delay histogram; read: report them; memory: collect garbage, then report. */
+  /**
+   * reset: zero the counters and the delay histogram; read: report them; memory: collect garbage (as under memory
+   * pressure: V8 also gives back the pages it pooled), then report.
+   */
   type: 'reset' | 'read' | 'memory';
 }
 
@@ -13,7 +16,10 @@ export interface ProbeReply {
   sessionWrites: number;
   /** CPU time the process used since the last reset (user + system, all its threads), in microseconds. */
   cpuMicros: number;
+  /** Resident size; after `memory`, once V8 has given back the heap pages it pools for reuse. */
   rssBytes: number;
+  /** After `memory`: the resident size after an ordinary full collection, V8's pooled pages included (its peak). */
+  rssWithPooledPagesBytes?: number;
   heapUsedBytes: number;
   /** What V8 has reserved for the heap (used or not): RSS grows with it without anything being kept. */
   heapTotalBytes: number;
