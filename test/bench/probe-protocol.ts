@@ -10,8 +10,10 @@ export interface ProbeRequest {
 
 export interface ProbeReply {
   id: number;
-  /** SQL statements sent since the last reset. */
+  /** SQL statements sent since the last reset, but for those of the server's own timers. */
   statements: number;
+  /** Those of the server's own timers (the login counters' sweep), no request's. */
+  backgroundStatements: number;
   /** Of those, the ones that wrote the session table (INSERT, UPDATE or DELETE). */
   sessionWrites: number;
   /** CPU time the process used since the last reset (user + system, all its threads), in microseconds. */

@@ -9,15 +9,23 @@ import process from 'node:process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 
+/**
+ * A statement of the server's own timers, no request's: the sweep of expired login counters (src/stores/counters.ts),
+ * every 5 minutes. Counted apart: within a measure it made one `me` of 5,000 look like 1.0002 statements.
+ */
+const BACKGROUND = /^\s*delete from gqlauth_login_failure where expire </i;
+
 let statements = 0;
+let backgroundStatements = 0;
 let sessionWrites = 0;
 let cpuAtReset = process.cpuUsage();
 
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function countedQuery(...args) {
-  statements += 1;
   const [first] = args;
   const text = typeof first === 'string' ? first : first?.text;
+  if (typeof text === 'string' && BACKGROUND.test(text)) backgroundStatements += 1;
+  else statements += 1;
   if (typeof text === 'string' && /^\s*(insert into|update|delete from) gqlauth_session\b/i.test(text)) {
     sessionWrites += 1;
   }
@@ -31,6 +39,7 @@ loopDelay.enable();
 process.on('message', (message) => {
   if (message.type === 'reset') {
     statements = 0;
+    backgroundStatements = 0;
     sessionWrites = 0;
     loopDelay.reset();
     cpuAtReset = process.cpuUsage();
@@ -50,6 +59,7 @@ process.on('message', (message) => {
   process.send?.({
     id: message.id,
     statements,
+    backgroundStatements,
     sessionWrites,
     cpuMicros: cpu.user + cpu.system,
     rssBytes: rss,
