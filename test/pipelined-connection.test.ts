@@ -262,7 +262,8 @@ describe('the pipelined connection options', () => {
       const slow = preparedOne<{ n: number }>(
         database.orm.em.fork(),
         'test_slow',
-        "SELECT nextval('test_calls')::int AS n FROM pg_sleep(2)",
+        // nextval first, then the sleep: a run cancelled during its sleep has taken its number.
+        "SELECT nextval('test_calls')::int AS n, pg_sleep(2)",
         [],
       ).then(
         () => 'answered',
@@ -282,9 +283,10 @@ describe('the pipelined connection options', () => {
       });
       expect(await slow).toBe('57014');
       const calls = await outside((client) =>
-        client.query<{ last_value: string }>('SELECT last_value FROM test_calls'),
+        client.query<{ last_value: string; is_called: boolean }>('SELECT last_value, is_called FROM test_calls'),
       );
-      expect(calls.rows[0]).toEqual({ last_value: '1' });
+      // One run: the pipelined connection's. A second run, on the pool, would have taken 2.
+      expect(calls.rows[0]).toEqual({ last_value: '1', is_called: true });
     });
 
     it('sends a statement again on the pool when the pipelined connection cannot be opened', async () => {

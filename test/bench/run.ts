@@ -128,9 +128,13 @@ interface Measured {
    * steadier than req/s on a shared machine, and what a change to the request path moves first.
    */
   cpuMicrosPerRequest: number | null;
-  /** SQL statements per request (every statement the server process sent, divided by the requests). */
+  /**
+   * SQL statements per request (every statement the server process sent, divided by the requests), but for those of
+   * its own timers, which are `backgroundStatements` (in the JSON).
+   */
   sqlPerRequest: number | null;
   sessionWritesPerRequest: number | null;
+  backgroundStatements?: number;
 }
 
 const HEADERS = {
@@ -198,6 +202,7 @@ async function measure(
     cpuMicrosPerRequest: probe.cpuMicros / requests,
     sqlPerRequest: counts ? probe.statements / requests : null,
     sessionWritesPerRequest: counts ? probe.sessionWrites / requests : null,
+    backgroundStatements: probe.backgroundStatements,
   };
 }
 
@@ -377,6 +382,8 @@ async function main(): Promise<number> {
     const meCheck = (text: string) => text.includes('"username":"bench-');
     await load(server.url, { body: meBody, check: meCheck, amount: AMOUNTS.meEarly }, [rotatingCookies(sessions)]);
     const early = await server.ask('memory');
+    // The collection shrank the heap: a short warm-up lets it grow again before the measure's CPU is counted.
+    await load(server.url, { body: meBody, check: meCheck, amount: AMOUNTS.meEarly / 10 }, [rotatingCookies(sessions)]);
     const me = await measure(`me with groups and permissions, ${sessions.length} users`, server, () =>
       load(server.url, { body: meBody, check: meCheck, amount: AMOUNTS.meTotal - AMOUNTS.meEarly }, [
         rotatingCookies(sessions),
@@ -631,9 +638,15 @@ async function main(): Promise<number> {
         3,
         true,
       ),
-      // What the server holds: measured once V8 has given back the pages it pools (probe.mjs), which stay resident
-      // otherwise, up to its heap's peak, however much of them it uses (printed below beside it).
-      budget('RSS after 100,000 requests ÷ after 10,000', memory.rss100k / memory.rss10k, '≤', 1.1, true),
+      // What the server holds: read after a last-resort collection, when V8 gives back the pages it pools (probe.mjs)
+      // and which it otherwise keeps resident up to its heap's peak. The ordinary RSS is printed below beside it.
+      budget(
+        'RSS after a last-resort collection, after 100,000 requests ÷ after 10,000',
+        memory.rss100k / memory.rss10k,
+        '≤',
+        1.1,
+        true,
+      ),
       budget(
         'SQL statements per me, most along the cost curve',
         Math.max(...curve.map(({ sqlPerRequest }) => sqlPerRequest ?? Infinity)),

@@ -44,7 +44,15 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       for (const pair of pairs) if (pair[0] === client) pairs.delete(pair);
     });
   });
-  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // A port taken meanwhile (by another test's listen(0), after a 'refuse') fails the restore, rather than hanging it.
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   await listen(0);
   const port = (server.address() as AddressInfo).port;
   const cutAll = () => {
