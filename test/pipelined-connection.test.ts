@@ -8,7 +8,7 @@ import pg from 'pg';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { PipelinedConnection, pipelineOptions } from '../src/db/pipeline.js';
 import { pipelineNamedStatements, preparedOne } from '../src/db/sql.js';
-import { createTestDatabase, usingServer, type TestDatabase } from './support/database.js';
+import { createTestDatabase, describeOnServer, type TestDatabase } from './support/database.js';
 import { testLogger } from './support/env.js';
 import { backendOf, preparedNamesOn } from './support/pipeline.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
@@ -41,286 +41,279 @@ describe('the pipelined connection options', () => {
 
 // On a PostgreSQL server only: the embedded database has no pipelined connection (its one backend serves every
 // connection, and named statements go unnamed there).
-(usingServer() ? describe : describe.skip)(
-  `the pipelined connection on a server${usingServer() ? '' : ' (skipped: needs TEST_DATABASE_URL)'}`,
-  () => {
-    let testDatabase: TestDatabase;
-    let database: Database;
-    let url: string;
-    const outside = async <T>(work: (client: pg.Client) => Promise<T>) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return await work(client);
-      } finally {
-        await client.end();
-      }
-    };
-    /** A proxy to the database that a test can cut, freeze and restore, and the database's URL through it. */
-    const throughProxy = async () => {
-      const target = new URL(url);
-      const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-      target.hostname = '127.0.0.1';
-      target.port = String(proxy.port);
-      return Object.assign(proxy, { url: target.href });
-    };
-    beforeAll(async () => {
-      testDatabase = await createTestDatabase();
-      if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
-      url = testDatabase.config.url;
-      database = await openDatabase(testDatabase.config, testLogger);
-    });
-    afterAll(async () => {
-      await database.close();
-      await testDatabase.drop();
-    });
+describeOnServer('the pipelined connection on a server', () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let url: string;
+  const outside = async <T>(work: (client: pg.Client) => Promise<T>) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  /** A proxy to the database that a test can cut, freeze and restore, and the database's URL through it. */
+  const throughProxy = async () => {
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    target.hostname = '127.0.0.1';
+    target.port = String(proxy.port);
+    return Object.assign(proxy, { url: target.href });
+  };
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
+    url = testDatabase.config.url;
+    database = await openDatabase(testDatabase.config, testLogger);
+  });
+  afterAll(async () => {
+    await database.close();
+    await testDatabase.drop();
+  });
 
-    it('makes statements of one name wait for the first one to be parsed, so that its failure is its own', async () => {
-      const pipeline = new PipelinedConnection({ connectionString: url, options: '-c lock_timeout=150' }, testLogger);
-      const locker = new pg.Client({ connectionString: url });
-      await locker.connect();
-      try {
-        // Open before the lock is taken: the Parse, not the connect, is what waits for it.
-        await backendOf(pipeline);
-        // The first Parse waits for this lock and gives up after 150 ms; the lock goes at 250 ms.
-        await locker.query('BEGIN');
-        await locker.query('LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE');
-        const statement = {
-          name: 'test_users',
-          text: 'SELECT count(*)::int AS n FROM auth_user WHERE id > $1',
-          values: [0],
-        };
-        const asked = Array.from({ length: 6 }, () => pipeline.query(statement));
-        await sleep(250);
-        await locker.query('COMMIT');
-        const settled = await Promise.allSettled(asked);
-        const codes = settled.flatMap((each) =>
-          each.status === 'rejected' ? [String((each.reason as { code?: unknown }).code)] : [],
-        );
-        // Pipelined behind a failed Parse without waiting, they would each fail as unknown (26000).
-        expect(codes.length).toBeGreaterThan(0);
-        expect(codes.every((code) => code === '55P03')).toBe(true);
-        expect(settled.filter((each) => each.status === 'fulfilled').length).toBeGreaterThanOrEqual(4);
-      } finally {
-        await locker.end();
-        await pipeline.close();
-      }
-    });
-
-    it("has the server end its statements after 9 s, whatever the pool's own limit", async () => {
-      const pipeline = new PipelinedConnection(
-        { connectionString: url, options: '-c statement_timeout=0' },
-        testLogger,
+  it('makes statements of one name wait for the first one to be parsed, so that its failure is its own', async () => {
+    const pipeline = new PipelinedConnection({ connectionString: url, options: '-c lock_timeout=150' }, testLogger);
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      // Open before the lock is taken: the Parse, not the connect, is what waits for it.
+      await backendOf(pipeline);
+      // The first Parse waits for this lock and gives up after 150 ms; the lock goes at 250 ms.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE');
+      const statement = {
+        name: 'test_users',
+        text: 'SELECT count(*)::int AS n FROM auth_user WHERE id > $1',
+        values: [0],
+      };
+      const asked = Array.from({ length: 6 }, () => pipeline.query(statement));
+      await sleep(250);
+      await locker.query('COMMIT');
+      const settled = await Promise.allSettled(asked);
+      const codes = settled.flatMap((each) =>
+        each.status === 'rejected' ? [String((each.reason as { code?: unknown }).code)] : [],
       );
-      try {
-        const { rows } = await pipeline.query<{ statement_timeout: string }>({
-          name: 'test_show_timeout',
-          text: 'SHOW statement_timeout',
-          values: [],
-        });
-        expect(rows[0]).toEqual({ statement_timeout: '9s' });
-      } finally {
-        await pipeline.close();
-      }
-    });
+      // Pipelined behind a failed Parse without waiting, they would each fail as unknown (26000).
+      expect(codes.length).toBeGreaterThan(0);
+      expect(codes.every((code) => code === '55P03')).toBe(true);
+      expect(settled.filter((each) => each.status === 'fulfilled').length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await locker.end();
+      await pipeline.close();
+    }
+  });
 
-    it('lets the connection go when a statement leaves a transaction open, so no read sees an old snapshot', async () => {
-      const pipeline = new PipelinedConnection({ connectionString: url }, testLogger);
-      try {
-        const first = await backendOf(pipeline);
-        await pipeline.query({ name: 'test_begin', text: 'BEGIN ISOLATION LEVEL REPEATABLE READ', values: [] });
-        const count = async () =>
-          (
-            await pipeline.query<{ n: number }>({
-              name: 'test_count',
-              text: 'SELECT count(*)::int AS n FROM auth_group',
-              values: [],
-            })
-          ).rows[0]?.n;
-        const before = await count();
-        await outside((client) => client.query("INSERT INTO auth_group (name) VALUES ('test-pipeline-snapshot')"));
-        expect(await count()).toBe((before ?? 0) + 1);
-        expect(await backendOf(pipeline)).not.toBe(first);
-      } finally {
-        await pipeline.close();
-      }
-    });
-
-    it('closes its connection once unused for the idle time, and opens another at the next statement', async () => {
-      const pipeline = new PipelinedConnection({ connectionString: url, idleTimeoutMillis: 300 }, testLogger);
-      try {
-        const first = await backendOf(pipeline);
-        // Kept while in use: a statement every 30 ms for about 600 ms (two idle checks), each on the same backend.
-        for (let n = 0; n < 20; n++) {
-          expect(await backendOf(pipeline)).toBe(first);
-          await sleep(30);
-        }
-        // Unused for two checks at most: closed.
-        await sleep(900);
-        const open = await outside((client) =>
-          client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [first]),
-        );
-        expect(open.rows[0]).toEqual({ n: 0 });
-        expect(await backendOf(pipeline)).not.toBe(first);
-      } finally {
-        await pipeline.close();
-      }
-    });
-
-    it('after a failed connect, refuses statements at once for a while instead of connecting again', async () => {
-      const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
-      try {
-        const statement = { name: 'test_one', text: 'SELECT 1', values: [] };
-        await expect(unreachable.query(statement)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
-        await expect(unreachable.query(statement)).rejects.toThrow(/statements go to the pool meanwhile/);
-      } finally {
-        await unreachable.close();
-      }
-    });
-
-    it('tries to connect again after 1 s, then 2 s, and after 1 s again once it has connected', async () => {
-      const proxy = await throughProxy();
-      let clock = 0;
-      const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, {
-        now: () => clock,
+  it("has the server end its statements after 9 s, whatever the pool's own limit", async () => {
+    const pipeline = new PipelinedConnection({ connectionString: url, options: '-c statement_timeout=0' }, testLogger);
+    try {
+      const { rows } = await pipeline.query<{ statement_timeout: string }>({
+        name: 'test_show_timeout',
+        text: 'SHOW statement_timeout',
+        values: [],
       });
-      const statement = { name: 'test_one', text: 'SELECT 1 AS one', values: [] };
-      const refused = { cause: { code: 'ECONNREFUSED' } };
-      const meanwhile = /statements go to the pool meanwhile/;
-      try {
-        proxy.cut('refuse');
-        await expect(pipeline.query(statement)).rejects.toMatchObject(refused);
-        await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
-        clock += 1_001;
-        await expect(pipeline.query(statement)).rejects.toMatchObject(refused);
-        // The second failure doubles the pause.
-        clock += 1_001;
-        await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
-        clock += 1_000;
-        await proxy.restore();
-        expect((await pipeline.query(statement)).rows).toEqual([{ one: 1 }]);
-        // Connected once: the next failure pauses 1 s again, not 4.
-        proxy.cut('refuse');
-        for (let attempt = 0; ; attempt++) {
-          const error = await pipeline.query(statement).then(
-            () => undefined,
-            (failure: unknown) => failure,
-          );
-          // The first statement may still meet the connection the proxy just cut, before its end is seen.
-          if ((error as { cause?: { code?: string } } | undefined)?.cause?.code === 'ECONNREFUSED') break;
-          if (attempt === 20) throw new Error(`the connect was not refused: ${String(error)}`);
-          await sleep(20);
-        }
-        await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
-        clock += 1_001;
-        await proxy.restore();
-        expect((await pipeline.query(statement)).rows).toEqual([{ one: 1 }]);
-      } finally {
-        await pipeline.close();
-        await proxy.close();
-      }
-    });
+      expect(rows[0]).toEqual({ statement_timeout: '9s' });
+    } finally {
+      await pipeline.close();
+    }
+  });
 
-    it('ends a connection whose statement goes unanswered, and sends the statement again on the pool', async () => {
-      const pool = await database.orm.em.getConnection().getNativeClient();
-      const proxy = await throughProxy();
-      const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, {
-        statementMs: 500,
-      });
-      pipelineNamedStatements(pool, pipeline);
-      try {
-        const em = database.orm.em.fork();
-        const first = await backendOf(pipeline);
-        // A NAT or firewall that forgot the connection: nothing comes back, nothing says it ended.
-        proxy.freeze();
-        const started = performance.now();
-        // Bounded, so that a connection that waits forever fails the test instead of holding it to Jest's limit.
-        const giveUp = new AbortController();
-        const answer = await Promise.race([
-          preparedOne<{ n: number }>(em, 'test_seven', 'SELECT $1::int AS n', [7]),
-          delay(5_000, 'no answer within 5 s', { signal: giveUp.signal }),
-        ]).finally(() => {
-          giveUp.abort();
-        });
-        expect(answer).toEqual({ n: 7 });
-        expect(performance.now() - started).toBeGreaterThanOrEqual(450);
-        // The next statement opens a connection of its own (through the proxy, which forwards new ones).
-        expect(await backendOf(pipeline)).not.toBe(first);
-      } finally {
-        if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
-        await pipeline.close();
-        await proxy.close();
-      }
-    });
-
-    it('never sends a statement the server cancelled (57014) again on the pool, which would double its wait', async () => {
-      const pipeline = database.pipeline;
-      if (!pipeline) throw new Error('a database on a server has a pipelined connection');
-      await outside((client) => client.query('CREATE SEQUENCE test_calls'));
-      const backend = await backendOf(pipeline);
-      // Each run of the statement takes a number from the sequence, which no rollback gives back.
-      const slow = preparedOne<{ n: number }>(
-        database.orm.em.fork(),
-        'test_slow',
-        // nextval first, then the sleep: a run cancelled during its sleep has taken its number.
-        "SELECT nextval('test_calls')::int AS n, pg_sleep(2)",
-        [],
-      ).then(
-        () => 'answered',
-        (error: unknown) => (error as { code?: string }).code,
-      );
-      await outside(async (client) => {
-        for (let attempt = 0; attempt < 100; attempt++) {
-          const { rows } = await client.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%test_calls%' AND state = 'active'",
-            [backend],
-          );
-          if (rows[0]?.n === 1) break;
-          await sleep(20);
-        }
-        // The server's statement limit answers so too (57014): here an administrator's cancel stands for it.
-        await client.query('SELECT pg_cancel_backend($1)', [backend]);
-      });
-      expect(await slow).toBe('57014');
-      const calls = await outside((client) =>
-        client.query<{ last_value: string; is_called: boolean }>('SELECT last_value, is_called FROM test_calls'),
-      );
-      // One run: the pipelined connection's. A second run, on the pool, would have taken 2.
-      expect(calls.rows[0]).toEqual({ last_value: '1', is_called: true });
-    });
-
-    it('sends a statement again on the pool when the pipelined connection cannot be opened', async () => {
-      const pool = await database.orm.em.getConnection().getNativeClient();
-      // Port 1: nothing listens there, the connection is refused.
-      const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
-      pipelineNamedStatements(pool, unreachable);
-      try {
-        const row = await preparedOne<{ n: number }>(database.orm.em.fork(), 'test_seven', 'SELECT $1::int AS n', [7]);
-        expect(row).toEqual({ n: 7 });
-      } finally {
-        await unreachable.close();
-        if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
-      }
-    });
-
-    it('sends a statement whose cached plan changed again on the pool, and prepares it anew on a new connection', async () => {
-      const em = database.orm.em.fork();
-      const pipeline = database.pipeline;
-      if (!pipeline) throw new Error('a database on a server has a pipelined connection');
-      await outside((client) =>
-        client.query('CREATE TABLE test_plan (id int PRIMARY KEY, v int); INSERT INTO test_plan VALUES (1, 5)'),
-      );
-      const read = () =>
-        preparedOne<{ v: unknown }>(em, 'test_plan_read', 'SELECT v FROM test_plan WHERE id = $1', [1]);
+  it('lets the connection go when a statement leaves a transaction open, so no read sees an old snapshot', async () => {
+    const pipeline = new PipelinedConnection({ connectionString: url }, testLogger);
+    try {
       const first = await backendOf(pipeline);
-      expect(await read()).toEqual({ v: 5 });
-      // A migration of another project, say: the prepared plan's result type is no longer the table's.
-      await outside((client) => client.query('ALTER TABLE test_plan ALTER COLUMN v TYPE bigint'));
-      expect(await read()).toEqual({ v: '5' });
-      expect(await read()).toEqual({ v: '5' });
-      // Still on a pipelined connection (a new one), not unnamed on the pool for good.
+      await pipeline.query({ name: 'test_begin', text: 'BEGIN ISOLATION LEVEL REPEATABLE READ', values: [] });
+      const count = async () =>
+        (
+          await pipeline.query<{ n: number }>({
+            name: 'test_count',
+            text: 'SELECT count(*)::int AS n FROM auth_group',
+            values: [],
+          })
+        ).rows[0]?.n;
+      const before = await count();
+      await outside((client) => client.query("INSERT INTO auth_group (name) VALUES ('test-pipeline-snapshot')"));
+      expect(await count()).toBe((before ?? 0) + 1);
       expect(await backendOf(pipeline)).not.toBe(first);
-      expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('closes its connection once unused for the idle time, and opens another at the next statement', async () => {
+    const pipeline = new PipelinedConnection({ connectionString: url, idleTimeoutMillis: 300 }, testLogger);
+    try {
+      const first = await backendOf(pipeline);
+      // Kept while in use: a statement every 30 ms for about 600 ms (two idle checks), each on the same backend.
+      for (let n = 0; n < 20; n++) {
+        expect(await backendOf(pipeline)).toBe(first);
+        await sleep(30);
+      }
+      // Unused for two checks at most: closed.
+      await sleep(900);
+      const open = await outside((client) =>
+        client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [first]),
+      );
+      expect(open.rows[0]).toEqual({ n: 0 });
+      expect(await backendOf(pipeline)).not.toBe(first);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('after a failed connect, refuses statements at once for a while instead of connecting again', async () => {
+    const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
+    try {
+      const statement = { name: 'test_one', text: 'SELECT 1', values: [] };
+      await expect(unreachable.query(statement)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+      await expect(unreachable.query(statement)).rejects.toThrow(/statements go to the pool meanwhile/);
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it('tries to connect again after 1 s, then 2 s, and after 1 s again once it has connected', async () => {
+    const proxy = await throughProxy();
+    let clock = 0;
+    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, {
+      now: () => clock,
     });
-  },
-);
+    const statement = { name: 'test_one', text: 'SELECT 1 AS one', values: [] };
+    const refused = { cause: { code: 'ECONNREFUSED' } };
+    const meanwhile = /statements go to the pool meanwhile/;
+    try {
+      proxy.cut('refuse');
+      await expect(pipeline.query(statement)).rejects.toMatchObject(refused);
+      await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
+      clock += 1_001;
+      await expect(pipeline.query(statement)).rejects.toMatchObject(refused);
+      // The second failure doubles the pause.
+      clock += 1_001;
+      await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
+      clock += 1_000;
+      await proxy.restore();
+      expect((await pipeline.query(statement)).rows).toEqual([{ one: 1 }]);
+      // Connected once: the next failure pauses 1 s again, not 4.
+      proxy.cut('refuse');
+      for (let attempt = 0; ; attempt++) {
+        const error = await pipeline.query(statement).then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        // The first statement may still meet the connection the proxy just cut, before its end is seen.
+        if ((error as { cause?: { code?: string } } | undefined)?.cause?.code === 'ECONNREFUSED') break;
+        if (attempt === 20) throw new Error(`the connect was not refused: ${String(error)}`);
+        await sleep(20);
+      }
+      await expect(pipeline.query(statement)).rejects.toThrow(meanwhile);
+      clock += 1_001;
+      await proxy.restore();
+      expect((await pipeline.query(statement)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pipeline.close();
+      await proxy.close();
+    }
+  });
+
+  it('ends a connection whose statement goes unanswered, and sends the statement again on the pool', async () => {
+    const pool = await database.orm.em.getConnection().getNativeClient();
+    const proxy = await throughProxy();
+    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, {
+      statementMs: 500,
+    });
+    pipelineNamedStatements(pool, pipeline);
+    try {
+      const em = database.orm.em.fork();
+      const first = await backendOf(pipeline);
+      // A NAT or firewall that forgot the connection: nothing comes back, nothing says it ended.
+      proxy.freeze();
+      const started = performance.now();
+      // Bounded, so that a connection that waits forever fails the test instead of holding it to Jest's limit.
+      const giveUp = new AbortController();
+      const answer = await Promise.race([
+        preparedOne<{ n: number }>(em, 'test_seven', 'SELECT $1::int AS n', [7]),
+        delay(5_000, 'no answer within 5 s', { signal: giveUp.signal }),
+      ]).finally(() => {
+        giveUp.abort();
+      });
+      expect(answer).toEqual({ n: 7 });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+      // The next statement opens a connection of its own (through the proxy, which forwards new ones).
+      expect(await backendOf(pipeline)).not.toBe(first);
+    } finally {
+      if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
+      await pipeline.close();
+      await proxy.close();
+    }
+  });
+
+  it('never sends a statement the server cancelled (57014) again on the pool, which would double its wait', async () => {
+    const pipeline = database.pipeline;
+    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+    await outside((client) => client.query('CREATE SEQUENCE test_calls'));
+    const backend = await backendOf(pipeline);
+    // Each run of the statement takes a number from the sequence, which no rollback gives back.
+    const slow = preparedOne<{ n: number }>(
+      database.orm.em.fork(),
+      'test_slow',
+      // nextval first, then the sleep: a run cancelled during its sleep has taken its number.
+      "SELECT nextval('test_calls')::int AS n, pg_sleep(2)",
+      [],
+    ).then(
+      () => 'answered',
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    await outside(async (client) => {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%test_calls%' AND state = 'active'",
+          [backend],
+        );
+        if (rows[0]?.n === 1) break;
+        await sleep(20);
+      }
+      // The server's statement limit answers so too (57014): here an administrator's cancel stands for it.
+      await client.query('SELECT pg_cancel_backend($1)', [backend]);
+    });
+    expect(await slow).toBe('57014');
+    const calls = await outside((client) =>
+      client.query<{ last_value: string; is_called: boolean }>('SELECT last_value, is_called FROM test_calls'),
+    );
+    // One run: the pipelined connection's. A second run, on the pool, would have taken 2.
+    expect(calls.rows[0]).toEqual({ last_value: '1', is_called: true });
+  });
+
+  it('sends a statement again on the pool when the pipelined connection cannot be opened', async () => {
+    const pool = await database.orm.em.getConnection().getNativeClient();
+    // Port 1: nothing listens there, the connection is refused.
+    const unreachable = new PipelinedConnection({ host: '127.0.0.1', port: 1, user: 'nobody' }, testLogger);
+    pipelineNamedStatements(pool, unreachable);
+    try {
+      const row = await preparedOne<{ n: number }>(database.orm.em.fork(), 'test_seven', 'SELECT $1::int AS n', [7]);
+      expect(row).toEqual({ n: 7 });
+    } finally {
+      await unreachable.close();
+      if (database.pipeline) pipelineNamedStatements(pool, database.pipeline);
+    }
+  });
+
+  it('sends a statement whose cached plan changed again on the pool, and prepares it anew on a new connection', async () => {
+    const em = database.orm.em.fork();
+    const pipeline = database.pipeline;
+    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+    await outside((client) =>
+      client.query('CREATE TABLE test_plan (id int PRIMARY KEY, v int); INSERT INTO test_plan VALUES (1, 5)'),
+    );
+    const read = () => preparedOne<{ v: unknown }>(em, 'test_plan_read', 'SELECT v FROM test_plan WHERE id = $1', [1]);
+    const first = await backendOf(pipeline);
+    expect(await read()).toEqual({ v: 5 });
+    // A migration of another project, say: the prepared plan's result type is no longer the table's.
+    await outside((client) => client.query('ALTER TABLE test_plan ALTER COLUMN v TYPE bigint'));
+    expect(await read()).toEqual({ v: '5' });
+    expect(await read()).toEqual({ v: '5' });
+    // Still on a pipelined connection (a new one), not unnamed on the pool for good.
+    expect(await backendOf(pipeline)).not.toBe(first);
+    expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
+  });
+});

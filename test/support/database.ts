@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { describe } from '@jest/globals';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config/index.js';
 import {
@@ -32,6 +33,15 @@ export function databaseEnv(testDatabase: TestDatabase): Record<string, string> 
 
 export function usingServer(): boolean {
   return serverUrl() !== undefined;
+}
+
+/**
+ * A block of tests for a PostgreSQL server only (TEST_DATABASE_URL): on the embedded database it is skipped, and its
+ * title says so. Each caller says in a comment why its block needs a server.
+ */
+export function describeOnServer(title: string, body: () => void): void {
+  if (usingServer()) describe(title, body);
+  else describe.skip(`${title} (skipped: needs TEST_DATABASE_URL)`, body);
 }
 
 /** A fresh scratch folder under this run's scratch directory (removed at the end of the run). */
