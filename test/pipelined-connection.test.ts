@@ -248,6 +248,28 @@ describeOnServer('the pipelined connection on a server', () => {
     }
   });
 
+  it('opens a new connection for a statement asked for before the timed-out one has finished closing', async () => {
+    const proxy = await throughProxy();
+    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, { statementMs: 300 });
+    try {
+      const first = await backendOf(pipeline);
+      proxy.freeze();
+      // Asked for as soon as the timeout is known: pg has destroyed the socket, but has not yet seen it close (that
+      // comes a turn of the event loop later). A busy process answers its fallback on the pool within that turn.
+      const next = await pipeline.query({ name: 'test_seven', text: 'SELECT 7 AS n', values: [] }).then(
+        () => {
+          throw new Error('a frozen connection answered');
+        },
+        () => backendOf(pipeline),
+      );
+      expect(next).toEqual(expect.any(Number));
+      expect(next).not.toBe(first);
+    } finally {
+      await pipeline.close();
+      await proxy.close();
+    }
+  });
+
   it('never sends a statement the server cancelled (57014) again on the pool, which would double its wait', async () => {
     const pipeline = database.pipeline;
     if (!pipeline) throw new Error('a database on a server has a pipelined connection');

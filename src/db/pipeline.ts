@@ -165,12 +165,14 @@ export class PipelinedConnection {
 
   /**
    * A statement's error, after which the connection is let go where it cannot serve the name again: a cached plan
-   * whose result changed stays so on this backend, and a new one prepares anew.
+   * whose result changed stays so on this backend, and a new one prepares anew. A statement unanswered in time has had
+   * pg destroy the socket; it is let go at once, not when the socket's close is seen a turn of the event loop later,
+   * or a statement asked for meanwhile would be written to it and fail too.
    */
   private failed(line: Line, error: unknown): unknown {
-    if ((error as { code?: unknown }).code === CACHED_PLAN_CHANGED && this.line === line) {
-      this.release('a cached plan changed');
-    }
+    if (this.line !== line) return error;
+    if ((error as { code?: unknown }).code === CACHED_PLAN_CHANGED) this.release('a cached plan changed');
+    else if (line.client.connection.stream.destroyed) this.release('a statement went unanswered');
     return error;
   }
 
