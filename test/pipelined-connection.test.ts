@@ -338,4 +338,31 @@ describeOnServer('the pipelined connection on a server', () => {
     expect(await backendOf(pipeline)).not.toBe(first);
     expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
   });
+
+  it('goes unnamed where every named statement is answered 0A000, rather than reconnecting at every statement', async () => {
+    // A database of its own: its pool goes unnamed for good, which the other tests' pool must not.
+    const other = await openDatabase(testDatabase.config, testLogger);
+    try {
+      const pipeline = other.pipeline;
+      if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+      const em = other.orm.em.fork();
+      // 0A000 at every Parse, named or not ("not allowed with aggregate functions": feature not supported), as from a
+      // server or pooler that does not take named statements.
+      const unsupported = () =>
+        preparedOne(em, 'test_unsupported', 'SELECT count(*) FROM pg_class WHERE relpages >= $1 FOR UPDATE', [0]).then(
+          () => 'answered',
+          (error: unknown) => (error as { code?: string }).code,
+        );
+      const backends = [];
+      for (let call = 0; call < 3; call++) {
+        expect(await unsupported()).toBe('0A000');
+        backends.push(await backendOf(pipeline));
+      }
+      // The first 0A000 let the connection go (it could have been a changed plan); the pool answered it so too, and
+      // from then on the statement goes unnamed on the pool, leaving the pipelined connection as it is.
+      expect(new Set(backends).size).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
 });

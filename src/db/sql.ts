@@ -93,20 +93,41 @@ export async function preparedOne<T extends object>(
         : await pool.query<T>(named ? { name, text, values } : { text, values });
   } catch (error) {
     if (pipeline && sendAgainOnPool(error)) {
-      result = await pool.query<T>({ text, values });
+      // A changed cached plan goes again by its name, which a pool connection prepares anew. A server that answers
+      // every named statement so (0A000 is also "feature not supported") answers it again there, and the process goes
+      // unnamed, off the pipelined connection too, instead of opening a new pipelined connection for every request.
+      result =
+        (error as { code?: unknown }).code === CACHED_PLAN_CHANGED
+          ? await pool
+              .query<T>({ name, text, values })
+              .catch((again: unknown) => unnamedFromNowOn<T>(em, pool, name, again, text, values))
+          : await pool.query<T>({ text, values });
     } else {
-      if (!named || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
-      unnamedPools.add(pool);
-      em.config
-        .getLogger()
-        .warn('query', `statement ${name} is sent unnamed from now on (${(error as Error).message})`);
-      result = await pool.query<T>({ text, values });
+      result = await unnamedFromNowOn<T>(em, pool, named ? name : undefined, error, text, values);
     }
   }
   em.config
     .getLogger()
     .logQuery({ query: text, took: Math.round(performance.now() - started), results: result.rowCount ?? 0 });
   return result.rows[0];
+}
+
+/**
+ * After the named statement `name` failed with `error`: where names are unusable (NAMES_UNUSABLE), the statement sent
+ * unnamed, and the pool's named statements unnamed from now on. Any other error, or no name, is thrown.
+ */
+async function unnamedFromNowOn<T extends pg.QueryResultRow>(
+  em: EntityManager,
+  pool: pg.Pool,
+  name: string | undefined,
+  error: unknown,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<T>> {
+  if (name === undefined || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
+  unnamedPools.add(pool);
+  em.config.getLogger().warn('query', `statement ${name} is sent unnamed from now on (${(error as Error).message})`);
+  return pool.query<T>({ text, values });
 }
 
 /** Runs a statement; returns the number of rows it affected. */
