@@ -270,6 +270,23 @@ describeOnServer('the pipelined connection on a server', () => {
     }
   });
 
+  it('sends statements that waited on an unanswered first Parse of their name on the next connection', async () => {
+    const proxy = await throughProxy();
+    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, { statementMs: 300 });
+    try {
+      await backendOf(pipeline);
+      proxy.freeze();
+      const statement = { name: 'test_eight', text: 'SELECT 8 AS n', values: [] };
+      // The first carries the Parse and goes unanswered; the second waits for it, then parses anew.
+      const [first, second] = await Promise.allSettled([pipeline.query(statement), pipeline.query(statement)]);
+      expect(first.status).toBe('rejected');
+      expect(second.status === 'fulfilled' ? second.value.rows : second.reason).toEqual([{ n: 8 }]);
+    } finally {
+      await pipeline.close();
+      await proxy.close();
+    }
+  });
+
   it('never sends a statement the server cancelled (57014) again on the pool, which would double its wait', async () => {
     const pipeline = database.pipeline;
     if (!pipeline) throw new Error('a database on a server has a pipelined connection');
@@ -337,30 +354,38 @@ describeOnServer('the pipelined connection on a server', () => {
     // Still on a pipelined connection (a new one), not unnamed on the pool for good.
     expect(await backendOf(pipeline)).not.toBe(first);
     expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
+    // A second migration: the same again, names kept.
+    const second = await backendOf(pipeline);
+    await outside((client) => client.query('ALTER TABLE test_plan ALTER COLUMN v TYPE text'));
+    expect(await read()).toEqual({ v: '5' });
+    expect(await read()).toEqual({ v: '5' });
+    expect(await backendOf(pipeline)).not.toBe(second);
+    expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
   });
 
-  it('goes unnamed where every named statement is answered 0A000, rather than reconnecting at every statement', async () => {
-    // A database of its own: its pool goes unnamed for good, which the other tests' pool must not.
+  it('neither reconnects nor gives up names for a statement answered 0A000 everywhere (not a changed plan)', async () => {
+    // A database of its own: were its pool to go unnamed for good, the other tests' pool would not.
     const other = await openDatabase(testDatabase.config, testLogger);
     try {
       const pipeline = other.pipeline;
       if (!pipeline) throw new Error('a database on a server has a pipelined connection');
       const em = other.orm.em.fork();
-      // 0A000 at every Parse, named or not ("not allowed with aggregate functions": feature not supported), as from a
-      // server or pooler that does not take named statements.
-      const unsupported = () =>
-        preparedOne(em, 'test_unsupported', 'SELECT count(*) FROM pg_class WHERE relpages >= $1 FOR UPDATE', [0]).then(
+      // 0A000 at every Parse, named or not: "FOR UPDATE is not allowed with aggregate functions" (feature not
+      // supported). The same code as a changed plan's, from another routine.
+      const invalid = () =>
+        preparedOne(em, 'test_invalid', 'SELECT count(*) FROM pg_class WHERE relpages >= $1 FOR UPDATE', [0]).then(
           () => 'answered',
           (error: unknown) => (error as { code?: string }).code,
         );
       const backends = [];
       for (let call = 0; call < 3; call++) {
-        expect(await unsupported()).toBe('0A000');
+        expect(await invalid()).toBe('0A000');
         backends.push(await backendOf(pipeline));
       }
-      // The first 0A000 let the connection go (it could have been a changed plan); the pool answered it so too, and
-      // from then on the statement goes unnamed on the pool, leaving the pipelined connection as it is.
+      // The same pipelined connection throughout, and named statements still go over it.
       expect(new Set(backends).size).toBe(1);
+      expect(await preparedOne(em, 'test_valid', 'SELECT $1::int AS n', [3])).toEqual({ n: 3 });
+      expect(await preparedNamesOn(pipeline)).toContain('test_valid');
     } finally {
       await other.close();
     }

@@ -33,10 +33,14 @@ const STATEMENT_MS = SERVER_STATEMENT_MS + 1_000;
 const BACKOFF_MS = [1_000, 30_000] as const;
 
 /**
- * The SQLSTATE of a cached plan whose result changed ("cached plan must not change result type": a migration altered
- * a column under a prepared statement). The plan stays so on its backend.
+ * Whether a statement failed because its cached plan's result changed ("cached plan must not change result type": a
+ * migration altered a column under a prepared statement). The plan stays so on its backend. Told by the server's
+ * routine, not its message (translated under lc_messages), nor by the SQLSTATE alone: 0A000 is "feature not
+ * supported", which an invalid statement answers too, on every connection.
  */
-export const CACHED_PLAN_CHANGED = '0A000';
+export function isCachedPlanChange(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && error.code === '0A000' && error.routine === 'RevalidateCachedQuery';
+}
 
 /** What a test may set instead of the defaults: the clock of the backoff, and the time a statement may go unanswered. */
 export interface PipelineTimes {
@@ -112,13 +116,15 @@ export class PipelinedConnection {
     this.used = true;
     this.inFlight += 1;
     try {
-      const line = this.line ?? (await this.connect());
+      let line = this.line ?? (await this.connect());
       // The first statement of a name carries its Parse. Pipelined behind it, the next ones would only Bind: if that
       // Parse failed (a lock timeout, say), each would fail as unknown, which preparedOne takes for a pooler that
       // lost the name. So they wait for the first one's answer; after a failure the next one parses again.
       for (let parsed = line.names.get(statement.name); parsed !== true; parsed = line.names.get(statement.name)) {
         if (parsed !== undefined) {
           await parsed.catch(() => undefined);
+          // The connection let go meanwhile (the first one went unanswered): on to the next one, not the one ending.
+          if (this.line !== line) line = this.line ?? (await this.connect());
           continue;
         }
         const first = line.client.query<T>(statement);
@@ -171,7 +177,7 @@ export class PipelinedConnection {
    */
   private failed(line: Line, error: unknown): unknown {
     if (this.line !== line) return error;
-    if ((error as { code?: unknown }).code === CACHED_PLAN_CHANGED) this.release('a cached plan changed');
+    if (isCachedPlanChange(error)) this.release('a cached plan changed');
     else if (line.client.connection.stream.destroyed) this.release('a statement went unanswered');
     return error;
   }

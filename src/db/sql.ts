@@ -6,7 +6,7 @@
 import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { CACHED_PLAN_CHANGED, type PipelinedConnection } from './pipeline.js';
+import { isCachedPlanChange, type PipelinedConnection } from './pipeline.js';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
 export interface SqlCondition {
@@ -35,12 +35,13 @@ export async function selectOne<T extends object>(
 
 /**
  * What a named statement meets where the connection is not what it seems, after which a process sends every
- * statement unnamed: 26000 (the statement a pooler's other server connection never saw: PgBouncer in transaction
- * mode), 42P05 (a name already prepared: PGlite's one backend behind several connections) and 0A000 (a cached plan
- * whose result changed: a column altered by a migration of another project while this one ran).
+ * statement unnamed if the statement is answered so: 26000 (the statement a pooler's other server connection never
+ * saw: PgBouncer in transaction mode), 42P05 (a name already prepared: PGlite's one backend behind several
+ * connections) and 0A000 (a cached plan whose result changed on a pool connection: a column altered by a migration of
+ * another project while this one ran; or a server that takes no named statements).
  */
-const NAMES_UNUSABLE = new Set(['26000', '42P05', CACHED_PLAN_CHANGED]);
-/** Pools where a named statement failed so: statements go unnamed there from then on. */
+const NAMES_UNUSABLE = new Set(['26000', '42P05', '0A000']);
+/** Pools where a named statement failed so, and went through unnamed: statements go unnamed there from then on. */
 const unnamedPools = new WeakSet<object>();
 
 /** Pools whose named statements go over a pipelined connection (src/db/pipeline.ts), set by the database. */
@@ -55,13 +56,12 @@ export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnect
  * Errors after which a statement from the pipelined connection is sent again on the pool (it only reads): any that is
  * not the server's (the socket closed, refused, reset, or timed out), and the server's of class 08 (connection
  * exception), 53 (insufficient resources: too many connections) and 57P (the backend ended: an administrator, a
- * shutdown), and 0A000 (a cached plan whose result changed: the connection is let go and prepares anew). Never a
- * statement timeout (57014): run again, it would double the wait of a server already slow.
+ * shutdown), and a cached plan whose result changed (isCachedPlanChange: the connection is let go, and its successor
+ * prepares anew). Never a statement timeout (57014): run again, it would double the wait of a server already slow.
  */
 function sendAgainOnPool(error: unknown): boolean {
   if (!(error instanceof pg.DatabaseError)) return true;
-  const code = error.code ?? '';
-  return /^(08|53|57P)/.test(code) || code === CACHED_PLAN_CHANGED;
+  return /^(08|53|57P)/.test(error.code ?? '') || isCachedPlanChange(error);
 }
 
 /**
@@ -92,19 +92,10 @@ export async function preparedOne<T extends object>(
         ? await pipeline.query<T>({ name, text, values })
         : await pool.query<T>(named ? { name, text, values } : { text, values });
   } catch (error) {
-    if (pipeline && sendAgainOnPool(error)) {
-      // A changed cached plan goes again by its name, which a pool connection prepares anew. A server that answers
-      // every named statement so (0A000 is also "feature not supported") answers it again there, and the process goes
-      // unnamed, off the pipelined connection too, instead of opening a new pipelined connection for every request.
-      result =
-        (error as { code?: unknown }).code === CACHED_PLAN_CHANGED
-          ? await pool
-              .query<T>({ name, text, values })
-              .catch((again: unknown) => unnamedFromNowOn<T>(em, pool, name, again, text, values))
-          : await pool.query<T>({ text, values });
-    } else {
-      result = await unnamedFromNowOn<T>(em, pool, named ? name : undefined, error, text, values);
-    }
+    result =
+      pipeline && sendAgainOnPool(error)
+        ? await pool.query<T>({ text, values })
+        : await unnamedFromNowOn<T>(em, pool, named ? name : undefined, error, text, values);
   }
   em.config
     .getLogger()
@@ -125,9 +116,12 @@ async function unnamedFromNowOn<T extends pg.QueryResultRow>(
   values: unknown[],
 ): Promise<pg.QueryResult<T>> {
   if (name === undefined || !NAMES_UNUSABLE.has(String((error as { code?: unknown }).code))) throw error;
+  // Only once the statement is answered unnamed: one that fails so too (an invalid statement: 0A000 is also "feature
+  // not supported") says nothing about names, and must not take them, and the pipelined connection, from every other.
+  const result = await pool.query<T>({ text, values });
   unnamedPools.add(pool);
   em.config.getLogger().warn('query', `statement ${name} is sent unnamed from now on (${(error as Error).message})`);
-  return pool.query<T>({ text, values });
+  return result;
 }
 
 /** Runs a statement; returns the number of rows it affected. */

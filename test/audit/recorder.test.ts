@@ -333,8 +333,8 @@ describe('the audit recorder', () => {
       });
       audit.listen(bus, clock);
       await bus.emit('userLockedOut', { username: 'alice', ip: '', action: 'login', retryAfterSeconds: 1 });
-      // The emitter did not wait for any write: none has been tried yet (each needs the database's answer), let alone
-      // failed and been tried again. An order, not a time, so that a busy machine cannot fail it.
+      // The emitter did not wait for any write: the first is tried a turn of the event loop later, and each failure
+      // is logged once the database has answered. An order, not a time, so that a busy machine cannot fail it.
       expect(lines).toEqual([]);
       await audit.flushed();
       expect(lines.map((line) => line.msg)).toEqual([
