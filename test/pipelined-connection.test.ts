@@ -363,6 +363,25 @@ describeOnServer('the pipelined connection on a server', () => {
     expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
   });
 
+  it("sends a statement whose parameter's column changed type again on the pool, and prepares it anew", async () => {
+    const em = database.orm.em.fork();
+    const pipeline = database.pipeline;
+    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+    await outside((client) =>
+      client.query('CREATE TABLE test_key (k int PRIMARY KEY, v int); INSERT INTO test_key VALUES (1, 5)'),
+    );
+    const read = () => preparedOne<{ v: number }>(em, 'test_key_read', 'SELECT v FROM test_key WHERE k = $1', [1]);
+    expect(await read()).toEqual({ v: 5 });
+    const first = await backendOf(pipeline);
+    // The plan's parameter stays an int, fixed at its Parse: revalidated against a text column it fails with 42883
+    // ("operator does not exist: text = integer"), on this backend, for good. A fresh Parse takes $1 as text.
+    await outside((client) => client.query('ALTER TABLE test_key ALTER COLUMN k TYPE text'));
+    expect(await read()).toEqual({ v: 5 });
+    expect(await read()).toEqual({ v: 5 });
+    expect(await backendOf(pipeline)).not.toBe(first);
+    expect(await preparedNamesOn(pipeline)).toContain('test_key_read');
+  });
+
   it('neither reconnects nor gives up names for a statement answered 0A000 everywhere (not a changed plan)', async () => {
     // A database of its own: were its pool to go unnamed for good, the other tests' pool would not.
     const other = await openDatabase(testDatabase.config, testLogger);

@@ -33,13 +33,27 @@ const STATEMENT_MS = SERVER_STATEMENT_MS + 1_000;
 const BACKOFF_MS = [1_000, 30_000] as const;
 
 /**
- * Whether a statement failed because its cached plan's result changed ("cached plan must not change result type": a
- * migration altered a column under a prepared statement). The plan stays so on its backend. Told by the server's
- * routine, not its message (translated under lc_messages), nor by the SQLSTATE alone: 0A000 is "feature not
- * supported", which an invalid statement answers too, on every connection.
+ * Whether a statement prepared earlier on its connection failed because a migration made its preparation stale, so
+ * that a fresh Parse elsewhere may succeed where this backend fails for good:
+ * - a cached plan whose result changed ("cached plan must not change result type": a column under it altered), told
+ *   by the server's routine, not its message (translated under lc_messages), nor by 0A000 alone ("feature not
+ *   supported", which an invalid statement answers too, on every connection);
+ * - any error of class 42 (syntax error or access rule violation): the plan, revalidated, keeps the parameter types
+ *   fixed at its Parse, so a parameter's column that changed type fails with 42883 ("operator does not exist: text =
+ *   integer"). A statement that is simply wrong now (a table dropped) fails on the pool too, and the pool's error is
+ *   the caller's.
  */
-export function isCachedPlanChange(error: unknown): boolean {
-  return error instanceof pg.DatabaseError && error.code === '0A000' && error.routine === 'RevalidateCachedQuery';
+function madeStale(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return false;
+  return (error.code === '0A000' && error.routine === 'RevalidateCachedQuery') || /^42/.test(error.code ?? '');
+}
+
+/** A statement prepared on the pipelined connection that a migration made stale there (madeStale): sent on the pool. */
+class StaleStatementError extends Error {
+  constructor(cause: unknown) {
+    super('a statement prepared on the pipelined connection is stale there since a migration', { cause });
+    this.name = 'StaleStatementError';
+  }
 }
 
 /** What a test may set instead of the defaults: the clock of the backoff, and the time a statement may go unanswered. */
@@ -123,7 +137,7 @@ export class PipelinedConnection {
       for (let parsed = line.names.get(statement.name); parsed !== true; parsed = line.names.get(statement.name)) {
         if (parsed !== undefined) {
           await parsed.catch(() => undefined);
-          // The connection let go meanwhile (the first one went unanswered): on to the next one, not the one ending.
+          // The connection let go meanwhile (its statement unanswered, say): on to the next one, not the one ending.
           if (this.line !== line) line = this.line ?? (await this.connect());
           continue;
         }
@@ -140,7 +154,10 @@ export class PipelinedConnection {
         }
       }
       const result = await line.client.query<T>(statement).catch((error: unknown) => {
-        throw this.failed(line, error);
+        if (!madeStale(error)) throw this.failed(line, error);
+        // Prepared here earlier: this backend fails it for good, a new one prepares it anew.
+        if (this.line === line) this.release('a prepared statement went stale (a migration)');
+        throw new StaleStatementError(error);
       });
       this.check(line);
       return result;
@@ -170,15 +187,12 @@ export class PipelinedConnection {
   }
 
   /**
-   * A statement's error, after which the connection is let go where it cannot serve the name again: a cached plan
-   * whose result changed stays so on this backend, and a new one prepares anew. A statement unanswered in time has had
-   * pg destroy the socket; it is let go at once, not when the socket's close is seen a turn of the event loop later,
-   * or a statement asked for meanwhile would be written to it and fail too.
+   * A statement's error. A statement unanswered in time has had pg destroy the socket: the connection is let go at
+   * once, not when the socket's close is seen a turn of the event loop later, or a statement asked for meanwhile would
+   * be written to it and fail too.
    */
   private failed(line: Line, error: unknown): unknown {
-    if (this.line !== line) return error;
-    if (isCachedPlanChange(error)) this.release('a cached plan changed');
-    else if (line.client.connection.stream.destroyed) this.release('a statement went unanswered');
+    if (this.line === line && line.client.connection.stream.destroyed) this.release('a statement went unanswered');
     return error;
   }
 

@@ -6,7 +6,7 @@
 import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { isCachedPlanChange, type PipelinedConnection } from './pipeline.js';
+import type { PipelinedConnection } from './pipeline.js';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
 export interface SqlCondition {
@@ -54,14 +54,14 @@ export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnect
 
 /**
  * Errors after which a statement from the pipelined connection is sent again on the pool (it only reads): any that is
- * not the server's (the socket closed, refused, reset, or timed out), and the server's of class 08 (connection
- * exception), 53 (insufficient resources: too many connections) and 57P (the backend ended: an administrator, a
- * shutdown), and a cached plan whose result changed (isCachedPlanChange: the connection is let go, and its successor
- * prepares anew). Never a statement timeout (57014): run again, it would double the wait of a server already slow.
+ * not the server's (the socket closed, refused, reset, or timed out; a statement prepared there that a migration made
+ * stale, StaleStatementError), and the server's of class 08 (connection exception), 53 (insufficient resources: too
+ * many connections) and 57P (the backend ended: an administrator, a shutdown). Never a statement timeout (57014): run
+ * again, it would double the wait of a server already slow.
  */
 function sendAgainOnPool(error: unknown): boolean {
   if (!(error instanceof pg.DatabaseError)) return true;
-  return /^(08|53|57P)/.test(error.code ?? '') || isCachedPlanChange(error);
+  return /^(08|53|57P)/.test(error.code ?? '');
 }
 
 /**
@@ -73,7 +73,7 @@ function sendAgainOnPool(error: unknown): boolean {
  *
  * A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),
  * and is sent again on the pool if that connection fails. Without a name, or where names fail (NAMES_UNUSABLE: retried
- * once unnamed, then unnamed for good), it is parsed at each call, on the pool.
+ * unnamed, and unnamed for good once that went through), it is parsed at each call, on the pool.
  */
 export async function preparedOne<T extends object>(
   em: EntityManager,
