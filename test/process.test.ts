@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, databaseEnv, scratchDir, usingServer, type TestDatabase } from './support/database.js';
 import { HttpClient } from './support/http-client.js';
+import { freePort } from './support/ports.js';
 import { runManage, spawnServer, timeExit, type ServerProcess, type SpawnOptions } from './support/process.js';
 import { withSql } from './support/sql.js';
 import {
@@ -61,14 +62,6 @@ async function sessionsOf(username: string, env: Record<string, string>): Promis
     reader.child.kill('SIGTERM');
     await reader.exited;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

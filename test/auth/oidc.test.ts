@@ -20,7 +20,8 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { CHEAP_HASHING } from '../support/auth.js';
 import { testLogger } from '../support/env.js';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
+import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
+import { freePort } from '../support/ports.js';
 import { sessionIdOf, whoAmI } from '../support/sessions.js';
 
 const LANDING = 'https://app.example.test/login/done';

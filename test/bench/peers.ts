@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import type pg from 'pg';
 import { externalLoad, LOAD_CONNECTIONS, type LoadResult, type LoadTarget } from './external-load.js';
 import { childrenOf, cpuBetween, cpuMicrosOf } from './proc.js';
-import { freePort, ProbedServer } from './probed-server.js';
+import { freePort } from '../support/ports.js';
+import { ProbedServer } from './probed-server.js';
 
 const DJANGO_DIR = fileURLToPath(new URL('./django/', import.meta.url));
 const BETTER_AUTH_PASSWORD = 'bench-password-correct-horse';

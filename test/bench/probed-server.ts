@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ProbeReply, ProbeRequest } from './probe-protocol.js';
+import { freePort } from '../support/ports.js';
 import { startNodeOptions } from '../support/start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,16 +88,4 @@ export class ProbedServer {
     this.child.kill('SIGTERM');
     await once(this.child, 'exit');
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-    server.on('error', reject);
-  });
 }

@@ -178,12 +178,3 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
   });
   return state;
 }
-
-/** A port free now on 127.0.0.1 (for a server whose URL must be known before it starts). */
-export async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
