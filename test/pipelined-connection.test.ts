@@ -31,6 +31,9 @@ describe('the pipelined connection options', () => {
       '-c search_path=app -c statement_timeout=9000',
     );
     expect(pipelineOptions({}).options).toBe('-c statement_timeout=9000');
+    // For a pooler that refuses startup options: the pool's own kept, this connection's limit left out.
+    expect(pipelineOptions({ options: '-c search_path=app' }, 10_000, false).options).toBe('-c search_path=app');
+    expect(pipelineOptions({}, 10_000, false).options).toBe('');
   });
 
   it("wait for an answer a second longer than the server's limit, or as long as a test asks", () => {

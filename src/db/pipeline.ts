@@ -64,13 +64,20 @@ export interface PipelineTimes {
 }
 
 /** The pool's options for a client of its own: the pool keeps the password out of its enumerable options. */
-export function pipelineOptions(poolOptions: pg.PoolConfig, statementMs = STATEMENT_MS): pg.ClientConfig {
+export function pipelineOptions(
+  poolOptions: pg.PoolConfig,
+  statementMs = STATEMENT_MS,
+  serverLimit = true,
+): pg.ClientConfig {
   const { password } = poolOptions;
+  // After the pool's own options (a connection string's `options`), so that this limit is the one in force.
+  const options = [poolOptions.options, serverLimit ? `-c statement_timeout=${SERVER_STATEMENT_MS}` : undefined]
+    .filter(Boolean)
+    .join(' ');
   return {
     ...poolOptions,
     ...(password === undefined ? {} : { password }),
-    // After the pool's own options (a connection string's `options`), so that this limit is the one in force.
-    options: [poolOptions.options, `-c statement_timeout=${SERVER_STATEMENT_MS}`].filter(Boolean).join(' '),
+    options,
     pipeline: true,
     // TCP keepalive after 10 s of silence (pg's default delay, 0, means the system's: two hours), so that a server
     // gone without a word is found out while the connection is idle; STATEMENT_MS covers it while it is busy.
@@ -96,7 +103,9 @@ export class PipelinedConnection {
   private used = false;
   private inFlight = 0;
   private readonly idleCheck: NodeJS.Timeout | undefined;
-  private readonly options: pg.ClientConfig;
+  private options: pg.ClientConfig;
+  /** The same without the server's statement limit, for a pooler that refuses startup options (refusesOptions). */
+  private readonly optionsWithoutLimit: pg.ClientConfig;
   /** After a failed connect: until when statements are refused (so that preparedOne sends them to the pool). */
   private downUntil = 0;
   private backoffMs: number = BACKOFF_MS[0];
@@ -109,6 +118,7 @@ export class PipelinedConnection {
     times: Partial<PipelineTimes> = {},
   ) {
     this.options = pipelineOptions(poolOptions, times.statementMs);
+    this.optionsWithoutLimit = pipelineOptions(poolOptions, times.statementMs, false);
     this.now = times.now ?? (() => performance.now());
     // Closed when unused, as the pool closes its idle connections (between one and two idle times here): a connection
     // left open for hours may have been dropped silently on the way, and the next statement would wait on it.
@@ -214,21 +224,21 @@ export class PipelinedConnection {
       return Promise.reject(new Error('the pipelined connection is down; statements go to the pool meanwhile'));
     }
     this.connecting ??= (async () => {
-      const client = new pg.Client(this.options);
-      const line: Line = { client, names: new Map(), failed: false };
-      // A connection the server drops (a restart, pg_terminate_backend, idle_session_timeout) emits 'error': without a
-      // listener that would end the process. pg rejects its statements in flight; the next one reconnects.
-      client.on('error', (error: Error) => {
-        line.failed = true;
-        if (this.line === line) this.release(error.message);
-        else void end(client);
-      });
-      client.on('end', () => {
-        line.failed = true;
-        if (this.line === line) this.release('closed by the server');
-      });
+      let line: Line;
       try {
-        await client.connect();
+        line = await this.open(this.options).catch((error: unknown) => {
+          if (!refusesOptions(error) || this.options === this.optionsWithoutLimit) throw error;
+          // PgBouncer with its defaults refuses the startup parameter `options` (ignore_startup_parameters may list
+          // it). The pool sends none unless its URL has some, so only this connection's own limit is dropped; the
+          // read timeout (STATEMENT_MS) still ends a statement that hangs, and the pooler's own limits stand.
+          this.logger.warn(
+            { err: error },
+            "the database refused the pipelined connection's startup option (a pooler: PgBouncer, say); it opens " +
+              "without the server's statement limit",
+          );
+          this.options = this.optionsWithoutLimit;
+          return this.open(this.options);
+        });
       } catch (error) {
         this.connecting = undefined;
         // Not tried again at once: each try would cost the requests waiting on it a whole connect, and the server a
@@ -241,7 +251,6 @@ export class PipelinedConnection {
         }
         this.downUntil = this.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MS[1]);
-        void end(client);
         // Not the server's error about a statement (a password refused, say, is one): preparedOne sends the
         // statements waiting on this connect to the pool, which connects in its own way.
         throw new Error('the pipelined connection could not be opened', { cause: error });
@@ -257,6 +266,38 @@ export class PipelinedConnection {
     })();
     return this.connecting;
   }
+
+  /** A connected client with `options`, or the connect's error (the client ended). */
+  private async open(options: pg.ClientConfig): Promise<Line> {
+    const client = new pg.Client(options);
+    const line: Line = { client, names: new Map(), failed: false };
+    // A connection the server drops (a restart, pg_terminate_backend, idle_session_timeout) emits 'error': without a
+    // listener that would end the process. pg rejects its statements in flight; the next one reconnects.
+    client.on('error', (error: Error) => {
+      line.failed = true;
+      if (this.line === line) this.release(error.message);
+      else void end(client);
+    });
+    client.on('end', () => {
+      line.failed = true;
+      if (this.line === line) this.release('closed by the server');
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      void end(client);
+      throw error;
+    }
+    return line;
+  }
+}
+
+/**
+ * Whether a connect failed on the startup parameter `options`: PgBouncer answers "unsupported startup parameter:
+ * options" unless its ignore_startup_parameters lists it. PostgreSQL itself takes this connection's option.
+ */
+function refusesOptions(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && /\boptions\b/.test(error.message);
 }
 
 /** Ends a client, cutting its socket if the server has not seen the end within CLOSE_MS. */

@@ -119,8 +119,11 @@ async function unnamedFromNowOn<T extends pg.QueryResultRow>(
   // Only once the statement is answered unnamed: one that fails so too (an invalid statement: 0A000 is also "feature
   // not supported") says nothing about names, and must not take them, and the pipelined connection, from every other.
   const result = await pool.query<T>({ text, values });
-  unnamedPools.add(pool);
-  em.config.getLogger().warn('query', `statement ${name} is sent unnamed from now on (${(error as Error).message})`);
+  // Said once: the statements in flight when names failed fail alike, each with its own retry.
+  if (!unnamedPools.has(pool)) {
+    unnamedPools.add(pool);
+    em.config.getLogger().warn('query', `statement ${name} is sent unnamed from now on (${(error as Error).message})`);
+  }
   return result;
 }
 

@@ -1,0 +1,112 @@
+/**
+ * The server's reads behind a real PgBouncer in transaction mode, as docs/operations.md advises with many processes:
+ * PgBouncer with its defaults (it refuses the startup parameter `options`), a few server connections shared by several
+ * processes, each with its own pool and its own pipelined connection (src/db/pipeline.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAuth } from '../src/auth/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { createLogger } from '../src/logger.js';
+import { createStores, type Stores } from '../src/stores/create-stores.js';
+import { CHEAP_HASHING } from './support/auth.js';
+import { TestClock } from './support/clock.js';
+import { createTestDatabase, describeOnServer, type TestDatabase } from './support/database.js';
+import { pgbouncerUnavailable, startPgBouncer, type PgBouncer } from './support/pgbouncer.js';
+import { backendOf } from './support/pipeline.js';
+
+const unavailable = pgbouncerUnavailable();
+
+// On a PostgreSQL server only: PgBouncer stands in front of a server, and the embedded database has no pipelined
+// connection to put behind it.
+describeOnServer('behind PgBouncer in transaction mode', () => {
+  (unavailable === undefined ? describe : describe.skip)(
+    unavailable === undefined ? 'with its defaults' : `with its defaults (skipped: ${unavailable})`,
+    () => {
+      const clock = new TestClock();
+      const config = loadConfig(CHEAP_HASHING);
+      let testDatabase: TestDatabase | undefined;
+      let bouncer: PgBouncer | undefined;
+      /** What each process logged at warning level or above. */
+      const warnings: string[][] = [];
+      const processes: { database: Database; stores: Stores }[] = [];
+
+      beforeAll(async () => {
+        testDatabase = await createTestDatabase();
+        if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
+        // Two server connections for three processes: each statement may meet a server connection another process
+        // prepared its statements on, or one that never saw them.
+        bouncer = await startPgBouncer(testDatabase.config.url, 2);
+        for (let n = 0; n < 3; n++) {
+          const logged: string[] = [];
+          warnings.push(logged);
+          const logger = createLogger('debug', {
+            write(line: string) {
+              const { level, msg } = JSON.parse(line) as { level: number; msg: string };
+              if (level >= 40) logged.push(msg);
+            },
+          });
+          const database = await openDatabase({ ...testDatabase.config, url: bouncer.url }, logger);
+          const stores = createStores(config.session, { database, clock, logger });
+          await stores.sessions.open();
+          processes.push({ database, stores });
+        }
+      });
+      afterAll(async () => {
+        for (const { stores, database } of processes) {
+          await stores.close();
+          await database.close();
+        }
+        await bouncer?.stop();
+        await testDatabase?.drop();
+      });
+
+      it('opens the pipelined connection, which PgBouncer refuses with the startup parameter `options`', async () => {
+        const pipeline = processes[0]?.database.pipeline;
+        if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+        expect(await backendOf(pipeline)).toEqual(expect.any(Number));
+        // Opened without the server's statement limit, which it says; the pool's statements never carried one.
+        expect(warnings[0]).toEqual([expect.stringContaining("without the server's statement limit")]);
+      });
+
+      it("answers every process's session reads with the right user, and says once per process that names fail", async () => {
+        const [first] = processes;
+        if (!first) throw new Error('no process');
+        const users: number[] = [];
+        for (let n = 0; n < 30; n++) {
+          const user = await createAuth(config).users.createUser(first.database.orm.em.fork(), {
+            username: `user${n}`,
+          });
+          await first.stores.sessions.insert(
+            `sid-${user.id}`,
+            { userId: user.id },
+            new Date(clock.now().getTime() + 3_600_000),
+          );
+          users.push(user.id);
+        }
+        const answers = { right: 0, wrong: 0, failed: [] as string[] };
+        for (let round = 0; round < 30; round++) {
+          await Promise.all(
+            processes.flatMap(({ stores }) =>
+              users.map(async (id) => {
+                try {
+                  const found = await stores.sessions.getSessionAndUser(`sid-${id}`);
+                  if (typeof found === 'object' && found?.user?.id === id) answers.right += 1;
+                  else answers.wrong += 1;
+                } catch (error) {
+                  answers.failed.push((error as Error).message);
+                }
+              }),
+            ),
+          );
+        }
+        expect(answers).toEqual({ right: 30 * 3 * 30, wrong: 0, failed: [] });
+        // A name prepared on one server connection is unknown (26000) or already there (42P05) on another: each
+        // process goes unnamed, and says so once, not once per statement that was in flight.
+        for (const logged of warnings) {
+          expect(logged.filter((msg) => msg.includes('is sent unnamed from now on')).length).toBeLessThanOrEqual(1);
+        }
+      });
+    },
+  );
+});
