@@ -385,6 +385,39 @@ describeOnServer('the pipelined connection on a server', () => {
     expect(await preparedNamesOn(pipeline)).toContain('test_key_read');
   });
 
+  it('finds a preparation stale after a first statement that failed once parsed, which pg never parses again', async () => {
+    const em = database.orm.em.fork();
+    await outside((client) =>
+      client.query('CREATE TABLE test_key2 (k int PRIMARY KEY, v int); INSERT INTO test_key2 VALUES (1, 5)'),
+    );
+    const read = (key: unknown) =>
+      preparedOne<{ v: number }>(em, 'test_key2_read', 'SELECT v FROM test_key2 WHERE k = $1', [key]).catch(
+        (error: unknown) => (error as { code?: string }).code,
+      );
+    // Parsed, then failed at its Bind (22P02: not an integer): pg sends only a Bind for this name from now on.
+    expect(await read('one')).toBe('22P02');
+    await outside((client) => client.query('ALTER TABLE test_key2 ALTER COLUMN k TYPE text'));
+    expect(await read(1)).toEqual({ v: 5 });
+    expect(await read(1)).toEqual({ v: 5 });
+  });
+
+  it("keeps the connection for an error of a statement's values, which the pool answers alike", async () => {
+    const em = database.orm.em.fork();
+    const pipeline = database.pipeline;
+    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+    const tableOf = (name: string) =>
+      preparedOne<{ t: string }>(em, 'test_regclass', 'SELECT $1::regclass::text AS t', [name]).catch(
+        (error: unknown) => (error as { code?: string }).code,
+      );
+    expect(await tableOf('pg_class')).toEqual({ t: 'pg_class' });
+    const backend = await backendOf(pipeline);
+    // 42P01 (no such table) at the Bind of a prepared statement: class 42, as a stale preparation's would be, but the
+    // pool answers it so too. Were each such request to cost a reconnect, a client could make them at will.
+    for (let call = 0; call < 3; call++) expect(await tableOf('no_such_table')).toBe('42P01');
+    expect(await backendOf(pipeline)).toBe(backend);
+    expect(await tableOf('pg_class')).toEqual({ t: 'pg_class' });
+  });
+
   it('neither reconnects nor gives up names for a statement answered 0A000 everywhere (not a changed plan)', async () => {
     // A database of its own: were its pool to go unnamed for good, the other tests' pool would not.
     const other = await openDatabase(testDatabase.config, testLogger);

@@ -33,26 +33,34 @@ const STATEMENT_MS = SERVER_STATEMENT_MS + 1_000;
 const BACKOFF_MS = [1_000, 30_000] as const;
 
 /**
- * Whether a statement prepared earlier on its connection failed because a migration made its preparation stale, so
- * that a fresh Parse elsewhere may succeed where this backend fails for good:
+ * Whether a statement prepared earlier on its connection may have failed because a migration made its preparation
+ * stale, so that this backend fails it for good where a fresh Parse would succeed:
  * - a cached plan whose result changed ("cached plan must not change result type": a column under it altered), told
  *   by the server's routine, not its message (translated under lc_messages), nor by 0A000 alone ("feature not
  *   supported", which an invalid statement answers too, on every connection);
- * - any error of class 42 (syntax error or access rule violation): the plan, revalidated, keeps the parameter types
+ * - an error of class 42 (syntax error or access rule violation): the plan, revalidated, keeps the parameter types
  *   fixed at its Parse, so a parameter's column that changed type fails with 42883 ("operator does not exist: text =
- *   integer"). A statement that is simply wrong now (a table dropped) fails on the pool too, and the pool's error is
- *   the caller's.
+ *   integer"). Class 42 also holds errors of the statement as it is now (a table dropped, a grant revoked) or of its
+ *   values (a regclass that names no table): preparedOne tells them apart by sending it unnamed on the pool.
  */
-function madeStale(error: unknown): boolean {
+function mayBeStale(error: unknown): boolean {
   if (!(error instanceof pg.DatabaseError)) return false;
   return (error.code === '0A000' && error.routine === 'RevalidateCachedQuery') || /^42/.test(error.code ?? '');
 }
 
-/** A statement prepared on the pipelined connection that a migration made stale there (madeStale): sent on the pool. */
-class StaleStatementError extends Error {
-  constructor(cause: unknown) {
-    super('a statement prepared on the pipelined connection is stale there since a migration', { cause });
-    this.name = 'StaleStatementError';
+/**
+ * A statement prepared on the pipelined connection that failed as a stale preparation would (mayBeStale). preparedOne
+ * sends it unnamed on the pool: answered there, the preparation was stale, and `stale()` lets the connection go (a new
+ * one prepares anew); failing there too, the pool's error is the caller's and the connection stays, so that an error
+ * of the statement itself, or of its values, never costs a reconnect.
+ */
+export class PossiblyStaleStatementError extends Error {
+  constructor(
+    cause: unknown,
+    readonly stale: () => void,
+  ) {
+    super('a statement prepared on the pipelined connection failed as a stale one would', { cause });
+    this.name = 'PossiblyStaleStatementError';
   }
 }
 
@@ -70,8 +78,10 @@ export function pipelineOptions(
   serverLimit = true,
 ): pg.ClientConfig {
   const { password } = poolOptions;
-  // After the pool's own options (a connection string's `options`), so that this limit is the one in force.
-  const options = [poolOptions.options, serverLimit ? `-c statement_timeout=${SERVER_STATEMENT_MS}` : undefined]
+  // After the pool's own options (its `options`, or PGOPTIONS as pg reads it when it has none: set here, this
+  // connection's would replace them, a search_path among them), so that this limit is the one in force.
+  const own = poolOptions.options ?? process.env.PGOPTIONS;
+  const options = [own, serverLimit ? `-c statement_timeout=${SERVER_STATEMENT_MS}` : undefined]
     .filter(Boolean)
     .join(' ');
   return {
@@ -85,6 +95,11 @@ export function pipelineOptions(
     keepAliveInitialDelayMillis: 10_000,
     query_timeout: statementMs,
   };
+}
+
+/** What pg's connection records of the statements its backend has parsed (pg/lib/client.js, on ParseComplete). */
+interface ParsedNames {
+  readonly parsedStatements: Record<string, string>;
 }
 
 /** A client and the names its backend has prepared (or is preparing: the first statement's answer). */
@@ -151,28 +166,42 @@ export class PipelinedConnection {
           if (this.line !== line) line = this.line ?? (await this.connect());
           continue;
         }
-        const first = line.client.query<T>(statement);
+        const first = this.send<T>(line, statement);
         line.names.set(statement.name, first);
         try {
           const result = await first;
           line.names.set(statement.name, true);
-          this.check(line);
           return result;
         } catch (error) {
           line.names.delete(statement.name);
-          throw this.failed(line, error);
+          throw error;
         }
       }
-      const result = await line.client.query<T>(statement).catch((error: unknown) => {
-        if (!madeStale(error)) throw this.failed(line, error);
-        // Prepared here earlier: this backend fails it for good, a new one prepares it anew.
-        if (this.line === line) this.release('a prepared statement went stale (a migration)');
-        throw new StaleStatementError(error);
-      });
-      this.check(line);
-      return result;
+      return await this.send<T>(line, statement);
     } finally {
       this.inFlight -= 1;
+    }
+  }
+
+  /** Sends a statement on `line`, and checks the connection after its answer or its error. */
+  private async send<T extends pg.QueryResultRow>(
+    line: Line,
+    statement: { name: string; text: string; values: unknown[] },
+  ): Promise<pg.QueryResult<T>> {
+    // Whether pg sends it as a Bind alone: parsed on this backend before, by an earlier statement of this name (even
+    // one that failed after its Parse).
+    const preparedBefore = statement.name in (line.client.connection as unknown as ParsedNames).parsedStatements;
+    try {
+      const result = await line.client.query<T>(statement);
+      this.check(line);
+      return result;
+    } catch (error) {
+      if (preparedBefore && mayBeStale(error)) {
+        throw new PossiblyStaleStatementError(error, () => {
+          if (this.line === line) this.release('a prepared statement went stale (a migration)');
+        });
+      }
+      throw this.failed(line, error);
     }
   }
 
@@ -297,7 +326,13 @@ export class PipelinedConnection {
  * options" unless its ignore_startup_parameters lists it. PostgreSQL itself takes this connection's option.
  */
 function refusesOptions(error: unknown): boolean {
-  return error instanceof pg.DatabaseError && /\boptions\b/.test(error.message);
+  // 08P01 (protocol violation), as PgBouncer says it: "unsupported startup parameter: options" (1.18), "unsupported
+  // startup parameter in options: ..." (1.20 on), and nothing else that mentions options.
+  return (
+    error instanceof pg.DatabaseError &&
+    error.code === '08P01' &&
+    /unsupported startup parameter\b.*\boptions\b/.test(error.message)
+  );
 }
 
 /** Ends a client, cutting its socket if the server has not seen the end within CLOSE_MS. */

@@ -3,10 +3,11 @@
  * takes a fresh pool connection: outside the caller's transaction, blind to its uncommitted writes, and on the
  * embedded database (one backend) a deadlock while that transaction stays open.
  */
+import { createHash } from 'node:crypto';
 import { ReferenceKind, type EntityData, type EntityMetadata, type EntityName } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import type { PipelinedConnection } from './pipeline.js';
+import { PossiblyStaleStatementError, type PipelinedConnection } from './pipeline.js';
 
 /** A condition to put in a WHERE clause, with its `?` parameters. */
 export interface SqlCondition {
@@ -44,6 +45,23 @@ const NAMES_UNUSABLE = new Set(['26000', '42P05', '0A000']);
 /** Pools where a named statement failed so, and went through unnamed: statements go unnamed there from then on. */
 const unnamedPools = new WeakSet<object>();
 
+/** The last name given to each statement name's text, by name: see preparedName. */
+const preparedNames = new Map<string, { readonly text: string; readonly prepared: string }>();
+
+/**
+ * The name a statement is prepared under: its name and a hash of its text. Behind a pooler in transaction mode, a
+ * Bind may reach a server connection where another process prepared the name, and would run that process's text: in
+ * a rolling deploy, another version's (the user columns it reads may differ). Named after its text, a statement only
+ * ever meets its own. The hash is made once per text, not at every call.
+ */
+function preparedName(name: string, text: string): string {
+  const known = preparedNames.get(name);
+  if (known?.text === text) return known.prepared;
+  const prepared = `${name}_${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+  preparedNames.set(name, { text, prepared });
+  return prepared;
+}
+
 /** Pools whose named statements go over a pipelined connection (src/db/pipeline.ts), set by the database. */
 const pipelines = new WeakMap<object, PipelinedConnection>();
 
@@ -54,10 +72,10 @@ export function pipelineNamedStatements(pool: object, pipeline: PipelinedConnect
 
 /**
  * Errors after which a statement from the pipelined connection is sent again on the pool (it only reads): any that is
- * not the server's (the socket closed, refused, reset, or timed out; a statement prepared there that a migration made
- * stale, StaleStatementError), and the server's of class 08 (connection exception), 53 (insufficient resources: too
- * many connections) and 57P (the backend ended: an administrator, a shutdown). Never a statement timeout (57014): run
- * again, it would double the wait of a server already slow.
+ * not the server's (the socket closed, refused, reset, or timed out), and the server's of class 08 (connection
+ * exception), 53 (insufficient resources: too many connections) and 57P (the backend ended: an administrator, a
+ * shutdown). Never a statement timeout (57014): run again, it would double the wait of a server already slow. (A
+ * statement whose preparation may be stale, PossiblyStaleStatementError, is sent again on the pool too: see there.)
  */
 function sendAgainOnPool(error: unknown): boolean {
   if (!(error instanceof pg.DatabaseError)) return true;
@@ -84,18 +102,26 @@ export async function preparedOne<T extends object>(
   const pool = await em.getConnection().getNativeClient();
   const started = performance.now();
   const named = name !== undefined && !unnamedPools.has(pool);
-  const pipeline = named ? pipelines.get(pool) : undefined;
+  const prepared = named ? preparedName(name, text) : undefined;
+  const pipeline = prepared === undefined ? undefined : pipelines.get(pool);
   let result;
   try {
     result =
-      pipeline && name !== undefined
-        ? await pipeline.query<T>({ name, text, values })
-        : await pool.query<T>(named ? { name, text, values } : { text, values });
+      pipeline && prepared !== undefined
+        ? await pipeline.query<T>({ name: prepared, text, values })
+        : await pool.query<T>(prepared === undefined ? { text, values } : { name: prepared, text, values });
   } catch (error) {
-    result =
-      pipeline && sendAgainOnPool(error)
-        ? await pool.query<T>({ text, values })
-        : await unnamedFromNowOn<T>(em, pool, named ? name : undefined, error, text, values);
+    if (error instanceof PossiblyStaleStatementError) {
+      // Answered unnamed, its preparation was what failed: the pipelined connection is let go. Failing so too, it is
+      // the statement's own error (or its values'), and this one is thrown.
+      result = await pool.query<T>({ text, values });
+      error.stale();
+    } else {
+      result =
+        pipeline && sendAgainOnPool(error)
+          ? await pool.query<T>({ text, values })
+          : await unnamedFromNowOn<T>(em, pool, named ? name : undefined, error, text, values);
+    }
   }
   em.config
     .getLogger()

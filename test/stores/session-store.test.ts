@@ -207,7 +207,13 @@ describeOnServer('the PostgreSQL store on a server', () => {
     await stores.sessions.insert('sid-1', { userId: users[1]?.id }, inAMinute());
     await stores.sessions.getSessionAndUser('sid-1');
     // What a transaction-mode pooler does to it: the next call reaches a server connection that never prepared it.
-    await pipeline.query({ name: 'test_deallocate', text: 'DEALLOCATE gqlauth_session_and_user', values: [] });
+    const { rows } = await pipeline.query<{ name: string }>({
+      name: 'test_session_read_name',
+      text: "SELECT name FROM pg_prepared_statements WHERE name LIKE 'gqlauth_session_and_user%'",
+      values: [],
+    });
+    expect(rows).toHaveLength(1);
+    await pipeline.query({ name: 'test_deallocate', text: `DEALLOCATE "${rows[0]?.name}"`, values: [] });
     for (let n = 0; n < 2; n++) {
       expect(await stores.sessions.getSessionAndUser('sid-1')).toMatchObject({ user: { id: users[1]?.id } });
     }

@@ -40,12 +40,12 @@ export interface PgBouncer {
  */
 export async function startPgBouncer(serverUrl: string, poolSize = 2): Promise<PgBouncer> {
   const dir = scratchDir('pgbouncer');
-  // As root (CI), PgBouncer refuses to run unless it switches to another user, who must read this folder.
+  // As root (CI), PgBouncer refuses to run unless it switches to another user; it reads its files before it does.
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) fs.chmodSync(dir, 0o777);
   const server = new URL(serverUrl);
   const user = decodeURIComponent(server.username) || os.userInfo().username;
-  fs.writeFileSync(path.join(dir, 'users.txt'), `"${user}" ""\n`, { mode: 0o644 });
+  // Clients are trusted; the password is the one PgBouncer gives the server for them.
+  fs.writeFileSync(path.join(dir, 'users.txt'), `"${user}" "${decodeURIComponent(server.password)}"\n`);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     fs.writeFileSync(
@@ -62,7 +62,6 @@ pool_mode = transaction
 default_pool_size = ${poolSize}
 max_client_conn = 200
 `,
-      { mode: 0o644 },
     );
     const child = spawn(PGBOUNCER_PATH, [...(asRoot ? ['-u', 'nobody'] : []), path.join(dir, 'pgbouncer.ini')], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -77,7 +76,13 @@ max_client_conn = 200
         resolve(code ?? signal ?? 'unknown');
       }),
     );
-    const ready = await Promise.race([listening(port).then(() => true), exited.then(() => false)]);
+    const ready = await Promise.race([listening(port).then(() => true), exited.then(() => false)]).catch(
+      (error: unknown) => {
+        // Not listening after 10 s, yet running: stopped, so that it neither outlives the test nor holds Jest open.
+        child.kill('SIGKILL');
+        throw error;
+      },
+    );
     if (!ready) {
       // A free port chosen, then given to PgBouncer: another process may take it in between.
       if (attempt < 3 && /Address already in use/.test(stderr)) continue;

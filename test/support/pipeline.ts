@@ -14,5 +14,6 @@ export async function preparedNamesOn(on: PipelinedConnection | pg.Pool): Promis
   const { rows } = await (on instanceof pg.Pool
     ? on.query<{ name: string }>(statement)
     : on.query<{ name: string }>(statement));
-  return rows.map(({ name }) => name);
+  // As preparedOne was given them: without the hash of the statement's text it prepares them under (preparedName).
+  return rows.map(({ name }) => name.replace(/_[0-9a-f]{12}$/, ''));
 }
