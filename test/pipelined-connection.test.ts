@@ -65,6 +65,22 @@ describeOnServer('the pipelined connection on a server', () => {
     target.port = String(proxy.port);
     return Object.assign(proxy, { url: target.href });
   };
+  /**
+   * `work` on a pipelined connection through a proxy that froze once it had connected (its backend: `first`), each
+   * statement unanswered after 300 ms.
+   */
+  const onFrozenConnection = async (work: (pipeline: PipelinedConnection, first?: number) => Promise<void>) => {
+    const proxy = await throughProxy();
+    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, { statementMs: 300 });
+    try {
+      const first = await backendOf(pipeline);
+      proxy.freeze();
+      await work(pipeline, first);
+    } finally {
+      await pipeline.close();
+      await proxy.close();
+    }
+  };
   beforeAll(async () => {
     testDatabase = await createTestDatabase();
     if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
@@ -252,11 +268,7 @@ describeOnServer('the pipelined connection on a server', () => {
   });
 
   it('opens a new connection for a statement asked for before the timed-out one has finished closing', async () => {
-    const proxy = await throughProxy();
-    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, { statementMs: 300 });
-    try {
-      const first = await backendOf(pipeline);
-      proxy.freeze();
+    await onFrozenConnection(async (pipeline, first) => {
       // Asked for as soon as the timeout is known: pg has destroyed the socket, but has not yet seen it close (that
       // comes a turn of the event loop later). A busy process answers its fallback on the pool within that turn.
       const next = await pipeline.query({ name: 'test_seven', text: 'SELECT 7 AS n', values: [] }).then(
@@ -267,27 +279,17 @@ describeOnServer('the pipelined connection on a server', () => {
       );
       expect(next).toEqual(expect.any(Number));
       expect(next).not.toBe(first);
-    } finally {
-      await pipeline.close();
-      await proxy.close();
-    }
+    });
   });
 
   it('sends statements that waited on an unanswered first Parse of their name on the next connection', async () => {
-    const proxy = await throughProxy();
-    const pipeline = new PipelinedConnection({ connectionString: proxy.url }, testLogger, { statementMs: 300 });
-    try {
-      await backendOf(pipeline);
-      proxy.freeze();
+    await onFrozenConnection(async (pipeline) => {
       const statement = { name: 'test_eight', text: 'SELECT 8 AS n', values: [] };
       // The first carries the Parse and goes unanswered; the second waits for it, then parses anew.
       const [first, second] = await Promise.allSettled([pipeline.query(statement), pipeline.query(statement)]);
       expect(first.status).toBe('rejected');
       expect(second.status === 'fulfilled' ? second.value.rows : second.reason).toEqual([{ n: 8 }]);
-    } finally {
-      await pipeline.close();
-      await proxy.close();
-    }
+    });
   });
 
   it('never sends a statement the server cancelled (57014) again on the pool, which would double its wait', async () => {
@@ -387,6 +389,8 @@ describeOnServer('the pipelined connection on a server', () => {
 
   it('finds a preparation stale after a first statement that failed once parsed, which pg never parses again', async () => {
     const em = database.orm.em.fork();
+    const pipeline = database.pipeline;
+    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
     await outside((client) =>
       client.query('CREATE TABLE test_key2 (k int PRIMARY KEY, v int); INSERT INTO test_key2 VALUES (1, 5)'),
     );
@@ -396,9 +400,13 @@ describeOnServer('the pipelined connection on a server', () => {
       );
     // Parsed, then failed at its Bind (22P02: not an integer): pg sends only a Bind for this name from now on.
     expect(await read('one')).toBe('22P02');
+    const first = await backendOf(pipeline);
     await outside((client) => client.query('ALTER TABLE test_key2 ALTER COLUMN k TYPE text'));
     expect(await read(1)).toEqual({ v: 5 });
     expect(await read(1)).toEqual({ v: 5 });
+    // Let go as stale, and prepared anew on the next connection.
+    expect(await backendOf(pipeline)).not.toBe(first);
+    expect(await preparedNamesOn(pipeline)).toContain('test_key2_read');
   });
 
   it("keeps the connection for an error of a statement's values, which the pool answers alike", async () => {

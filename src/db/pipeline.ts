@@ -190,7 +190,8 @@ export class PipelinedConnection {
   ): Promise<pg.QueryResult<T>> {
     // Whether pg sends it as a Bind alone: parsed on this backend before, by an earlier statement of this name (even
     // one that failed after its Parse).
-    const preparedBefore = statement.name in (line.client.connection as unknown as ParsedNames).parsedStatements;
+    const parsed = (line.client.connection as unknown as Partial<ParsedNames>).parsedStatements;
+    const preparedBefore = parsed !== undefined && Object.hasOwn(parsed, statement.name);
     try {
       const result = await line.client.query<T>(statement);
       this.check(line);

@@ -45,20 +45,23 @@ const NAMES_UNUSABLE = new Set(['26000', '42P05', '0A000']);
 /** Pools where a named statement failed so, and went through unnamed: statements go unnamed there from then on. */
 const unnamedPools = new WeakSet<object>();
 
-/** The last name given to each statement name's text, by name: see preparedName. */
-const preparedNames = new Map<string, { readonly text: string; readonly prepared: string }>();
+/** The names preparedName gave, by name and text. */
+const preparedNames = new Map<string, Map<string, string>>();
 
 /**
  * The name a statement is prepared under: its name and a hash of its text. Behind a pooler in transaction mode, a
  * Bind may reach a server connection where another process prepared the name, and would run that process's text: in
  * a rolling deploy, another version's (the user columns it reads may differ). Named after its text, a statement only
- * ever meets its own. The hash is made once per text, not at every call.
+ * ever meets its own. The hash is made once per name and text, not at every call.
  */
 function preparedName(name: string, text: string): string {
-  const known = preparedNames.get(name);
-  if (known?.text === text) return known.prepared;
-  const prepared = `${name}_${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
-  preparedNames.set(name, { text, prepared });
+  let texts = preparedNames.get(name);
+  if (texts === undefined) preparedNames.set(name, (texts = new Map<string, string>()));
+  let prepared = texts.get(text);
+  if (prepared === undefined) {
+    prepared = `${name}_${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+    texts.set(text, prepared);
+  }
   return prepared;
 }
 
@@ -85,8 +88,8 @@ function sendAgainOnPool(error: unknown): boolean {
 /**
  * The first row of a statement PostgreSQL prepares once per connection, under `name`, instead of parsing and planning
  * it at every call: for the one statement every authenticated request runs (its database CPU per request went from
- * 213 to 125 us in the bench). Placeholders are $1, $2, ...; `text` must be the same for a name all the process
- * long. Reads only (a SELECT): a statement may be sent twice (below). Outside any transaction, and logged as the ORM
+ * 213 to 125 us in the bench). Placeholders are $1, $2, ...; a name's text may change (another
+ * configuration's columns), and is prepared under a name of its own (preparedName). Reads only (a SELECT): a statement may be sent twice (below). Outside any transaction, and logged as the ORM
  * logs its own.
  *
  * A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),

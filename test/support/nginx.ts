@@ -8,11 +8,12 @@
  *   afterAll(() => nginx.stop());
  *   await page.goto(nginx.urlFor('api.example.test'));
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { scratchDir } from './database.js';
+import { spawnDaemon } from './daemon.js';
 import { freePort, listening } from './ports.js';
 
 export const NGINX_PATH = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
@@ -134,23 +135,19 @@ async function launch(dir: string, port: number, options: NginxOptions): Promise
   const errorLog = path.join(dir, 'error.log');
   fs.writeFileSync(conf, configuration(dir, port, options));
   fs.rmSync(errorLog, { force: true });
-  const child = spawn(
-    NGINX_PATH,
-    ['-p', dir, '-e', errorLog, '-c', conf, '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')};`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => {
-      resolve(code ?? signal ?? 'unknown');
-    }),
-  );
+  const { child, stderr, exited } = spawnDaemon(NGINX_PATH, [
+    '-p',
+    dir,
+    '-e',
+    errorLog,
+    '-c',
+    conf,
+    '-g',
+    `daemon off; pid ${path.join(dir, 'nginx.pid')};`,
+  ]);
   const readLog = () => (fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : '');
   const ready = await Promise.race([listening(port).then(() => true), exited.then(() => false)]);
-  if (!ready) throw new Error(`nginx did not start: ${stderr}${readLog()}`);
+  if (!ready) throw new Error(`nginx did not start: ${stderr()}${readLog()}`);
   return {
     port,
     urlFor: (host) => `https://${host}:${port}`,

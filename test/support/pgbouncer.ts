@@ -9,10 +9,10 @@
  *   afterAll(() => bouncer.stop());
  *   new pg.Client({ connectionString: bouncer.url });
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnDaemon } from './daemon.js';
 import { scratchDir } from './database.js';
 import { freePort, listening } from './ports.js';
 
@@ -45,7 +45,8 @@ export async function startPgBouncer(serverUrl: string, poolSize = 2): Promise<P
   const server = new URL(serverUrl);
   const user = decodeURIComponent(server.username) || os.userInfo().username;
   // Clients are trusted; the password is the one PgBouncer gives the server for them.
-  fs.writeFileSync(path.join(dir, 'users.txt'), `"${user}" "${decodeURIComponent(server.password)}"\n`);
+  const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
+  fs.writeFileSync(path.join(dir, 'users.txt'), `${quoted(user)} ${quoted(decodeURIComponent(server.password))}\n`);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     fs.writeFileSync(
@@ -63,19 +64,11 @@ default_pool_size = ${poolSize}
 max_client_conn = 200
 `,
     );
-    const child = spawn(PGBOUNCER_PATH, [...(asRoot ? ['-u', 'nobody'] : []), path.join(dir, 'pgbouncer.ini')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
     // Its log goes to stderr: a log file would have to be in a folder the user it switches to may write.
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | string>((resolve) =>
-      child.on('exit', (code, signal) => {
-        resolve(code ?? signal ?? 'unknown');
-      }),
-    );
+    const { child, stderr, exited } = spawnDaemon(PGBOUNCER_PATH, [
+      ...(asRoot ? ['-u', 'nobody'] : []),
+      path.join(dir, 'pgbouncer.ini'),
+    ]);
     const ready = await Promise.race([listening(port).then(() => true), exited.then(() => false)]).catch(
       (error: unknown) => {
         // Not listening after 10 s, yet running: stopped, so that it neither outlives the test nor holds Jest open.
@@ -85,15 +78,15 @@ max_client_conn = 200
     );
     if (!ready) {
       // A free port chosen, then given to PgBouncer: another process may take it in between.
-      if (attempt < 3 && /Address already in use/.test(stderr)) continue;
-      throw new Error(`PgBouncer did not start: ${stderr}`);
+      if (attempt < 3 && /Address already in use/.test(stderr())) continue;
+      throw new Error(`PgBouncer did not start: ${stderr()}`);
     }
     const url = new URL(serverUrl);
     url.hostname = '127.0.0.1';
     url.port = String(port);
     return {
       url: url.toString(),
-      log: () => stderr,
+      log: stderr,
       stop: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         // SIGINT: PgBouncer's safe shutdown (waits for transactions in flight); cut after 5 s.
