@@ -81,6 +81,21 @@ describeOnServer('the pipelined connection on a server', () => {
       await proxy.close();
     }
   };
+  /**
+   * Runs `migration` under a statement prepared on the database's pipelined connection, then expects `read` answered
+   * twice (on the pool, then on a new connection) and its name prepared anew there: neither failing for good on the
+   * backend where its preparation went stale, nor sent unnamed for good.
+   */
+  const preparedAnewAfter = async (migration: string, read: () => Promise<unknown>, answer: unknown, name: string) => {
+    const pipeline = database.pipeline;
+    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
+    const first = await backendOf(pipeline);
+    await outside((client) => client.query(migration));
+    expect(await read()).toEqual(answer);
+    expect(await read()).toEqual(answer);
+    expect(await backendOf(pipeline)).not.toBe(first);
+    expect(await preparedNamesOn(pipeline)).toContain(name);
+  };
   beforeAll(async () => {
     testDatabase = await createTestDatabase();
     if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
@@ -344,53 +359,31 @@ describeOnServer('the pipelined connection on a server', () => {
 
   it('sends a statement whose cached plan changed again on the pool, and prepares it anew on a new connection', async () => {
     const em = database.orm.em.fork();
-    const pipeline = database.pipeline;
-    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
     await outside((client) =>
       client.query('CREATE TABLE test_plan (id int PRIMARY KEY, v int); INSERT INTO test_plan VALUES (1, 5)'),
     );
     const read = () => preparedOne<{ v: unknown }>(em, 'test_plan_read', 'SELECT v FROM test_plan WHERE id = $1', [1]);
-    const first = await backendOf(pipeline);
     expect(await read()).toEqual({ v: 5 });
     // A migration of another project, say: the prepared plan's result type is no longer the table's.
-    await outside((client) => client.query('ALTER TABLE test_plan ALTER COLUMN v TYPE bigint'));
-    expect(await read()).toEqual({ v: '5' });
-    expect(await read()).toEqual({ v: '5' });
-    // Still on a pipelined connection (a new one), not unnamed on the pool for good.
-    expect(await backendOf(pipeline)).not.toBe(first);
-    expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
+    await preparedAnewAfter('ALTER TABLE test_plan ALTER COLUMN v TYPE bigint', read, { v: '5' }, 'test_plan_read');
     // A second migration: the same again, names kept.
-    const second = await backendOf(pipeline);
-    await outside((client) => client.query('ALTER TABLE test_plan ALTER COLUMN v TYPE text'));
-    expect(await read()).toEqual({ v: '5' });
-    expect(await read()).toEqual({ v: '5' });
-    expect(await backendOf(pipeline)).not.toBe(second);
-    expect(await preparedNamesOn(pipeline)).toContain('test_plan_read');
+    await preparedAnewAfter('ALTER TABLE test_plan ALTER COLUMN v TYPE text', read, { v: '5' }, 'test_plan_read');
   });
 
   it("sends a statement whose parameter's column changed type again on the pool, and prepares it anew", async () => {
     const em = database.orm.em.fork();
-    const pipeline = database.pipeline;
-    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
     await outside((client) =>
       client.query('CREATE TABLE test_key (k int PRIMARY KEY, v int); INSERT INTO test_key VALUES (1, 5)'),
     );
     const read = () => preparedOne<{ v: number }>(em, 'test_key_read', 'SELECT v FROM test_key WHERE k = $1', [1]);
     expect(await read()).toEqual({ v: 5 });
-    const first = await backendOf(pipeline);
     // The plan's parameter stays an int, fixed at its Parse: revalidated against a text column it fails with 42883
     // ("operator does not exist: text = integer"), on this backend, for good. A fresh Parse takes $1 as text.
-    await outside((client) => client.query('ALTER TABLE test_key ALTER COLUMN k TYPE text'));
-    expect(await read()).toEqual({ v: 5 });
-    expect(await read()).toEqual({ v: 5 });
-    expect(await backendOf(pipeline)).not.toBe(first);
-    expect(await preparedNamesOn(pipeline)).toContain('test_key_read');
+    await preparedAnewAfter('ALTER TABLE test_key ALTER COLUMN k TYPE text', read, { v: 5 }, 'test_key_read');
   });
 
   it('finds a preparation stale after a first statement that failed once parsed, which pg never parses again', async () => {
     const em = database.orm.em.fork();
-    const pipeline = database.pipeline;
-    if (!pipeline) throw new Error('a database on a server has a pipelined connection');
     await outside((client) =>
       client.query('CREATE TABLE test_key2 (k int PRIMARY KEY, v int); INSERT INTO test_key2 VALUES (1, 5)'),
     );
@@ -400,13 +393,12 @@ describeOnServer('the pipelined connection on a server', () => {
       );
     // Parsed, then failed at its Bind (22P02: not an integer): pg sends only a Bind for this name from now on.
     expect(await read('one')).toBe('22P02');
-    const first = await backendOf(pipeline);
-    await outside((client) => client.query('ALTER TABLE test_key2 ALTER COLUMN k TYPE text'));
-    expect(await read(1)).toEqual({ v: 5 });
-    expect(await read(1)).toEqual({ v: 5 });
-    // Let go as stale, and prepared anew on the next connection.
-    expect(await backendOf(pipeline)).not.toBe(first);
-    expect(await preparedNamesOn(pipeline)).toContain('test_key2_read');
+    await preparedAnewAfter(
+      'ALTER TABLE test_key2 ALTER COLUMN k TYPE text',
+      () => read(1),
+      { v: 5 },
+      'test_key2_read',
+    );
   });
 
   it("keeps the connection for an error of a statement's values, which the pool answers alike", async () => {
