@@ -23,6 +23,8 @@ const unavailable = pgbouncerUnavailable();
 // On a PostgreSQL server only: PgBouncer stands in front of a server, and the embedded database has no pipelined
 // connection to put behind it.
 describeOnServer('behind PgBouncer in transaction mode', () => {
+  // Skipped, saying why in its title, where no PgBouncer binary is installed (.ci/run installs Debian's package; a
+  // developer's machine may not have it): these tests need a real pooler, not a stand-in.
   (unavailable === undefined ? describe : describe.skip)(
     unavailable === undefined ? 'with its defaults' : `with its defaults (skipped: ${unavailable})`,
     () => {

@@ -96,6 +96,11 @@ describeOnServer('the pipelined connection on a server', () => {
     expect(await backendOf(pipeline)).not.toBe(first);
     expect(await preparedNamesOn(pipeline)).toContain(name);
   };
+  /** A table `name` (k int PRIMARY KEY, v int) holding the row (1, 5), made outside the database under test. */
+  const keyTable = (name: string) =>
+    outside((client) =>
+      client.query(`CREATE TABLE ${name} (k int PRIMARY KEY, v int); INSERT INTO ${name} VALUES (1, 5)`),
+    );
   beforeAll(async () => {
     testDatabase = await createTestDatabase();
     if (testDatabase.config.kind !== 'server') throw new Error('a server database was expected');
@@ -372,9 +377,7 @@ describeOnServer('the pipelined connection on a server', () => {
 
   it("sends a statement whose parameter's column changed type again on the pool, and prepares it anew", async () => {
     const em = database.orm.em.fork();
-    await outside((client) =>
-      client.query('CREATE TABLE test_key (k int PRIMARY KEY, v int); INSERT INTO test_key VALUES (1, 5)'),
-    );
+    await keyTable('test_key');
     const read = () => preparedOne<{ v: number }>(em, 'test_key_read', 'SELECT v FROM test_key WHERE k = $1', [1]);
     expect(await read()).toEqual({ v: 5 });
     // The plan's parameter stays an int, fixed at its Parse: revalidated against a text column it fails with 42883
@@ -384,9 +387,7 @@ describeOnServer('the pipelined connection on a server', () => {
 
   it('finds a preparation stale after a first statement that failed once parsed, which pg never parses again', async () => {
     const em = database.orm.em.fork();
-    await outside((client) =>
-      client.query('CREATE TABLE test_key2 (k int PRIMARY KEY, v int); INSERT INTO test_key2 VALUES (1, 5)'),
-    );
+    await keyTable('test_key2');
     const read = (key: unknown) =>
       preparedOne<{ v: number }>(em, 'test_key2_read', 'SELECT v FROM test_key2 WHERE k = $1', [key]).catch(
         (error: unknown) => (error as { code?: string }).code,

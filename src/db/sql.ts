@@ -88,9 +88,9 @@ function sendAgainOnPool(error: unknown): boolean {
 /**
  * The first row of a statement PostgreSQL prepares once per connection, under `name`, instead of parsing and planning
  * it at every call: for the one statement every authenticated request runs (its database CPU per request went from
- * 213 to 125 us in the bench). Placeholders are $1, $2, ...; a name's text may change (another
- * configuration's columns), and is prepared under a name of its own (preparedName). Reads only (a SELECT): a statement may be sent twice (below). Outside any transaction, and logged as the ORM
- * logs its own.
+ * 213 to 125 us in the bench). Placeholders are $1, $2, ...; a name's text may change (another configuration's
+ * columns), and is prepared under a name of its own (preparedName). Reads only (a SELECT): a statement may be sent
+ * twice (below). Outside any transaction, and logged as the ORM logs its own.
  *
  * A named statement goes over the database's pipelined connection where it has one (a server: src/db/pipeline.ts),
  * and is sent again on the pool if that connection fails. Without a name, or where names fail (NAMES_UNUSABLE: retried
